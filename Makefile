@@ -1,0 +1,37 @@
+# Quick start: `make demo` runs the main job, `make test` runs every test.
+# Each installs what it needs (Debian packages) when it is missing.
+SWIFT ?= swift
+APT_PACKAGES := libzmq3-dev python3-zmq python3-jsonschema
+PYTHON ?= /usr/bin/python3
+
+.PHONY: deps build demo test bench bench-zmq clean
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+demo: deps
+	$(SWIFT) run -c release abm demo
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+bench: bench-zmq
+
+# ZeroMQ layer vs plain libzmq, same run (see README "Performance").
+bench-zmq: deps
+	$(SWIFT) build -c release --product ZeroMQBench
+	mkdir -p .build/bench && cc -O2 -o .build/bench/zmq_c_bench Benchmarks/zmq-c/zmq_c_bench.c -lzmq
+	.build/release/ZeroMQBench --c-bench .build/bench/zmq_c_bench
+
+clean:
+	rm -rf .build

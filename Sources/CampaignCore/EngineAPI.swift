@@ -1,0 +1,132 @@
+import Foundation
+
+// The seam between the pure domain and the runtime. The runtime persists `AccountState` (Codable),
+// carries out `Effect`s and never decides anything itself. Extend these types; do not rename.
+
+/// What can happen to an account's campaign.
+public enum CampaignInput: Sendable, Equatable {
+    /// A lead as received on the wire (the `lead` object of the ingress request), validated by the engine.
+    case lead(JSONValue)
+    /// A response (reply, unsubscribe, bounce, …), validated by the engine.
+    case response(ResponseInput)
+    /// An operator command.
+    case command(CampaignCommand)
+    /// The account's timer came due. `dueAt` is the due time it was scheduled for (events fired by a
+    /// timer are stamped with it); `now` passed alongside may be later (fired late after a restart).
+    case timerFired(dueAt: Date)
+}
+
+/// A response as sent by a channel worker or CRM (`response` ingress request, minus `type` and `id`).
+public struct ResponseInput: Sendable, Equatable {
+    public var accountId: String
+    public var contactEmail: String?
+    public var contactId: String?
+    /// `reply | meeting_scheduled | negative | unsubscribe | bounce | out_of_office`; validated by the engine.
+    public var kind: String
+    public var channel: String?
+    public var text: String?
+    /// For `out_of_office`: ISO-8601 date (`2026-12-01`) or instant.
+    public var returnDate: String?
+
+    public init(accountId: String, contactEmail: String? = nil, contactId: String? = nil, kind: String,
+                channel: String? = nil, text: String? = nil, returnDate: String? = nil) {
+        self.accountId = accountId
+        self.contactEmail = contactEmail
+        self.contactId = contactId
+        self.kind = kind
+        self.channel = channel
+        self.text = text
+        self.returnDate = returnDate
+    }
+}
+
+public enum CampaignCommand: Sendable, Equatable {
+    case pause(reason: String?)
+    case resume
+    case cancel
+}
+
+/// What the runtime must do after a decision. Each account has at most one pending timer:
+/// `schedule` replaces it, `cancelTimer` removes it.
+public enum Effect: Sendable, Equatable {
+    case emit(DomainEvent)
+    case schedule(at: Date)
+    case cancelTimer
+    /// Add an email to the global suppression list (every account, for good).
+    case suppress(email: String)
+}
+
+/// An event before the store numbers it. `fields` are the type-specific body fields of CONTRACT.md's
+/// event table; the runtime adds `seq`, `type`, `at`, `account_id`, `campaign_id`.
+public struct DomainEvent: Sendable, Equatable {
+    public var type: String
+    public var at: Date
+    public var accountId: String
+    public var campaignId: String?
+    public var fields: [String: JSONValue]
+
+    public init(type: String, at: Date, accountId: String, campaignId: String?, fields: [String: JSONValue] = [:]) {
+        self.type = type
+        self.at = at
+        self.accountId = accountId
+        self.campaignId = campaignId
+        self.fields = fields
+    }
+}
+
+/// The result of one decision.
+public struct Transition: Sendable {
+    public var state: AccountState
+    public var effects: [Effect]
+    /// What the acknowledgement or control reply reports.
+    public var outcome: Outcome
+
+    public init(state: AccountState, effects: [Effect], outcome: Outcome) {
+        self.state = state
+        self.effects = effects
+        self.outcome = outcome
+    }
+}
+
+public struct Outcome: Sendable, Equatable {
+    public var campaignId: String?
+    public var warnings: [String]
+
+    public init(campaignId: String? = nil, warnings: [String] = []) {
+        self.campaignId = campaignId
+        self.warnings = warnings
+    }
+}
+
+/// What a decision may read beyond the account's own state. Pure as long as the answers are.
+public struct EngineContext: Sendable {
+    /// Whether an (already normalised, lower-case) email is on the global suppression list.
+    public var isSuppressed: @Sendable (String) -> Bool
+
+    public init(isSuppressed: @escaping @Sendable (String) -> Bool = { _ in false }) {
+        self.isSuppressed = isSuppressed
+    }
+}
+
+/// A rejected input: a stable code and a message naming the field. Nothing of the input is applied.
+public struct CampaignError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var code: String
+    public var message: String
+    /// The offending field's path, e.g. `lead.email`, `max_touchpoints`.
+    public var field: String?
+
+    public init(code: String, message: String, field: String? = nil) {
+        self.code = code
+        self.message = message
+        self.field = field
+    }
+
+    public var description: String { "\(code): \(message)" }
+
+    // Stable codes used by the domain. The gateway adds wire-level ones (bad_framing, invalid_json, …).
+    public static let missingField = "missing_field"
+    public static let invalidField = "invalid_field"
+    public static let notFound = "not_found"
+    public static let invalidState = "invalid_state"
+    public static let invalidConfig = "invalid_config"
+}

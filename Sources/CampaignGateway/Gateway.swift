@@ -1,0 +1,2 @@
+import CampaignRuntime
+import ZeroMQ

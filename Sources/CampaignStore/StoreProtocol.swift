@@ -1,0 +1,152 @@
+import Foundation
+
+// The seam between the runtime and durable storage (`CampaignStorage`; the module name stays free). Engines: SQLite (GRDB) embedded default, an
+// in-memory twin for tests, PostgreSQL later. One conformance test suite runs against each.
+// Extend these types; do not rename.
+
+/// A stable shard number for an account: FNV-1a 64 of the UTF-8 bytes, mod `count`.
+/// Not Swift's `Hasher`, which is seeded per process.
+public func accountShard(_ accountId: String, count: Int = 256) -> Int {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for b in accountId.utf8 {
+        h ^= UInt64(b)
+        h = h &* 0x0000_0100_0000_01b3
+    }
+    return Int(h % UInt64(count))
+}
+
+/// An event to append to the log. `body` is a UTF-8 JSON object without `seq`; the store assigns the
+/// gap-free `seq` inside the commit and writes it as the body's first key.
+public struct NewEvent: Sendable, Equatable {
+    public var type: String
+    public var accountId: String
+    public var campaignId: String?
+    public var at: Date
+    public var body: Data
+
+    public init(type: String, accountId: String, campaignId: String?, at: Date, body: Data) {
+        self.type = type
+        self.accountId = accountId
+        self.campaignId = campaignId
+        self.at = at
+        self.body = body
+    }
+}
+
+/// An event as stored: numbered, its body carrying `seq`.
+public struct StoredEvent: Sendable, Equatable {
+    public var seq: Int64
+    public var type: String
+    public var accountId: String
+    public var campaignId: String?
+    public var at: Date
+    /// UTF-8 JSON object, `{"seq":N,…}`.
+    public var body: Data
+
+    public init(seq: Int64, type: String, accountId: String, campaignId: String?, at: Date, body: Data) {
+        self.seq = seq
+        self.type = type
+        self.accountId = accountId
+        self.campaignId = campaignId
+        self.at = at
+        self.body = body
+    }
+}
+
+/// Idempotency key space: ingress and control ids are separate.
+public enum RequestSpace: String, Sendable, Codable {
+    case ingress
+    case control
+}
+
+public struct RequestKey: Sendable, Hashable {
+    public var space: RequestSpace
+    public var id: String
+
+    public init(space: RequestSpace, id: String) {
+        self.space = space
+        self.id = id
+    }
+}
+
+public enum TimerChange: Sendable, Equatable {
+    case unchanged
+    case set(Date)
+    case clear
+}
+
+/// Everything one decision changes, written atomically with the other writes of its batch.
+public struct AccountWrite: Sendable {
+    public var accountId: String
+    public var shard: Int
+    /// The new state blob; nil leaves the stored one as it is.
+    public var state: Data?
+    public var timer: TimerChange
+    public var events: [NewEvent]
+    /// The request this write answers, with the reply to replay for a repeated id.
+    public var request: (key: RequestKey, reply: Data)?
+    /// Emails to add to the global suppression list.
+    public var suppressions: [String]
+
+    public init(accountId: String, state: Data? = nil, timer: TimerChange = .unchanged, events: [NewEvent] = [],
+                request: (key: RequestKey, reply: Data)? = nil, suppressions: [String] = []) {
+        self.accountId = accountId
+        self.shard = accountShard(accountId)
+        self.state = state
+        self.timer = timer
+        self.events = events
+        self.request = request
+        self.suppressions = suppressions
+    }
+}
+
+public struct DueTimer: Sendable, Equatable {
+    public var accountId: String
+    public var dueAt: Date
+
+    public init(accountId: String, dueAt: Date) {
+        self.accountId = accountId
+        self.dueAt = dueAt
+    }
+}
+
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public var code: String
+    public var message: String
+    public var underlying: (any Error & Sendable)?
+
+    public init(code: String, message: String, underlying: (any Error & Sendable)? = nil) {
+        self.code = code
+        self.message = message
+        self.underlying = underlying
+    }
+
+    public var description: String { "\(code): \(message)" }
+}
+
+/// Durable storage for campaigns. All methods are safe to call concurrently.
+public protocol CampaignStorage: Sendable {
+    /// The account's state blob, or nil when the account is unknown.
+    func loadState(accountId: String) async throws -> Data?
+    /// One transaction, one fsync, for the whole batch. Returns each write's events, numbered, in order.
+    /// Either every write of the batch is durable when this returns, or none is.
+    func commit(_ writes: [AccountWrite]) async throws -> [[StoredEvent]]
+    /// The stored reply to a request id, if that id was committed before.
+    func reply(for key: RequestKey) async throws -> Data?
+    /// Timers due at or before `upTo`, earliest first.
+    func dueTimers(upTo: Date, limit: Int) async throws -> [DueTimer]
+    /// The earliest pending timer.
+    func nextTimer() async throws -> DueTimer?
+    /// Events with `seq > afterSeq`, in order (replay).
+    func events(afterSeq: Int64, limit: Int) async throws -> [StoredEvent]
+    /// The highest seq assigned so far (0 when none).
+    func lastSeq() async throws -> Int64
+    /// Outbox: the highest seq known to be published.
+    func publishedSeq() async throws -> Int64
+    func markPublished(upTo seq: Int64) async throws
+    func isSuppressed(email: String) async throws -> Bool
+    func suppressedEmails() async throws -> Set<String>
+    /// Small named values (e.g. the virtual clock's last time).
+    func meta(_ key: String) async throws -> String?
+    func setMeta(_ key: String, _ value: String) async throws
+}
