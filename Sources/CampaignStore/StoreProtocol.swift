@@ -125,6 +125,17 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
 }
 
 /// Durable storage for campaigns. All methods are safe to call concurrently.
+///
+/// Semantics shared by every engine (the conformance suite checks them):
+/// - Dates are stored as whole milliseconds since 1970; dates read back are rounded to the millisecond.
+/// - `commit` numbers events gap-free (last seq + 1, …) in batch order, inside the transaction; an event body
+///   must be a JSON object (else `store.event_body_not_object` and nothing of the batch is written).
+/// - A request key that already exists (committed earlier, or earlier in the same batch) keeps its FIRST reply;
+///   the later one is ignored. Committing the same key twice is a caller error; the store just stays consistent.
+/// - Suppressed emails are stored lower-cased; `isSuppressed` lower-cases its argument.
+/// - `markPublished` only moves forward (a lower seq is ignored).
+/// - Timers are ordered by (dueAt, accountId); one timer per account.
+/// - After `close()`, every call throws `store.closed`.
 public protocol CampaignStorage: Sendable {
     /// The account's state blob, or nil when the account is unknown.
     func loadState(accountId: String) async throws -> Data?
@@ -149,4 +160,14 @@ public protocol CampaignStorage: Sendable {
     /// Small named values (e.g. the virtual clock's last time).
     func meta(_ key: String) async throws -> String?
     func setMeta(_ key: String, _ value: String) async throws
+
+    /// The account's pending timer, if any.
+    func timer(accountId: String) async throws -> Date?
+    /// All pending timers ordered by (dueAt, accountId), strictly after the keyset position `after`
+    /// (nil = from the start); for paging the whole timer index into a look-ahead heap.
+    func timers(after: DueTimer?, limit: Int) async throws -> [DueTimer]
+    /// The number of accounts with a stored state.
+    func accountCount() async throws -> Int
+    /// Releases the engine (closes files). Idempotent; later calls throw `store.closed`.
+    func close() async throws
 }
