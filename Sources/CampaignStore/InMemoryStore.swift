@@ -22,7 +22,7 @@ public actor InMemoryStore: CampaignStorage {
     public init() {}
 
     private func open() throws {
-        if closed { throw StoreError(code: "store.closed", message: "the store is closed") }
+        if closed { throw StoreError.closed }
     }
 
     public func loadState(accountId: String) throws -> Data? {
@@ -30,17 +30,25 @@ public actor InMemoryStore: CampaignStorage {
         return accounts[accountId]?.state
     }
 
-    /// The number of times the account's state was written (0 when unknown).
-    public func stateVersion(accountId: String) throws -> Int64 {
+    public func loadAccount(accountId: String) throws -> StoredAccount? {
         try open()
-        return accounts[accountId]?.version ?? 0
+        return accounts[accountId].map {
+            StoredAccount(accountId: accountId, shard: $0.shard, state: $0.state, version: $0.version)
+        }
     }
 
     public func commit(_ writes: [AccountWrite]) throws -> [[StoredEvent]] {
         try open()
         // Check everything first, so a failing batch leaves nothing behind (all or nothing).
+        var versions: [String: Int64] = [:]
         for write in writes {
             for event in write.events { try EventBody.validate(event.body, type: event.type) }
+            // Versions as they will be when this write runs (earlier writes of the batch count).
+            let current = versions[write.accountId] ?? accounts[write.accountId]?.version ?? 0
+            if let expected = write.expectedVersion, expected != current {
+                throw StoreError.versionConflict(accountId: write.accountId, expected: expected, actual: current)
+            }
+            if write.state != nil { versions[write.accountId] = current + 1 }
         }
         var seq = log.last?.seq ?? 0
         var result: [[StoredEvent]] = []
@@ -101,9 +109,10 @@ public actor InMemoryStore: CampaignStorage {
         return timerByAccount[accountId].map(StoreTime.date)
     }
 
-    public func timers(after: DueTimer?, limit: Int) throws -> [DueTimer] {
+    public func timers(after: DueTimer?, upTo: Date?, limit: Int) throws -> [DueTimer] {
         try open()
-        let all = sortedTimers()
+        let bound = upTo.map(StoreTime.millis) ?? Int64.max
+        let all = sortedTimers().filter { $0.due <= bound }
         let tail: ArraySlice<(id: String, due: Int64)>
         if let after {
             let due = StoreTime.millis(after.dueAt)
