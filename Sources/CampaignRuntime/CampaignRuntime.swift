@@ -90,12 +90,20 @@ public final class CampaignRuntime: Sendable {
             try await store.setMeta(Self.clockMetaKey, ISO8601Millis.string(from: manual.now))
         }
         try await outbox.republishBacklog()
-        // All pending timers: ~60 B each in memory. Overdue ones fire once, late, as soon as the loop runs.
-        let pending = try await store.dueTimers(upTo: .distantFuture, limit: Int.max)
-        env.timers.load(pending.map { ($0.accountId, $0.dueAt) })
+        // Every pending timer, paged in keyset order (~60 B each in memory). Overdue ones fire once,
+        // late, as soon as the scheduler runs.
+        var loaded = 0
+        var after: DueTimer? = nil
+        while true {
+            let page = try await store.timers(after: after, limit: 10_000)
+            guard let last = page.last else { break }
+            env.timers.load(page.map { ($0.accountId, $0.dueAt) })
+            loaded += page.count
+            after = last
+        }
         lifecycle.withLock { $0.phase = .running }
         await scheduler.start()
-        logger.info("runtime started", metadata: ["timers": "\(pending.count)"])
+        logger.info("runtime started", metadata: ["timers": "\(loaded)"])
     }
 
     /// Stops taking requests and firing timers, lets the turns in flight finish, commits and publishes

@@ -35,13 +35,10 @@ final class TimerIndex: Sendable {
     /// Loads timers read from the store at start.
     func load(_ timers: [(accountId: String, dueAt: Date)]) {
         state.withLock { s in
-            var entries: [Entry] = []
-            entries.reserveCapacity(timers.count)
             for t in timers {
                 s.current[t.accountId] = t.dueAt
-                entries.append(Entry(fireAt: t.dueAt, dueAt: t.dueAt, accountId: t.accountId))
             }
-            s.heap = Heap(entries + s.heap.unordered)
+            s.heap.insert(contentsOf: timers.map { Entry(fireAt: $0.dueAt, dueAt: $0.dueAt, accountId: $0.accountId) })
         }
     }
 
