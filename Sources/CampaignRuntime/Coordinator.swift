@@ -112,11 +112,18 @@ final class Coordinator: Sendable {
             guard let e = r.entries[accountId], e.actor === actor else { return }
             e.inUse -= 1
             if drop { r.entries[accountId] = nil }
+            // A burst may have kept more than `cap` campaigns busy; shed the excess once they are idle.
+            if let cap = maxResident, r.entries.count > cap {
+                Self.passivate(&r, downTo: cap)
+            }
         }
     }
 
     private static func passivate(_ r: inout Registry, downTo cap: Int) {
-        var budget = r.hand.count * 2 + 1
+        // Bounded work per call (the hand resumes where it stopped next time), so that a burst of busy
+        // campaigns above the cap does not make every call scan them all.
+        var budget = min(r.hand.count * 2 + 1, 64 + 2 * (r.entries.count - cap))
+        budget = min(budget, 256)
         while r.entries.count > cap, budget > 0, let id = r.hand.popFirst() {
             budget -= 1
             guard let e = r.entries[id] else { continue }  // dropped earlier; its slot in the hand goes too
