@@ -39,7 +39,7 @@ public final class CampaignRuntime: Sendable {
     ///   - publisher: receives committed events in seq order (the gateway's PUB socket).
     public init(store: any CampaignStorage, clock: any RuntimeClock, decider: any CampaignDecider = CampaignEngine(),
                 publisher: any EventPublisher, configuration: RuntimeConfiguration = RuntimeConfiguration(),
-                stateCodec: any StateCodec = JSONStateCodec(),
+                stateCodec: any StateCodec = CompactStateCodec(),
                 eventEncoder: any EventBodyEncoder = JSONEventBodyEncoder()) {
         let logger = configuration.logger
         self.clock = clock

@@ -34,3 +34,50 @@ import Testing
         #expect(body.contains(#""campaign_id":null"#))
     }
 }
+
+@Suite struct CompactStateCodecTests {
+    /// Real states: a campaign after a lead, some touches, a response and an out-of-office.
+    func states() -> [AccountState] {
+        let engine = CampaignEngine()
+        var state = AccountState(accountId: "acme")
+        var out = [state]
+        var now = monday9
+        func apply(_ input: CampaignInput) {
+            if case .success(let t) = engine.handle(state, input, now: now) {
+                state = t.state
+                out.append(state)
+            }
+        }
+        apply(.lead(lead("acme", colleagues: 3, extra: ["ünïcødé@acme.example"])))
+        for _ in 0..<4 {
+            guard let due = state.campaign?.nextDueAt else { break }
+            now = max(now, due)
+            apply(.timerFired(dueAt: due))
+        }
+        apply(.response(ResponseInput(accountId: "acme", contactEmail: "c1@acme.example", kind: "out_of_office", returnDate: "2026-04-01")))
+        apply(.command(.pause(reason: "check \"quotes\"")))
+        return out
+    }
+
+    @Test func roundTripsRealStates() throws {
+        let codec = CompactStateCodec()
+        let all = states()
+        #expect(all.count >= 6)
+        for s in all {
+            let data = try codec.encode(s)
+            #expect(try codec.decode(data) == s)
+            #expect(data.count < (try JSONStateCodec().encode(s)).count)
+        }
+    }
+
+    @Test func readsJSONBlobsAndRejectsGarbage() throws {
+        let s = states().last!
+        let json = try JSONStateCodec().encode(s)
+        #expect(try CompactStateCodec().decode(json) == s)
+        #expect(throws: (any Error).self) { try CompactStateCodec().decode(Data([0xB1, 6, 3])) }
+        #expect(throws: (any Error).self) { try CompactStateCodec().decode(Data("garbage".utf8)) }
+        var truncated = try CompactStateCodec().encode(s)
+        truncated.removeLast(5)
+        #expect(throws: (any Error).self) { try CompactStateCodec().decode(truncated) }
+    }
+}
