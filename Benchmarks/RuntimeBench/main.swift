@@ -17,6 +17,8 @@ struct Options {
     var responses = 2_000
     var inFlight = 2_000
     var dir: String? = nil
+    /// `real` (CampaignEngine) or `synthetic` (a trivial decider: the runtime's own ceiling).
+    var engine = "real"
 
     init(_ args: [String]) {
         var it = args.dropFirst().makeIterator()
@@ -30,6 +32,7 @@ struct Options {
             case "--responses": responses = Int(v) ?? responses
             case "--in-flight": inFlight = Int(v) ?? inFlight
             case "--dir": dir = v
+            case "--engine": engine = v
             default: fatalError("unknown option \(a)")
             }
         }
@@ -76,13 +79,52 @@ func lead(_ i: Int) -> JSONValue {
 
 let monday9 = Date(timeIntervalSince1970: 1_772_442_000)
 
+/// A trivial decider with the real one's shape of effects: a lead schedules a touch at once; each
+/// timer emits one `touchpoint.due` event and schedules the next touch (days 0, 2, 5, 10, 17, 27, 41)
+/// until seven. The step counter lives in `campaignsStarted`. It measures the runtime and the store
+/// without the engine's rendering.
+struct SyntheticDecider: CampaignDecider {
+    static let offsets: [Double] = [2, 3, 5, 7, 10, 14]
+
+    func decide(_ state: AccountState, _ input: CampaignInput, now: Date,
+                context: EngineContext) throws -> Result<Transition, CampaignError> {
+        var s = state
+        var effects: [Effect] = []
+        switch input {
+        case .lead:
+            if s.campaignsStarted == 0 {
+                s.campaignsStarted = 1
+                effects.append(.emit(DomainEvent(type: "campaign.started", at: now, accountId: s.accountId, campaignId: "c1",
+                                                 fields: ["contacts": 3])))
+                effects.append(.schedule(at: now))
+            }
+        case .timerFired(let due):
+            let step = s.campaignsStarted
+            effects.append(.emit(DomainEvent(type: "touchpoint.due", at: due, accountId: s.accountId, campaignId: "c1",
+                                             fields: ["touchpoint_id": .string("\(s.accountId)-\(step)"), "step": .int(Int64(step)),
+                                                      "channel": "email", "message": "Hello, a short synthetic message."])))
+            s.campaignsStarted += 1
+            if step < 7 { effects.append(.schedule(at: due.addingTimeInterval(Self.offsets[min(step - 1, 5)] * 86_400))) }
+        case .response:
+            effects.append(.cancelTimer)
+            s.campaignsStarted = 99
+        case .command:
+            break
+        }
+        return .success(Transition(state: s, effects: effects, outcome: Outcome(campaignId: "c1")))
+    }
+
+    func status(_ state: AccountState, now: Date) -> JSONValue? { nil }
+}
+
 func makeRuntime(_ o: Options, publisher: any EventPublisher) async throws -> (CampaignRuntime, String) {
     let dir = o.dir ?? FileManager.default.temporaryDirectory.appendingPathComponent("runtime-bench-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     let store = try SQLiteStore(path: dir + "/abm.sqlite")
     var config = RuntimeConfiguration(maxResidentCampaigns: o.cap)
     config.logger.logLevel = .warning
-    let runtime = CampaignRuntime(store: store, clock: ManualClock(start: monday9), publisher: publisher,
+    let decider: any CampaignDecider = o.engine == "synthetic" ? SyntheticDecider() : CampaignEngine()
+    let runtime = CampaignRuntime(store: store, clock: ManualClock(start: monday9), decider: decider, publisher: publisher,
                                   configuration: config)
     try await runtime.start()
     return (runtime, dir)
@@ -107,7 +149,7 @@ func ingest(_ runtime: CampaignRuntime, count: Int, inFlight: Int) async -> Doub
                 if !ok { rejected += 1 }
             }
             if next % 100_000 == 0 && outstanding == inFlight {
-                // progress line every 100k submissions
+                print("    \(next) leads submitted after \(String(format: "%.0f", seconds(since: t0))) s, RSS \(mib(rssBytes()))")
             }
         }
         if rejected > 0 { print("  rejected leads: \(rejected)") }
@@ -125,7 +167,7 @@ func memoryMode(_ o: Options) async throws {
     let stats = await runtime.statistics()
     let rss = rssBytes()
     let perCampaign = Double(rss - afterStart) / Double(o.campaigns)
-    print("mode=memory campaigns=\(o.campaigns) cap=\(o.cap.map(String.init) ?? "none") dir=\(dir)")
+    print("mode=memory engine=\(o.engine) campaigns=\(o.campaigns) cap=\(o.cap.map(String.init) ?? "none") dir=\(dir)")
     print("  ingest: \(String(format: "%.1f", t)) s = \(Int(Double(o.campaigns) / t)) leads/s (incl. first touch)")
     print("  RSS: baseline \(mib(baseline)), after start \(mib(afterStart)), after ingest \(mib(rss))")
     print("  resident campaigns: \(stats.residentCampaigns), pending timers: \(stats.pendingTimers), passivations: \(stats.passivations)")
@@ -137,7 +179,7 @@ func memoryMode(_ o: Options) async throws {
 func throughputMode(_ o: Options, responses: Int) async throws {
     let publisher = CountingPublisher()
     let (runtime, dir) = try await makeRuntime(o, publisher: publisher)
-    print("mode=\(responses > 0 ? "latency" : "throughput") campaigns=\(o.campaigns) days=\(o.days) dir=\(dir)")
+    print("mode=\(responses > 0 ? "latency" : "throughput") engine=\(o.engine) campaigns=\(o.campaigns) days=\(o.days) dir=\(dir)")
     let ti = await ingest(runtime, count: o.campaigns, inFlight: o.inFlight)
     await runtime.settle()
     let s0 = await runtime.statistics()

@@ -13,13 +13,28 @@ public struct JSONEventBodyEncoder: EventBodyEncoder {
     public init() {}
 
     public func body(for event: DomainEvent) -> Data {
-        var object = event.fields
-        object["type"] = .string(event.type)
-        object["at"] = .string(ISO8601Millis.string(from: event.at))
-        object["account_id"] = .string(event.accountId)
-        object["campaign_id"] = event.campaignId.map(JSONValue.string) ?? .null
-        var writer = JSONWriter()
-        writer.write(.object(object))
+        // The four base keys merged into the sorted field keys, without copying the fields dictionary.
+        let base: [(String, JSONValue)] = [
+            ("account_id", .string(event.accountId)),
+            ("at", .string(ISO8601Millis.string(from: event.at))),
+            ("campaign_id", event.campaignId.map(JSONValue.string) ?? .null),
+            ("type", .string(event.type)),
+        ]
+        var keys = event.fields.keys.filter { k in !base.contains { $0.0 == k } }
+        keys.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        var writer = JSONWriter(capacity: 512)
+        writer.beginObject()
+        var b = 0, f = 0
+        while b < base.count || f < keys.count {
+            if f == keys.count || (b < base.count && base[b].0.utf8.lexicographicallyPrecedes(keys[f].utf8)) {
+                writer.member(base[b].0, base[b].1)
+                b += 1
+            } else {
+                writer.member(keys[f], event.fields[keys[f]]!)
+                f += 1
+            }
+        }
+        writer.endObject()
         return Data(writer.bytes)
     }
 }
@@ -69,6 +84,26 @@ public struct JSONWriter {
             }
             bytes.append(UInt8(ascii: "}"))
         }
+    }
+
+    private var needsComma = false
+
+    /// Streaming: `beginObject`, then `member` for each key in the order to write, then `endObject`.
+    public mutating func beginObject() {
+        bytes.append(UInt8(ascii: "{"))
+        needsComma = false
+    }
+
+    public mutating func member(_ key: String, _ value: JSONValue) {
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
+        writeString(key)
+        bytes.append(UInt8(ascii: ":"))
+        write(value)
+        needsComma = true
+    }
+
+    public mutating func endObject() {
+        bytes.append(UInt8(ascii: "}"))
     }
 
     private mutating func append(_ s: String) {
