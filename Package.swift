@@ -46,6 +46,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "ZeroMQBench", dependencies: ["ZeroMQ"], path: "Benchmarks/ZeroMQBench"),
+        .executableTarget(name: "EngineBench", dependencies: ["CampaignCore"], path: "Benchmarks/EngineBench"),
 
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "CampaignCoreTests", dependencies: ["CampaignCore"]),

@@ -18,6 +18,8 @@ public struct ContactState: Codable, Sendable, Equatable {
         case bounced
         /// On the global suppression list (unsubscribed through another account, or before this lead).
         case suppressed
+        /// Set aside because a message to it could not be rendered cleanly (reported as `conflict.detected`).
+        case blocked
     }
 
     public var id: String

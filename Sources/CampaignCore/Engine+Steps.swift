@@ -151,7 +151,7 @@ extension CampaignEngine {
                     continue
                 }
                 emitTouch(work: &work, contact: i, at: at, reason: reason)
-                earliest = at
+                earliest = max(earliest, at)
             }
         }
     }
@@ -169,6 +169,14 @@ extension CampaignEngine {
         }
         let message = MessageRenderer.render(config: config, campaign: camp, contact: c, channel: ch, step: step,
                                              referred: referred, phrasing: camp.references)
+        guard message.isClean else {
+            // Fail closed: never send a message with a hole in it. The contact is set aside so the campaign goes on.
+            camp.contacts[i].standing = .blocked
+            work.state.campaign = camp
+            work.emit("conflict.detected", at: at, ["conflict": "message_not_clean", "contact_id": .string(c.id),
+                                                    "channel": .string(ch.rawValue)])
+            return
+        }
         var fields: [String: JSONValue] = [
             "touchpoint_id": .string("\(camp.id):\(step)"),
             "step": .int(Int64(step)),

@@ -36,7 +36,7 @@ enum LeadParser {
         guard let rawAccount = obj["account_id"], !rawAccount.isNull else {
             return .failure(CampaignError(code: CampaignError.missingField, message: "lead.account_id is required", field: "lead.account_id"))
         }
-        guard let account = scalarString(rawAccount)?.trimmingCharacters(in: .whitespacesAndNewlines), !account.isEmpty else {
+        guard let account = scalarString(rawAccount).map(Normalize.trim), !account.isEmpty else {
             return .failure(CampaignError(code: CampaignError.invalidField, message: "lead.account_id must be a non-empty string",
                                           field: "lead.account_id"))
         }
@@ -89,7 +89,7 @@ enum LeadParser {
         switch v {
         case .bool(let b)?: return b
         case .string(let s)?:
-            let t = s.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+            let t = Normalize.trim(s).lowercased()
             return !t.isEmpty && t != "false" && t != "no" && t != "0"
         default: return false
         }
@@ -109,7 +109,7 @@ enum LeadParser {
             return .failure(CampaignError(code: CampaignError.invalidField, message: "\(path).\(key) must be a string",
                                           field: "\(path).\(key)"))
         }
-        let t = s.trimmingCharacters(in: .whitespacesAndNewlines)
+        let t = Normalize.trim(s)
         return .success(t.isEmpty ? nil : t)
     }
 
@@ -133,7 +133,7 @@ enum LeadParser {
             }
             var id: String?
             if let raw = o["id"], !raw.isNull {
-                guard let s = scalarString(raw)?.trimmingCharacters(in: .whitespacesAndNewlines), !s.isEmpty else {
+                guard let s = scalarString(raw).map(Normalize.trim), !s.isEmpty else {
                     return .failure(CampaignError(code: CampaignError.invalidField, message: "\(path).id must be a non-empty string",
                                                   field: "\(path).id"))
                 }
