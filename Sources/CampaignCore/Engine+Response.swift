@@ -134,7 +134,7 @@ extension CampaignEngine {
         work.emit("campaign.paused", at: at, ["reason": .string(reason)])
     }
 
-    static func parseReturnDate(_ raw: String, zone: TimeZone) -> Double? {
+    static func parseReturnDate(_ raw: String, zone: Zone) -> Double? {
         let s = Normalize.trim(raw)
         if let day = LocalTime.parseDate(s) {
             return LocalTime.instant(fromLocal: Double(day) * LocalTime.secondsPerDay, in: zone)

@@ -18,7 +18,7 @@ extension CampaignEngine {
         case complete(reason: String)
     }
 
-    func zone(of c: ContactState) -> TimeZone {
+    func zone(of c: ContactState) -> Zone {
         if let tz = c.timezone, let z = TimeZoneCache.shared.zone(tz) { return z }
         return config.defaultZone
     }
@@ -108,44 +108,47 @@ extension CampaignEngine {
         var preferred = preferred
         // Bounded: each pass either emits a touch, excludes a contact, or stops.
         for _ in 0..<(config.maxTouchpoints + 1000) {
-            guard var camp = work.state.campaign, camp.status == .active else { return }
-            var decision: Plan
-            if let p = preferred, camp.steps < config.maxTouchpoints, let i = camp.index(ofId: p.id),
-               camp.contacts[i].isEligible, let r = readiness(camp, i, earliest: earliest), r.at <= limit {
-                // Honour the plan the timer was set for (status showed it as the next touch).
-                decision = .touch(contact: i, at: r.at, reason: p.reason)
-            } else {
-                decision = plan(camp, earliest: earliest)
+            // Decide from a borrowed view; every change below is made in place (no copies of the contact list).
+            let decision: Plan
+            do {
+                guard let camp = work.state.campaign, camp.status == .active else { return }
+                if let p = preferred, camp.steps < config.maxTouchpoints, let i = camp.index(ofId: p.id),
+                   camp.contacts[i].isEligible, let r = readiness(camp, i, earliest: earliest), r.at <= limit {
+                    // Honour the plan the timer was set for (status showed it as the next touch).
+                    decision = .touch(contact: i, at: r.at, reason: p.reason)
+                } else {
+                    decision = plan(camp, earliest: earliest)
+                }
             }
             preferred = nil
             switch decision {
             case .complete(let reason):
-                camp.status = .completed
-                camp.reason = reason
-                camp.nextDueAt = nil
-                camp.nextContactId = nil
-                work.state.campaign = camp
+                work.state.campaign!.status = .completed
+                work.state.campaign!.reason = reason
+                work.state.campaign!.nextDueAt = nil
+                work.state.campaign!.nextContactId = nil
+                work.state.campaign!.nextReason = nil
                 work.effects.append(.cancelTimer)
-                work.emit("campaign.completed", at: earliest, ["reason": .string(reason), "steps": .int(Int64(camp.steps))])
+                work.emit("campaign.completed", at: earliest,
+                          ["reason": .string(reason), "steps": .int(Int64(work.state.campaign!.steps))])
                 return
             case .touch(let i, let at, let reason):
                 if at > limit {
-                    camp.nextDueAt = Date(timeIntervalSince1970: at)
-                    camp.nextContactId = camp.contacts[i].id
-                    camp.nextReason = reason
-                    work.state.campaign = camp
+                    work.state.campaign!.nextDueAt = Date(timeIntervalSince1970: at)
+                    work.state.campaign!.nextContactId = work.state.campaign!.contacts[i].id
+                    work.state.campaign!.nextReason = reason
                     work.effects.append(.schedule(at: Date(timeIntervalSince1970: at)))
                     return
                 }
                 // Pre-touch check: suppression always applies, whatever conflict_check_enabled says.
-                let c = camp.contacts[i]
-                if work.context.isSuppressed(c.email) {
-                    camp.contacts[i].standing = .suppressed
-                    work.state.campaign = camp
+                let email = work.state.campaign!.contacts[i].email
+                if work.context.isSuppressed(email) {
+                    work.state.campaign!.contacts[i].standing = .suppressed
+                    let id = work.state.campaign!.contacts[i].id
                     if config.conflictCheckEnabled {
-                        work.emit("conflict.detected", at: at, ["conflict": "suppressed", "contact_id": .string(c.id)])
+                        work.emit("conflict.detected", at: at, ["conflict": "suppressed", "contact_id": .string(id)])
                     }
-                    work.emit("contact.suppressed", at: at, ["contact_id": .string(c.id), "email": .string(c.email),
+                    work.emit("contact.suppressed", at: at, ["contact_id": .string(id), "email": .string(email),
                                                              "reason": "suppressed"])
                     earliest = max(earliest, at)
                     continue
@@ -159,6 +162,9 @@ extension CampaignEngine {
     /// Emits one touchpoint and records it.
     func emitTouch(work: inout Work, contact i: Int, at: Double, reason: String) {
         guard var camp = work.state.campaign else { return }
+        // Move the campaign out of the state so that changing it does not copy its arrays.
+        work.state.campaign = nil
+        defer { if work.state.campaign == nil { work.state.campaign = camp } }
         let c = camp.contacts[i]
         let (ch, attempt) = channel(for: c)
         let step = camp.steps + 1

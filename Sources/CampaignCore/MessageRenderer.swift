@@ -27,7 +27,7 @@ enum MessageRenderer {
         v[3] = campaign.topic ?? "our platform"
         v[4] = config.senderName
         v[5] = config.senderCompany
-        v[6] = config.signature ?? "Best regards,\n\(config.senderName)"
+        v[6] = config.resolvedSignature
         v[9] = String(step)
         v[10] = channel.rawValue
         v[FastTemplate.titleSlot] = contact.title ?? ""

@@ -6,33 +6,45 @@ enum MessageText {
     static func isClean(_ s: String) -> Bool {
         var s = s
         return s.withUTF8 { bytes -> Bool in
-            var prev: UInt8 = 0
-            var prevNonSpace: UInt8 = 0
-            var wordStart = -1
             let n = bytes.count
             var i = 0
-            while i <= n {
-                let b: UInt8 = i < n ? bytes[i] : 0x20
-                switch b {
-                case UInt8(ascii: "["), UInt8(ascii: "]"): return false
-                case UInt8(ascii: "{"), UInt8(ascii: "}"):
+            var prev: UInt8 = 0
+            while i < n {
+                let b = bytes[i]
+                switch byteClass[Int(b)] {
+                case 0: // letter: scan the whole word; only words starting with N, n or u can be bad
+                    let start = i
+                    i += 1
+                    while i < n && byteClass[Int(bytes[i])] == 0 { i += 1 }
+                    if (b == 0x4E || b == 0x6E || b == 0x75) && badWord(bytes, start, i) { return false }
+                    prev = bytes[i - 1]
+                    continue
+                case 2: // [ or ]
+                    return false
+                case 3: // { or }
                     if prev == b { return false }
-                case UInt8(ascii: ")"):
-                    if prevNonSpace == UInt8(ascii: "(") { return false }
+                case 4: // )
+                    var k = i - 1
+                    while k >= 0 && bytes[k] == 0x20 { k -= 1 }
+                    if k >= 0 && bytes[k] == UInt8(ascii: "(") { return false }
                 default: break
                 }
-                let isWordByte = (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b >= 0x80
-                if isWordByte {
-                    if wordStart < 0 { wordStart = i }
-                } else if wordStart >= 0 {
-                    if badWord(bytes, wordStart, i) { return false }
-                    wordStart = -1
-                }
                 prev = b
-                if b != 0x20 { prevNonSpace = b }
                 i += 1
             }
             return true
+        }
+    }
+
+    /// 0 letter (ASCII letters and every non-ASCII byte), 1 other, 2 square bracket, 3 brace, 4 closing parenthesis.
+    private static let byteClass: [UInt8] = (0..<256).map { v -> UInt8 in
+        let b = UInt8(v)
+        if (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b >= 0x80 { return 0 }
+        switch b {
+        case UInt8(ascii: "["), UInt8(ascii: "]"): return 2
+        case UInt8(ascii: "{"), UInt8(ascii: "}"): return 3
+        case UInt8(ascii: ")"): return 4
+        default: return 1
         }
     }
 

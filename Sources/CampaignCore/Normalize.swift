@@ -91,21 +91,41 @@ enum Normalize {
     }
 
     static let placeholderWords: Set<String> = ["none", "null", "nil", "undefined", "nan", "n/a", "unknown", "-"]
+    private static let honorificBytes: [[UInt8]] = ["dr", "mr", "mrs", "ms", "miss", "mx", "prof", "sir", "madam", "dame"]
+        .map { Array($0.utf8) }
+
+    /// Case-insensitive comparison with the honorifics, without allocating.
+    static func isHonorific(_ word: Substring) -> Bool {
+        let u = word.utf8
+        outer: for h in honorificBytes where h.count == u.count {
+            var k = 0
+            for b in u {
+                let lower = (b >= 0x41 && b <= 0x5A) ? b + 32 : b
+                if lower != h[k] { continue outer }
+                k += 1
+            }
+            return true
+        }
+        return false
+    }
+
     static let honorifics: Set<String> = ["dr", "mr", "mrs", "ms", "miss", "mx", "prof", "sir", "madam", "dame"]
 
     /// The first name used in greetings: the first word that is not an honorific; nil when there is none
     /// (then the greeting says "there"). `name` is expected already cleaned by `text(_:)` (single spaces).
     static func firstName(_ name: String) -> String? {
         if name == "Unknown" { return nil }
-        for word in name.split(separator: " ") {
-            if word.utf8.count <= 7 {
-                var bare = word.lowercased()
-                while bare.hasSuffix(".") || bare.hasSuffix(",") { bare.removeLast() }
-                if bare.isEmpty || honorifics.contains(bare) { continue }
-            }
-            var w = word
-            while w.hasSuffix(",") { w = w.dropLast() }
-            return w.isEmpty ? nil : String(w)
+        var rest = Substring(name)
+        while !rest.isEmpty {
+            let end = rest.utf8.firstIndex(of: 0x20) ?? rest.endIndex
+            var word = rest[..<end]
+            rest = end == rest.endIndex ? "" : rest[rest.index(after: end)...]
+            while word.utf8.last == UInt8(ascii: ",") { word = word.dropLast() }
+            var bare = word
+            while bare.utf8.last == UInt8(ascii: ".") { bare = bare.dropLast() }
+            if bare.isEmpty { continue }
+            if bare.utf8.count <= 5 && isHonorific(bare) { continue }
+            return String(word)
         }
         return nil
     }

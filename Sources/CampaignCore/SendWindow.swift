@@ -45,7 +45,7 @@ public struct Holidays: Sendable, Equatable {
 extension SendWindow {
     /// The first instant at or after `instant` that lies inside the window for a contact in `zone`
     /// (and `country`), skipping holidays. Returns nil only for a window with no open day (rejected by config).
-    func nextOpening(atOrAfter instant: Double, zone: TimeZone, country: String?, holidays: Holidays) -> Double? {
+    func nextOpening(atOrAfter instant: Double, zone: Zone, country: String?, holidays: Holidays) -> Double? {
         let countryDays = (country.flatMap { holidays.byCountry[$0] }) ?? []
         let start = Double(startMinute * 60)
         let end = Double(endMinute * 60)
@@ -72,7 +72,7 @@ extension SendWindow {
     }
 
     /// Whether `instant` is inside the window (used by tests and invariants).
-    func contains(_ instant: Double, zone: TimeZone, country: String?, holidays: Holidays) -> Bool {
+    func contains(_ instant: Double, zone: Zone, country: String?, holidays: Holidays) -> Bool {
         nextOpening(atOrAfter: instant, zone: zone, country: country, holidays: holidays) == instant
     }
 }
