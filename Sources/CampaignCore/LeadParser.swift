@@ -10,6 +10,8 @@ struct ContactDraft: Equatable {
     var linkedinURL: String?
     /// Where it came from (`lead`, `lead.account_contacts[2]`) for warnings.
     var path: String
+    /// Non-fatal problems (an unusable phone).
+    var warnings: [String] = []
 }
 
 /// A validated lead.
@@ -57,7 +59,7 @@ enum LeadParser {
         case .success(let c): primary = c
         case .failure(let e): return .failure(e)
         }
-        var warnings: [String] = []
+        var warnings: [String] = primary.warnings
         var colleagues: [ContactDraft] = []
         if let raw = obj["account_contacts"], !raw.isNull {
             guard let list = raw.arrayValue else {
@@ -71,7 +73,9 @@ enum LeadParser {
                     continue
                 }
                 switch contact(o, path: path, config: config) {
-                case .success(let c): colleagues.append(c)
+                case .success(let c):
+                    colleagues.append(c)
+                    warnings += c.warnings
                 case .failure(let e): warnings.append("\(e.field ?? path): skipped colleague: \(e.message)")
                 }
             }
@@ -142,7 +146,11 @@ enum LeadParser {
             let name = Normalize.text(try field("name")) ?? "Unknown"
             let title = Normalize.text(try field("title"))
             var phone: String?
-            if let p = try field("phone") { phone = Normalize.phone(p) }
+            var warnings: [String] = []
+            if let p = try field("phone") {
+                phone = Normalize.phone(p)
+                if phone == nil { warnings.append("\(path).phone: unusable phone number ignored (no sms or call for this contact)") }
+            }
             var tz: String?
             if let z = try field("timezone") {
                 guard TimeZoneCache.shared.zone(z) != nil else {
@@ -164,7 +172,7 @@ enum LeadParser {
             var linkedin = try field("linkedin_url")
             if linkedin == nil { linkedin = try field("linkedin") }
             return .success(ContactDraft(id: id, email: email, name: name, title: title, phone: phone, timezone: tz,
-                                         country: country, linkedinURL: linkedin, path: path))
+                                         country: country, linkedinURL: linkedin, path: path, warnings: warnings))
         } catch {
             return .failure(error.error)
         }
