@@ -143,12 +143,15 @@ final class TimeZoneCache: @unchecked Sendable {
         known = k
     }
 
-    /// The zone for a known IANA name, or nil.
+    /// The zone for a known IANA name (`Area/Location`, or `UTC`/`GMT`), or nil. Foundation's list of known
+    /// identifiers lacks some current names (e.g. `Asia/Kolkata`), so an `Area/Location` name Foundation can load
+    /// is accepted too; abbreviations and offsets ("EST", "GMT+5") are not IANA names and are refused.
     func zone(_ identifier: String) -> Zone? {
         lock.lock()
         defer { lock.unlock() }
         if let z = zones[identifier] { return z }
-        guard known.contains(identifier), let tz = TimeZone(identifier: identifier) else { return nil }
+        guard let tz = TimeZone(identifier: identifier),
+              known.contains(identifier) || (identifier.contains("/") && tz.identifier == identifier) else { return nil }
         let z = Zone(tz)
         zones[identifier] = z
         return z
