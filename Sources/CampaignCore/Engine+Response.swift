@@ -89,6 +89,11 @@ extension CampaignEngine {
             // A finished campaign only records the response.
             return .success(())
         }
+        if idx == nil, let standing = CampaignEngine.standing(after: kind), camp.outsiders[address] == nil {
+            // Not a contact (yet): remember, so that a later lead does not add this person as reachable.
+            camp.outsiders[address] = standing
+            work.state.campaign = camp
+        }
         switch kind {
         case "reply", "meeting_scheduled", "negative":
             if let idx, camp.contacts[idx].standing == .active {
@@ -120,6 +125,18 @@ extension CampaignEngine {
             advance(work: &work, earliest: now, until: now)
         }
         return .success(())
+    }
+
+    /// The standing a response leaves a contact in (nil: out_of_office, which only postpones).
+    static func standing(after kind: String) -> ContactState.Standing? {
+        switch kind {
+        case "reply": return .replied
+        case "negative": return .negative
+        case "meeting_scheduled": return .meetingScheduled
+        case "unsubscribe": return .unsubscribed
+        case "bounce": return .bounced
+        default: return nil
+        }
     }
 
     func pause(reason: String, at: Double, work: inout Work) {

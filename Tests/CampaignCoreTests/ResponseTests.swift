@@ -81,6 +81,17 @@ import Testing
         #expect(h.state.campaign?.reason == "no_eligible_contacts")
     }
 
+    /// Someone who answered before being a contact is added later in that standing, never as reachable.
+    @Test func answeredBeforeBeingAddedIsNeverTouched() throws {
+        var h = started(config(["auto_pause_on_response": false]), colleagues: [])
+        _ = try respond(&h, "bounce", email: "later@acme.com", at: at("2026-03-06T12:00:00Z")).get()
+        let t = try h.lead(flatLead(email: "later@acme.com", name: "Late Comer"), now: at("2026-03-06T13:00:00Z")).get()
+        #expect(t.outcome.warnings.contains { $0.contains("already answered") })
+        #expect(h.state.campaign?.contacts.first { $0.email == "later@acme.com" }?.standing == .bounced)
+        h.run(until: at("2027-01-01T00:00:00Z"))
+        #expect(!h.touches.contains { $0.str("contact_email") == "later@acme.com" })
+    }
+
     @Test func bounceMarksTheAddressAndTheCampaignGoesOn() throws {
         var h = started()
         _ = try respond(&h, "bounce", at: at("2026-03-06T12:00:00Z")).get()
