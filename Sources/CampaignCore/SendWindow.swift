@@ -55,8 +55,9 @@ extension SendWindow {
             let local = t + LocalTime.offset(zone, at: t)
             let day = Int((local / LocalTime.secondsPerDay).rounded(.down))
             let secondOfDay = local - Double(day) * LocalTime.secondsPerDay
-            let open = days[LocalTime.weekday(ofDay: day)] && !holidays.global.contains(day)
-                && !countryDays.contains(day)
+            let open = days[LocalTime.weekday(ofDay: day)]
+                && (holidays.global.isEmpty || !holidays.global.contains(day))
+                && (countryDays.isEmpty || !countryDays.contains(day))
             if open {
                 if secondOfDay >= start && secondOfDay < end { return t }
                 if secondOfDay < start {

@@ -97,3 +97,31 @@ import Testing
         #expect(c.intervalsDays == [1, 2])
     }
 }
+
+@Suite struct ConfigEffectTests {
+    @Test func defaultTimezoneAppliesToContactsWithoutOne() {
+        var h = Harness(config: config(["default_timezone": "Asia/Tokyo"]))
+        // 15:00Z Thursday = Friday 00:00 in Tokyo: closed until 09:00 Tokyo.
+        _ = h.lead(flatLead(timezone: nil), now: at("2026-03-05T15:00:00Z"))
+        #expect(h.touches.isEmpty)
+        let l = local(h.timer!, "Asia/Tokyo")
+        #expect(l.day == "2026-03-06" && l.hour == 9)
+    }
+
+    @Test func titleScoresTableDecidesColleagueOrder() throws {
+        var h = Harness(config: config(["title_scores": ["engineer": 100, "ceo": 1]]))
+        _ = try h.lead(flatLead(colleagues: [colleague("ceo@acme.com", title: "CEO"), colleague("eng@acme.com", title: "Engineer")]),
+                       now: at("2026-03-05T15:00:00Z")).get()
+        #expect(h.state.campaign!.contacts.map(\.email) == ["sarah.chen@acme.com", "eng@acme.com", "ceo@acme.com"])
+    }
+
+    @Test func primaryFocusStepsCount() {
+        for focus in [0, 2, 5] {
+            var h = Harness(config: config(["primary_focus_steps": .int(Int64(focus)), "colleague_message_delay_days": 0]))
+            _ = h.lead(flatLead(colleagues: [colleague("a@acme.com", title: "CEO")]), now: at("2026-03-05T15:00:00Z"))
+            h.run(until: at("2027-01-01T00:00:00Z"))
+            let firstColleague = h.touches.firstIndex { $0.str("contact_email") == "a@acme.com" }!
+            #expect(firstColleague == max(focus, 1))
+        }
+    }
+}
