@@ -52,6 +52,7 @@ let package = Package(
         .executableTarget(name: "RuntimeBench", dependencies: ["CampaignRuntime", "CampaignCore", "CampaignStore"], path: "Benchmarks/RuntimeBench"),
         .executableTarget(name: "StoreBench", dependencies: ["CampaignStore"], path: "Benchmarks/StoreBench"),
         .executableTarget(name: "StoreCrashProbe", dependencies: ["CampaignStore"], path: "Tests/StoreCrashProbe"),
+        .executableTarget(name: "EngineBench", dependencies: ["CampaignCore"], path: "Benchmarks/EngineBench"),
 
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "CampaignCoreTests", dependencies: ["CampaignCore"]),

@@ -38,14 +38,16 @@ public struct CampaignConfig: Sendable, Equatable {
     public var holidays = Holidays.none
     public var titleScores = TitleScores.default
     public var outOfOfficeDefaultDays: Double = 7
-    public var senderName = "The team"
+    public var senderName = "The team" { didSet { resolvedSignature = signature ?? "Best regards,\n\(senderName)" } }
     public var senderCompany = "our team"
     /// nil: "Best regards,\n" + sender name.
-    public var signature: String?
+    public var signature: String? { didSet { resolvedSignature = signature ?? "Best regards,\n\(senderName)" } }
+    /// The signature as used in messages (kept in step with `senderName` and `signature`).
+    private(set) var resolvedSignature = "Best regards,\nThe team"
     public var templates = TemplateSet.default
 
     /// The resolved default zone (validated).
-    var defaultZone: TimeZone { TimeZoneCache.shared.zone(defaultTimezone) ?? TimeZone(identifier: "UTC")! }
+    var defaultZone: Zone { TimeZoneCache.shared.zone(defaultTimezone) ?? TimeZoneCache.shared.zone("UTC")! }
 
     public init() {}
 

@@ -74,6 +74,7 @@ struct Work {
     init(state: AccountState, context: EngineContext) {
         self.state = state
         self.context = context
+        effects.reserveCapacity(4)
     }
 
     /// Appends an event of the current campaign.

@@ -18,6 +18,8 @@ public struct ContactState: Codable, Sendable, Equatable {
         case bounced
         /// On the global suppression list (unsubscribed through another account, or before this lead).
         case suppressed
+        /// Set aside because a message to it could not be rendered cleanly (reported as `conflict.detected`).
+        case blocked
     }
 
     public var id: String
@@ -65,7 +67,7 @@ public struct ContactState: Codable, Sendable, Equatable {
 }
 
 /// One campaign (the current or the last one of an account).
-public struct CampaignState: Codable, Sendable, Equatable {
+public struct CampaignState: Sendable, Equatable {
     public var id: String
     public var status: CampaignStatus
     public var reason: String?
@@ -88,14 +90,60 @@ public struct CampaignState: Codable, Sendable, Equatable {
     public var references: Int
     /// Counter for generated contact ids.
     public var generatedIds: Int
+    /// Replies, bounces and the like from addresses that were not (yet) contacts: a later lead that adds such an
+    /// address adds it in that standing, so that nobody who already answered is touched. Usually empty.
+    public var outsiders: [String: ContactState.Standing] = [:]
 
     enum CodingKeys: String, CodingKey {
         case id, status, reason, steps, contacts, topic, company, startedAt = "started", lastStepAt = "lastStep"
         case nextDueAt = "due", nextContactId = "dueContact", nextReason = "dueReason", roundCursor = "cursor", references = "refs"
-        case generatedIds = "gen"
+        case generatedIds = "gen", outsiders
     }
 
     func index(ofId id: String) -> Int? { contacts.firstIndex { $0.id == id } }
     func index(ofEmail email: String) -> Int? { contacts.firstIndex { $0.email == email } }
     var primaryIndex: Int? { contacts.firstIndex { $0.isPrimary } }
+}
+
+extension CampaignState: Codable {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        status = try c.decode(CampaignStatus.self, forKey: .status)
+        reason = try c.decodeIfPresent(String.self, forKey: .reason)
+        steps = try c.decode(Int.self, forKey: .steps)
+        contacts = try c.decode([ContactState].self, forKey: .contacts)
+        topic = try c.decodeIfPresent(String.self, forKey: .topic)
+        company = try c.decodeIfPresent(String.self, forKey: .company)
+        startedAt = try c.decode(Date.self, forKey: .startedAt)
+        lastStepAt = try c.decodeIfPresent(Date.self, forKey: .lastStepAt)
+        nextDueAt = try c.decodeIfPresent(Date.self, forKey: .nextDueAt)
+        nextContactId = try c.decodeIfPresent(String.self, forKey: .nextContactId)
+        nextReason = try c.decodeIfPresent(String.self, forKey: .nextReason)
+        roundCursor = try c.decodeIfPresent(String.self, forKey: .roundCursor)
+        references = try c.decode(Int.self, forKey: .references)
+        generatedIds = try c.decode(Int.self, forKey: .generatedIds)
+        outsiders = try c.decodeIfPresent([String: ContactState.Standing].self, forKey: .outsiders) ?? [:]
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(status, forKey: .status)
+        try c.encodeIfPresent(reason, forKey: .reason)
+        try c.encode(steps, forKey: .steps)
+        try c.encode(contacts, forKey: .contacts)
+        try c.encodeIfPresent(topic, forKey: .topic)
+        try c.encodeIfPresent(company, forKey: .company)
+        try c.encode(startedAt, forKey: .startedAt)
+        try c.encodeIfPresent(lastStepAt, forKey: .lastStepAt)
+        try c.encodeIfPresent(nextDueAt, forKey: .nextDueAt)
+        try c.encodeIfPresent(nextContactId, forKey: .nextContactId)
+        try c.encodeIfPresent(nextReason, forKey: .nextReason)
+        try c.encodeIfPresent(roundCursor, forKey: .roundCursor)
+        try c.encode(references, forKey: .references)
+        try c.encode(generatedIds, forKey: .generatedIds)
+        // Omitted when empty: the common case stays compact.
+        if !outsiders.isEmpty { try c.encode(outsiders, forKey: .outsiders) }
+    }
 }

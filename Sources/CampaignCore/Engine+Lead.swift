@@ -153,7 +153,10 @@ extension CampaignEngine {
                                  arrival: nextArrival, standing: .active, touches: [0, 0, 0, 0],
                                  firstTouchAt: nil, lastTouchAt: nil, awayUntil: nil)
             nextArrival += 1
-            if work.context.isSuppressed(c.email) {
+            if let standing = camp.outsiders.removeValue(forKey: c.email) {
+                c.standing = standing
+                work.warnings.append("\(d.path).email: \(c.email) already answered (\(standing.rawValue)) and will not be contacted")
+            } else if work.context.isSuppressed(c.email) {
                 c.standing = .suppressed
                 work.warnings.append("\(d.path).email: \(c.email) is on the suppression list and will not be contacted")
             }

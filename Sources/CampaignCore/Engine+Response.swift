@@ -15,7 +15,7 @@ extension CampaignEngine {
     static let responseKinds: Set<String> = ["reply", "meeting_scheduled", "negative", "unsubscribe", "bounce", "out_of_office"]
 
     func handleResponse(_ r: ResponseInput, now: Double, work: inout Work) -> Result<Void, CampaignError> {
-        let kind = r.kind.trimmingCharacters(in: .whitespaces).lowercased()
+        let kind = Normalize.trim(r.kind).lowercased()
         guard CampaignEngine.responseKinds.contains(kind) else {
             return .failure(CampaignError(code: CampaignError.invalidField,
                                           message: "kind must be one of reply, meeting_scheduled, negative, unsubscribe, bounce, out_of_office",
@@ -26,14 +26,14 @@ extension CampaignEngine {
                                           field: "account_id"))
         }
         var email: String?
-        if let raw = r.contactEmail, !raw.trimmingCharacters(in: .whitespaces).isEmpty {
+        if let raw = r.contactEmail, !Normalize.trim(raw).isEmpty {
             guard let e = Normalize.email(raw) else {
                 return .failure(CampaignError(code: CampaignError.invalidField, message: "contact_email is not a plausible address",
                                               field: "contact_email"))
             }
             email = e
         }
-        let contactId = r.contactId.flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
+        let contactId = r.contactId.flatMap { Normalize.trim($0).isEmpty ? nil : Normalize.trim($0) }
         guard email != nil || contactId != nil else {
             return .failure(CampaignError(code: CampaignError.missingField, message: "contact_email or contact_id is required",
                                           field: "contact_email"))
@@ -89,6 +89,11 @@ extension CampaignEngine {
             // A finished campaign only records the response.
             return .success(())
         }
+        if idx == nil, let standing = CampaignEngine.standing(after: kind), camp.outsiders[address] == nil {
+            // Not a contact (yet): remember, so that a later lead does not add this person as reachable.
+            camp.outsiders[address] = standing
+            work.state.campaign = camp
+        }
         switch kind {
         case "reply", "meeting_scheduled", "negative":
             if let idx, camp.contacts[idx].standing == .active {
@@ -122,6 +127,18 @@ extension CampaignEngine {
         return .success(())
     }
 
+    /// The standing a response leaves a contact in (nil: out_of_office, which only postpones).
+    static func standing(after kind: String) -> ContactState.Standing? {
+        switch kind {
+        case "reply": return .replied
+        case "negative": return .negative
+        case "meeting_scheduled": return .meetingScheduled
+        case "unsubscribe": return .unsubscribed
+        case "bounce": return .bounced
+        default: return nil
+        }
+    }
+
     func pause(reason: String, at: Double, work: inout Work) {
         guard var camp = work.state.campaign else { return }
         camp.status = .paused
@@ -134,8 +151,8 @@ extension CampaignEngine {
         work.emit("campaign.paused", at: at, ["reason": .string(reason)])
     }
 
-    static func parseReturnDate(_ raw: String, zone: TimeZone) -> Double? {
-        let s = raw.trimmingCharacters(in: .whitespaces)
+    static func parseReturnDate(_ raw: String, zone: Zone) -> Double? {
+        let s = Normalize.trim(raw)
         if let day = LocalTime.parseDate(s) {
             return LocalTime.instant(fromLocal: Double(day) * LocalTime.secondsPerDay, in: zone)
         }

@@ -10,6 +10,8 @@ struct ContactDraft: Equatable {
     var linkedinURL: String?
     /// Where it came from (`lead`, `lead.account_contacts[2]`) for warnings.
     var path: String
+    /// Non-fatal problems (an unusable phone).
+    var warnings: [String] = []
 }
 
 /// A validated lead.
@@ -36,7 +38,7 @@ enum LeadParser {
         guard let rawAccount = obj["account_id"], !rawAccount.isNull else {
             return .failure(CampaignError(code: CampaignError.missingField, message: "lead.account_id is required", field: "lead.account_id"))
         }
-        guard let account = scalarString(rawAccount)?.trimmingCharacters(in: .whitespacesAndNewlines), !account.isEmpty else {
+        guard let account = scalarString(rawAccount).map(Normalize.trim), !account.isEmpty else {
             return .failure(CampaignError(code: CampaignError.invalidField, message: "lead.account_id must be a non-empty string",
                                           field: "lead.account_id"))
         }
@@ -57,7 +59,7 @@ enum LeadParser {
         case .success(let c): primary = c
         case .failure(let e): return .failure(e)
         }
-        var warnings: [String] = []
+        var warnings: [String] = primary.warnings
         var colleagues: [ContactDraft] = []
         if let raw = obj["account_contacts"], !raw.isNull {
             guard let list = raw.arrayValue else {
@@ -71,7 +73,9 @@ enum LeadParser {
                     continue
                 }
                 switch contact(o, path: path, config: config) {
-                case .success(let c): colleagues.append(c)
+                case .success(let c):
+                    colleagues.append(c)
+                    warnings += c.warnings
                 case .failure(let e): warnings.append("\(e.field ?? path): skipped colleague: \(e.message)")
                 }
             }
@@ -89,7 +93,7 @@ enum LeadParser {
         switch v {
         case .bool(let b)?: return b
         case .string(let s)?:
-            let t = s.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+            let t = Normalize.trim(s).lowercased()
             return !t.isEmpty && t != "false" && t != "no" && t != "0"
         default: return false
         }
@@ -109,7 +113,7 @@ enum LeadParser {
             return .failure(CampaignError(code: CampaignError.invalidField, message: "\(path).\(key) must be a string",
                                           field: "\(path).\(key)"))
         }
-        let t = s.trimmingCharacters(in: .whitespacesAndNewlines)
+        let t = Normalize.trim(s)
         return .success(t.isEmpty ? nil : t)
     }
 
@@ -133,7 +137,7 @@ enum LeadParser {
             }
             var id: String?
             if let raw = o["id"], !raw.isNull {
-                guard let s = scalarString(raw)?.trimmingCharacters(in: .whitespacesAndNewlines), !s.isEmpty else {
+                guard let s = scalarString(raw).map(Normalize.trim), !s.isEmpty else {
                     return .failure(CampaignError(code: CampaignError.invalidField, message: "\(path).id must be a non-empty string",
                                                   field: "\(path).id"))
                 }
@@ -142,7 +146,11 @@ enum LeadParser {
             let name = Normalize.text(try field("name")) ?? "Unknown"
             let title = Normalize.text(try field("title"))
             var phone: String?
-            if let p = try field("phone") { phone = Normalize.phone(p) }
+            var warnings: [String] = []
+            if let p = try field("phone") {
+                phone = Normalize.phone(p)
+                if phone == nil { warnings.append("\(path).phone: unusable phone number ignored (no sms or call for this contact)") }
+            }
             var tz: String?
             if let z = try field("timezone") {
                 guard TimeZoneCache.shared.zone(z) != nil else {
@@ -164,7 +172,7 @@ enum LeadParser {
             var linkedin = try field("linkedin_url")
             if linkedin == nil { linkedin = try field("linkedin") }
             return .success(ContactDraft(id: id, email: email, name: name, title: title, phone: phone, timezone: tz,
-                                         country: country, linkedinURL: linkedin, path: path))
+                                         country: country, linkedinURL: linkedin, path: path, warnings: warnings))
         } catch {
             return .failure(error.error)
         }

@@ -9,13 +9,13 @@ enum LocalTime {
 
     /// The zone's UTC offset (seconds) at `instant`.
     @inline(__always)
-    static func offset(_ zone: TimeZone, at instant: Double) -> Double {
-        Double(zone.secondsFromGMT(for: Date(timeIntervalSince1970: instant)))
+    static func offset(_ zone: Zone, at instant: Double) -> Double {
+        zone.offset(at: instant)
     }
 
     /// The instant whose wall-clock reading in `zone` is `local`. In a spring-forward gap (the reading never
     /// happens) it returns the instant one gap later (02:30 → 03:30); in a fall-back overlap, the first of the two.
-    static func instant(fromLocal local: Double, in zone: TimeZone) -> Double {
+    static func instant(fromLocal local: Double, in zone: Zone) -> Double {
         let o1 = offset(zone, at: local - offset(zone, at: local))
         let t1 = local - o1
         if offset(zone, at: t1) == o1 {
@@ -34,7 +34,7 @@ enum LocalTime {
     }
 
     /// Adds whole calendar days in `zone`, keeping the wall-clock time across DST changes.
-    static func addDays(_ days: Int, to start: Double, in zone: TimeZone) -> Double {
+    static func addDays(_ days: Int, to start: Double, in zone: Zone) -> Double {
         if days == 0 { return start }
         let local = start + offset(zone, at: start) + Double(days) * secondsPerDay
         return instant(fromLocal: local, in: zone)
@@ -85,11 +85,55 @@ enum LocalTime {
     }
 }
 
-/// Parsed `TimeZone`s, shared by every engine: `TimeZone(identifier:)` is costly on Linux.
+/// A time zone with its UTC-offset changes precomputed (2000–2100), so that reading an offset is a binary search
+/// instead of an ICU call under a lock. Immutable, hence safe to share between threads.
+final class Zone: Sendable {
+    let identifier: String
+    let timeZone: TimeZone
+    /// Instants (seconds since 1970) at which the offset changes, ascending; `offsets[k]` holds from
+    /// `transitions[k-1]` (or the range start) up to `transitions[k]`.
+    private let transitions: [Double]
+    private let offsets: [Double]
+    private static let rangeStart: Double = 946_684_800   // 2000-01-01
+    private static let rangeEnd: Double = 4_102_444_800   // 2100-01-01
+
+    init(_ tz: TimeZone) {
+        identifier = tz.identifier
+        timeZone = tz
+        var transitions: [Double] = []
+        var offsets: [Double] = [Double(tz.secondsFromGMT(for: Date(timeIntervalSince1970: Zone.rangeStart)))]
+        var t = Date(timeIntervalSince1970: Zone.rangeStart)
+        while let next = tz.nextDaylightSavingTimeTransition(after: t), next.timeIntervalSince1970 < Zone.rangeEnd,
+              transitions.count < 1000 {
+            transitions.append(next.timeIntervalSince1970)
+            offsets.append(Double(tz.secondsFromGMT(for: next)))
+            t = next
+        }
+        self.transitions = transitions
+        self.offsets = offsets
+    }
+
+    /// UTC offset in seconds at `instant`.
+    @inline(__always)
+    func offset(at instant: Double) -> Double {
+        guard instant >= Zone.rangeStart && instant < Zone.rangeEnd else {
+            return Double(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: instant)))
+        }
+        // Number of transitions at or before `instant`.
+        var lo = 0, hi = transitions.count
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            if transitions[mid] <= instant { lo = mid + 1 } else { hi = mid }
+        }
+        return offsets[lo]
+    }
+}
+
+/// Parsed zones, shared by every engine: `TimeZone(identifier:)` and ICU offset lookups are costly on Linux.
 final class TimeZoneCache: @unchecked Sendable {
     static let shared = TimeZoneCache()
     private let lock = NSLock()
-    private var zones: [String: TimeZone] = [:]
+    private var zones: [String: Zone] = [:]
     private let known: Set<String>
 
     private init() {
@@ -99,12 +143,16 @@ final class TimeZoneCache: @unchecked Sendable {
         known = k
     }
 
-    /// The zone for a known IANA name, or nil.
-    func zone(_ identifier: String) -> TimeZone? {
+    /// The zone for a known IANA name (`Area/Location`, or `UTC`/`GMT`), or nil. Foundation's list of known
+    /// identifiers lacks some current names (e.g. `Asia/Kolkata`), so an `Area/Location` name Foundation can load
+    /// is accepted too; abbreviations and offsets ("EST", "GMT+5") are not IANA names and are refused.
+    func zone(_ identifier: String) -> Zone? {
         lock.lock()
         defer { lock.unlock() }
         if let z = zones[identifier] { return z }
-        guard known.contains(identifier), let z = TimeZone(identifier: identifier) else { return nil }
+        guard let tz = TimeZone(identifier: identifier),
+              known.contains(identifier) || (identifier.contains("/") && tz.identifier == identifier) else { return nil }
+        let z = Zone(tz)
         zones[identifier] = z
         return z
     }

@@ -1,8 +1,18 @@
 /// Normalisation of contact fields as received in leads and responses.
 enum Normalize {
+    /// Whitespace trimmed from both ends (Foundation's `trimmingCharacters` is slow on Linux).
+    static func trim(_ s: String) -> String {
+        let u = s.unicodeScalars
+        var start = u.startIndex, end = u.endIndex
+        while start < end, u[start].properties.isWhitespace { start = u.index(after: start) }
+        while end > start, u[u.index(before: end)].properties.isWhitespace { end = u.index(before: end) }
+        if start == u.startIndex && end == u.endIndex { return s }
+        return String(u[start..<end])
+    }
+
     /// Trimmed, lower-cased email when it has a plausible form (`local@domain.tld`, no spaces, ≤ 254 chars).
     static func email(_ raw: String) -> String? {
-        let e = raw.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        let e = trim(raw).lowercased()
         guard e.utf8.count <= 254, !e.isEmpty else { return nil }
         let parts = e.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2 else { return nil }
@@ -20,7 +30,7 @@ enum Normalize {
 
     /// Digits with an optional leading `+`, 7–15 digits; nil when unusable.
     static func phone(_ raw: String) -> String? {
-        let t = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        let t = trim(raw)
         var out = ""
         for (i, ch) in t.enumerated() {
             if ch.isASCII && ch.isNumber { out.append(ch) }
@@ -34,7 +44,7 @@ enum Normalize {
 
     /// Upper-case ISO 3166 alpha-2 code, or nil.
     static func country(_ raw: String) -> String? {
-        let c = raw.trimmingCharacters(in: .whitespaces).uppercased()
+        let c = trim(raw).uppercased()
         guard c.count == 2, c.allSatisfy({ $0.isASCII && $0.isLetter }) else { return nil }
         return c
     }
@@ -43,6 +53,7 @@ enum Normalize {
     /// whitespace collapsed; nil for empty or placeholder-like values ("None", "null", …).
     static func text(_ raw: String?) -> String? {
         guard let raw else { return nil }
+        if isPlain(raw) { return placeholderWords.contains(raw.lowercased()) ? nil : raw }
         var out = ""
         var lastSpace = true
         for ch in raw {
@@ -60,17 +71,61 @@ enum Normalize {
         return out
     }
 
+    /// Fast path: printable ASCII without brackets, no leading, trailing or double spaces.
+    private static func isPlain(_ s: String) -> Bool {
+        var prevSpace = true
+        var any = false
+        for b in s.utf8 {
+            if b < 0x20 || b >= 0x7F { return false }
+            switch b {
+            case UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: "("),
+                 UInt8(ascii: ")"), UInt8(ascii: "<"), UInt8(ascii: ">"): return false
+            case 0x20:
+                if prevSpace { return false }
+                prevSpace = true
+            default: prevSpace = false
+            }
+            any = true
+        }
+        return any && !prevSpace
+    }
+
     static let placeholderWords: Set<String> = ["none", "null", "nil", "undefined", "nan", "n/a", "unknown", "-"]
+    private static let honorificBytes: [[UInt8]] = ["dr", "mr", "mrs", "ms", "miss", "mx", "prof", "sir", "madam", "dame"]
+        .map { Array($0.utf8) }
+
+    /// Case-insensitive comparison with the honorifics, without allocating.
+    static func isHonorific(_ word: Substring) -> Bool {
+        let u = word.utf8
+        outer: for h in honorificBytes where h.count == u.count {
+            var k = 0
+            for b in u {
+                let lower = (b >= 0x41 && b <= 0x5A) ? b + 32 : b
+                if lower != h[k] { continue outer }
+                k += 1
+            }
+            return true
+        }
+        return false
+    }
+
     static let honorifics: Set<String> = ["dr", "mr", "mrs", "ms", "miss", "mx", "prof", "sir", "madam", "dame"]
 
     /// The first name used in greetings: the first word that is not an honorific; nil when there is none
-    /// (then the greeting says "there").
+    /// (then the greeting says "there"). `name` is expected already cleaned by `text(_:)` (single spaces).
     static func firstName(_ name: String) -> String? {
-        guard let clean = text(name) else { return nil }
-        for word in clean.split(separator: " ") {
-            let bare = word.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: ".,"))
-            if bare.isEmpty || honorifics.contains(bare) { continue }
-            return String(word).trimmingCharacters(in: CharacterSet(charactersIn: ","))
+        if name == "Unknown" { return nil }
+        var rest = Substring(name)
+        while !rest.isEmpty {
+            let end = rest.utf8.firstIndex(of: 0x20) ?? rest.endIndex
+            var word = rest[..<end]
+            rest = end == rest.endIndex ? "" : rest[rest.index(after: end)...]
+            while word.utf8.last == UInt8(ascii: ",") { word = word.dropLast() }
+            var bare = word
+            while bare.utf8.last == UInt8(ascii: ".") { bare = bare.dropLast() }
+            if bare.isEmpty { continue }
+            if bare.utf8.count <= 5 && isHonorific(bare) { continue }
+            return String(word)
         }
         return nil
     }

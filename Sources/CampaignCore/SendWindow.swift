@@ -45,7 +45,7 @@ public struct Holidays: Sendable, Equatable {
 extension SendWindow {
     /// The first instant at or after `instant` that lies inside the window for a contact in `zone`
     /// (and `country`), skipping holidays. Returns nil only for a window with no open day (rejected by config).
-    func nextOpening(atOrAfter instant: Double, zone: TimeZone, country: String?, holidays: Holidays) -> Double? {
+    func nextOpening(atOrAfter instant: Double, zone: Zone, country: String?, holidays: Holidays) -> Double? {
         let countryDays = (country.flatMap { holidays.byCountry[$0] }) ?? []
         let start = Double(startMinute * 60)
         let end = Double(endMinute * 60)
@@ -55,8 +55,9 @@ extension SendWindow {
             let local = t + LocalTime.offset(zone, at: t)
             let day = Int((local / LocalTime.secondsPerDay).rounded(.down))
             let secondOfDay = local - Double(day) * LocalTime.secondsPerDay
-            let open = days[LocalTime.weekday(ofDay: day)] && !holidays.global.contains(day)
-                && !countryDays.contains(day)
+            let open = days[LocalTime.weekday(ofDay: day)]
+                && (holidays.global.isEmpty || !holidays.global.contains(day))
+                && (countryDays.isEmpty || !countryDays.contains(day))
             if open {
                 if secondOfDay >= start && secondOfDay < end { return t }
                 if secondOfDay < start {
@@ -72,7 +73,7 @@ extension SendWindow {
     }
 
     /// Whether `instant` is inside the window (used by tests and invariants).
-    func contains(_ instant: Double, zone: TimeZone, country: String?, holidays: Holidays) -> Bool {
+    func contains(_ instant: Double, zone: Zone, country: String?, holidays: Holidays) -> Bool {
         nextOpening(atOrAfter: instant, zone: zone, country: country, holidays: holidays) == instant
     }
 }

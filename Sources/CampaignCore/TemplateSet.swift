@@ -145,17 +145,14 @@ public struct TemplateSet: Sendable, Equatable {
 
     // MARK: validation and compilation
 
-    static let alwaysFilled: Set<String> = [
-        "first_name", "full_name", "company", "topic", "sender_name", "sender_company", "signature",
-        "primary_name", "primary_first_name", "step", "channel",
-    ]
+    static let alwaysFilled: Set<String> = Set(FastTemplate.variables.prefix(FastTemplate.titleSlot))
     static let optional: Set<String> = ["title", "primary_title", "reference"]
 
-    static func compile(_ text: String, key: String, allowReference: Bool = true) throws(CampaignError) -> MustacheTemplate {
+    static func compile(_ text: String, key: String, allowReference: Bool = true) throws(CampaignError) -> FastTemplate {
         try validate(text, key: key, allowReference: allowReference)
         do {
             // TEXT content type: messages are plain text, not HTML.
-            return try MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT}}" + text)
+            return FastTemplate(try MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT}}" + text))
         } catch {
             throw CampaignError(code: CampaignError.invalidConfig, message: "\(key): template does not parse (\(error))",
                                 field: key)
@@ -211,19 +208,19 @@ public struct TemplateSet: Sendable, Equatable {
 /// Compiled forms of a `TemplateSet` (a class so that copies of a config share them).
 final class CompiledTemplates: @unchecked Sendable {
     struct Step {
-        var emailSubject: MustacheTemplate?
-        var emailBody: MustacheTemplate?
-        var sms: MustacheTemplate?
-        var call: MustacheTemplate?
-        var linkedin: MustacheTemplate?
+        var emailSubject: FastTemplate?
+        var emailBody: FastTemplate?
+        var sms: FastTemplate?
+        var call: FastTemplate?
+        var linkedin: FastTemplate?
     }
     // Written once in TemplateSet.init, read-only afterwards.
-    var emailSubject: MustacheTemplate!
-    var emailBody: MustacheTemplate!
-    var sms: MustacheTemplate!
-    var compactSMS: MustacheTemplate!
-    var call: MustacheTemplate!
-    var linkedin: MustacheTemplate!
-    var references: [MustacheTemplate] = []
+    var emailSubject: FastTemplate!
+    var emailBody: FastTemplate!
+    var sms: FastTemplate!
+    var compactSMS: FastTemplate!
+    var call: FastTemplate!
+    var linkedin: FastTemplate!
+    var references: [FastTemplate] = []
     var steps: [Int: Step] = [:]
 }

@@ -110,3 +110,19 @@ func colleague(_ email: String, name: String? = nil, title: String? = nil, phone
     if let id { o["id"] = .string(id) }
     return .object(o)
 }
+
+func config(_ json: JSONValue) -> CampaignConfig {
+    do { return try CampaignConfig(merging: json) } catch { fatalError("bad test config: \(error)") }
+}
+
+/// Every day, all day: no window shifts (isolates interval arithmetic).
+let alwaysOpen: JSONValue = ["days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "24:00"]
+
+func configError(_ json: JSONValue) -> CampaignError? {
+    do {
+        _ = try CampaignConfig(merging: json)
+        return nil
+    } catch {
+        return error
+    }
+}
