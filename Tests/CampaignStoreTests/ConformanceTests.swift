@@ -308,6 +308,19 @@ struct ConformanceTests {
         }
     }
 
+    @Test("a commit from a cancelled task still runs to completion", arguments: StoreEngine.all)
+    func commitIgnoresCancellation(engine: StoreEngine) async throws {
+        try await withStore(engine) { (store: any CampaignStorage) async throws in
+            let task = Task {
+                withUnsafeCurrentTask { $0?.cancel() }
+                return try await store.commit([write("a", events: 2)])
+            }
+            #expect(try await task.value[0].map(\.seq) == [1, 2])
+            #expect(try await store.lastSeq() == 2)
+            #expect(try await store.loadState(accountId: "a") != nil)
+        }
+    }
+
     @Test("after close every call throws store.closed; close is idempotent", arguments: StoreEngine.all)
     func closed(engine: StoreEngine) async throws {
         let (store, cleanup) = try engine.open()
