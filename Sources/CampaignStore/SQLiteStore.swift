@@ -309,7 +309,10 @@ public final class SQLiteStore: CampaignStorage {
     }
 
     public func publishedSeq() async throws -> Int64 {
-        try await meta(SQLiteSchema.metaPublishedSeq).flatMap { Int64($0) } ?? 0
+        try await read { db in
+            try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = ?"),
+                                arguments: [SQLiteSchema.metaPublishedSeq]).flatMap { Int64($0) } ?? 0
+        }
     }
 
     public func markPublished(upTo seq: Int64) async throws {
@@ -323,12 +326,14 @@ public final class SQLiteStore: CampaignStorage {
     // MARK: - Meta
 
     public func meta(_ key: String) async throws -> String? {
-        try await read { db in
+        try StoreError.checkMetaKey(key)
+        return try await read { db in
             try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = ?"), arguments: [key])
         }
     }
 
     public func setMeta(_ key: String, _ value: String) async throws {
+        try StoreError.checkMetaKey(key)
         try await write { db in try Self.upsertMeta(db, key, value) }
     }
 

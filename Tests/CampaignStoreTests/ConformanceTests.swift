@@ -296,6 +296,8 @@ struct ConformanceTests {
             try await store.setMeta("clock", "1800000005000")
             #expect(try await store.meta("clock") == "1800000005000")
             #expect(try await store.meta("other") == "x")
+            await expectStoreError("store.reserved_meta_key") { try await store.setMeta("store.published_seq", "9") }
+            await expectStoreError("store.reserved_meta_key") { _ = try await store.meta("store.account_count") }
 
             #expect(try await store.publishedSeq() == 0)
             _ = try await store.commit([write("a", events: 6)])
