@@ -156,11 +156,13 @@ public actor InMemoryStore: CampaignStorage {
     }
 
     public func meta(_ key: String) throws -> String? {
+        try StoreError.checkMetaKey(key)
         try open()
         return metaValues[key]
     }
 
     public func setMeta(_ key: String, _ value: String) throws {
+        try StoreError.checkMetaKey(key)
         try open()
         metaValues[key] = value
     }

@@ -6,8 +6,9 @@ import GRDB
 /// The logical schema matches the later PostgreSQL one: every row with an account carries its `shard`,
 /// events carry the writer's `epoch`, dates are whole milliseconds since 1970 (INTEGER).
 enum SQLiteSchema {
-    static let metaPublishedSeq = "outbox.published_seq"
-    static let metaAccountCount = "accounts.count"
+    /// Internal rows of `meta`, under the prefix callers may not use (`StoreError.reservedMetaKey`).
+    static let metaPublishedSeq = "store.published_seq"
+    static let metaAccountCount = "store.account_count"
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()

@@ -68,10 +68,13 @@ public final class SQLiteStore: CampaignStorage {
 
     // MARK: - Access helpers
 
+    /// Runs `body` in one write transaction. Deliberately not cancellable: the transaction runs in an
+    /// unstructured task, so cancelling the caller can never leave it unsure whether its batch committed.
     private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try checkOpen()
+        let pool = self.pool
         do {
-            return try await pool.write(body)
+            return try await Task { try await pool.write(body) }.value
         } catch {
             throw Self.storeError(error)
         }
@@ -94,7 +97,7 @@ public final class SQLiteStore: CampaignStorage {
         switch error {
         case let error as StoreError: return error
         case is CancellationError:
-            return StoreError(code: "store.cancelled", message: "the task was cancelled before the database access")
+            return StoreError(code: "store.cancelled", message: "the read was cancelled")
         default:
             return StoreError(code: "store.sqlite", message: "\(error)", underlying: sendable(error))
         }
@@ -306,7 +309,10 @@ public final class SQLiteStore: CampaignStorage {
     }
 
     public func publishedSeq() async throws -> Int64 {
-        try await meta(SQLiteSchema.metaPublishedSeq).flatMap { Int64($0) } ?? 0
+        try await read { db in
+            try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = ?"),
+                                arguments: [SQLiteSchema.metaPublishedSeq]).flatMap { Int64($0) } ?? 0
+        }
     }
 
     public func markPublished(upTo seq: Int64) async throws {
@@ -320,12 +326,14 @@ public final class SQLiteStore: CampaignStorage {
     // MARK: - Meta
 
     public func meta(_ key: String) async throws -> String? {
-        try await read { db in
+        try StoreError.checkMetaKey(key)
+        return try await read { db in
             try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = ?"), arguments: [key])
         }
     }
 
     public func setMeta(_ key: String, _ value: String) async throws {
+        try StoreError.checkMetaKey(key)
         try await write { db in try Self.upsertMeta(db, key, value) }
     }
 

@@ -11,3 +11,17 @@ extension StoreError {
                    message: "account '\(accountId)': expectedVersion \(expected), stored version \(actual)")
     }
 }
+
+extension StoreError {
+    /// Meta keys starting with this belong to the store itself (published seq, account counter).
+    public static let reservedMetaPrefix = "store."
+
+    /// `meta`/`setMeta` with a key under `reservedMetaPrefix`.
+    public static func reservedMetaKey(_ key: String) -> StoreError {
+        StoreError(code: "store.reserved_meta_key", message: "meta key '\(key)' is reserved (prefix '\(reservedMetaPrefix)')")
+    }
+
+    static func checkMetaKey(_ key: String) throws {
+        if key.hasPrefix(reservedMetaPrefix) { throw reservedMetaKey(key) }
+    }
+}

@@ -159,6 +159,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
 ///   the later one is ignored. Committing the same key twice is a caller error; the store just stays consistent.
 /// - Suppressed emails are stored lower-cased; `isSuppressed` lower-cases its argument.
 /// - `markPublished` only moves forward (a lower seq is ignored).
+/// - Meta keys starting with `store.` are the store's own: `meta`/`setMeta` on them throw `store.reserved_meta_key`.
 /// - Timers are ordered by (dueAt, accountId); one timer per account.
 /// - A failing batch (bad event body, version conflict, I/O) throws and leaves nothing of itself behind.
 /// - After `close()`, every call throws `store.closed`.

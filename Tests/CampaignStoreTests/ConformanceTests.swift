@@ -296,6 +296,8 @@ struct ConformanceTests {
             try await store.setMeta("clock", "1800000005000")
             #expect(try await store.meta("clock") == "1800000005000")
             #expect(try await store.meta("other") == "x")
+            await expectStoreError("store.reserved_meta_key") { try await store.setMeta("store.published_seq", "9") }
+            await expectStoreError("store.reserved_meta_key") { _ = try await store.meta("store.account_count") }
 
             #expect(try await store.publishedSeq() == 0)
             _ = try await store.commit([write("a", events: 6)])
@@ -305,6 +307,19 @@ struct ConformanceTests {
             #expect(try await store.publishedSeq() == 5)
             try await store.markPublished(upTo: 6)
             #expect(try await store.publishedSeq() == 6)
+        }
+    }
+
+    @Test("a commit from a cancelled task still runs to completion", arguments: StoreEngine.all)
+    func commitIgnoresCancellation(engine: StoreEngine) async throws {
+        try await withStore(engine) { (store: any CampaignStorage) async throws in
+            let task = Task {
+                withUnsafeCurrentTask { $0?.cancel() }
+                return try await store.commit([write("a", events: 2)])
+            }
+            #expect(try await task.value[0].map(\.seq) == [1, 2])
+            #expect(try await store.lastSeq() == 2)
+            #expect(try await store.loadState(accountId: "a") != nil)
         }
     }
 
