@@ -15,7 +15,8 @@ public struct RuntimeConfiguration: Sendable {
     public var maxRetryBackoff: TimeInterval
     /// Timers fired per scheduler group at most.
     public var timerGroupLimit: Int
-    /// Timer turns in flight at once.
+    /// Timer turns in flight at once (at `.utility` priority). Enough to fill group commits; more only
+    /// lengthens the queue a request waits behind.
     public var timerConcurrency: Int
     /// The outbox records its progress (`markPublished`) after this many events, and when idle.
     public var markPublishedEvery: Int
@@ -23,7 +24,7 @@ public struct RuntimeConfiguration: Sendable {
 
     public init(maxResidentCampaigns: Int? = nil, maxCommitBatch: Int = 1000, maxFailures: Int = 5,
                 retryBackoff: TimeInterval = 1, maxRetryBackoff: TimeInterval = 600,
-                timerGroupLimit: Int = 10_000, timerConcurrency: Int = 2_000, markPublishedEvery: Int = 10_000,
+                timerGroupLimit: Int = 10_000, timerConcurrency: Int = 512, markPublishedEvery: Int = 10_000,
                 logger: Logger = Logger(label: "abm.runtime")) {
         self.maxResidentCampaigns = maxResidentCampaigns
         self.maxCommitBatch = maxCommitBatch

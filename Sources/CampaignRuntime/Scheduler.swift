@@ -136,7 +136,10 @@ actor Scheduler: ManualClockDriver {
                     await tasks.next()
                     inFlight -= 1
                 }
-                tasks.addTask { await coordinator.fireTimer(e.accountId, dueAt: e.dueAt, now: max(now, e.dueAt)) }
+                // Below request priority: a response must not queue behind a burst of timer turns.
+                tasks.addTask(priority: .utility) {
+                    await coordinator.fireTimer(e.accountId, dueAt: e.dueAt, now: max(now, e.dueAt))
+                }
                 inFlight += 1
             }
         }
