@@ -164,7 +164,7 @@ func fmt(_ x: Double) -> String {
 let options = Options(CommandLine.arguments)
 let v = zmqVersion()
 var report: [String] = []
-func emit(_ line: String) { print(line); report.append(line) }
+@MainActor func emit(_ line: String) { print(line); report.append(line) }
 emit("ZeroMQBench: PUSH->PULL tcp://127.0.0.1, libzmq \(v.major).\(v.minor).\(v.patch), \(ProcessInfo.processInfo.activeProcessorCount) CPUs, median of \(options.reps) runs, msgs/s")
 
 for (size, count) in [(100, options.count100), (1024, options.count1k)] {
