@@ -232,9 +232,8 @@ final class LoopCore: @unchecked Sendable {
             for (i, entry) in entries.enumerated() {
                 let revents = items[i + 1].revents
                 if entry.hasPending && (entry.backoff || revents & Int16(ZMQ_POLLOUT) != 0) {
-                    let before = entry.outboxHead
-                    flush(entry)
-                    entry.backoff = entry.hasPending && entry.outboxHead == before
+                    let progress = flush(entry)
+                    entry.backoff = entry.hasPending && !progress
                 }
                 if revents & Int16(ZMQ_POLLIN) != 0 { drain(entry) }
             }
@@ -262,20 +261,48 @@ final class LoopCore: @unchecked Sendable {
         for waiter in shutdownWaiters { waiter.resume() }
     }
 
-    /// Sends queued messages without blocking until the queue is empty or libzmq says EAGAIN.
-    private func flush(_ entry: Entry) {
-        while entry.outboxHead < entry.outbox.count {
-            let (message, ticket, index) = entry.outbox[entry.outboxHead]
+    /// Sends queued messages without blocking, in order, until the queue is empty or libzmq says EAGAIN.
+    /// On a ROUTER, EAGAIN concerns one peer (its queue is full): that peer's messages stay queued in
+    /// order while messages to other peers go on. Returns whether any message was sent or failed.
+    @discardableResult
+    private func flush(_ entry: Entry) -> Bool {
+        let isRouter = entry.raw.type == .router
+        var blockedPeers: Set<[UInt8]> = []
+        var kept: [(ZMQMessage, SendTicket, Int)] = []
+        var progress = false
+        var i = entry.outboxHead
+        while i < entry.outbox.count {
+            let (message, ticket, index) = entry.outbox[i]
+            if !blockedPeers.isEmpty, blockedPeers.contains(message.frames.first ?? []) {
+                kept.append(entry.outbox[i])
+                i += 1
+                continue
+            }
             let rc = entry.raw.send(message, dontWait: true)
-            if rc == EAGAIN { break }
             if rc == EINTR { continue }
-            entry.outboxHead += 1
+            if rc == EAGAIN {
+                if !isRouter { break }
+                blockedPeers.insert(message.frames.first ?? [])
+                kept.append(entry.outbox[i])
+                i += 1
+                continue
+            }
+            i += 1
+            progress = true
             if rc == 0 { ticket.done() } else { ticket.fail(SendFailure(index: index, error: ZMQError(code: rc, operation: "send"))) }
         }
-        if entry.outboxHead == entry.outbox.count {
-            entry.outbox.removeAll(keepingCapacity: entry.outbox.count < 4096)
+        if kept.isEmpty {
+            entry.outboxHead = i
+            if i == entry.outbox.count {
+                entry.outbox.removeAll(keepingCapacity: entry.outbox.count < 4096)
+                entry.outboxHead = 0
+            }
+        } else {
+            kept.append(contentsOf: entry.outbox[i...])
+            entry.outbox = kept
             entry.outboxHead = 0
         }
+        return progress
     }
 
     /// Receives up to the inbox's room (and at most `drainLimit`, for fairness) and hands the batch over.

@@ -59,6 +59,41 @@ import ZeroMQ
         }
     }
 
+    /// With ROUTER_MANDATORY a full peer queue is EAGAIN: the loop keeps that peer's replies queued, in
+    /// order, and still delivers to the other peers (no head-of-line blocking, nothing dropped).
+    @Test func routerKeepsServingOtherPeersWhileOneIsFull() async throws {
+        try await withDeadline {
+            let context = try ZMQContext()
+            let loop = try ZMQPollLoop()
+            let r = try ZMQSocket(context, type: .router, options: [.routerMandatory(true), .sendHighWaterMark(5)])
+            try r.bind("inproc://fairness")
+            let router = try loop.adopt(r)
+            let slow = try ZMQSocket(context, type: .dealer, options: [.routingID(bytes("slow")), .receiveHighWaterMark(5)])
+            try slow.connect("inproc://fairness")
+            let fast = try ZMQSocket(context, type: .dealer, options: [.routingID(bytes("fast"))])
+            try fast.connect("inproc://fairness")
+            try slow.send(ZMQMessage(strings: ["hello"]))
+            try fast.send(ZMQMessage(strings: ["hello"]))
+            var iterator = router.messages.makeAsyncIterator()
+            _ = try await iterator.next()
+            _ = try await iterator.next()
+
+            let count = 200
+            let slowBatch = Task {
+                await router.send(batch: (0..<count).map { ZMQMessage(routingID: bytes("slow"), [bytes("\($0)")]) })
+            }
+            // The batch is under way once the slow peer can read its first message.
+            #expect(try slow.poll(events: .pollIn, timeoutMilliseconds: 5000) == .pollIn)
+            try await router.send(ZMQMessage(routingID: bytes("fast"), [bytes("ping")]))
+            #expect(try fast.receive(timeoutMilliseconds: 5000) == ZMQMessage(strings: ["ping"]))
+            for n in 0..<count {
+                #expect(try slow.receive(timeoutMilliseconds: 5000)?.string(at: 0) == "\(n)")
+            }
+            #expect(await slowBatch.value.isEmpty)
+            await loop.shutdown()
+        }
+    }
+
     @Test func pubSubAsyncWithRuntimeSubscribe() async throws {
         try await withDeadline {
             let context = try ZMQContext()
