@@ -5,6 +5,10 @@ import CZeroMQ
 ///
 /// Inbound messages arrive through `messages` (bounded buffer, one consumer). `send` completes when libzmq
 /// accepted the message; a full queue (HWM, `EAGAIN`) makes it wait for `POLLOUT`, never drop.
+/// On a ROUTER set `routerMandatory(true)`: otherwise libzmq drops messages to unknown or full peers
+/// silently; with it, unknown peers fail with `EHOSTUNREACH` and full peers wait (other peers go on).
+///
+/// The socket is closed by `close()`, by the loop's `shutdown()`, or when the last handle is released.
 public final class AsyncZMQSocket: Sendable {
     /// The loop is retained so that it (and its thread) lives as long as any of its sockets.
     let loop: ZMQPollLoop
@@ -25,8 +29,11 @@ public final class AsyncZMQSocket: Sendable {
         self.inbox = inbox
     }
 
-    /// The received messages, in order. Ends when the socket is closed.
-    public var messages: InboundMessages { InboundMessages(inbox: inbox) }
+    /// Closes the socket on its loop when the last handle (including `messages` iterators) is gone.
+    deinit { loop.core.post(.close(id, nil)) }
+
+    /// The received messages, in order. Ends when the socket is closed. One consumer at a time.
+    public var messages: InboundMessages { InboundMessages(socket: self) }
 
     /// How many received messages are waiting for the consumer right now (at most the inbound capacity).
     public var bufferedCount: Int { inbox.buffered }

@@ -156,15 +156,16 @@ public struct InboundMessages: AsyncSequence, Sendable {
     public typealias Element = ZMQMessage
     public typealias Failure = ZMQError
 
-    let inbox: Inbox
+    /// Keeps the socket open while the sequence (or an iterator) exists.
+    let socket: AsyncZMQSocket
 
-    public func makeAsyncIterator() -> Iterator { Iterator(inbox: inbox) }
+    public func makeAsyncIterator() -> Iterator { Iterator(socket: socket) }
 
     public struct Iterator: AsyncIteratorProtocol {
         public typealias Element = ZMQMessage
         public typealias Failure = ZMQError
 
-        let inbox: Inbox
+        let socket: AsyncZMQSocket
         var batch: [ZMQMessage] = []
         var index = 0
 
@@ -175,7 +176,7 @@ public struct InboundMessages: AsyncSequence, Sendable {
             }
             batch = []
             index = 0
-            guard let next = try await inbox.next(isolation: actor) else { return nil }
+            guard let next = try await socket.inbox.next(isolation: actor) else { return nil }
             batch = next
             index = 1
             return batch[0]
