@@ -18,6 +18,8 @@ struct Options {
     var count100 = 1_000_000
     var count1k = 300_000
     var results: String?
+    /// Run only these variants (comma-separated: c, sync, async, each); all by default.
+    var only: Set<String> = ["c", "sync", "async", "each"]
 
     init(_ args: [String]) {
         var i = 1
@@ -29,6 +31,7 @@ struct Options {
             case "--count100": count100 = Int(value) ?? count100
             case "--count1k": count1k = Int(value) ?? count1k
             case "--results": results = value
+            case "--only": only = Set(value.split(separator: ",").map(String.init))
             default: fatalError("unknown argument \(args[i])")
             }
             i += 2
@@ -155,7 +158,7 @@ func runC(path: String, size: Int, count: Int) throws -> Double {
     return value
 }
 
-func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
+func median(_ xs: [Double]) -> Double { xs.isEmpty ? 0 : xs.sorted()[xs.count / 2] }
 
 func fmt(_ x: Double) -> String {
     x >= 1e6 ? String(format: "%.2fM", x / 1e6) : String(format: "%.0fk", x / 1e3)
@@ -171,17 +174,17 @@ for (size, count) in [(100, options.count100), (1024, options.count1k)] {
     var c: [Double] = [], sync: [Double] = [], async: [Double] = []
     for _ in 0..<options.reps {
         // Interleaved so that load changes on a shared machine hit every variant alike.
-        if let path = options.cBench { c.append(try runC(path: path, size: size, count: count)) }
-        sync.append(try runSync(size: size, count: count))
-        async.append(try await runAsync(size: size, count: count, batch: 1000))
+        if let path = options.cBench, options.only.contains("c") { c.append(try runC(path: path, size: size, count: count)) }
+        if options.only.contains("sync") { sync.append(try runSync(size: size, count: count)) }
+        if options.only.contains("async") { async.append(try await runAsync(size: size, count: count, batch: 1000)) }
     }
     let perMessageCount = min(count, 100_000)
-    let awaitEach = try await runAsync(size: size, count: perMessageCount, batch: 1)
+    let awaitEach = options.only.contains("each") ? try await runAsync(size: size, count: perMessageCount, batch: 1) : 0
     var parts: [String] = []
     if !c.isEmpty { parts.append("C \(fmt(median(c)))") }
     parts.append("Swift sync \(fmt(median(sync)))")
     parts.append("Swift async (batched send) \(fmt(median(async)))")
-    if !c.isEmpty {
+    if !c.isEmpty && !sync.isEmpty && !async.isEmpty {
         parts.append(String(format: "sync/C %.2f", median(sync) / median(c)))
         parts.append(String(format: "async/C %.2f", median(async) / median(c)))
     }

@@ -36,7 +36,10 @@ final class Inbox: Sendable {
     func deliver(_ batch: inout [ZMQMessage]) -> Int {
         let (waiter, handed, room): (UnsafeContinuation<Result<[ZMQMessage]?, ZMQError>, Never>?, [ZMQMessage], Int) =
             state.withLock { s in
-                if s.buffer.isEmpty { swap(&s.buffer, &batch) } else { s.buffer.append(contentsOf: batch); batch.removeAll(keepingCapacity: true) }
+                // Copy into the buffer (whose storage the consumer recycles) and keep `batch`'s capacity:
+                // no array regrowth and no cross-thread frees of array storage on the hot path.
+                s.buffer.append(contentsOf: batch)
+                batch.removeAll(keepingCapacity: true)
                 s.highWater = max(s.highWater, s.buffer.count)
                 if let w = s.waiter {
                     s.waiter = nil
@@ -81,10 +84,15 @@ final class Inbox: Sendable {
     }
 
     /// The next batch (never empty), nil at the end; suspends while nothing is buffered.
-    func next(isolation: isolated (any Actor)?) async throws(ZMQError) -> [ZMQMessage]? {
+    /// `recycled` is the consumer's emptied previous batch: its storage becomes the new buffer.
+    func next(isolation: isolated (any Actor)?, recycling recycled: inout [ZMQMessage]) async throws(ZMQError) -> [ZMQMessage]? {
+        // Move (not copy) the storage, so the buffer stays uniquely referenced (no copy-on-write).
+        var spare: [ZMQMessage] = []
+        swap(&spare, &recycled)
         let taken: Take = state.withLock { s in
             if !s.buffer.isEmpty {
                 var out: [ZMQMessage] = []
+                swap(&out, &spare)
                 swap(&out, &s.buffer)
                 let wake = s.pausedByLoop
                 s.pausedByLoop = false
@@ -107,6 +115,7 @@ final class Inbox: Sendable {
         case .wait:
             break
         }
+        let emptySpare = Transfer(spare)
         let token = state.withLock { s in s.nextToken += 1; return s.nextToken }
         let result = await withTaskCancellationHandler {
             await withUnsafeContinuation(isolation: isolation) { (c: UnsafeContinuation<Result<[ZMQMessage]?, ZMQError>, Never>) in
@@ -126,6 +135,7 @@ final class Inbox: Sendable {
                         return f.map { .failure($0) } ?? .success(nil)
                     }
                     precondition(s.waiter == nil, "ZeroMQ inbound messages: only one consumer may iterate at a time")
+                    if s.buffer.capacity < emptySpare.value.capacity { s.buffer = emptySpare.value }
                     s.waiter = c
                     s.waiterToken = token
                     return nil
@@ -174,9 +184,9 @@ public struct InboundMessages: AsyncSequence, Sendable {
                 defer { index += 1 }
                 return batch[index]
             }
-            batch = []
+            batch.removeAll(keepingCapacity: true)
             index = 0
-            guard let next = try await socket.inbox.next(isolation: actor) else { return nil }
+            guard let next = try await socket.inbox.next(isolation: actor, recycling: &batch) else { return nil }
             batch = next
             index = 1
             return batch[0]

@@ -79,6 +79,14 @@ final class SendTicket: @unchecked Sendable {
     }
 }
 
+/// A message waiting in a socket's outbox, with the completion of its batch.
+struct Pending {
+    let message: ZMQMessage
+    let ticket: SendTicket
+    /// Index in the caller's batch, for `SendFailure`.
+    let index: Int
+}
+
 /// A message of a batch that libzmq did not accept, with its index in the batch.
 public struct SendFailure: Sendable, Hashable, Error {
     public let index: Int
@@ -138,7 +146,7 @@ final class LoopCore: @unchecked Sendable {
         let raw: RawSocket
         let inbox: Inbox
         let receives: Bool
-        var outbox: [(ZMQMessage, SendTicket, Int)] = []
+        var outbox: [Pending] = []
         var outboxHead = 0
         /// Room left in the inbox; 0 = paused (no POLLIN) until the consumer drains it.
         var room: Int
@@ -184,7 +192,8 @@ final class LoopCore: @unchecked Sendable {
                         for i in messages.indices { ticket.fail(SendFailure(index: i, error: .closed("send"))) }
                         continue
                     }
-                    for (i, m) in messages.enumerated() { entry.outbox.append((m, ticket, i)) }
+                    entry.outbox.reserveCapacity(entry.outbox.count + messages.count)
+                    for (i, m) in messages.enumerated() { entry.outbox.append(Pending(message: m, ticket: ticket, index: i)) }
                     flush(entry)
                 case .perform(let id, let body):
                     body(entries.first(where: { $0.id == id })?.raw)
@@ -268,11 +277,12 @@ final class LoopCore: @unchecked Sendable {
     private func flush(_ entry: Entry) -> Bool {
         let isRouter = entry.raw.type == .router
         var blockedPeers: Set<[UInt8]> = []
-        var kept: [(ZMQMessage, SendTicket, Int)] = []
+        var kept: [Pending] = []
         var progress = false
         var i = entry.outboxHead
         while i < entry.outbox.count {
-            let (message, ticket, index) = entry.outbox[i]
+            let pending = entry.outbox[i]
+            let message = pending.message
             if !blockedPeers.isEmpty, blockedPeers.contains(message.frames.first ?? []) {
                 kept.append(entry.outbox[i])
                 i += 1
@@ -289,7 +299,7 @@ final class LoopCore: @unchecked Sendable {
             }
             i += 1
             progress = true
-            if rc == 0 { ticket.done() } else { ticket.fail(SendFailure(index: index, error: ZMQError(code: rc, operation: "send"))) }
+            if rc == 0 { pending.ticket.done() } else { pending.ticket.fail(SendFailure(index: pending.index, error: ZMQError(code: rc, operation: "send"))) }
         }
         if kept.isEmpty {
             entry.outboxHead = i
@@ -325,8 +335,8 @@ final class LoopCore: @unchecked Sendable {
 
     private func close(_ entry: Entry) {
         for i in entry.outboxHead..<entry.outbox.count {
-            let (_, ticket, index) = entry.outbox[i]
-            ticket.fail(SendFailure(index: index, error: .closed("send")))
+            let pending = entry.outbox[i]
+            pending.ticket.fail(SendFailure(index: pending.index, error: .closed("send")))
         }
         entry.outbox.removeAll()
         entry.outboxHead = 0

@@ -120,35 +120,42 @@ final class RawSocket {
     /// nothing is queued. Messages over `maxFrames` frames are drained and discarded: (0, nil).
     func receive(dontWait: Bool) -> (Int32, ZMQMessage?) {
         guard let h = handle else { return (ZMQError.closed, nil) }
-        var frames: [[UInt8]] = []
         var more: Int32 = 0
-        var flags: Int32 = dontWait ? ZMQ_DONTWAIT : 0
-        repeat {
-            let rc = czmq_recv_frame(h, msg, flags, &more)
-            if rc != 0 {
-                // Once the first frame arrived the rest are already queued (atomic delivery), so only
-                // EINTR can interrupt here; retry those frames blocking-free.
-                if frames.isEmpty { return (rc, nil) }
-                if rc == EINTR || rc == EAGAIN { continue }
-                return (rc, nil)
-            }
-            flags = ZMQ_DONTWAIT
+        let rc = czmq_recv_frame(h, msg, dontWait ? ZMQ_DONTWAIT : 0, &more)
+        if rc != 0 { return (rc, nil) }
+        // Hot path: a single-frame message costs exactly two allocations (frame + frame list).
+        if more == 0 { return (0, ZMQMessage([copyFrame()])) }
+        var frames: [[UInt8]] = []
+        frames.reserveCapacity(4)
+        frames.append(copyFrame())
+        while more != 0 {
+            // Once the first frame arrived the rest are already queued (atomic delivery): only EINTR
+            // can interrupt here, so retry without blocking.
+            let rc = czmq_recv_frame(h, msg, ZMQ_DONTWAIT, &more)
+            if rc == EINTR || rc == EAGAIN { more = 1; continue }
+            if rc != 0 { return (rc, nil) }
             if frames.count < maxFrames {
-                let size = zmq_msg_size(msg)
-                if let data = zmq_msg_data(msg), size > 0 {
-                    frames.append(Array(UnsafeRawBufferPointer(start: data, count: size)))
-                } else {
-                    frames.append([])
-                }
+                frames.append(copyFrame())
             } else if frames.count == maxFrames {
                 frames.append([])  // marker: over the limit; keep draining
             }
-        } while more != 0
+        }
         if frames.count > maxFrames {
             discardedMessages += 1
             return (0, nil)
         }
         return (0, ZMQMessage(frames))
+    }
+
+    /// Copies the current frame out of `msg` (one allocation, one memcpy).
+    @inline(__always)
+    private func copyFrame() -> [UInt8] {
+        let size = zmq_msg_size(msg)
+        guard size > 0, let data = zmq_msg_data(msg) else { return [] }
+        return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            buffer.baseAddress!.update(from: data.assumingMemoryBound(to: UInt8.self), count: size)
+            count = size
+        }
     }
 
     /// `zmq_poll` on this socket alone. Returns the ready events (ZMQ_POLLIN/POLLOUT), 0 on timeout.
