@@ -10,6 +10,8 @@ final class RawSocket {
     /// Messages with more frames than this are discarded on receive (counted in `discardedMessages`).
     var maxFrames: Int = 64
     private(set) var discardedMessages = 0
+    /// Read the ZAP `User-Id` property of each received message into `ZMQMessage.userID`.
+    var readsUserID = false
     /// One reusable receive buffer; `zmq_msg_t` must not be moved or copied, so it lives on the heap.
     private let msg: UnsafeMutablePointer<zmq_msg_t>
 
@@ -123,8 +125,13 @@ final class RawSocket {
         var more: Int32 = 0
         let rc = czmq_recv_frame(h, msg, dontWait ? ZMQ_DONTWAIT : 0, &more)
         if rc != 0 { return (rc, nil) }
+        var userID = readsUserID ? readUserID() : nil
         // Hot path: a single-frame message costs exactly two allocations (frame + frame list).
-        if more == 0 { return (0, ZMQMessage([copyFrame()])) }
+        if more == 0 {
+            var message = ZMQMessage([copyFrame()])
+            message.userID = userID
+            return (0, message)
+        }
         var frames: [[UInt8]] = []
         frames.reserveCapacity(4)
         frames.append(copyFrame())
@@ -134,6 +141,8 @@ final class RawSocket {
             let rc = czmq_recv_frame(h, msg, ZMQ_DONTWAIT, &more)
             if rc == EINTR || rc == EAGAIN { more = 1; continue }
             if rc != 0 { return (rc, nil) }
+            // A ROUTER's routing-id frame is made locally and carries no metadata; the peer's frames do.
+            if readsUserID && userID == nil { userID = readUserID() }
             if frames.count < maxFrames {
                 frames.append(copyFrame())
             } else if frames.count == maxFrames {
@@ -144,7 +153,13 @@ final class RawSocket {
             discardedMessages += 1
             return (0, nil)
         }
-        return (0, ZMQMessage(frames))
+        var message = ZMQMessage(frames)
+        message.userID = userID
+        return (0, message)
+    }
+
+    private func readUserID() -> String? {
+        zmq_msg_gets(msg, "User-Id").map { String(cString: $0) }
     }
 
     /// Copies the current frame out of `msg` (one allocation, one memcpy).

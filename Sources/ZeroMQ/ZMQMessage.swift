@@ -4,6 +4,9 @@
 public struct ZMQMessage: Sendable, Hashable, ExpressibleByArrayLiteral, CustomStringConvertible {
     /// The frames, in order. Sending an empty message is an error (`EINVAL`).
     public var frames: [[UInt8]]
+    /// The ZAP `User-Id` the sender authenticated as (received messages only, when the socket's
+    /// `readsUserID` is on and a ZAP handler set one); nil otherwise. Never sent.
+    public var userID: String?
 
     public init(_ frames: [[UInt8]]) { self.frames = frames }
 

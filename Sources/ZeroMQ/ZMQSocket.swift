@@ -29,6 +29,13 @@ public struct ZMQSocket: ~Copyable {
         nonmutating set { raw.maxFrames = max(1, newValue) }
     }
 
+    /// Whether received messages carry the sender's ZAP `User-Id` in `ZMQMessage.userID` (default off).
+    /// Kept when the socket is adopted by a `ZMQPollLoop`.
+    public var readsUserID: Bool {
+        get { raw.readsUserID }
+        nonmutating set { raw.readsUserID = newValue }
+    }
+
     /// How many received messages were discarded for exceeding `maxFramesPerMessage`.
     public var discardedMessages: Int { raw.discardedMessages }
 
