@@ -11,6 +11,22 @@ import Synchronization
 /// Call `shutdown()` when done: it fails pending sends, closes every socket on the loop thread (their
 /// linger applies) and stops the thread. Dropping the last reference to the loop (and its sockets) does
 /// the same without waiting.
+///
+/// ```swift
+/// let context = try ZMQContext()
+/// let loop = try ZMQPollLoop(name: "ingress")
+/// let socket = try ZMQSocket(context, type: .router, options: [.routerMandatory(true), .sendHighWaterMark(100_000)])
+/// try socket.bind("tcp://127.0.0.1:*")
+/// let router = try loop.adopt(socket, inboundCapacity: 4096)
+/// for try await request in router.messages {            // [peer, frames…], bounded buffer
+///     let failures = await router.send(batch: [ZMQMessage(routingID: request[0], [Array("ACK".utf8)])])
+///     …
+/// }
+/// await loop.shutdown()
+/// ```
+///
+/// One thread serves all sockets of the loop, so put sockets with different load (ingress ROUTER vs
+/// event PUB) on separate loops.
 public final class ZMQPollLoop: Sendable {
     let core: LoopCore
 
