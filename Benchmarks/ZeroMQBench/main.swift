@@ -14,7 +14,7 @@ import ZeroMQ
 
 struct Options {
     var cBench: String?
-    var reps = 3
+    var reps = 5
     var count100 = 1_000_000
     var count1k = 300_000
     var results: String?

@@ -36,10 +36,14 @@ final class Inbox: Sendable {
     func deliver(_ batch: inout [ZMQMessage]) -> Int {
         let (waiter, handed, room): (UnsafeContinuation<Result<[ZMQMessage]?, ZMQError>, Never>?, [ZMQMessage], Int) =
             state.withLock { s in
-                // Copy into the buffer (whose storage the consumer recycles) and keep `batch`'s capacity:
-                // no array regrowth and no cross-thread frees of array storage on the hot path.
-                s.buffer.append(contentsOf: batch)
-                batch.removeAll(keepingCapacity: true)
+                // An empty buffer holds storage recycled by the consumer: trade it for the batch (no copy,
+                // and the loop's next batch reuses that capacity). Otherwise append and keep the capacity.
+                if s.buffer.isEmpty && s.buffer.capacity >= batch.count {
+                    swap(&s.buffer, &batch)
+                } else {
+                    s.buffer.append(contentsOf: batch)
+                    batch.removeAll(keepingCapacity: true)
+                }
                 s.highWater = max(s.highWater, s.buffer.count)
                 if let w = s.waiter {
                     s.waiter = nil
