@@ -119,7 +119,8 @@ final class Inbox: Sendable {
         case .wait:
             break
         }
-        let emptySpare = Transfer(spare)
+        let box = SpareStorage(spare)
+        spare = []
         let token = state.withLock { s in s.nextToken += 1; return s.nextToken }
         let result = await withTaskCancellationHandler {
             await withUnsafeContinuation(isolation: isolation) { (c: UnsafeContinuation<Result<[ZMQMessage]?, ZMQError>, Never>) in
@@ -139,7 +140,7 @@ final class Inbox: Sendable {
                         return f.map { .failure($0) } ?? .success(nil)
                     }
                     precondition(s.waiter == nil, "ZeroMQ inbound messages: only one consumer may iterate at a time")
-                    if s.buffer.capacity < emptySpare.value.capacity { s.buffer = emptySpare.value }
+                    if s.buffer.capacity < box.storage.capacity { swap(&s.buffer, &box.storage) }
                     s.waiter = c
                     s.waiterToken = token
                     return nil
@@ -158,6 +159,13 @@ final class Inbox: Sendable {
         }
         return try result.get()
     }
+}
+
+/// Moves the consumer's empty array storage into the inbox (uniquely referenced: no copy-on-write later).
+private final class SpareStorage: @unchecked Sendable {
+    // Touched only by the consumer before suspending, under the inbox lock.
+    var storage: [ZMQMessage]
+    init(_ storage: [ZMQMessage]) { self.storage = storage }
 }
 
 /// The inbound messages of an `AsyncZMQSocket`, in arrival order, as an `AsyncSequence` with a bounded
