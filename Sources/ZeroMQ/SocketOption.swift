@@ -19,6 +19,10 @@ public enum SocketOption: Sendable, Hashable {
     case immediate(Bool)
     /// XPUB: return `EAGAIN` at the high-water mark instead of dropping (`ZMQ_XPUB_NODROP`).
     case xpubNoDrop(Bool)
+    /// XPUB: pass every (also duplicate) subscription up (`ZMQ_XPUB_VERBOSE`).
+    case xpubVerbose(Bool)
+    /// TCP keep-alive: -1 = OS default, 0 = off, 1 = on (`ZMQ_TCP_KEEPALIVE`).
+    case tcpKeepalive(Int)
     /// Act as a CURVE server (`ZMQ_CURVE_SERVER`); needs `curveSecretKey`.
     case curveServer(Bool)
     /// This socket's long-term CURVE public key (`ZMQ_CURVE_PUBLICKEY`), 32 bytes.
@@ -73,6 +77,8 @@ public enum SocketOption: Sendable, Hashable {
         case .routerMandatory(let on): ("ROUTER_MANDATORY", ZMQ_ROUTER_MANDATORY, .int(on ? 1 : 0))
         case .immediate(let on): ("IMMEDIATE", ZMQ_IMMEDIATE, .int(on ? 1 : 0))
         case .xpubNoDrop(let on): ("XPUB_NODROP", ZMQ_XPUB_NODROP, .int(on ? 1 : 0))
+        case .xpubVerbose(let on): ("XPUB_VERBOSE", ZMQ_XPUB_VERBOSE, .int(on ? 1 : 0))
+        case .tcpKeepalive(let v): ("TCP_KEEPALIVE", ZMQ_TCP_KEEPALIVE, .int(Int32(clamping: v)))
         case .curveServer(let on): ("CURVE_SERVER", ZMQ_CURVE_SERVER, .int(on ? 1 : 0))
         case .curvePublicKey(let k): ("CURVE_PUBLICKEY", ZMQ_CURVE_PUBLICKEY, .bytes(k.bytes))
         case .curveSecretKey(let k): ("CURVE_SECRETKEY", ZMQ_CURVE_SECRETKEY, .bytes(k.bytes))

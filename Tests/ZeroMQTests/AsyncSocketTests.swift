@@ -121,6 +121,26 @@ import ZeroMQ
         }
     }
 
+    /// XPUB sees subscriptions (for metrics or last-value-on-subscribe), then publishes to them.
+    @Test func xpubSeesSubscriptions() async throws {
+        try await withDeadline {
+            let context = try ZMQContext()
+            let loop = try ZMQPollLoop()
+            let x = try ZMQSocket(context, type: .xpub, options: [.xpubVerbose(true)])
+            try x.bind("tcp://127.0.0.1:*")
+            let xpub = try loop.adopt(x)
+            let sub = try ZMQSocket(context, type: .sub, options: [.subscribe("cmp.7.")])
+            try sub.connect(try #require(xpub.endpoint))
+            var iterator = xpub.messages.makeAsyncIterator()
+            let subscription = try #require(try await iterator.next())
+            #expect(subscription.frames == [[1] + bytes("cmp.7.")])
+            // The subscription is known upstream now, so nothing is lost to the slow-joiner race.
+            try await xpub.send(ZMQMessage(strings: ["cmp.7.started", "{}"]))
+            #expect(try sub.receive(timeoutMilliseconds: 5000) == ZMQMessage(strings: ["cmp.7.started", "{}"]))
+            await loop.shutdown()
+        }
+    }
+
     @Test func pushPullBatchedInOrder() async throws {
         try await withDeadline {
             let context = try ZMQContext()

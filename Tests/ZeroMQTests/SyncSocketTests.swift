@@ -140,8 +140,10 @@ import ZeroMQ
             .curvePublicKey(keys.publicKey), .heartbeatInterval(milliseconds: 5000),
             .heartbeatTimeout(milliseconds: 15_000), .heartbeatTTL(milliseconds: 20_000),
             .handshakeInterval(milliseconds: 5000), .zapDomain("leads"), .zapEnforceDomain(true), .immediate(false),
-            .reconnectInterval(milliseconds: 100), .reconnectIntervalMax(milliseconds: 2000),
+            .reconnectInterval(milliseconds: 100), .reconnectIntervalMax(milliseconds: 2000), .tcpKeepalive(1),
         ])
+        let xpub = try ZMQSocket(context, type: .xpub, options: [.xpubVerbose(true), .xpubNoDrop(true)])
+        try xpub.bind("inproc://xpub-options")
         try s.bind("tcp://127.0.0.1:*")
         let sub = try ZMQSocket(context, type: .sub, options: [.subscribe("a"), .unsubscribe("a"), .subscribe([])])
         try sub.set(.receiveTimeout(milliseconds: 1))
