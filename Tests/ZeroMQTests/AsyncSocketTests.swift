@@ -210,6 +210,33 @@ import ZeroMQ
         }
     }
 
+    /// Same over TCP with 64 KiB messages: the kernel's socket buffers add a bounded amount, the inbox
+    /// never exceeds its capacity, and the sender is stopped by EAGAIN.
+    @Test func slowConsumerOverTCPIsBounded() async throws {
+        try await withDeadline(20) {
+            let context = try ZMQContext()
+            let loop = try ZMQPollLoop()
+            let capacity = 50
+            let pl = try ZMQSocket(context, type: .pull, options: [.receiveHighWaterMark(10)])
+            try pl.bind("tcp://127.0.0.1:*")
+            let pull = try loop.adopt(pl, inboundCapacity: capacity)
+            let push = try ZMQSocket(context, type: .push, options: [.sendHighWaterMark(10)])
+            try push.connect(try #require(pull.endpoint))
+            let payload = [UInt8](repeating: 3, count: 64 << 10)
+            var sent = 0
+            while true {
+                if try push.trySend(ZMQMessage([payload])) { sent += 1; continue }
+                if try push.poll(events: .pollOut, timeoutMilliseconds: 500).isEmpty { break }
+            }
+            #expect(sent >= capacity)
+            #expect(sent <= 1000)  // ≤ 64 MiB in flight whatever the consumer does (measured: 125)
+            #expect(pull.peakBufferedCount <= capacity)
+            var iterator = pull.messages.makeAsyncIterator()
+            for _ in 0..<sent { #expect(try await iterator.next()?[0].count == 64 << 10) }
+            await loop.shutdown()
+        }
+    }
+
     @Test func shutdownWithTrafficInFlightDoesNotHang() async throws {
         try await withDeadline {
             let context = try ZMQContext()
