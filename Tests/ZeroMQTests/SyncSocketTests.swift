@@ -31,6 +31,26 @@ import ZeroMQ
         #expect(try b.receive(timeoutMilliseconds: 5000) == ZMQMessage(strings: ["ACK", "from-b"]))
     }
 
+    /// A CLI-style REQ client against a REP server; REQ's strict send/receive order is an error value.
+    @Test func reqRepWithStateErrors() throws {
+        let rep = try ZMQSocket(context, type: .rep)
+        try rep.bind("inproc://req-rep")
+        let req = try ZMQSocket(context, type: .req)
+        try req.connect("inproc://req-rep")
+        try req.send(ZMQMessage(strings: ["status", "cmp-1"]))
+        do {
+            try req.send(ZMQMessage(strings: ["again"]))
+            Issue.record("second send on REQ succeeded")
+        } catch {
+            #expect(error.code == ZMQError.invalidState)
+            #expect(error.name == "EFSM")
+        }
+        let request = try #require(try rep.receive(timeoutMilliseconds: 5000))
+        #expect(request == ZMQMessage(strings: ["status", "cmp-1"]))
+        try rep.send(ZMQMessage(strings: ["running"]))
+        #expect(try req.receive(timeoutMilliseconds: 5000) == ZMQMessage(strings: ["running"]))
+    }
+
     @Test func routerMandatoryReportsUnroutablePeer() throws {
         let router = try ZMQSocket(context, type: .router, options: [.routerMandatory(true)])
         try router.bind("inproc://mandatory")
