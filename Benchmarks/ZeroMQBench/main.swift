@@ -44,6 +44,28 @@ func seconds(since start: ContinuousClock.Instant) -> Double {
     return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
 }
 
+/// User + system CPU seconds of this process (all threads) or of its finished children.
+func cpuSeconds(_ who: Int32) -> Double {
+    var usage = rusage()
+    getrusage(who == 0 ? RUSAGE_SELF.rawValue : RUSAGE_CHILDREN.rawValue, &usage)
+    func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return s(usage.ru_utime) + s(usage.ru_stime)
+}
+
+/// One measured run: throughput and CPU microseconds per message (all threads, whole run).
+struct Sample {
+    var rate: Double
+    var cpuMicros: Double
+}
+
+/// Runs `body` (returning msgs/s) and measures this process's CPU time around it.
+func measured(count: Int, children: Bool = false, _ body: () async throws -> Double) async rethrows -> Sample {
+    let who: Int32 = children ? 1 : 0
+    let before = cpuSeconds(who)
+    let r = try await body()
+    return Sample(rate: r, cpuMicros: (cpuSeconds(who) - before) / Double(count) * 1e6)
+}
+
 /// Messages per second over the intervals after the first message.
 func rate(_ count: Int, _ seconds: Double) -> Double { Double(count - 1) / seconds }
 
@@ -172,25 +194,34 @@ var report: [String] = []
 emit("ZeroMQBench: PUSH->PULL tcp://127.0.0.1, libzmq \(v.major).\(v.minor).\(v.patch), \(ProcessInfo.processInfo.activeProcessorCount) CPUs, median of \(options.reps) runs, msgs/s")
 
 for (size, count) in [(100, options.count100), (1024, options.count1k)] {
-    var c: [Double] = [], sync: [Double] = [], async: [Double] = []
+    var c: [Sample] = [], sync: [Sample] = [], async: [Sample] = []
     for _ in 0..<options.reps {
         // Interleaved so that load changes on a shared machine hit every variant alike.
-        if let path = options.cBench, options.only.contains("c") { c.append(try runC(path: path, size: size, count: count)) }
-        if options.only.contains("sync") { sync.append(try runSync(size: size, count: count)) }
-        if options.only.contains("async") { async.append(try await runAsync(size: size, count: count, batch: 1000)) }
+        if let path = options.cBench, options.only.contains("c") {
+            c.append(try await measured(count: count, children: true) { try runC(path: path, size: size, count: count) })
+        }
+        if options.only.contains("sync") {
+            sync.append(try await measured(count: count) { try runSync(size: size, count: count) })
+        }
+        if options.only.contains("async") {
+            async.append(try await measured(count: count) { try await runAsync(size: size, count: count, batch: 1000) })
+        }
     }
     let perMessageCount = min(count, 100_000)
     let awaitEach = options.only.contains("each") ? try await runAsync(size: size, count: perMessageCount, batch: 1) : 0
+    let (cR, sR, aR) = (median(c.map(\.rate)), median(sync.map(\.rate)), median(async.map(\.rate)))
+    let (cC, sC, aC) = (median(c.map(\.cpuMicros)), median(sync.map(\.cpuMicros)), median(async.map(\.cpuMicros)))
     var parts: [String] = []
-    if !c.isEmpty { parts.append("C \(fmt(median(c)))") }
-    parts.append("Swift sync \(fmt(median(sync)))")
-    parts.append("Swift async (batched send) \(fmt(median(async)))")
+    if !c.isEmpty { parts.append("C \(fmt(cR))") }
+    if !sync.isEmpty { parts.append("Swift sync \(fmt(sR))") }
+    if !async.isEmpty { parts.append("Swift async (batched send) \(fmt(aR))") }
     if !c.isEmpty && !sync.isEmpty && !async.isEmpty {
-        parts.append(String(format: "sync/C %.2f", median(sync) / median(c)))
-        parts.append(String(format: "async/C %.2f", median(async) / median(c)))
+        parts.append(String(format: "sync/C %.2f", sR / cR))
+        parts.append(String(format: "async/C %.2f", aR / cR))
     }
     emit("\(size) B x \(count): " + parts.joined(separator: " | "))
-    emit("    runs: C \(c.map(fmt).joined(separator: " ")); sync \(sync.map(fmt).joined(separator: " ")); async \(async.map(fmt).joined(separator: " ")); async await-each (\(perMessageCount) msgs, 1 run) \(fmt(awaitEach))")
+    emit(String(format: "    CPU us/msg (all threads, median): C %.2f | sync %.2f | async %.2f", cC, sC, aC))
+    emit("    runs: C \(c.map { fmt($0.rate) }.joined(separator: " ")); sync \(sync.map { fmt($0.rate) }.joined(separator: " ")); async \(async.map { fmt($0.rate) }.joined(separator: " ")); async await-each (\(perMessageCount) msgs, 1 run) \(fmt(awaitEach))")
 }
 if let path = options.results {
     try (report.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
