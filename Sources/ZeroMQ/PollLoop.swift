@@ -84,8 +84,8 @@ final class SendTicket: @unchecked Sendable {
         self.continuation = continuation
     }
 
-    func done() {
-        remaining -= 1
+    func done(_ count: Int = 1) {
+        remaining -= count
         if remaining == 0 { continuation.resume(returning: failures) }
     }
 
@@ -95,12 +95,21 @@ final class SendTicket: @unchecked Sendable {
     }
 }
 
-/// A message waiting in a socket's outbox, with the completion of its batch.
-struct Pending {
-    let message: ZMQMessage
+/// Messages waiting in a socket's outbox (a caller's batch, or one re-queued message of it), with the
+/// completion of the caller's batch. A class so that the send position advances in place.
+final class PendingBatch {
+    let messages: [ZMQMessage]
     let ticket: SendTicket
-    /// Index in the caller's batch, for `SendFailure`.
-    let index: Int
+    /// Index of `messages[0]` in the caller's batch, for `SendFailure`.
+    let baseIndex: Int
+    /// The next message to send.
+    var next = 0
+
+    init(_ messages: [ZMQMessage], ticket: SendTicket, baseIndex: Int = 0) {
+        self.messages = messages
+        self.ticket = ticket
+        self.baseIndex = baseIndex
+    }
 }
 
 /// A message of a batch that libzmq did not accept, with its index in the batch.
@@ -162,7 +171,7 @@ final class LoopCore: @unchecked Sendable {
         let raw: RawSocket
         let inbox: Inbox
         let receives: Bool
-        var outbox: [Pending] = []
+        var outbox: [PendingBatch] = []
         var outboxHead = 0
         /// Room left in the inbox; 0 = paused (no POLLIN) until the consumer drains it.
         var room: Int
@@ -208,8 +217,7 @@ final class LoopCore: @unchecked Sendable {
                         for i in messages.indices { ticket.fail(SendFailure(index: i, error: .closed("send"))) }
                         continue
                     }
-                    entry.outbox.reserveCapacity(entry.outbox.count + messages.count)
-                    for (i, m) in messages.enumerated() { entry.outbox.append(Pending(message: m, ticket: ticket, index: i)) }
+                    entry.outbox.append(PendingBatch(messages, ticket: ticket))
                     flush(entry)
                 case .perform(let id, let body):
                     body(entries.first(where: { $0.id == id })?.raw)
@@ -293,38 +301,52 @@ final class LoopCore: @unchecked Sendable {
     private func flush(_ entry: Entry) -> Bool {
         let isRouter = entry.raw.type == .router
         var blockedPeers: Set<[UInt8]> = []
-        var kept: [Pending] = []
+        var kept: [PendingBatch] = []
         var progress = false
-        var i = entry.outboxHead
-        while i < entry.outbox.count {
-            let pending = entry.outbox[i]
-            let message = pending.message
-            if !blockedPeers.isEmpty, blockedPeers.contains(message.frames.first ?? []) {
-                kept.append(entry.outbox[i])
-                i += 1
-                continue
+        var stopped = false
+        var b = entry.outboxHead
+        while b < entry.outbox.count {
+            let batch = entry.outbox[b]
+            var accepted = 0
+            batch.messages.withUnsafeBufferPointer { messages in
+                while batch.next < messages.count {
+                    let k = batch.next
+                    if !blockedPeers.isEmpty, blockedPeers.contains(messages[k].frames.first ?? []) {
+                        kept.append(PendingBatch([messages[k]], ticket: batch.ticket, baseIndex: batch.baseIndex + k))
+                        batch.next += 1
+                        continue
+                    }
+                    let rc = entry.raw.send(messages[k], dontWait: true)
+                    if rc == EINTR { continue }
+                    if rc == EAGAIN {
+                        if !isRouter { stopped = true; return }
+                        blockedPeers.insert(messages[k].frames.first ?? [])
+                        kept.append(PendingBatch([messages[k]], ticket: batch.ticket, baseIndex: batch.baseIndex + k))
+                        batch.next += 1
+                        continue
+                    }
+                    batch.next += 1
+                    progress = true
+                    if rc == 0 {
+                        accepted += 1
+                    } else {
+                        batch.ticket.fail(SendFailure(index: batch.baseIndex + k, error: ZMQError(code: rc, operation: "send")))
+                    }
+                }
             }
-            let rc = entry.raw.send(message, dontWait: true)
-            if rc == EINTR { continue }
-            if rc == EAGAIN {
-                if !isRouter { break }
-                blockedPeers.insert(message.frames.first ?? [])
-                kept.append(entry.outbox[i])
-                i += 1
-                continue
-            }
-            i += 1
-            progress = true
-            if rc == 0 { pending.ticket.done() } else { pending.ticket.fail(SendFailure(index: pending.index, error: ZMQError(code: rc, operation: "send"))) }
+            // One completion update per batch, not per message.
+            if accepted > 0 { batch.ticket.done(accepted) }
+            if stopped { break }
+            b += 1
         }
         if kept.isEmpty {
-            entry.outboxHead = i
-            if i == entry.outbox.count {
-                entry.outbox.removeAll(keepingCapacity: entry.outbox.count < 4096)
+            entry.outboxHead = b
+            if b == entry.outbox.count {
+                entry.outbox.removeAll(keepingCapacity: true)
                 entry.outboxHead = 0
             }
         } else {
-            kept.append(contentsOf: entry.outbox[i...])
+            kept.append(contentsOf: entry.outbox[b...])
             entry.outbox = kept
             entry.outboxHead = 0
         }
@@ -350,9 +372,10 @@ final class LoopCore: @unchecked Sendable {
     }
 
     private func close(_ entry: Entry) {
-        for i in entry.outboxHead..<entry.outbox.count {
-            let pending = entry.outbox[i]
-            pending.ticket.fail(SendFailure(index: pending.index, error: .closed("send")))
+        for batch in entry.outbox[entry.outboxHead...] {
+            for k in batch.next..<batch.messages.count {
+                batch.ticket.fail(SendFailure(index: batch.baseIndex + k, error: .closed("send")))
+            }
         }
         entry.outbox.removeAll()
         entry.outboxHead = 0

@@ -104,18 +104,19 @@ final class RawSocket {
 
     /// Sends all frames as one message. Returns 0 or the errno; with `dontWait` a full queue is `EAGAIN`
     /// and then nothing was sent (libzmq accepts the remaining frames once the first one is accepted).
-    func send(_ message: ZMQMessage, dontWait: Bool) -> Int32 {
+    func send(_ message: borrowing ZMQMessage, dontWait: Bool) -> Int32 {
         guard let h = handle else { return ZMQError.closed }
-        let frames = message.frames
-        if frames.isEmpty { return ZMQError.invalidArgument }
         let base: Int32 = dontWait ? ZMQ_DONTWAIT : 0
-        let last = frames.count - 1
-        for i in 0...last {
-            let flags = i < last ? base | ZMQ_SNDMORE : base
-            let rc = frames[i].withUnsafeBytes { czmq_send_frame(h, $0.baseAddress, $0.count, flags) }
-            if rc != 0 { return rc }
+        return message.frames.withUnsafeBufferPointer { frames -> Int32 in
+            if frames.isEmpty { return ZMQError.invalidArgument }
+            let last = frames.count - 1
+            for i in 0...last {
+                let flags = i < last ? base | ZMQ_SNDMORE : base
+                let rc = frames[i].withUnsafeBytes { czmq_send_frame(h, $0.baseAddress, $0.count, flags) }
+                if rc != 0 { return rc }
+            }
+            return 0
         }
-        return 0
     }
 
     /// Receives one whole message. Returns (0, message), or (errno, nil); `EAGAIN` with `dontWait` when
