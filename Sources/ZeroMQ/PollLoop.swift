@@ -30,12 +30,15 @@ import Synchronization
 public final class ZMQPollLoop: Sendable {
     let core: LoopCore
 
-    /// Starts the loop thread. `name` names the OS thread (visible in debuggers and `top -H`).
+    /// Starts the loop thread. `name` (first 15 bytes) names the OS thread, as seen by `top -H` and `perf`.
     public init(name: String = "zmq-poll") throws(ZMQError) {
         core = try LoopCore()
         let core = self.core
-        let thread = Thread { core.run() }
-        thread.name = name
+        let thread = Thread {
+            // Foundation's `Thread.name` does not reach the OS thread on Linux; set it from inside.
+            czmq_set_thread_name(name)
+            core.run()
+        }
         thread.start()
     }
 
