@@ -49,10 +49,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "ZeroMQBench", dependencies: ["ZeroMQ"], path: "Benchmarks/ZeroMQBench"),
+        .executableTarget(name: "StoreBench", dependencies: ["CampaignStore"], path: "Benchmarks/StoreBench"),
+        .executableTarget(name: "StoreCrashProbe", dependencies: ["CampaignStore"], path: "Tests/StoreCrashProbe"),
 
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "CampaignCoreTests", dependencies: ["CampaignCore"]),
-        .testTarget(name: "CampaignStoreTests", dependencies: ["CampaignStore"]),
+        .testTarget(name: "CampaignStoreTests", dependencies: ["CampaignStore", "StoreCrashProbe"]),
         .testTarget(name: "CampaignRuntimeTests", dependencies: ["CampaignRuntime", "CampaignCore", "CampaignStore"]),
         .testTarget(name: "CampaignGatewayTests", dependencies: ["CampaignGateway", "ZeroMQ", "CampaignCore", "CampaignRuntime", "CampaignStore"]),
         .testTarget(name: "CampaignReportTests", dependencies: ["CampaignReport", "CampaignCore"]),

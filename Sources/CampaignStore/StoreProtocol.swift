@@ -87,9 +87,16 @@ public struct AccountWrite: Sendable {
     public var request: (key: RequestKey, reply: Data)?
     /// Emails to add to the global suppression list.
     public var suppressions: [String]
+    /// Compare-and-set: when non-nil, the batch fails with `store.version_conflict` unless the account's
+    /// stored version equals this (0 = the account must not exist yet). nil = no check (single node).
+    public var expectedVersion: Int64?
+    /// The shard-ownership epoch this write was decided under; stored with its events. Engines shared by
+    /// several processes (PostgreSQL) fence on it; the embedded engines only record it.
+    public var epoch: Int64?
 
     public init(accountId: String, state: Data? = nil, timer: TimerChange = .unchanged, events: [NewEvent] = [],
-                request: (key: RequestKey, reply: Data)? = nil, suppressions: [String] = []) {
+                request: (key: RequestKey, reply: Data)? = nil, suppressions: [String] = [],
+                expectedVersion: Int64? = nil, epoch: Int64? = nil) {
         self.accountId = accountId
         self.shard = accountShard(accountId)
         self.state = state
@@ -97,6 +104,24 @@ public struct AccountWrite: Sendable {
         self.events = events
         self.request = request
         self.suppressions = suppressions
+        self.expectedVersion = expectedVersion
+        self.epoch = epoch
+    }
+}
+
+/// An account's stored row: its state blob and how many times it was written.
+public struct StoredAccount: Sendable, Equatable {
+    public var accountId: String
+    public var shard: Int
+    public var state: Data
+    /// 1 after the first write of a state, +1 on each later one.
+    public var version: Int64
+
+    public init(accountId: String, shard: Int, state: Data, version: Int64) {
+        self.accountId = accountId
+        self.shard = shard
+        self.state = state
+        self.version = version
     }
 }
 
@@ -125,6 +150,19 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
 }
 
 /// Durable storage for campaigns. All methods are safe to call concurrently.
+///
+/// Semantics shared by every engine (the conformance suite checks them):
+/// - Dates are stored as whole milliseconds since 1970; dates read back are rounded to the millisecond.
+/// - `commit` numbers events gap-free (last seq + 1, …) in batch order, inside the transaction; an event body
+///   must be a JSON object (else `store.event_body_not_object` and nothing of the batch is written).
+/// - A request key that already exists (committed earlier, or earlier in the same batch) keeps its FIRST reply;
+///   the later one is ignored. Committing the same key twice is a caller error; the store just stays consistent.
+/// - Suppressed emails are stored lower-cased; `isSuppressed` lower-cases its argument.
+/// - `markPublished` only moves forward (a lower seq is ignored).
+/// - Meta keys starting with `store.` are the store's own: `meta`/`setMeta` on them throw `store.reserved_meta_key`.
+/// - Timers are ordered by (dueAt, accountId); one timer per account.
+/// - A failing batch (bad event body, version conflict, I/O) throws and leaves nothing of itself behind.
+/// - After `close()`, every call throws `store.closed`.
 public protocol CampaignStorage: Sendable {
     /// The account's state blob, or nil when the account is unknown.
     func loadState(accountId: String) async throws -> Data?
@@ -149,4 +187,24 @@ public protocol CampaignStorage: Sendable {
     /// Small named values (e.g. the virtual clock's last time).
     func meta(_ key: String) async throws -> String?
     func setMeta(_ key: String, _ value: String) async throws
+
+    /// The account's state with its version and shard, or nil when the account is unknown.
+    func loadAccount(accountId: String) async throws -> StoredAccount?
+    /// The account's pending timer, if any.
+    func timer(accountId: String) async throws -> Date?
+    /// Pending timers ordered by (dueAt, accountId), strictly after the keyset position `after`
+    /// (nil = from the start) and due at or before `upTo` (nil = no bound): pages the timer index
+    /// into a look-ahead heap.
+    func timers(after: DueTimer?, upTo: Date?, limit: Int) async throws -> [DueTimer]
+    /// The number of accounts with a stored state.
+    func accountCount() async throws -> Int
+    /// Releases the engine (closes files). Idempotent; later calls throw `store.closed`.
+    func close() async throws
+}
+
+extension CampaignStorage {
+    /// All pending timers, paged: `timers(after:upTo:limit:)` without a bound.
+    public func timers(after: DueTimer?, limit: Int) async throws -> [DueTimer] {
+        try await timers(after: after, upTo: nil, limit: limit)
+    }
 }

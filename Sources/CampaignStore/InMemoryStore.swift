@@ -1,0 +1,178 @@
+import Foundation
+
+/// The in-memory twin of `SQLiteStore`: the same semantics (see `CampaignStorage`), nothing durable.
+/// For tests and for running the runtime without a disk.
+public actor InMemoryStore: CampaignStorage {
+    private struct Account {
+        var shard: Int
+        var state: Data
+        var version: Int64
+    }
+
+    private var accounts: [String: Account] = [:]
+    /// accountId → due time in ms.
+    private var timerByAccount: [String: Int64] = [:]
+    private var log: [StoredEvent] = []
+    private var replies: [RequestKey: Data] = [:]
+    private var suppressed: Set<String> = []
+    private var metaValues: [String: String] = [:]
+    private var published: Int64 = 0
+    private var closed = false
+
+    public init() {}
+
+    private func open() throws {
+        if closed { throw StoreError.closed }
+    }
+
+    public func loadState(accountId: String) throws -> Data? {
+        try open()
+        return accounts[accountId]?.state
+    }
+
+    public func loadAccount(accountId: String) throws -> StoredAccount? {
+        try open()
+        return accounts[accountId].map {
+            StoredAccount(accountId: accountId, shard: $0.shard, state: $0.state, version: $0.version)
+        }
+    }
+
+    public func commit(_ writes: [AccountWrite]) throws -> [[StoredEvent]] {
+        try open()
+        // Check everything first, so a failing batch leaves nothing behind (all or nothing).
+        var versions: [String: Int64] = [:]
+        for write in writes {
+            for event in write.events { try EventBody.validate(event.body, type: event.type) }
+            // Versions as they will be when this write runs (earlier writes of the batch count).
+            let current = versions[write.accountId] ?? accounts[write.accountId]?.version ?? 0
+            if let expected = write.expectedVersion, expected != current {
+                throw StoreError.versionConflict(accountId: write.accountId, expected: expected, actual: current)
+            }
+            if write.state != nil { versions[write.accountId] = current + 1 }
+        }
+        var seq = log.last?.seq ?? 0
+        var result: [[StoredEvent]] = []
+        result.reserveCapacity(writes.count)
+        for write in writes {
+            var numbered: [StoredEvent] = []
+            numbered.reserveCapacity(write.events.count)
+            for event in write.events {
+                seq += 1
+                let stored = StoredEvent(seq: seq, type: event.type, accountId: event.accountId,
+                                         campaignId: event.campaignId, at: StoreTime.normalized(event.at),
+                                         body: try EventBody.numbered(seq: seq, body: event.body, type: event.type))
+                numbered.append(stored)
+            }
+            log.append(contentsOf: numbered)
+            result.append(numbered)
+            if let state = write.state {
+                let version = (accounts[write.accountId]?.version ?? 0) + 1
+                accounts[write.accountId] = Account(shard: write.shard, state: state, version: version)
+            }
+            switch write.timer {
+            case .unchanged: break
+            case .set(let due): timerByAccount[write.accountId] = StoreTime.millis(due)
+            case .clear: timerByAccount[write.accountId] = nil
+            }
+            if let request = write.request, replies[request.key] == nil {
+                replies[request.key] = request.reply
+            }
+            for email in write.suppressions { suppressed.insert(email.lowercased()) }
+        }
+        return result
+    }
+
+    public func reply(for key: RequestKey) throws -> Data? {
+        try open()
+        return replies[key]
+    }
+
+    private func sortedTimers() -> [(id: String, due: Int64)] {
+        timerByAccount.map { (id: $0.key, due: $0.value) }
+            .sorted { $0.due != $1.due ? $0.due < $1.due : $0.id < $1.id }
+    }
+
+    public func dueTimers(upTo: Date, limit: Int) throws -> [DueTimer] {
+        try open()
+        let bound = StoreTime.millis(upTo)
+        return sortedTimers().lazy.filter { $0.due <= bound }.prefix(max(0, limit))
+            .map { DueTimer(accountId: $0.id, dueAt: StoreTime.date($0.due)) }
+    }
+
+    public func nextTimer() throws -> DueTimer? {
+        try open()
+        return sortedTimers().first.map { DueTimer(accountId: $0.id, dueAt: StoreTime.date($0.due)) }
+    }
+
+    public func timer(accountId: String) throws -> Date? {
+        try open()
+        return timerByAccount[accountId].map(StoreTime.date)
+    }
+
+    public func timers(after: DueTimer?, upTo: Date?, limit: Int) throws -> [DueTimer] {
+        try open()
+        let bound = upTo.map(StoreTime.millis) ?? Int64.max
+        let all = sortedTimers().filter { $0.due <= bound }
+        let tail: ArraySlice<(id: String, due: Int64)>
+        if let after {
+            let due = StoreTime.millis(after.dueAt)
+            tail = all.drop { $0.due < due || ($0.due == due && $0.id <= after.accountId) }
+        } else {
+            tail = all[...]
+        }
+        return tail.prefix(max(0, limit)).map { DueTimer(accountId: $0.id, dueAt: StoreTime.date($0.due)) }
+    }
+
+    public func events(afterSeq: Int64, limit: Int) throws -> [StoredEvent] {
+        try open()
+        // Seqs are 1…n at indices 0…n-1.
+        let start = Int(max(0, min(afterSeq, Int64(log.count))))
+        return Array(log[start...].prefix(max(0, limit)))
+    }
+
+    public func lastSeq() throws -> Int64 {
+        try open()
+        return log.last?.seq ?? 0
+    }
+
+    public func publishedSeq() throws -> Int64 {
+        try open()
+        return published
+    }
+
+    public func markPublished(upTo seq: Int64) throws {
+        try open()
+        published = max(published, seq)
+    }
+
+    public func isSuppressed(email: String) throws -> Bool {
+        try open()
+        return suppressed.contains(email.lowercased())
+    }
+
+    public func suppressedEmails() throws -> Set<String> {
+        try open()
+        return suppressed
+    }
+
+    public func meta(_ key: String) throws -> String? {
+        try StoreError.checkMetaKey(key)
+        try open()
+        return metaValues[key]
+    }
+
+    public func setMeta(_ key: String, _ value: String) throws {
+        try StoreError.checkMetaKey(key)
+        try open()
+        metaValues[key] = value
+    }
+
+    public func accountCount() throws -> Int {
+        try open()
+        return accounts.count
+    }
+
+    public func close() {
+        closed = true
+    }
+}

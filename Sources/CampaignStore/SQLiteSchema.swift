@@ -1,0 +1,51 @@
+import GRDB
+
+/// The SQLite schema, as versioned migrations. Applied migrations are recorded by GRDB in
+/// `grdb_migrations`; never edit a shipped migration, add a new one.
+///
+/// The logical schema matches the later PostgreSQL one: every row with an account carries its `shard`,
+/// events carry the writer's `epoch`, dates are whole milliseconds since 1970 (INTEGER).
+enum SQLiteSchema {
+    /// Internal rows of `meta`, under the prefix callers may not use (`StoreError.reservedMetaKey`).
+    static let metaPublishedSeq = "store.published_seq"
+    static let metaAccountCount = "store.account_count"
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE accounts(
+                  account_id TEXT PRIMARY KEY NOT NULL,
+                  shard INTEGER NOT NULL,
+                  state BLOB NOT NULL,
+                  version INTEGER NOT NULL);
+                CREATE TABLE timers(
+                  account_id TEXT PRIMARY KEY NOT NULL,
+                  shard INTEGER NOT NULL,
+                  due_at INTEGER NOT NULL);
+                CREATE INDEX timers_due_at ON timers(due_at, account_id);
+                CREATE TABLE events(
+                  seq INTEGER PRIMARY KEY NOT NULL,
+                  type TEXT NOT NULL,
+                  account_id TEXT NOT NULL,
+                  campaign_id TEXT,
+                  at INTEGER NOT NULL,
+                  shard INTEGER NOT NULL,
+                  epoch INTEGER,
+                  body BLOB NOT NULL);
+                CREATE TABLE requests(
+                  space TEXT NOT NULL,
+                  id TEXT NOT NULL,
+                  shard INTEGER NOT NULL,
+                  reply BLOB NOT NULL,
+                  PRIMARY KEY(space, id));
+                CREATE TABLE suppression(email TEXT PRIMARY KEY NOT NULL);
+                CREATE TABLE meta(key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+                """)
+        }
+        return migrator
+    }
+
+    /// The identifiers of all migrations this build knows, in order.
+    static var knownMigrations: [String] { migrator.migrations }
+}

@@ -1,0 +1,382 @@
+import Foundation
+import GRDB
+
+/// The embedded default engine: one SQLite file through GRDB's `DatabasePool` (WAL, one writer,
+/// concurrent readers). See `CampaignStorage` for the semantics shared with the other engines.
+///
+/// Durability: `synchronous = FULL` on the writer (GRDB's WAL setup would leave NORMAL), so a commit that
+/// returned survives kill -9 and power loss. Every async call runs on GRDB's own dispatch queues, never
+/// blocking Swift's cooperative threads for the length of an fsync.
+public final class SQLiteStore: CampaignStorage {
+    /// How the file is opened.
+    public struct Options: Sendable {
+        /// `full` (default): durable across OS crashes and power loss. `normal`: durable across process
+        /// crashes only, a faster opt-in.
+        public enum Synchronous: String, Sendable {
+            case full = "FULL"
+            case normal = "NORMAL"
+        }
+
+        public var synchronous: Synchronous
+        /// How long a connection waits for a lock held by another connection (seconds).
+        public var busyTimeout: TimeInterval
+        /// Concurrent reader connections.
+        public var maximumReaderCount: Int
+
+        public init(synchronous: Synchronous = .full, busyTimeout: TimeInterval = 5, maximumReaderCount: Int = 4) {
+            self.synchronous = synchronous
+            self.busyTimeout = busyTimeout
+            self.maximumReaderCount = maximumReaderCount
+        }
+    }
+
+    /// The database file.
+    public let path: String
+    private let pool: DatabasePool
+    private let closed = Locked(false)
+
+    /// Opens (creating if needed) the store at `path` and applies pending schema migrations.
+    /// Blocks the calling thread while opening (milliseconds).
+    /// - Throws: `store.open` when the file cannot be opened or migrated, `store.schema_too_new` when the
+    ///   file was written by a newer build.
+    public init(path: String, options: Options = Options()) throws {
+        self.path = path
+        var config = Configuration()
+        config.busyMode = .timeout(options.busyTimeout)
+        config.maximumReaderCount = max(1, options.maximumReaderCount)
+        config.label = "abm.store"
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+            // After the pool's WAL setup, which sets NORMAL on the writer connection.
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = \(options.synchronous.rawValue)")
+            }
+            let migrator = SQLiteSchema.migrator
+            let superseded = try pool.read { db in try migrator.hasBeenSuperseded(db) }
+            if superseded {
+                try? pool.close()
+                throw StoreError(code: "store.schema_too_new",
+                                 message: "'\(path)' has schema migrations this build does not know")
+            }
+            try migrator.migrate(pool)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(code: "store.open", message: "cannot open '\(path)': \(error)", underlying: Self.sendable(error))
+        }
+    }
+
+    // MARK: - Access helpers
+
+    /// Runs `body` in one write transaction. Deliberately not cancellable: the transaction runs in an
+    /// unstructured task, so cancelling the caller can never leave it unsure whether its batch committed.
+    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try checkOpen()
+        let pool = self.pool
+        do {
+            return try await Task { try await pool.write(body) }.value
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
+    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try checkOpen()
+        do {
+            return try await pool.read(body)
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
+    private func checkOpen() throws {
+        if closed.withLock({ $0 }) { throw StoreError.closed }
+    }
+
+    private static func storeError(_ error: any Error) -> StoreError {
+        switch error {
+        case let error as StoreError: return error
+        case is CancellationError:
+            return StoreError(code: "store.cancelled", message: "the read was cancelled")
+        default:
+            return StoreError(code: "store.sqlite", message: "\(error)", underlying: sendable(error))
+        }
+    }
+
+    /// `Error` is `Sendable` in Swift 6; kept as a function so the intent reads at the call sites.
+    private static func sendable(_ error: any Error) -> (any Error & Sendable)? {
+        error
+    }
+
+    // MARK: - Commit
+
+    public func commit(_ writes: [AccountWrite]) async throws -> [[StoredEvent]] {
+        if writes.isEmpty { try checkOpen(); return [] }
+        return try await write { db in try Self.apply(writes, db) }
+    }
+
+    /// Runs inside the write transaction; a throw rolls the whole batch back.
+    private static func apply(_ writes: [AccountWrite], _ db: Database) throws -> [[StoredEvent]] {
+        var seq = try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(seq), 0) FROM events")) ?? 0
+        let insertEvent = try db.cachedStatement(sql: """
+            INSERT INTO events(seq, type, account_id, campaign_id, at, shard, epoch, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        let upsertState = try db.cachedStatement(sql: """
+            INSERT INTO accounts(account_id, shard, state, version) VALUES (?, ?, ?, 1)
+            ON CONFLICT(account_id) DO UPDATE SET shard = excluded.shard, state = excluded.state, version = version + 1
+            RETURNING version
+            """)
+        let selectVersion = try db.cachedStatement(sql: "SELECT version FROM accounts WHERE account_id = ?")
+        let setTimer = try db.cachedStatement(sql: """
+            INSERT INTO timers(account_id, shard, due_at) VALUES (?, ?, ?)
+            ON CONFLICT(account_id) DO UPDATE SET shard = excluded.shard, due_at = excluded.due_at
+            """)
+        let clearTimer = try db.cachedStatement(sql: "DELETE FROM timers WHERE account_id = ?")
+        let insertRequest = try db.cachedStatement(sql: """
+            INSERT INTO requests(space, id, shard, reply) VALUES (?, ?, ?, ?) ON CONFLICT(space, id) DO NOTHING
+            """)
+        let insertSuppression = try db.cachedStatement(sql: """
+            INSERT INTO suppression(email) VALUES (?) ON CONFLICT(email) DO NOTHING
+            """)
+
+        var newAccounts: Int64 = 0
+        var result: [[StoredEvent]] = []
+        result.reserveCapacity(writes.count)
+        for write in writes {
+            if let expected = write.expectedVersion {
+                selectVersion.setUncheckedArguments([write.accountId])
+                let actual = try Int64.fetchOne(selectVersion) ?? 0
+                if actual != expected {
+                    throw StoreError.versionConflict(accountId: write.accountId, expected: expected, actual: actual)
+                }
+            }
+            var numbered: [StoredEvent] = []
+            numbered.reserveCapacity(write.events.count)
+            for event in write.events {
+                seq += 1
+                let body = try EventBody.numbered(seq: seq, body: event.body, type: event.type)
+                let at = StoreTime.millis(event.at)
+                let shard = event.accountId == write.accountId ? write.shard : accountShard(event.accountId)
+                insertEvent.setUncheckedArguments([seq, event.type, event.accountId, event.campaignId, at, shard,
+                                                   write.epoch, body])
+                try insertEvent.execute()
+                numbered.append(StoredEvent(seq: seq, type: event.type, accountId: event.accountId,
+                                            campaignId: event.campaignId, at: StoreTime.date(at), body: body))
+            }
+            result.append(numbered)
+            if let state = write.state {
+                upsertState.setUncheckedArguments([write.accountId, write.shard, state])
+                if try Int64.fetchOne(upsertState) == 1 { newAccounts += 1 }
+            }
+            switch write.timer {
+            case .unchanged:
+                break
+            case .set(let due):
+                setTimer.setUncheckedArguments([write.accountId, write.shard, StoreTime.millis(due)])
+                try setTimer.execute()
+            case .clear:
+                clearTimer.setUncheckedArguments([write.accountId])
+                try clearTimer.execute()
+            }
+            if let request = write.request {
+                insertRequest.setUncheckedArguments([request.key.space.rawValue, request.key.id, write.shard,
+                                                     request.reply])
+                try insertRequest.execute()
+            }
+            for email in write.suppressions {
+                insertSuppression.setUncheckedArguments([email.lowercased()])
+                try insertSuppression.execute()
+            }
+        }
+        if newAccounts > 0 {
+            try db.cachedStatement(sql: """
+                INSERT INTO meta(key, value) VALUES (?, ?)
+                ON CONFLICT(key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + CAST(excluded.value AS INTEGER) AS TEXT)
+                """).execute(arguments: [SQLiteSchema.metaAccountCount, String(newAccounts)])
+        }
+        return result
+    }
+
+    // MARK: - Accounts
+
+    public func loadState(accountId: String) async throws -> Data? {
+        try await read { db in
+            try Data.fetchOne(db.cachedStatement(sql: "SELECT state FROM accounts WHERE account_id = ?"),
+                              arguments: [accountId])
+        }
+    }
+
+    public func loadAccount(accountId: String) async throws -> StoredAccount? {
+        try await read { db in
+            let statement = try db.cachedStatement(sql: "SELECT shard, state, version FROM accounts WHERE account_id = ?")
+            return try Row.fetchOne(statement, arguments: [accountId]).map { row in
+                StoredAccount(accountId: accountId, shard: row[0], state: row[1], version: row[2])
+            }
+        }
+    }
+
+    /// Kept as a counter in `meta` (updated by each batch that creates accounts), not a table scan.
+    public func accountCount() async throws -> Int {
+        try await read { db in
+            let value = try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = ?"),
+                                            arguments: [SQLiteSchema.metaAccountCount])
+            return value.flatMap { Int($0) } ?? 0
+        }
+    }
+
+    // MARK: - Requests and suppression
+
+    public func reply(for key: RequestKey) async throws -> Data? {
+        try await read { db in
+            try Data.fetchOne(db.cachedStatement(sql: "SELECT reply FROM requests WHERE space = ? AND id = ?"),
+                              arguments: [key.space.rawValue, key.id])
+        }
+    }
+
+    public func isSuppressed(email: String) async throws -> Bool {
+        try await read { db in
+            try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS(SELECT 1 FROM suppression WHERE email = ?)"),
+                              arguments: [email.lowercased()]) ?? false
+        }
+    }
+
+    public func suppressedEmails() async throws -> Set<String> {
+        try await read { db in
+            try Set(String.fetchCursor(db.cachedStatement(sql: "SELECT email FROM suppression")))
+        }
+    }
+
+    // MARK: - Timers
+
+    private static func dueTimer(_ row: Row) -> DueTimer {
+        DueTimer(accountId: row[0], dueAt: StoreTime.date(row[1]))
+    }
+
+    public func dueTimers(upTo: Date, limit: Int) async throws -> [DueTimer] {
+        try await timers(after: nil, upTo: upTo, limit: limit)
+    }
+
+    public func nextTimer() async throws -> DueTimer? {
+        try await timers(after: nil, upTo: nil, limit: 1).first
+    }
+
+    public func timer(accountId: String) async throws -> Date? {
+        try await read { db in
+            try Int64.fetchOne(db.cachedStatement(sql: "SELECT due_at FROM timers WHERE account_id = ?"),
+                               arguments: [accountId]).map(StoreTime.date)
+        }
+    }
+
+    public func timers(after: DueTimer?, upTo: Date?, limit: Int) async throws -> [DueTimer] {
+        let bound = upTo.map(StoreTime.millis) ?? Int64.max
+        let limit = max(0, limit)
+        return try await read { db in
+            if let after {
+                // Row-value comparison keeps the (due_at, account_id) index usable for the keyset.
+                let statement = try db.cachedStatement(sql: """
+                    SELECT account_id, due_at FROM timers
+                    WHERE (due_at, account_id) > (?, ?) AND due_at <= ?
+                    ORDER BY due_at, account_id LIMIT ?
+                    """)
+                return try Row.fetchAll(statement, arguments: [StoreTime.millis(after.dueAt), after.accountId, bound, limit])
+                    .map(Self.dueTimer)
+            }
+            let statement = try db.cachedStatement(sql: """
+                SELECT account_id, due_at FROM timers WHERE due_at <= ? ORDER BY due_at, account_id LIMIT ?
+                """)
+            return try Row.fetchAll(statement, arguments: [bound, limit]).map(Self.dueTimer)
+        }
+    }
+
+    // MARK: - Events and outbox
+
+    public func events(afterSeq: Int64, limit: Int) async throws -> [StoredEvent] {
+        try await read { db in
+            let statement = try db.cachedStatement(sql: """
+                SELECT seq, type, account_id, campaign_id, at, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?
+                """)
+            return try Row.fetchAll(statement, arguments: [afterSeq, max(0, limit)]).map { row in
+                StoredEvent(seq: row[0], type: row[1], accountId: row[2], campaignId: row[3],
+                            at: StoreTime.date(row[4]), body: row[5])
+            }
+        }
+    }
+
+    public func lastSeq() async throws -> Int64 {
+        try await read { db in
+            try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(seq), 0) FROM events")) ?? 0
+        }
+    }
+
+    public func publishedSeq() async throws -> Int64 {
+        try await read { db in
+            try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = ?"),
+                                arguments: [SQLiteSchema.metaPublishedSeq]).flatMap { Int64($0) } ?? 0
+        }
+    }
+
+    public func markPublished(upTo seq: Int64) async throws {
+        try await write { db in
+            let statement = try db.cachedStatement(sql: "SELECT value FROM meta WHERE key = ?")
+            let current = try String.fetchOne(statement, arguments: [SQLiteSchema.metaPublishedSeq]).flatMap { Int64($0) } ?? 0
+            if seq > current { try Self.upsertMeta(db, SQLiteSchema.metaPublishedSeq, String(seq)) }
+        }
+    }
+
+    // MARK: - Meta
+
+    public func meta(_ key: String) async throws -> String? {
+        try StoreError.checkMetaKey(key)
+        return try await read { db in
+            try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = ?"), arguments: [key])
+        }
+    }
+
+    public func setMeta(_ key: String, _ value: String) async throws {
+        try StoreError.checkMetaKey(key)
+        try await write { db in try Self.upsertMeta(db, key, value) }
+    }
+
+    private static func upsertMeta(_ db: Database, _ key: String, _ value: String) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value
+            """).execute(arguments: [key, value])
+    }
+
+    // MARK: - Introspection and lifecycle
+
+    /// The schema migrations applied to this file, in order (e.g. `["v1"]`).
+    public func appliedMigrations() async throws -> [String] {
+        try await read { db in try SQLiteSchema.migrator.appliedMigrations(db) }
+    }
+
+    /// A PRAGMA's value as seen by the writer connection (e.g. `synchronous` → "2" for FULL,
+    /// `journal_mode` → "wal"). For tests and diagnostics.
+    public func writerPragma(_ name: String) async throws -> String? {
+        guard name.allSatisfy({ $0.isLetter || $0 == "_" }) else {
+            throw StoreError(code: "store.bad_pragma", message: "pragma name '\(name)' is not an identifier")
+        }
+        try checkOpen()
+        do {
+            return try await pool.writeWithoutTransaction { db in
+                try String.fetchOne(db, sql: "PRAGMA \(name)")
+            }
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
+    /// Closes every connection. Call when no other call is in flight; later calls throw `store.closed`.
+    public func close() async throws {
+        let wasClosed = closed.withLock { value in
+            defer { value = true }
+            return value
+        }
+        if wasClosed { return }
+        do {
+            try pool.close()
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+}

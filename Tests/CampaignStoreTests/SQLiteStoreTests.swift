@@ -1,0 +1,74 @@
+import CampaignStore
+import Foundation
+import Testing
+
+/// What only the durable engine promises: the file outlives the process, settings, schema versions.
+@Suite("SQLiteStore")
+struct SQLiteStoreTests {
+    @Test("close and reopen the same file: everything is there and seq continues")
+    func reopen() async throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let path = dir.file("store.sqlite")
+
+        let first = try SQLiteStore(path: path)
+        let written = try await first.commit([
+            AccountWrite(accountId: "a", state: json("{\"s\":\"a\"}"), timer: .set(t(10)),
+                         events: [event("a", body: "{\"k\":1}"), event("a", body: "{\"k\":2}")],
+                         request: (RequestKey(space: .control, id: "c1"), json("{\"ok\":true}")),
+                         suppressions: ["Z@z.io"]),
+            AccountWrite(accountId: "b", state: json("{\"s\":\"b\"}"), timer: .set(t(5)), events: [event("b")]),
+        ])
+        _ = try await first.commit([AccountWrite(accountId: "b", state: json("{\"s\":\"b2\"}"), timer: .clear)])
+        try await first.setMeta("clock", "42")
+        try await first.markPublished(upTo: 2)
+        try await first.close()
+
+        let second = try SQLiteStore(path: path)
+        #expect(try await second.loadAccount(accountId: "a")
+                == StoredAccount(accountId: "a", shard: accountShard("a"), state: json("{\"s\":\"a\"}"), version: 1))
+        #expect(try await second.loadAccount(accountId: "b")?.state == json("{\"s\":\"b2\"}"))
+        #expect(try await second.loadAccount(accountId: "b")?.version == 2)
+        #expect(try await second.accountCount() == 2)
+        #expect(try await second.events(afterSeq: 0, limit: 10) == written.flatMap { $0 })
+        #expect(try await second.timers(after: nil, limit: 10) == [DueTimer(accountId: "a", dueAt: t(10))])
+        #expect(try await second.reply(for: RequestKey(space: .control, id: "c1")) == json("{\"ok\":true}"))
+        #expect(try await second.suppressedEmails() == ["z@z.io"])
+        #expect(try await second.meta("clock") == "42")
+        #expect(try await second.publishedSeq() == 2)
+        #expect(try await second.lastSeq() == 3)
+        #expect(try await second.commit([write("c")])[0].map(\.seq) == [4])
+        #expect(try await second.appliedMigrations() == ["v1"])
+        try await second.close()
+    }
+
+    @Test("the writer runs WAL with synchronous=FULL by default, NORMAL only on request")
+    func durabilitySettings() async throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let full = try SQLiteStore(path: dir.file("full.sqlite"))
+        #expect(try await full.writerPragma("journal_mode") == "wal")
+        #expect(try await full.writerPragma("synchronous") == "2")
+        #expect(try await full.writerPragma("busy_timeout") == "5000")
+        #expect(try await full.appliedMigrations() == ["v1"])
+        try await full.close()
+
+        let normal = try SQLiteStore(path: dir.file("normal.sqlite"), options: .init(synchronous: .normal))
+        #expect(try await normal.writerPragma("synchronous") == "1")
+        try await normal.close()
+    }
+
+    @Test("opening something that is not a database fails with store.open")
+    func openFailure() async throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let path = dir.file("garbage.sqlite")
+        try Data(repeating: 0x41, count: 8192).write(to: URL(fileURLWithPath: path))
+        #expect(throws: StoreError.self) { _ = try SQLiteStore(path: path) }
+        do {
+            _ = try SQLiteStore(path: path)
+        } catch let error as StoreError {
+            #expect(error.code == "store.open")
+        }
+    }
+}
