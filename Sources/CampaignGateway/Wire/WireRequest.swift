@@ -118,7 +118,7 @@ public struct WireDecoder: Sendable {
         case "lead": return try body.lead()
         case "response": return try body.response()
         case "pause", "resume", "cancel", "status", "events", "clock.advance":
-            throw body.error(WireError.unknownType, "`\(type)` is a control command; send it to the control socket", "type")
+            throw body.error(WireError.unknownType, "`type` `\(type)` is a control command; send it to the control socket", "type")
         default:
             throw body.error(WireError.unknownType, "unknown request type `\(type.prefix(64))` (ingress accepts lead, response)", "type")
         }
@@ -138,7 +138,7 @@ public struct WireDecoder: Sendable {
         case "events": return try body.events()
         case "clock.advance": return try body.clockAdvance()
         case "lead", "response":
-            throw body.error(WireError.unknownType, "`\(type)` is an ingress request; send it to the ingress socket", "type")
+            throw body.error(WireError.unknownType, "`type` `\(type)` is an ingress request; send it to the ingress socket", "type")
         default:
             throw body.error(WireError.unknownType,
                              "unknown command `\(type.prefix(64))` (control accepts pause, resume, cancel, status, events, clock.advance)", "type")

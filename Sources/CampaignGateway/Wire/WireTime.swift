@@ -10,7 +10,11 @@ public enum WireTime {
     }
 
     public static func formatBytes(_ date: Date) -> [UInt8] {
-        let totalMillis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        // A Date's Double cannot hold most millisecond instants exactly (…00.999 may come back as
+        // …00.99899999): within 2 µs of a whole millisecond counts as that millisecond, else truncate.
+        let x = date.timeIntervalSince1970 * 1000
+        let nearest = x.rounded()
+        let totalMillis = Int64(abs(x - nearest) < 0.002 ? nearest : x.rounded(.down))
         let (days, msOfDay) = floorDivMod(totalMillis, 86_400_000)
         let (y, m, d) = civil(fromDays: days)
         let h = msOfDay / 3_600_000, mi = msOfDay / 60_000 % 60, s = msOfDay / 1000 % 60, ms = msOfDay % 1000
@@ -51,17 +55,17 @@ public enum WireTime {
               expect(0x54, 0x74), let h = num(2), expect(0x3A), let mi = num(2), expect(0x3A), let s = num(2)
         else { return nil }
         guard (1...12).contains(mo), d >= 1, d <= daysIn(month: mo, year: y), h < 24, mi < 60, s < 60 else { return nil }
-        var fraction = 0.0
+        var nanos: Int64 = 0
         if i < b.count, b[i] == 0x2E {
             i += 1
-            var scale = 0.1, count = 0
-            while i < b.count, b[i] >= 0x30, b[i] <= 0x39 {
-                fraction += Double(b[i] - 0x30) * scale
-                scale /= 10
+            var count = 0
+            while i < b.count, b[i] >= 0x30, b[i] <= 0x39, count < 10 {
+                nanos = nanos * 10 + Int64(b[i] - 0x30)
                 count += 1
                 i += 1
             }
             guard (1...9).contains(count) else { return nil }
+            for _ in count..<9 { nanos *= 10 }
         }
         var offset: Int64 = 0
         if expect(0x5A, 0x7A) {
@@ -75,7 +79,7 @@ public enum WireTime {
         }
         guard i == b.count else { return nil }
         let seconds = days(fromCivil: y, mo, d) * 86_400 + h * 3600 + mi * 60 + s - offset
-        return Date(timeIntervalSince1970: Double(seconds) + fraction)
+        return Date(timeIntervalSince1970: Double(seconds) + Double(nanos) / 1e9)
     }
 
     private static func floorDivMod(_ a: Int64, _ b: Int64) -> (Int64, Int64) {
