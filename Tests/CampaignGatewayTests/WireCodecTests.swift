@@ -172,4 +172,20 @@ import Testing
         let (badStatus, badOutput) = try Repo.validateWithSchemas([("ack.schema.json", ["type": "ack", "id": "x", "status": "ok", "campaign_id": nil, "warnings": []])])
         #expect(badStatus == 1 && badOutput.contains("status"), "\(badOutput)")
     }
+
+    /// The Python side (protocols/client/test_client.py: schemas, examples, the pyzmq client against
+    /// in-process fake servers) runs as part of `swift test`, with the system interpreter.
+    @Test func pythonProtocolTestsPass() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-m", "unittest", "discover", "-s", Repo.protocols.appendingPathComponent("client").path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(output)")
+        #expect(output.contains("OK"), "\(output)")
+    }
 }

@@ -79,6 +79,8 @@ private struct JSONReader {
     let n: Int
     let limits: JSONLimits
     var i = 0
+    /// Members of the objects being parsed, innermost last (key, value, key offset).
+    var members: [(String, JSONValue, Int)] = []
 
     init(p: UnsafePointer<UInt8>, n: Int, limits: JSONLimits) {
         self.p = p
@@ -124,9 +126,11 @@ private struct JSONReader {
     mutating func parseObject(depth: Int) throws(JSONParseError) -> JSONValue {
         if depth > limits.maxDepth { throw fail("nested deeper than \(limits.maxDepth) levels") }
         i += 1
-        var object: [String: JSONValue] = [:]
         skipWhitespace()
-        if i < n, p[i] == closeBrace { i += 1; return .object(object) }
+        if i < n, p[i] == closeBrace { i += 1; return .object([:]) }
+        // Members go to a shared scratch stack first, so that the dictionary is built once at its final
+        // size (growing it member by member rehashes every key at each resize).
+        let base = members.count
         while true {
             skipWhitespace()
             guard i < n, p[i] == quote else { throw fail(i < n ? "expected a string key" : "unexpected end of input") }
@@ -136,15 +140,22 @@ private struct JSONReader {
             guard i < n, p[i] == colon else { throw fail("expected ':' after an object key") }
             i += 1
             let value = try parseValue(depth: depth)
-            if object.updateValue(value, forKey: key) != nil {
-                throw fail("duplicate key \"\(key.prefix(64))\"", at: keyOffset)
-            }
+            members.append((key, value, keyOffset))
             skipWhitespace()
             guard i < n else { throw fail("unexpected end of input") }
             if p[i] == comma { i += 1; continue }
-            if p[i] == closeBrace { i += 1; return .object(object) }
+            if p[i] == closeBrace { i += 1; break }
             throw fail("expected ',' or '}' in an object")
         }
+        var object = [String: JSONValue](minimumCapacity: members.count - base)
+        for k in base..<members.count {
+            let (key, value, keyOffset) = members[k]
+            if object.updateValue(value, forKey: key) != nil {
+                throw fail("duplicate key \"\(key.prefix(64))\"", at: keyOffset)
+            }
+        }
+        members.removeSubrange(base...)
+        return .object(object)
     }
 
     mutating func parseArray(depth: Int) throws(JSONParseError) -> JSONValue {
