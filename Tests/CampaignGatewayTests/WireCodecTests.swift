@@ -47,6 +47,9 @@ import Testing
             #"{"account_id":"a","at":"2026-03-02T14:00:00.000Z","campaign_id":null,"reason":"responded","type":"campaign.paused"}"#)
         #expect(String(decoding: WireEvent.withSeq(12, body: encodeEventBody(event)), as: UTF8.self).hasPrefix(#"{"seq":12,"account_id":"a","#))
         #expect(WireEvent.withSeq(3, body: Array("{}".utf8)) == Array(#"{"seq":3}"#.utf8))
+        let new = WireEvent.newEvent(event)
+        #expect(new.type == "campaign.paused" && new.accountId == "a" && new.campaignId == nil && new.at == event.at)
+        #expect([UInt8](new.body) == encodeEventBody(event))
     }
 
     @Test func requestAccessorsDescribeTheRequest() throws {

@@ -79,7 +79,7 @@ class _Channel:
         """The next reply (any id), or raise TimeoutError."""
         t = self.timeout if timeout is None else timeout
         if not self.sock.poll(None if t is None else int(t * 1000)):
-            raise TimeoutError(f"no reply within {t} s")
+            raise TimeoutError(f"no reply within {t:.3g} s")
         frames = self.sock.recv_multipart()
         if len(frames) != 2 or frames[0] != b"":
             raise AbmError("bad_framing", f"reply is not [empty][body]: {len(frames)} frames")

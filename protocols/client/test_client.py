@@ -269,6 +269,22 @@ class ClientTest(unittest.TestCase):
         self.finish(server)
         self.assertEqual([json.loads(f[2])["after_seq"] for f in server.frames], [0, 2, 4])
 
+    def test_cli_prints_the_reply_as_a_json_line(self):
+        import contextlib
+        import io
+        ctx = zmq.Context.instance()  # the CLI uses the shared context, so inproc reaches it
+        ep = f"inproc://cli-{ClientTest.n}"
+        server = FakeRouter(ctx, ep, lambda req: {"type": "reply", "id": req["id"], "ok": False,
+                                                  "error": {"code": "invalid_state", "message": "m"}})
+        server.start()
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            rc = abm_client.main(["--control", ep, "--timeout", "5", "resume", "acme", "--id", "op-1"])
+        self.finish(server)
+        self.assertEqual(rc, 1)
+        self.assertEqual(json.loads(out.getvalue())["error"]["code"], "invalid_state")
+        self.assertEqual(json.loads(server.frames[0][2]), {"type": "resume", "id": "op-1", "account_id": "acme"})
+
 
 _VALIDATOR = None
 

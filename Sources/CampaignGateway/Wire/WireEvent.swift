@@ -1,4 +1,5 @@
 import CampaignCore
+import CampaignStore
 import Foundation
 
 /// Event encoding for the events socket and the event log.
@@ -29,6 +30,13 @@ public enum WireEvent {
         o["account_id"] = .string(event.accountId)
         o["campaign_id"] = event.campaignId.map(JSONValue.string) ?? .null
         return JSONWriter.encode(.object(o))
+    }
+
+    /// The event as the store appends it (`NewEvent.body` = `encodeBody`). CampaignRuntime does not
+    /// depend on this module: hand it this function (`WireEvent.newEvent`) as its event encoder.
+    @Sendable public static func newEvent(_ event: DomainEvent) -> NewEvent {
+        NewEvent(type: event.type, accountId: event.accountId, campaignId: event.campaignId, at: event.at,
+                 body: Data(encodeBody(event)))
     }
 
     /// The stored/published body: `{"seq":N,` spliced in front of a body from `encodeBody`.
