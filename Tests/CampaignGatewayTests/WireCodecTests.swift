@@ -1,5 +1,6 @@
 import CampaignCore
 @testable import CampaignGateway
+import CampaignStore
 import Foundation
 import Testing
 
@@ -166,6 +167,10 @@ import Testing
         }
         try add("events.reply.schema.json", ControlReply.events(id: "e", bodies: bodies, lastSeq: Int64(bodies.count)))
         try add("events.reply.schema.json", ControlReply.events(id: "e", bodies: [], lastSeq: 0))
+        let stored = bodies.prefix(2).enumerated().map { k, b in
+            StoredEvent(seq: Int64(k + 1), type: "t", accountId: "a", campaignId: nil, at: Date(), body: Data(b))
+        }
+        #expect(ControlReply.events(id: "e", stored: stored, lastSeq: 9) == ControlReply.events(id: "e", bodies: Array(bodies.prefix(2)), lastSeq: 9))
         #expect(samples.count > 100)
         let (status, output) = try Repo.validateWithSchemas(samples)
         #expect(status == 0, "\(output)")

@@ -1,5 +1,6 @@
-import Foundation
 import CampaignCore
+import CampaignStore
+import Foundation
 
 /// The `error` object of a rejected ack or an `ok:false` reply.
 public struct WireErrorBody: Sendable, Equatable {
@@ -150,6 +151,13 @@ public enum ControlReply {
         JSONWriter.writeInt(lastSeq, into: &out)
         out.append(contentsOf: Array(#","ok":true,"type":"reply"}"#.utf8))
         return out
+    }
+}
+
+extension ControlReply {
+    /// The `events` reply from events as the store returns them.
+    public static func events(id: String, stored: [StoredEvent], lastSeq: Int64) -> [UInt8] {
+        events(id: id, bodies: stored.map { [UInt8]($0.body) }, lastSeq: lastSeq)
     }
 }
 

@@ -196,8 +196,8 @@ public struct RequestBody: Sendable {
 
     func requireId() throws(WireError) -> String {
         if let id { return id }
-        _ = try string(in: object, "id", path: "id", max: WireLimits.maxIdBytes)
-        throw error(WireError.invalidField, "`id` must be a non-empty string", "id") // unreachable in practice
+        // Not usable: this reports why (absent or null, not a string, empty, too long).
+        return try string(in: object, "id", path: "id", max: WireLimits.maxIdBytes)
     }
 
     func accountId() throws(WireError) -> String {
