@@ -40,7 +40,10 @@ let package = Package(
             "ZeroMQ", "CampaignCore", "CampaignRuntime", "CampaignStore",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Human-readable views of an event log: a text timeline and an HTML report with an SVG chart.
+        .target(name: "CampaignReport", dependencies: ["CampaignCore"]),
         .executableTarget(name: "abm", dependencies: [
+            "CampaignReport",
             "ZeroMQ", "CampaignCore", "CampaignStore", "CampaignRuntime", "CampaignGateway",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -52,6 +55,7 @@ let package = Package(
         .testTarget(name: "CampaignStoreTests", dependencies: ["CampaignStore"]),
         .testTarget(name: "CampaignRuntimeTests", dependencies: ["CampaignRuntime", "CampaignCore", "CampaignStore"]),
         .testTarget(name: "CampaignGatewayTests", dependencies: ["CampaignGateway", "ZeroMQ", "CampaignCore", "CampaignRuntime", "CampaignStore"]),
+        .testTarget(name: "CampaignReportTests", dependencies: ["CampaignReport", "CampaignCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ZeroMQ"]),
     ],
     swiftLanguageModes: [.v6]
