@@ -1,32 +1,49 @@
 import Foundation
 
-// PLACEHOLDER SIGNATURES — the engine work (issue 3) replaces the bodies and fills in the state.
-// The runtime and gateway code against these signatures.
-
-/// Everything the engine remembers about one account: its current campaign (if any) and what it needs
-/// to start the next one. Persisted by the runtime as JSON.
+/// Everything the engine remembers about one account: its current (or last) campaign and what it needs
+/// to start the next one. Persisted by the runtime as JSON; kept small (no rendered texts).
 public struct AccountState: Codable, Sendable, Equatable {
     public var accountId: String
+    /// How many campaigns this account has had; the next campaign id derives from it.
+    public var campaignsStarted: Int
+    /// The running campaign, or the last one (completed or cancelled), or nil when there never was one.
+    public var campaign: CampaignState?
+
+    enum CodingKeys: String, CodingKey {
+        case accountId = "account", campaignsStarted = "started", campaign
+    }
 
     public init(accountId: String) {
         self.accountId = accountId
-    }
-}
-
-/// SPEC.md's configuration keys, with their defaults.
-public struct CampaignConfig: Sendable, Equatable {
-    public static let `default` = CampaignConfig()
-
-    public init() {}
-
-    /// A partial configuration (SPEC key names) merged over the defaults; an invalid value is a
-    /// `CampaignError` with code `invalid_config` naming the key.
-    public init(merging partial: JSONValue) throws(CampaignError) {
-        self.init()
+        self.campaignsStarted = 0
+        self.campaign = nil
     }
 }
 
 /// The pure campaign state machine: `(state, input, now) -> (state, effects)`.
+///
+/// Deterministic: the same state, input, `now` and context always give the same transition.
+/// A failure applies nothing (the caller keeps the old state). `now` is truncated to whole milliseconds.
+///
+/// Ids: campaign `<account_id>-c<n>` (n counts the account's campaigns), touchpoint `<campaign_id>:<step>`,
+/// generated contact ids `contact-<n>`.
+///
+/// Choices where SPEC.md is silent (details in the doc comments of each part):
+/// - Timing (`Engine+Steps.swift`): intervals are calendar days in the chosen contact's zone (wall-clock time kept
+///   across DST); colleague delay and minimum gap are absolute durations; a colleague is never touched before the
+///   primary unless the primary can no longer be reached; focus steps wait for the top contact; out-of-office and
+///   the gap let another contact in play take the step. A due time equal to `now` is emitted in the same
+///   transition (a lead inside the window gets its first touch at once).
+/// - Leads (`Engine+Lead.swift`): duplicates fill missing fields; id collisions reject the primary or skip the
+///   colleague; already-suppressed contacts are kept (state `suppressed`) and never touched; lead metadata
+///   `meeting_scheduled` is a conflict (checked only with `conflict_check_enabled`).
+/// - Responses (`Engine+Response.swift`): unknown `contact_id` is `not_found`; a bounce is local to the campaign,
+///   an unsubscribe global; answers from addresses not (yet) contacts are remembered for later leads.
+/// - Messages (`MessageRenderer`, `TemplateSet`): unknown names greet "there" and are shown by address elsewhere;
+///   colleague references are omitted when the primary unsubscribed; an unclean user template falls back to the
+///   built-in one; a message that is still unclean blocks that contact (`conflict.detected`, `message_not_clean`).
+/// - Timers (`handleTimer`): a timer whose due time is earlier than the planned one is stale and ignored; a late
+///   one fires the planned touch, stamped with the planned due time.
 public struct CampaignEngine: Sendable {
     public let config: CampaignConfig
 
@@ -36,12 +53,53 @@ public struct CampaignEngine: Sendable {
 
     public func handle(_ state: AccountState, _ input: CampaignInput, now: Date,
                        context: EngineContext = EngineContext()) -> Result<Transition, CampaignError> {
-        .failure(CampaignError(code: "not_implemented", message: "engine not implemented yet"))
+        var work = Work(state: state, context: context)
+        // Whole milliseconds: every instant the engine stores or schedules survives ISO-8601 and SQL round trips.
+        let now = (now.timeIntervalSince1970 * 1000).rounded(.down) / 1000
+        let result: Result<Void, CampaignError>
+        switch input {
+        case .lead(let lead):
+            result = handleLead(lead, now: now, work: &work)
+        case .response(let response):
+            result = handleResponse(response, now: now, work: &work)
+        case .command(let command):
+            result = handleCommand(command, now: now, work: &work)
+        case .timerFired(let dueAt):
+            handleTimer(dueAt: (dueAt.timeIntervalSince1970 * 1000).rounded(.down) / 1000, work: &work)
+            result = .success(())
+        }
+        switch result {
+        case .failure(let e): return .failure(e)
+        case .success:
+            return .success(Transition(state: work.state, effects: work.effects,
+                                       outcome: Outcome(campaignId: work.outcomeCampaignId ?? work.state.campaign?.id,
+                                                        warnings: work.warnings)))
+        }
     }
 
-    /// The `campaign` object of CONTRACT.md's `status` reply (`campaign_id, account_id, status, reason,
-    /// steps, contacts:[{id,email,state,touches}], next_due_at`), or nil when the account never had one.
+    /// The `campaign` object of CONTRACT.md's `status` reply, or nil when the account never had one.
     public func status(_ state: AccountState, now: Date) -> JSONValue? {
-        nil
+        StatusView.render(state, config: config, now: now.timeIntervalSince1970)
+    }
+}
+
+/// A decision in progress: the state being changed and what the runtime must do afterwards.
+struct Work {
+    var state: AccountState
+    let context: EngineContext
+    var effects: [Effect] = []
+    var warnings: [String] = []
+    var outcomeCampaignId: String?
+
+    init(state: AccountState, context: EngineContext) {
+        self.state = state
+        self.context = context
+        effects.reserveCapacity(4)
+    }
+
+    /// Appends an event of the current campaign.
+    mutating func emit(_ type: String, at: Double, _ fields: [String: JSONValue]) {
+        effects.append(.emit(DomainEvent(type: type, at: Date(timeIntervalSince1970: at), accountId: state.accountId,
+                                         campaignId: state.campaign?.id, fields: fields)))
     }
 }

@@ -1,0 +1,64 @@
+/// Operator commands (CONTRACT: a command already in effect is ok and changes nothing; pause, resume or cancel
+/// of a completed campaign, or pause or resume of a cancelled one, is `invalid_state`).
+extension CampaignEngine {
+    func handleCommand(_ command: CampaignCommand, now: Double, work: inout Work) -> Result<Void, CampaignError> {
+        guard var camp = work.state.campaign else {
+            return .failure(CampaignError(code: CampaignError.notFound,
+                                          message: "account \(work.state.accountId) has no campaign", field: "account_id"))
+        }
+        func refuse(_ what: String) -> Result<Void, CampaignError> {
+            .failure(CampaignError(code: CampaignError.invalidState,
+                                   message: "cannot \(what) a \(camp.status.rawValue) campaign", field: "account_id"))
+        }
+        switch command {
+        case .pause(let reason):
+            switch camp.status {
+            case .paused: return .success(())
+            case .completed, .cancelled: return refuse("pause")
+            case .active:
+                let r = reason.flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 } ?? "operator"
+                pause(reason: r, at: now, work: &work)
+            }
+        case .resume:
+            switch camp.status {
+            case .active: return .success(())
+            case .completed, .cancelled: return refuse("resume")
+            case .paused:
+                camp.status = .active
+                camp.reason = nil
+                work.state.campaign = camp
+                work.emit("campaign.resumed", at: now, ["reason": "operator"])
+                // Due at the later of the planned time and now, then moved into the window (min gap and
+                // out-of-office still apply).
+                advance(work: &work, earliest: now, until: now)
+            }
+        case .cancel:
+            switch camp.status {
+            case .cancelled: return .success(())
+            case .completed: return refuse("cancel")
+            case .active, .paused:
+                camp.status = .cancelled
+                camp.reason = "operator"
+                camp.nextDueAt = nil
+                camp.nextContactId = nil
+                camp.nextReason = nil
+                work.state.campaign = camp
+                work.effects.append(.cancelTimer)
+                work.emit("campaign.cancelled", at: now, ["reason": "operator"])
+            }
+        }
+        return .success(())
+    }
+}
+
+/// Timers.
+extension CampaignEngine {
+    /// A timer is current when it is the pending one (its due time equals the planned one, to the millisecond,
+    /// or is later); anything else is stale and ignored. Events are stamped with the planned due time.
+    func handleTimer(dueAt: Double, work: inout Work) {
+        guard let camp = work.state.campaign, camp.status == .active, let due = camp.nextDueAt?.timeIntervalSince1970,
+              dueAt >= due - 0.001 else { return }
+        let preferred = camp.nextContactId.map { (id: $0, reason: camp.nextReason ?? "round_robin") }
+        advance(work: &work, earliest: due, until: due, preferred: preferred)
+    }
+}

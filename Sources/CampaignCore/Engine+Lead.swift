@@ -1,0 +1,212 @@
+import Foundation
+
+/// Leads: start a campaign, or merge new contacts into the running one.
+///
+/// Choices where SPEC is silent:
+/// - Duplicate emails (within a lead or across leads) merge into the first contact; later data only fills
+///   fields that were missing (title, phone, time zone, country, LinkedIn, a name that was "Unknown").
+/// - A sender's id already used by another person: the primary is rejected (`invalid_field`), a colleague is
+///   skipped with a warning. Generated ids are `contact-<n>`, never equal to an id in use.
+/// - A contact already on the global suppression list is kept (state `suppressed`, visible in status) and never
+///   touched; the acknowledgement warns about it.
+/// - `metadata.meeting_scheduled` on a lead is a conflict (only when `conflict_check_enabled`): it pauses the
+///   campaign at once (reason `meeting_scheduled`), or, with `auto_pause_on_response` false, stops touches to
+///   that lead's primary.
+extension CampaignEngine {
+    func handleLead(_ lead: JSONValue, now: Double, work: inout Work) -> Result<Void, CampaignError> {
+        let parsed: ParsedLead
+        switch LeadParser.parse(lead, config: config) {
+        case .success(let p): parsed = p
+        case .failure(let e): return .failure(e)
+        }
+        if !work.state.accountId.isEmpty && parsed.accountId != work.state.accountId {
+            return .failure(CampaignError(code: CampaignError.invalidField,
+                                          message: "lead.account_id \"\(parsed.accountId)\" does not match account \"\(work.state.accountId)\"",
+                                          field: "lead.account_id"))
+        }
+        work.warnings = parsed.warnings
+        if let camp = work.state.campaign, camp.status == .active || camp.status == .paused {
+            return merge(parsed, into: camp, now: now, work: &work)
+        }
+        return start(parsed, now: now, work: &work)
+    }
+
+    private func start(_ lead: ParsedLead, now: Double, work: inout Work) -> Result<Void, CampaignError> {
+        let n = work.state.campaignsStarted + 1
+        var camp = CampaignState(id: "\(work.state.accountId)-c\(n)", status: .active, reason: nil, steps: 0, contacts: [],
+                                 topic: lead.topic, company: lead.company, startedAt: Date(timeIntervalSince1970: now),
+                                 lastStepAt: nil, nextDueAt: nil, nextContactId: nil, nextReason: nil, roundCursor: nil,
+                                 references: 0, generatedIds: 0)
+        var added: [Int] = []
+        if case .failure(let e) = addContacts(lead, to: &camp, isNewCampaign: true, added: &added, work: &work) {
+            return .failure(e)
+        }
+        work.state.campaignsStarted = n
+        work.state.campaign = camp
+        work.outcomeCampaignId = camp.id
+        work.emit("campaign.started", at: now, [
+            "contacts": .array(camp.contacts.map(contactSummary)),
+            "topic": camp.topic.map(JSONValue.string) ?? .null,
+            "company": camp.company.map(JSONValue.string) ?? .null,
+        ])
+        emitSuppressedOnArrival(added: added, at: now, work: &work)
+        if lead.meetingScheduled && config.conflictCheckEnabled {
+            meetingConflict(primaryEmail: lead.primary.email, at: now, work: &work)
+        }
+        advance(work: &work, earliest: now, until: now)
+        return .success(())
+    }
+
+    private func merge(_ lead: ParsedLead, into original: CampaignState, now: Double, work: inout Work) -> Result<Void, CampaignError> {
+        var camp = original
+        var added: [Int] = []
+        if case .failure(let e) = addContacts(lead, to: &camp, isNewCampaign: false, added: &added, work: &work) {
+            return .failure(e)
+        }
+        if camp.topic == nil { camp.topic = lead.topic }
+        if camp.company == nil { camp.company = lead.company }
+        work.state.campaign = camp
+        work.outcomeCampaignId = camp.id
+        for id in added.map({ camp.contacts[$0].id }) {
+            guard let i = camp.index(ofId: id) else { continue }
+            work.emit("contact.added", at: now, ["contact_id": .string(id), "email": .string(camp.contacts[i].email),
+                                                 "name": .string(camp.contacts[i].name),
+                                                 "score": .int(Int64(camp.contacts[i].score))])
+        }
+        emitSuppressedOnArrival(added: added, at: now, work: &work)
+        if lead.meetingScheduled && config.conflictCheckEnabled {
+            meetingConflict(primaryEmail: lead.primary.email, at: now, work: &work)
+        }
+        if work.state.campaign?.status == .active {
+            // New contacts may change who is next; keep the planned instant's rules (interval, window, gaps).
+            advance(work: &work, earliest: now, until: now)
+        }
+        return .success(())
+    }
+
+    private func emitSuppressedOnArrival(added: [Int], at: Double, work: inout Work) {
+        guard let camp = work.state.campaign else { return }
+        for c in camp.contacts where c.standing == .suppressed && added.contains(where: { camp.contacts[$0].id == c.id }) {
+            work.emit("contact.suppressed", at: at, ["contact_id": .string(c.id), "email": .string(c.email),
+                                                     "reason": "suppressed"])
+        }
+    }
+
+    private func meetingConflict(primaryEmail: String, at: Double, work: inout Work) {
+        guard var camp = work.state.campaign, camp.status == .active || camp.status == .paused else { return }
+        let idx = camp.index(ofEmail: primaryEmail)
+        work.emit("conflict.detected", at: at, ["conflict": "meeting_scheduled",
+                                                "contact_id": idx.map { .string(camp.contacts[$0].id) } ?? .null])
+        if config.autoPauseOnResponse {
+            guard camp.status == .active else { return }
+            camp.status = .paused
+            camp.reason = "meeting_scheduled"
+            camp.nextDueAt = nil
+            camp.nextContactId = nil
+            camp.nextReason = nil
+            work.state.campaign = camp
+            work.effects.append(.cancelTimer)
+            work.emit("campaign.paused", at: at, ["reason": "meeting_scheduled"])
+        } else if let idx, camp.contacts[idx].standing == .active {
+            camp.contacts[idx].standing = .meetingScheduled
+            work.state.campaign = camp
+        }
+    }
+
+    /// Adds the lead's contacts (deduplicated by email); `added` receives indices (after sorting) of new ones.
+    private func addContacts(_ lead: ParsedLead, to camp: inout CampaignState, isNewCampaign: Bool, added: inout [Int],
+                             work: inout Work) -> Result<Void, CampaignError> {
+        var usedIds = Set(camp.contacts.map(\.id))
+        var newOnes: [ContactState] = []
+        var nextArrival = (camp.contacts.map(\.arrival).max() ?? -1) + 1
+        let drafts = [lead.primary] + lead.colleagues
+        // Pass 1: merge duplicates and take the senders' ids.
+        var pendingIdless: [Int] = []
+        for (k, d) in drafts.enumerated() {
+            let isLeadPrimary = k == 0
+            if let i = camp.index(ofEmail: d.email) {
+                fill(&camp.contacts[i], from: d)
+                continue
+            }
+            if let j = newOnes.firstIndex(where: { $0.email == d.email }) {
+                fill(&newOnes[j], from: d)
+                continue
+            }
+            var id = d.id
+            if let given = id {
+                if usedIds.contains(given) {
+                    if isLeadPrimary {
+                        return .failure(CampaignError(code: CampaignError.invalidField,
+                                                      message: "\(d.path).id \"\(given)\" is already used by another contact",
+                                                      field: "\(d.path).id"))
+                    }
+                    work.warnings.append("\(d.path).id: skipped colleague: id \"\(given)\" is already used by another contact")
+                    continue
+                }
+                usedIds.insert(given)
+            } else {
+                id = nil
+            }
+            var c = ContactState(id: id ?? "", email: d.email, name: d.name, title: d.title, phone: d.phone,
+                                 timezone: d.timezone, country: d.country, linkedinURL: d.linkedinURL,
+                                 isPrimary: isNewCampaign && isLeadPrimary, score: config.titleScores.score(d.title),
+                                 arrival: nextArrival, standing: .active, touches: [0, 0, 0, 0],
+                                 firstTouchAt: nil, lastTouchAt: nil, awayUntil: nil)
+            nextArrival += 1
+            if let standing = camp.outsiders.removeValue(forKey: c.email) {
+                c.standing = standing
+                work.warnings.append("\(d.path).email: \(c.email) already answered (\(standing.rawValue)) and will not be contacted")
+            } else if work.context.isSuppressed(c.email) {
+                c.standing = .suppressed
+                work.warnings.append("\(d.path).email: \(c.email) is on the suppression list and will not be contacted")
+            }
+            if id == nil { pendingIdless.append(newOnes.count) }
+            newOnes.append(c)
+        }
+        // Pass 2: generated ids, never colliding with any id in use.
+        for j in pendingIdless {
+            var candidate: String
+            repeat {
+                camp.generatedIds += 1
+                candidate = "contact-\(camp.generatedIds)"
+            } while usedIds.contains(candidate)
+            usedIds.insert(candidate)
+            newOnes[j].id = candidate
+        }
+        let newIds = newOnes.map(\.id)
+        camp.contacts.append(contentsOf: newOnes)
+        camp.contacts = sortContacts(camp.contacts)
+        added = newIds.compactMap { id in camp.index(ofId: id) }
+        return .success(())
+    }
+
+    /// Primary first, then by title score (highest first), ties by arrival.
+    func sortContacts(_ contacts: [ContactState]) -> [ContactState] {
+        contacts.sorted { a, b in
+            if a.isPrimary != b.isPrimary { return a.isPrimary }
+            if a.score != b.score { return a.score > b.score }
+            return a.arrival < b.arrival
+        }
+    }
+
+    private func fill(_ c: inout ContactState, from d: ContactDraft) {
+        if c.name == "Unknown" && d.name != "Unknown" { c.name = d.name }
+        if c.title == nil, let t = d.title {
+            c.title = t
+            c.score = config.titleScores.score(t)
+        }
+        if c.phone == nil { c.phone = d.phone }
+        if c.timezone == nil { c.timezone = d.timezone }
+        if c.country == nil { c.country = d.country }
+        if c.linkedinURL == nil { c.linkedinURL = d.linkedinURL }
+    }
+
+    func contactSummary(_ c: ContactState) -> JSONValue {
+        var o: [String: JSONValue] = [
+            "id": .string(c.id), "email": .string(c.email), "name": .string(c.name),
+            "role": c.isPrimary ? "primary" : "colleague", "score": .int(Int64(c.score)),
+        ]
+        if let t = c.title { o["title"] = .string(t) }
+        return .object(o)
+    }
+}

@@ -1,0 +1,239 @@
+import Foundation
+
+/// Choosing and emitting steps.
+///
+/// Choices where SPEC is silent:
+/// - Intervals are calendar days in the chosen contact's time zone (the wall-clock time is kept across DST),
+///   then the due time is moved into that contact's send window.
+/// - The colleague delay and the minimum gap (`response_timeout_hours`) are absolute durations.
+/// - A colleague is never touched before the primary, unless the primary can no longer be reached.
+/// - Out of office and the minimum gap postpone a contact; while one contact waits, another in play may take
+///   the step. The focus steps always wait for the top contact.
+/// - After the focus steps a step introduces the best untouched colleague when a place is free and that
+///   colleague could be touched at the step's planned time; otherwise it goes round the contacts in play
+///   (from the top contact), taking the first one ready at the planned time, else whoever is ready first.
+extension CampaignEngine {
+    enum Plan: Equatable {
+        case touch(contact: Int, at: Double, reason: String)
+        case complete(reason: String)
+    }
+
+    func zone(of c: ContactState) -> Zone { zone(named: c.timezone) }
+
+    func zone(named id: String?) -> Zone {
+        if let id, let z = TimeZoneCache.shared.zone(id) { return z }
+        return config.defaultZone
+    }
+
+    /// The earliest instant at or after `earliest` at which contact `i` may take the next step, already moved
+    /// into its send window; nil when it may not be touched at all now (a colleague before the primary).
+    /// `gated` tells whether something other than the interval and `earliest` held it back.
+    /// (Fields are read in place: copying a contact costs a retain per string.)
+    func readiness(_ camp: CampaignState, _ i: Int, earliest: Double) -> (at: Double, gated: Bool)? {
+        let z = zone(named: camp.contacts[i].timezone)
+        var planned = earliest
+        if let last = camp.lastStepAt?.timeIntervalSince1970 {
+            let n = config.intervalsDays.count
+            let days = config.intervalsDays[min(camp.steps - 1, n - 1)]
+            planned = max(planned, LocalTime.addDays(days, to: last, in: z))
+        }
+        var r = planned
+        if let last = camp.contacts[i].lastTouchAt?.timeIntervalSince1970 {
+            r = max(r, last + config.responseTimeoutHours * 3600)
+        }
+        if let away = camp.contacts[i].awayUntil?.timeIntervalSince1970 { r = max(r, away) }
+        if !camp.contacts[i].isPrimary, let p = camp.primaryIndex {
+            if let first = camp.contacts[p].firstTouchAt?.timeIntervalSince1970 {
+                r = max(r, first + config.colleagueDelayDays * 86_400)
+            } else if camp.contacts[p].isEligible {
+                return nil
+            }
+        }
+        let country = config.holidays.byCountry.isEmpty ? nil : camp.contacts[i].country
+        guard let opening = config.sendWindow.nextOpening(atOrAfter: r, zone: z, country: country,
+                                                          holidays: config.holidays) else { return nil }
+        return (opening, r > planned)
+    }
+
+    /// Who takes the next step, and when.
+    func plan(_ camp: CampaignState, earliest: Double) -> Plan {
+        if camp.steps >= config.maxTouchpoints { return .complete(reason: "max_touchpoints") }
+        guard let top = camp.contacts.firstIndex(where: { $0.isEligible }) else {
+            return .complete(reason: "no_eligible_contacts")
+        }
+        if camp.steps < config.primaryFocusSteps {
+            guard let r = readiness(camp, top, earliest: earliest) else { return .complete(reason: "no_eligible_contacts") }
+            return .touch(contact: top, at: r.at, reason: "focus_step")
+        }
+        var inPlayCount = 0
+        for k in camp.contacts.indices where camp.contacts[k].isInPlay { inPlayCount += 1 }
+        var intro: (Int, Double, Bool)?
+        if inPlayCount < config.maxConcurrentContacts,
+           let i = camp.contacts.firstIndex(where: { $0.isEligible && $0.firstTouchAt == nil }),
+           let r = readiness(camp, i, earliest: earliest) {
+            intro = (i, r.at, r.gated)
+            if !r.gated { return .touch(contact: i, at: r.at, reason: "introduce_colleague") }
+        }
+        // The round over contacts in play, starting after the cursor (or at the top contact).
+        let n = camp.contacts.count
+        var startAt = 0
+        if let cursor = camp.roundCursor, let pos = camp.contacts.firstIndex(where: { $0.id == cursor }) {
+            startAt = pos + 1
+        }
+        var best: (Int, Double, String)?
+        if let intro { best = (intro.0, intro.1, "introduce_colleague") }
+        for step in 0..<n {
+            let i = (startAt + step) % n
+            guard camp.contacts[i].isInPlay, let r = readiness(camp, i, earliest: earliest) else { continue }
+            if !r.gated { return .touch(contact: i, at: r.at, reason: "round_robin") }
+            if best == nil || r.at < best!.1 { best = (i, r.at, "round_robin") }
+        }
+        if let best { return .touch(contact: best.0, at: best.1, reason: best.2) }
+        return .complete(reason: "no_eligible_contacts")
+    }
+
+    /// The channel for the next touch to a contact: walk the escalation ladder, `attempts_per_channel` touches per
+    /// channel, skipping channels the contact lacks; when used up, go round the ladder again.
+    func channel(for c: ContactState) -> (Channel, attempt: Int) {
+        let ladder = config.channelEscalation
+        guard ladder.contains(where: { c.has($0) }) else { return (.email, c.touches[Channel.email.index] + 1) }
+        var lap = 1
+        while true {
+            for ch in ladder where c.has(ch) && c.touches[ch.index] < config.attemptsPerChannel * lap {
+                return (ch, c.touches[ch.index] + 1)
+            }
+            lap += 1
+        }
+    }
+
+    /// Plans and, while something is due no later than `until`, emits touches; then schedules the timer
+    /// (or completes the campaign). `preferred`: the contact a fired timer was planned for.
+    func advance(work: inout Work, earliest: Double, until limit: Double, preferred: (id: String, reason: String)? = nil) {
+        var earliest = earliest
+        var preferred = preferred
+        // Bounded: each pass either emits a touch, excludes a contact, or stops.
+        for _ in 0..<(config.maxTouchpoints + 1000) {
+            // Decide from a borrowed view; every change below is made in place (no copies of the contact list).
+            let decision: Plan
+            do {
+                guard let camp = work.state.campaign, camp.status == .active else { return }
+                if let p = preferred, camp.steps < config.maxTouchpoints, let i = camp.index(ofId: p.id),
+                   camp.contacts[i].isEligible, let r = readiness(camp, i, earliest: earliest), r.at <= limit {
+                    // Honour the plan the timer was set for (status showed it as the next touch).
+                    decision = .touch(contact: i, at: r.at, reason: p.reason)
+                } else {
+                    decision = plan(camp, earliest: earliest)
+                }
+            }
+            preferred = nil
+            switch decision {
+            case .complete(let reason):
+                work.state.campaign!.status = .completed
+                work.state.campaign!.reason = reason
+                work.state.campaign!.nextDueAt = nil
+                work.state.campaign!.nextContactId = nil
+                work.state.campaign!.nextReason = nil
+                work.effects.append(.cancelTimer)
+                work.emit("campaign.completed", at: earliest,
+                          ["reason": .string(reason), "steps": .int(Int64(work.state.campaign!.steps))])
+                return
+            case .touch(let i, let at, let reason):
+                if at > limit {
+                    work.state.campaign!.nextDueAt = Date(timeIntervalSince1970: at)
+                    work.state.campaign!.nextContactId = work.state.campaign!.contacts[i].id
+                    work.state.campaign!.nextReason = reason
+                    work.effects.append(.schedule(at: Date(timeIntervalSince1970: at)))
+                    return
+                }
+                // Pre-touch check: suppression always applies, whatever conflict_check_enabled says.
+                let email = work.state.campaign!.contacts[i].email
+                if work.context.isSuppressed(email) {
+                    work.state.campaign!.contacts[i].standing = .suppressed
+                    let id = work.state.campaign!.contacts[i].id
+                    if config.conflictCheckEnabled {
+                        work.emit("conflict.detected", at: at, ["conflict": "suppressed", "contact_id": .string(id)])
+                    }
+                    work.emit("contact.suppressed", at: at, ["contact_id": .string(id), "email": .string(email),
+                                                             "reason": "suppressed"])
+                    earliest = max(earliest, at)
+                    continue
+                }
+                emitTouch(work: &work, contact: i, at: at, reason: reason)
+                earliest = max(earliest, at)
+            }
+        }
+    }
+
+    /// Emits one touchpoint and records it.
+    func emitTouch(work: inout Work, contact i: Int, at: Double, reason: String) {
+        guard var camp = work.state.campaign else { return }
+        // Move the campaign out of the state so that changing it does not copy its arrays.
+        work.state.campaign = nil
+        defer { if work.state.campaign == nil { work.state.campaign = camp } }
+        let c = camp.contacts[i]
+        let (ch, attempt) = channel(for: c)
+        let step = camp.steps + 1
+        var referred: ContactState?
+        if !c.isPrimary, let p = camp.primaryIndex, camp.contacts[p].standing != .unsubscribed,
+           camp.contacts[p].standing != .suppressed {
+            referred = camp.contacts[p]
+        }
+        let message = MessageRenderer.render(config: config, campaign: camp, contact: c, channel: ch, step: step,
+                                             referred: referred, phrasing: camp.references)
+        guard message.isClean else {
+            // Fail closed: never send a message with a hole in it. The contact is set aside so the campaign goes on.
+            camp.contacts[i].standing = .blocked
+            work.state.campaign = camp
+            work.emit("conflict.detected", at: at, ["conflict": "message_not_clean", "contact_id": .string(c.id),
+                                                    "channel": .string(ch.rawValue)])
+            return
+        }
+        var fields: [String: JSONValue] = [
+            "touchpoint_id": .string("\(camp.id):\(step)"),
+            "step": .int(Int64(step)),
+            "contact_id": .string(c.id),
+            "contact_email": .string(c.email),
+            "contact_name": .string(c.name),
+            "channel": .string(ch.rawValue),
+            "attempt": .int(Int64(attempt)),
+            "message": .string(message.body),
+            "reason": .string(reason),
+            "explanation": .string(explain(reason, step: step, channel: ch, attempt: attempt)),
+        ]
+        if let s = message.subject { fields["subject"] = .string(s) }
+        if ch == .call { fields["call_script"] = .string(message.body) }
+        if ch == .sms || ch == .call, let phone = c.phone { fields["contact_phone"] = .string(phone) }
+        if ch == .linkedin, let url = c.linkedinURL { fields["contact_linkedin_url"] = .string(url) }
+        if let referred {
+            fields["reference"] = ["contact_id": .string(referred.id), "name": .string(referred.name)]
+            camp.references += 1
+        }
+        if message.usedFallback { fields["template_fallback"] = true }
+        let when = Date(timeIntervalSince1970: at)
+        camp.contacts[i].touches[ch.index] += 1
+        if camp.contacts[i].firstTouchAt == nil { camp.contacts[i].firstTouchAt = when }
+        camp.contacts[i].lastTouchAt = when
+        camp.steps = step
+        camp.lastStepAt = when
+        camp.nextDueAt = nil
+        camp.nextContactId = nil
+        camp.nextReason = nil
+        switch reason {
+        case "introduce_colleague": camp.roundCursor = nil
+        case "round_robin": camp.roundCursor = c.id
+        default: break
+        }
+        work.state.campaign = camp
+        work.emit("touchpoint.due", at: at, fields)
+    }
+
+    private func explain(_ reason: String, step: Int, channel: Channel, attempt: Int) -> String {
+        let who: String
+        switch reason {
+        case "focus_step": who = "first steps go to the top contact; "
+        case "introduce_colleague": who = "introducing the best-scored colleague not yet touched; "
+        default: who = "next contact in play; "
+        }
+        return who + channel.rawValue + " attempt " + String(attempt)
+    }
+}

@@ -1,0 +1,182 @@
+/// A contact as read from a lead, validated and normalised, before it joins a campaign.
+struct ContactDraft: Equatable {
+    var id: String?
+    var email: String
+    var name: String
+    var title: String?
+    var phone: String?
+    var timezone: String?
+    var country: String?
+    var linkedinURL: String?
+    /// Where it came from (`lead`, `lead.account_contacts[2]`) for warnings.
+    var path: String
+    /// Non-fatal problems (an unusable phone).
+    var warnings: [String] = []
+}
+
+/// A validated lead.
+struct ParsedLead {
+    var accountId: String
+    var primary: ContactDraft
+    var colleagues: [ContactDraft]
+    var topic: String?
+    var company: String?
+    var meetingScheduled: Bool
+    var warnings: [String]
+}
+
+/// Validates the wire `lead` object (the prototype's flat shape, or a nested `contact`/`primary` object for
+/// the primary). Primary problems and a missing `account_id` reject the lead; a bad colleague is skipped
+/// with a warning.
+enum LeadParser {
+    struct Failure: Error { var error: CampaignError }
+
+    static func parse(_ lead: JSONValue, config: CampaignConfig) -> Result<ParsedLead, CampaignError> {
+        guard let obj = lead.objectValue else {
+            return .failure(CampaignError(code: CampaignError.invalidField, message: "lead must be an object", field: "lead"))
+        }
+        guard let rawAccount = obj["account_id"], !rawAccount.isNull else {
+            return .failure(CampaignError(code: CampaignError.missingField, message: "lead.account_id is required", field: "lead.account_id"))
+        }
+        guard let account = scalarString(rawAccount).map(Normalize.trim), !account.isEmpty else {
+            return .failure(CampaignError(code: CampaignError.invalidField, message: "lead.account_id must be a non-empty string",
+                                          field: "lead.account_id"))
+        }
+        // The primary: flat fields at the top level, or a nested object.
+        var primarySource = obj
+        var primaryPath = "lead"
+        if obj["email"] == nil || obj["email"]!.isNull {
+            for key in ["contact", "primary", "primary_contact"] {
+                if let nested = obj[key]?.objectValue {
+                    primarySource = nested
+                    primaryPath = "lead.\(key)"
+                    break
+                }
+            }
+        }
+        let primary: ContactDraft
+        switch contact(primarySource, path: primaryPath, config: config) {
+        case .success(let c): primary = c
+        case .failure(let e): return .failure(e)
+        }
+        var warnings: [String] = primary.warnings
+        var colleagues: [ContactDraft] = []
+        if let raw = obj["account_contacts"], !raw.isNull {
+            guard let list = raw.arrayValue else {
+                return .failure(CampaignError(code: CampaignError.invalidField, message: "lead.account_contacts must be an array",
+                                              field: "lead.account_contacts"))
+            }
+            for (i, item) in list.enumerated() {
+                let path = "lead.account_contacts[\(i)]"
+                guard let o = item.objectValue else {
+                    warnings.append("\(path): skipped colleague: not an object")
+                    continue
+                }
+                switch contact(o, path: path, config: config) {
+                case .success(let c):
+                    colleagues.append(c)
+                    warnings += c.warnings
+                case .failure(let e): warnings.append("\(e.field ?? path): skipped colleague: \(e.message)")
+                }
+            }
+        }
+        let meta = obj["metadata"]?.objectValue ?? [:]
+        let topic = Normalize.text((obj["topic"] ?? obj["inquiry_topic"] ?? meta["topic"]).flatMap(scalarString))
+        let company = Normalize.text((meta["company_name"] ?? obj["company_name"] ?? obj["company"]).flatMap(scalarString))
+        let meeting = isSet(meta["meeting_scheduled"]) || isSet(obj["meeting_scheduled"])
+        return .success(ParsedLead(accountId: account, primary: primary, colleagues: colleagues, topic: topic,
+                                   company: company, meetingScheduled: meeting, warnings: warnings))
+    }
+
+    /// SPEC: `true`, or a non-empty string other than "false", "no", "0".
+    static func isSet(_ v: JSONValue?) -> Bool {
+        switch v {
+        case .bool(let b)?: return b
+        case .string(let s)?:
+            let t = Normalize.trim(s).lowercased()
+            return !t.isEmpty && t != "false" && t != "no" && t != "0"
+        default: return false
+        }
+    }
+
+    static func scalarString(_ v: JSONValue) -> String? {
+        switch v {
+        case .string(let s): return s
+        case .int(let i): return String(i)
+        default: return nil
+        }
+    }
+
+    private static func optionalString(_ o: [String: JSONValue], _ key: String, _ path: String) -> Result<String?, CampaignError> {
+        guard let v = o[key], !v.isNull else { return .success(nil) }
+        guard let s = v.stringValue else {
+            return .failure(CampaignError(code: CampaignError.invalidField, message: "\(path).\(key) must be a string",
+                                          field: "\(path).\(key)"))
+        }
+        let t = Normalize.trim(s)
+        return .success(t.isEmpty ? nil : t)
+    }
+
+    /// One contact; an error names the offending field.
+    static func contact(_ o: [String: JSONValue], path: String, config: CampaignConfig) -> Result<ContactDraft, CampaignError> {
+        func field(_ key: String) throws(Failure) -> String? {
+            switch optionalString(o, key, path) {
+            case .success(let s): return s
+            case .failure(let e): throw Failure(error: e)
+            }
+        }
+        do throws(Failure) {
+            guard let rawEmail = try field("email") else {
+                return .failure(CampaignError(code: CampaignError.missingField, message: "\(path).email is required",
+                                              field: "\(path).email"))
+            }
+            guard let email = Normalize.email(rawEmail) else {
+                return .failure(CampaignError(code: CampaignError.invalidField,
+                                              message: "\(path).email is not a plausible address: \"\(rawEmail)\"",
+                                              field: "\(path).email"))
+            }
+            var id: String?
+            if let raw = o["id"], !raw.isNull {
+                guard let s = scalarString(raw).map(Normalize.trim), !s.isEmpty else {
+                    return .failure(CampaignError(code: CampaignError.invalidField, message: "\(path).id must be a non-empty string",
+                                                  field: "\(path).id"))
+                }
+                id = s
+            }
+            let name = Normalize.text(try field("name")) ?? "Unknown"
+            let title = Normalize.text(try field("title"))
+            var phone: String?
+            var warnings: [String] = []
+            if let p = try field("phone") {
+                phone = Normalize.phone(p)
+                if phone == nil { warnings.append("\(path).phone: unusable phone number ignored (no sms or call for this contact)") }
+            }
+            var tz: String?
+            if let z = try field("timezone") {
+                guard TimeZoneCache.shared.zone(z) != nil else {
+                    return .failure(CampaignError(code: CampaignError.invalidField,
+                                                  message: "\(path).timezone is not a known IANA time zone: \"\(z)\"",
+                                                  field: "\(path).timezone"))
+                }
+                tz = z
+            }
+            var country: String?
+            if let c = try field("country") {
+                guard let cc = Normalize.country(c) else {
+                    return .failure(CampaignError(code: CampaignError.invalidField,
+                                                  message: "\(path).country must be an ISO 3166 alpha-2 code: \"\(c)\"",
+                                                  field: "\(path).country"))
+                }
+                country = cc
+            }
+            var linkedin = try field("linkedin_url")
+            if linkedin == nil { linkedin = try field("linkedin") }
+            return .success(ContactDraft(id: id, email: email, name: name, title: title, phone: phone, timezone: tz,
+                                         country: country, linkedinURL: linkedin, path: path, warnings: warnings))
+        } catch {
+            return .failure(error.error)
+        }
+    }
+}
+
+import Foundation

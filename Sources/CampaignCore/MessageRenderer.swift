@@ -1,0 +1,85 @@
+/// Renders a touch's message at emit time from the compiled templates.
+///
+/// Fail closed: values were cleaned on arrival (`Normalize.text`), optional values live only in sections, and
+/// the result is checked (`MessageText.isClean`); a user template that still renders something unclean falls
+/// back to the built-in template of that channel (`template_fallback: true` on the event), and a message that is
+/// still unclean is not sent (the touch is blocked, see `emitTouch`). SMS is kept within 160 characters: first
+/// the compact SMS template, then a cut at a word boundary.
+enum MessageRenderer {
+    struct Message {
+        var subject: String?
+        var body: String
+        var usedFallback: Bool
+        var isClean: Bool
+    }
+
+    static let smsLimit = 160
+
+    static func render(config: CampaignConfig, campaign: CampaignState, contact: ContactState, channel: Channel,
+                       step: Int, referred: ContactState?, phrasing: Int) -> Message {
+        let t = config.templates.compiled
+        let defaults = TemplateSet.default.compiled
+        var v = [String](repeating: "", count: FastTemplate.slotCount)
+        v[0] = Normalize.firstName(contact.name) ?? "there"
+        // Names were cleaned on arrival; an unknown name is shown as the address.
+        v[1] = contact.name == "Unknown" ? contact.email : contact.name
+        v[2] = campaign.company ?? "your team"
+        v[3] = campaign.topic ?? "our platform"
+        v[4] = config.senderName
+        v[5] = config.senderCompany
+        v[6] = config.resolvedSignature
+        v[9] = String(step)
+        v[10] = channel.rawValue
+        v[FastTemplate.titleSlot] = contact.title ?? ""
+        if let referred {
+            v[7] = referred.name == "Unknown" ? referred.email : referred.name
+            v[8] = Normalize.firstName(referred.name) ?? v[7]
+            v[FastTemplate.primaryTitleSlot] = referred.title ?? ""
+            let ref = t.references[phrasing % t.references.count].render(v)
+            v[FastTemplate.referenceSlot] = MessageText.isClean(ref)
+                ? ref : defaults.references[phrasing % defaults.references.count].render(v)
+        } else {
+            // On touches to the primary these name the contact itself (no reference is made).
+            v[7] = v[1]
+            v[8] = v[0]
+        }
+        let override = t.steps[step]
+        /// (text, used the built-in fallback, clean)
+        func pick(_ custom: FastTemplate?, _ channelTemplate: FastTemplate, _ builtin: FastTemplate) -> (String, Bool, Bool) {
+            let text = (custom ?? channelTemplate).render(v)
+            if MessageText.isClean(text) { return (text, false, true) }
+            let fallback = builtin.render(v)
+            return (fallback, true, MessageText.isClean(fallback))
+        }
+        switch channel {
+        case .email:
+            var (subject, f1, c1) = pick(override?.emailSubject, t.emailSubject, defaults.emailSubject)
+            if subject.utf8.contains(0x0A) { subject = subject.split(separator: "\n").joined(separator: " ") }
+            let (body, f2, c2) = pick(override?.emailBody, t.emailBody, defaults.emailBody)
+            return Message(subject: subject, body: body, usedFallback: f1 || f2, isClean: c1 && c2)
+        case .sms:
+            var (body, fallback, clean) = pick(override?.sms, t.sms, defaults.sms)
+            if body.utf8.count > smsLimit && body.count > smsLimit {
+                body = defaults.compactSMS.render(v)
+                fallback = true
+                if body.count > smsLimit { body = cut(body, to: smsLimit) }
+                clean = MessageText.isClean(body)
+            }
+            return Message(subject: nil, body: body, usedFallback: fallback, isClean: clean)
+        case .call:
+            let (body, f, clean) = pick(override?.call, t.call, defaults.call)
+            return Message(subject: nil, body: body, usedFallback: f, isClean: clean)
+        case .linkedin:
+            let (body, f, clean) = pick(override?.linkedin, t.linkedin, defaults.linkedin)
+            return Message(subject: nil, body: body, usedFallback: f, isClean: clean)
+        }
+    }
+
+    /// Cuts at a word boundary and ends with "...", within `limit` characters.
+    static func cut(_ s: String, to limit: Int) -> String {
+        var out = String(s.prefix(limit - 3))
+        if let space = out.lastIndex(of: " ") { out = String(out[..<space]) }
+        while let last = out.last, ",;:-".contains(last) { out.removeLast() }
+        return out + "..."
+    }
+}

@@ -1,0 +1,138 @@
+/// Normalisation of contact fields as received in leads and responses.
+enum Normalize {
+    /// Whitespace trimmed from both ends (Foundation's `trimmingCharacters` is slow on Linux).
+    static func trim(_ s: String) -> String {
+        let u = s.unicodeScalars
+        var start = u.startIndex, end = u.endIndex
+        while start < end, u[start].properties.isWhitespace { start = u.index(after: start) }
+        while end > start, u[u.index(before: end)].properties.isWhitespace { end = u.index(before: end) }
+        if start == u.startIndex && end == u.endIndex { return s }
+        return String(u[start..<end])
+    }
+
+    /// Trimmed, lower-cased email when it has a plausible form (`local@domain.tld`, no spaces, ≤ 254 chars).
+    static func email(_ raw: String) -> String? {
+        let e = trim(raw).lowercased()
+        guard e.utf8.count <= 254, !e.isEmpty else { return nil }
+        let parts = e.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return nil }
+        let local = parts[0], domain = parts[1]
+        guard !local.isEmpty, local.utf8.count <= 64, !domain.isEmpty else { return nil }
+        for ch in e.unicodeScalars where ch.value <= 32 || ch == "," || ch == ";" || ch == "<" || ch == ">" || ch == "\"" {
+            return nil
+        }
+        let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
+        guard labels.count >= 2, labels.allSatisfy({ !$0.isEmpty && !$0.hasPrefix("-") && !$0.hasSuffix("-") }),
+              let tld = labels.last, tld.count >= 2, tld.allSatisfy({ $0.isLetter }) else { return nil }
+        guard !local.hasPrefix("."), !local.hasSuffix("."), !local.contains("..") else { return nil }
+        return e
+    }
+
+    /// Digits with an optional leading `+`, 7–15 digits; nil when unusable.
+    static func phone(_ raw: String) -> String? {
+        let t = trim(raw)
+        var out = ""
+        for (i, ch) in t.enumerated() {
+            if ch.isASCII && ch.isNumber { out.append(ch) }
+            else if ch == "+" && i == 0 { out.append(ch) }
+            else if " -.()/".contains(ch) { continue }
+            else { return nil }
+        }
+        let digits = out.filter { $0 != "+" }.count
+        return (7...15).contains(digits) ? out : nil
+    }
+
+    /// Upper-case ISO 3166 alpha-2 code, or nil.
+    static func country(_ raw: String) -> String? {
+        let c = trim(raw).uppercased()
+        guard c.count == 2, c.allSatisfy({ $0.isASCII && $0.isLetter }) else { return nil }
+        return c
+    }
+
+    /// Text safe to put into a message: brackets and braces removed (they could fake a placeholder or a stub),
+    /// whitespace collapsed; nil for empty or placeholder-like values ("None", "null", …).
+    static func text(_ raw: String?) -> String? {
+        guard let raw else { return nil }
+        if isPlain(raw) { return placeholderWords.contains(raw.lowercased()) ? nil : raw }
+        var out = ""
+        var lastSpace = true
+        for ch in raw {
+            if "{}[]()<>".contains(ch) { continue }
+            if ch.isWhitespace {
+                if !lastSpace { out.append(" ") }
+                lastSpace = true
+            } else {
+                out.append(ch)
+                lastSpace = false
+            }
+        }
+        while out.last == " " { out.removeLast() }
+        if out.isEmpty || placeholderWords.contains(out.lowercased()) { return nil }
+        return out
+    }
+
+    /// Fast path: printable ASCII without brackets, no leading, trailing or double spaces.
+    private static func isPlain(_ s: String) -> Bool {
+        var prevSpace = true
+        var any = false
+        for b in s.utf8 {
+            if b < 0x20 || b >= 0x7F { return false }
+            switch b {
+            case UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: "("),
+                 UInt8(ascii: ")"), UInt8(ascii: "<"), UInt8(ascii: ">"): return false
+            case 0x20:
+                if prevSpace { return false }
+                prevSpace = true
+            default: prevSpace = false
+            }
+            any = true
+        }
+        return any && !prevSpace
+    }
+
+    static let placeholderWords: Set<String> = ["none", "null", "nil", "undefined", "nan", "n/a", "unknown", "-"]
+    private static let honorificBytes: [[UInt8]] = ["dr", "mr", "mrs", "ms", "miss", "mx", "prof", "sir", "madam", "dame"]
+        .map { Array($0.utf8) }
+
+    /// Case-insensitive comparison with the honorifics, without allocating.
+    static func isHonorific(_ word: Substring) -> Bool {
+        let u = word.utf8
+        outer: for h in honorificBytes where h.count == u.count {
+            var k = 0
+            for b in u {
+                let lower = (b >= 0x41 && b <= 0x5A) ? b + 32 : b
+                if lower != h[k] { continue outer }
+                k += 1
+            }
+            return true
+        }
+        return false
+    }
+
+    static let honorifics: Set<String> = ["dr", "mr", "mrs", "ms", "miss", "mx", "prof", "sir", "madam", "dame"]
+
+    /// The first name used in greetings: the first word that is not an honorific; nil when there is none
+    /// (then the greeting says "there"). `name` is expected already cleaned by `text(_:)` (single spaces).
+    static func firstName(_ name: String) -> String? {
+        if name == "Unknown" { return nil }
+        // Byte-level scan (spaces, dots and commas are ASCII; stepping by Character is slow).
+        let u = name.utf8
+        var start = u.startIndex
+        while start < u.endIndex {
+            var end = start
+            while end < u.endIndex && u[end] != 0x20 { end = u.index(after: end) }
+            var wordEnd = end
+            while wordEnd > start && u[u.index(before: wordEnd)] == UInt8(ascii: ",") { wordEnd = u.index(before: wordEnd) }
+            var bareEnd = wordEnd
+            while bareEnd > start && u[u.index(before: bareEnd)] == UInt8(ascii: ".") { bareEnd = u.index(before: bareEnd) }
+            if bareEnd > start {
+                let isTitle = u.distance(from: start, to: bareEnd) <= 5 && isHonorific(name[start..<bareEnd])
+                if !isTitle { return String(name[start..<wordEnd]) }
+            }
+            start = end < u.endIndex ? u.index(after: end) : end
+        }
+        return nil
+    }
+}
+
+import Foundation

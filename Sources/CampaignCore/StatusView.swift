@@ -1,0 +1,55 @@
+/// The CONTRACT `campaign` object: `campaign_id, account_id, status, reason, steps, contacts:[{id,email,state,
+/// touches}], next_due_at`, plus `max_touchpoints`, `started_at`, `topic`, `company`, per-contact `name`, `title`,
+/// `role`, `score`, `touches_by_channel`, `last_touch_at`, `away_until`, and `next_touch {contact_id, email,
+/// channel, reason, due_at}`.
+///
+/// Contact `state`: `new` (not yet touched), `in_play`, `out_of_office`, `replied`, `meeting_scheduled`,
+/// `negative`, `unsubscribed`, `bounced`, `suppressed`.
+enum StatusView {
+    static func render(_ state: AccountState, config: CampaignConfig, now: Double) -> JSONValue? {
+        guard let camp = state.campaign else { return nil }
+        let engine = CampaignEngine(config: config)
+        var contacts: [JSONValue] = []
+        for c in camp.contacts {
+            var byChannel: [String: JSONValue] = [:]
+            for ch in Channel.allCases where c.touches[ch.index] > 0 { byChannel[ch.rawValue] = .int(Int64(c.touches[ch.index])) }
+            var o: [String: JSONValue] = [
+                "id": .string(c.id), "email": .string(c.email), "name": .string(c.name),
+                "role": c.isPrimary ? "primary" : "colleague", "score": .int(Int64(c.score)),
+                "state": .string(stateName(c, now: now)), "touches": .int(Int64(c.totalTouches)),
+                "touches_by_channel": .object(byChannel),
+                "last_touch_at": c.lastTouchAt.map { .string(ISOTime.format($0.timeIntervalSince1970)) } ?? .null,
+            ]
+            if let t = c.title { o["title"] = .string(t) }
+            if let a = c.awayUntil, a.timeIntervalSince1970 > now { o["away_until"] = .string(ISOTime.format(a.timeIntervalSince1970)) }
+            contacts.append(.object(o))
+        }
+        var next: JSONValue = .null
+        if camp.status == .active, let due = camp.nextDueAt, let id = camp.nextContactId, let i = camp.index(ofId: id) {
+            let c = camp.contacts[i]
+            next = ["contact_id": .string(id), "email": .string(c.email),
+                    "channel": .string(engine.channel(for: c).0.rawValue),
+                    "reason": .string(camp.nextReason ?? ""), "due_at": .string(ISOTime.format(due.timeIntervalSince1970))]
+        }
+        return .object([
+            "campaign_id": .string(camp.id),
+            "account_id": .string(state.accountId),
+            "status": .string(camp.status.rawValue),
+            "reason": camp.reason.map(JSONValue.string) ?? .null,
+            "steps": .int(Int64(camp.steps)),
+            "max_touchpoints": .int(Int64(config.maxTouchpoints)),
+            "contacts": .array(contacts),
+            "next_due_at": camp.status == .active ? (camp.nextDueAt.map { .string(ISOTime.format($0.timeIntervalSince1970)) } ?? .null) : .null,
+            "next_touch": next,
+            "started_at": .string(ISOTime.format(camp.startedAt.timeIntervalSince1970)),
+            "topic": camp.topic.map(JSONValue.string) ?? .null,
+            "company": camp.company.map(JSONValue.string) ?? .null,
+        ])
+    }
+
+    static func stateName(_ c: ContactState, now: Double) -> String {
+        guard c.standing == .active else { return c.standing.rawValue }
+        if let a = c.awayUntil, a.timeIntervalSince1970 > now { return "out_of_office" }
+        return c.firstTouchAt == nil ? "new" : "in_play"
+    }
+}

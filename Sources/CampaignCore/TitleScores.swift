@@ -1,0 +1,93 @@
+/// The title → priority table, matched on whole words, case-insensitively.
+///
+/// Configuration shape (`title_scores`): an object of phrase → integer score that *replaces* the default
+/// table, e.g. `{"ceo": 100, "chief * officer": 95, "director": 70}`. A phrase is one or more words;
+/// `*` stands for one to three arbitrary words. Matching scans the title's words left to right; at each
+/// word, the highest-scoring phrase that matches there wins and consumes its words (so "Vice President"
+/// is 80 via "vice president", never 90 via "president"). The title's score is the best phrase found; 0 if none.
+public struct TitleScores: Sendable, Equatable {
+    struct Rule: Sendable, Equatable {
+        var words: [String]
+        var score: Int
+    }
+    private(set) var rules: [Rule]
+    /// Source phrases (for status and docs).
+    public let table: [String: Int]
+
+    public static let `default` = TitleScores(table: [
+        "ceo": 100, "chief executive": 100, "founder": 100, "cofounder": 100,
+        "cto": 95, "cio": 95, "cfo": 95, "coo": 95, "cmo": 95, "chief * officer": 95,
+        "president": 90,
+        "vp": 80, "vice president": 80, "svp": 80, "evp": 80, "head of": 80,
+        "director": 70,
+        "manager": 50,
+        "lead": 40,
+    ])
+
+    public init(table: [String: Int]) {
+        self.table = table
+        // Sorted for determinism: longer phrases first, then alphabetical.
+        rules = table.map { Rule(words: TitleScores.words($0.key), score: $0.value) }
+            .filter { !$0.words.isEmpty }
+            .sorted { ($0.words.count, $1.words.joined(separator: " ")) > ($1.words.count, $0.words.joined(separator: " ")) }
+    }
+
+    /// Lower-cased words of a title (letters and digits; everything else separates words).
+    static func words(_ s: String) -> [String] {
+        var out: [String] = []
+        var cur = ""
+        for ch in s.lowercased() {
+            if ch.isLetter || ch.isNumber || ch == "*" {
+                cur.append(ch)
+            } else if !cur.isEmpty {
+                out.append(cur)
+                cur = ""
+            }
+        }
+        if !cur.isEmpty { out.append(cur) }
+        return out
+    }
+
+    /// The score of a title (0 for nil or no match).
+    public func score(_ title: String?) -> Int {
+        guard let title, !title.isEmpty else { return 0 }
+        let w = TitleScores.words(title)
+        var best = 0
+        var i = 0
+        while i < w.count {
+            var matchScore = -1
+            var matchLen = 0
+            for rule in rules {
+                if let len = TitleScores.match(rule.words, w, at: i), rule.score > matchScore {
+                    matchScore = rule.score
+                    matchLen = len
+                }
+            }
+            if matchScore >= 0 {
+                best = max(best, matchScore)
+                i += matchLen
+            } else {
+                i += 1
+            }
+        }
+        return best
+    }
+
+    /// Length (in title words) of a match of `pattern` at `start`, or nil.
+    private static func match(_ pattern: [String], _ w: [String], at start: Int) -> Int? {
+        func go(_ p: Int, _ i: Int) -> Int? {
+            if p == pattern.count { return i }
+            if pattern[p] == "*" {
+                var k = 1
+                while k <= 3 && i + k <= w.count {
+                    if let end = go(p + 1, i + k) { return end }
+                    k += 1
+                }
+                return nil
+            }
+            guard i < w.count, w[i] == pattern[p] else { return nil }
+            return go(p + 1, i + 1)
+        }
+        return go(0, start).map { $0 - start }
+    }
+}
