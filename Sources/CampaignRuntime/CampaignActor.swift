@@ -1,0 +1,187 @@
+import CampaignCore
+import CampaignStore
+import Foundation
+
+/// One account's campaign: its decoded state, the engine, and the effects carried out.
+///
+/// Turns are strictly one at a time, in arrival order (an explicit FIFO, since actor methods that
+/// `await` are re-entrant). A turn decides, hands the whole result (state, timer, events, request
+/// reply, suppressions) to the group committer as one `AccountWrite`, and applies it in memory only
+/// once the commit succeeded. Any failure (load, decode, a throwing decider, commit) marks the actor
+/// broken: its queued turns are refused with `dropped`, and the coordinator replaces it with a fresh
+/// one loaded from the store.
+actor CampaignActor {
+    enum Failure: Error {
+        /// The actor broke during an earlier turn; ask the coordinator for a fresh one.
+        case dropped
+    }
+
+    /// The result of one turn.
+    struct Turn: Sendable {
+        var result: Result<Outcome, CampaignError>
+        /// The `campaign` status object after the turn, when asked for.
+        var status: JSONValue?
+        /// The reply stored with the turn's write (nil when nothing was stored).
+        var storedReply: Data?
+        var events: [StoredEvent] = []
+    }
+
+    let accountId: String
+    private let env: RuntimeEnvironment
+    private var state: AccountState?
+    private var loaded = false
+    private var broken = false
+    private var busy = false
+    private var waiters: [CheckedContinuation<Void, Never>]? = nil
+
+    init(accountId: String, env: RuntimeEnvironment) {
+        self.accountId = accountId
+        self.env = env
+    }
+
+    /// Whether the account has stored state (false for an account that never had a campaign).
+    var hasState: Bool { state != nil }
+
+    /// Handles a request input. `makeReply` builds the reply stored with the write (idempotency).
+    /// `now` is read from the clock when the turn starts (after the turns queued before it).
+    func handle(_ input: CampaignInput, request: RequestKey?, wantsStatus: Bool,
+                makeReply: @escaping @Sendable (Outcome, JSONValue?) -> Data) async throws -> Turn {
+        await acquire()
+        defer { release() }
+        guard !broken else { throw Failure.dropped }
+        do {
+            return try await turn(input, now: env.clock.now, timerDue: nil, request: request, wantsStatus: wantsStatus,
+                                  makeReply: makeReply)
+        } catch {
+            broken = true
+            throw error
+        }
+    }
+
+    /// Fires the account's timer due at `dueAt`; a no-op when that timer was replaced or cleared meanwhile.
+    func fire(dueAt: Date, now: Date) async throws -> Turn? {
+        await acquire()
+        defer { release() }
+        guard !broken else { throw Failure.dropped }
+        guard env.timers.isCurrent(accountId, dueAt: dueAt) else { return nil }
+        do {
+            return try await turn(.timerFired(dueAt: dueAt), now: now, timerDue: dueAt, request: nil,
+                                  wantsStatus: false, makeReply: nil)
+        } catch {
+            broken = true
+            throw error
+        }
+    }
+
+    /// CONTRACT.md's `campaign` object, or nil when the account has no campaign.
+    func status() async throws -> JSONValue? {
+        await acquire()
+        defer { release() }
+        guard !broken else { throw Failure.dropped }
+        do {
+            try await ensureLoaded()
+        } catch {
+            broken = true
+            throw error
+        }
+        return state.flatMap { env.decider.status($0, now: env.clock.now) }
+    }
+
+    /// Loads the state now (benchmarks preload; otherwise the first turn loads it).
+    func activate() async throws {
+        await acquire()
+        defer { release() }
+        try await ensureLoaded()
+    }
+
+    // MARK: - The turn
+
+    private func turn(_ input: CampaignInput, now: Date, timerDue: Date?, request: RequestKey?, wantsStatus: Bool,
+                      makeReply: (@Sendable (Outcome, JSONValue?) -> Data)?) async throws -> Turn {
+        try await ensureLoaded()
+        let base = state ?? AccountState(accountId: accountId)
+        let transition: Transition
+        switch try env.decider.decide(base, input, now: now, context: env.engineContext) {
+        case .failure(let error):
+            // Rejected: nothing is stored, the state stays as it was.
+            return Turn(result: .failure(error))
+        case .success(let t):
+            transition = t
+        }
+
+        var write = AccountWrite(accountId: accountId)
+        let changed = transition.state != base
+        if changed { write.state = try env.codec.encode(transition.state) }
+        // A fired timer is spent unless the decision schedules the next one.
+        var timer: TimerChange = timerDue == nil ? .unchanged : .clear
+        for effect in transition.effects {
+            switch effect {
+            case .emit(let event):
+                write.events.append(NewEvent(type: event.type, accountId: event.accountId, campaignId: event.campaignId,
+                                             at: event.at, body: env.eventEncoder.body(for: event)))
+            case .schedule(let at):
+                timer = .set(at)
+            case .cancelTimer:
+                timer = .clear
+            case .suppress(let email):
+                write.suppressions.append(email)
+            }
+        }
+        write.timer = timer
+        let status = wantsStatus ? env.decider.status(transition.state, now: now) : nil
+        var reply: Data? = nil
+        if let key = request, let makeReply {
+            let data = makeReply(transition.outcome, status)
+            write.request = (key, data)
+            reply = data
+        }
+
+        var stored: [StoredEvent] = []
+        let empty = write.state == nil && write.events.isEmpty && write.request == nil && write.suppressions.isEmpty
+            && timer == .unchanged
+        if !empty {
+            stored = try await env.committer.submit(write)
+        }
+        // Durable: now apply in memory.
+        if changed { state = transition.state }
+        switch timer {
+        case .set(let at):
+            if env.timers.set(accountId, dueAt: at) { env.wake() }
+        case .clear:
+            env.timers.clear(accountId)
+        case .unchanged:
+            break
+        }
+        return Turn(result: .success(transition.outcome), status: status, storedReply: reply, events: stored)
+    }
+
+    private func ensureLoaded() async throws {
+        guard !loaded else { return }
+        if let data = try await env.store.loadState(accountId: accountId) {
+            state = try env.codec.decode(data)
+        }
+        loaded = true
+    }
+
+    // MARK: - FIFO of turns
+
+    private func acquire() async {
+        if !busy {
+            busy = true
+            return
+        }
+        await withCheckedContinuation { c in
+            if waiters == nil { waiters = [c] } else { waiters!.append(c) }
+        }
+    }
+
+    private func release() {
+        if var w = waiters, !w.isEmpty {
+            let next = w.removeFirst()
+            waiters = w.isEmpty ? nil : w
+            next.resume()  // `busy` stays true: the turn passes to the next waiter.
+        } else {
+            busy = false
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import CampaignCore
+import Foundation
+
+/// The decision function the runtime drives: `CampaignEngine` in production; tests may wrap it to
+/// inject faults. A thrown error is a handling failure (the campaign is dropped, reloaded, retried and
+/// eventually parked); a `.failure` result is a rejected input (nothing is stored).
+public protocol CampaignDecider: Sendable {
+    func decide(_ state: AccountState, _ input: CampaignInput, now: Date,
+                context: EngineContext) throws -> Result<Transition, CampaignError>
+    /// CONTRACT.md's `campaign` object, or nil when the account never had a campaign.
+    func status(_ state: AccountState, now: Date) -> JSONValue?
+}
+
+extension CampaignEngine: CampaignDecider {
+    public func decide(_ state: AccountState, _ input: CampaignInput, now: Date,
+                       context: EngineContext) throws -> Result<Transition, CampaignError> {
+        handle(state, input, now: now, context: context)
+    }
+}
+
+/// How an `AccountState` is stored as a blob. Swappable so that a compact encoding can replace JSON.
+public protocol StateCodec: Sendable {
+    func encode(_ state: AccountState) throws -> Data
+    func decode(_ data: Data) throws -> AccountState
+}
+
+/// `AccountState` as JSON (Foundation's coders).
+public struct JSONStateCodec: StateCodec {
+    public init() {}
+
+    public func encode(_ state: AccountState) throws -> Data {
+        try JSONEncoder().encode(state)
+    }
+
+    public func decode(_ data: Data) throws -> AccountState {
+        try JSONDecoder().decode(AccountState.self, from: data)
+    }
+}

@@ -1,0 +1,405 @@
+import CampaignCore
+import CampaignStore
+import Foundation
+import Logging
+
+/// The campaign runtime: one actor per account campaign, a coordinator supervising them, a durable
+/// scheduler, group commit and an outbox. This is the whole surface the gateway needs.
+///
+/// Lifecycle: `init` → `start()` (loads suppressions, the clock, republishes unpublished events,
+/// loads pending timers, fires overdue ones once, late) → requests → `shutdown()` (drains).
+///
+/// Every request is acknowledged only after its effects are durably committed. Request ids are
+/// idempotency keys (ingress and control are separate spaces): the reply is stored in the same
+/// commit, and a repeated id gets the original reply with status `duplicate`.
+public final class CampaignRuntime: Sendable {
+    /// The runtime's clock (a `ManualClock` in tests and `--virtual-clock` mode).
+    public let clock: any RuntimeClock
+
+    private enum Phase { case created, running, stopping, stopped }
+
+    private struct Lifecycle {
+        var phase = Phase.created
+        var inFlight = 0
+        var drainWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let store: any CampaignStorage
+    private let env: RuntimeEnvironment
+    private let coordinator: Coordinator
+    private let scheduler: Scheduler
+    private let committer: GroupCommitter
+    private let outbox: Outbox
+    private let inFlight = InFlightRequests()
+    private let lifecycle = Locked(Lifecycle())
+    private let logger: Logger
+
+    /// - Parameters:
+    ///   - decider: the campaign engine (`CampaignEngine(config:)`); tests may wrap it.
+    ///   - publisher: receives committed events in seq order (the gateway's PUB socket).
+    public init(store: any CampaignStorage, clock: any RuntimeClock, decider: any CampaignDecider = CampaignEngine(),
+                publisher: any EventPublisher, configuration: RuntimeConfiguration = RuntimeConfiguration(),
+                stateCodec: any StateCodec = CompactStateCodec(),
+                eventEncoder: any EventBodyEncoder = JSONEventBodyEncoder()) {
+        let logger = configuration.logger
+        self.clock = clock
+        self.store = store
+        self.logger = logger
+        let suppressions = SuppressionList()
+        let outbox = Outbox(store: store, publisher: publisher, markEvery: configuration.markPublishedEvery,
+                            logger: logger)
+        let committer = GroupCommitter(store: store, outbox: outbox, suppressions: suppressions,
+                                       maxBatch: configuration.maxCommitBatch, logger: logger)
+        let wake = SchedulerWake()
+        let env = RuntimeEnvironment(store: store, clock: clock, decider: decider, codec: stateCodec,
+                                     eventEncoder: eventEncoder, committer: committer, timers: TimerIndex(),
+                                     suppressions: suppressions, wake: wake, logger: logger)
+        let coordinator = Coordinator(env: env, maxResident: configuration.maxResidentCampaigns,
+                                      maxFailures: configuration.maxFailures,
+                                      backoffBase: configuration.retryBackoff,
+                                      backoffCap: configuration.maxRetryBackoff)
+        let scheduler = Scheduler(clock: clock, timers: env.timers, coordinator: coordinator,
+                                  groupLimit: configuration.timerGroupLimit,
+                                  concurrency: configuration.timerConcurrency,
+                                  afterAdvance: { [store, outbox, logger] now in
+                                      do { try await store.setMeta(CampaignRuntime.clockMetaKey, ISO8601Millis.string(from: now)) }
+                                      catch { logger.warning("could not store the clock", metadata: ["error": "\(error)"]) }
+                                      await outbox.flush()
+                                  })
+        wake.attach(scheduler)
+        self.env = env
+        self.outbox = outbox
+        self.committer = committer
+        self.coordinator = coordinator
+        self.scheduler = scheduler
+    }
+
+    /// The store meta key holding the virtual clock's last time (ISO-8601).
+    public static let clockMetaKey = "clock"
+
+    // MARK: - Lifecycle
+
+    /// Loads what the runtime keeps in memory and starts firing timers. With a `ManualClock`, the clock
+    /// first moves to the stored clock time when that is later (it never runs backwards).
+    public func start() async throws {
+        env.suppressions.replace(with: try await store.suppressedEmails())
+        if let manual = clock as? ManualClock {
+            if let stored = try await store.meta(Self.clockMetaKey), let instant = ISO8601Millis.date(from: stored) {
+                manual.move(to: instant)
+            }
+            try await store.setMeta(Self.clockMetaKey, ISO8601Millis.string(from: manual.now))
+        }
+        try await outbox.republishBacklog()
+        // Every pending timer, paged in keyset order (~60 B each in memory). Overdue ones fire once,
+        // late, as soon as the scheduler runs.
+        var loaded = 0
+        var after: DueTimer? = nil
+        while true {
+            let page = try await store.timers(after: after, limit: 10_000)
+            guard let last = page.last else { break }
+            env.timers.load(page.map { ($0.accountId, $0.dueAt) })
+            loaded += page.count
+            after = last
+        }
+        lifecycle.withLock { $0.phase = .running }
+        await scheduler.start()
+        logger.info("runtime started", metadata: ["timers": "\(loaded)"])
+    }
+
+    /// Stops taking requests and firing timers, lets the turns in flight finish, commits and publishes
+    /// what is queued, then returns.
+    public func shutdown() async {
+        let wasRunning = lifecycle.withLock { l -> Bool in
+            let running = l.phase == .running
+            if l.phase != .stopped { l.phase = .stopping }
+            return running
+        }
+        guard wasRunning else { return }
+        await scheduler.stop()
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let done = lifecycle.withLock { l -> Bool in
+                if l.inFlight == 0 { return true }
+                l.drainWaiters.append(c)
+                return false
+            }
+            if done { c.resume() }
+        }
+        await committer.waitIdle()
+        await outbox.flush()
+        if let manual = clock as? ManualClock {
+            try? await store.setMeta(Self.clockMetaKey, ISO8601Millis.string(from: manual.now))
+        }
+        lifecycle.withLock { $0.phase = .stopped }
+        logger.info("runtime stopped")
+    }
+
+    // MARK: - Ingress
+
+    /// A lead (`lead` object of the ingress request). Rejected before routing when `account_id` is
+    /// missing (`missing_field`) or not a non-empty string (`invalid_field`), field `lead.account_id`.
+    public func submitLead(requestId: String, lead: JSONValue) async -> Ack {
+        let accountId: String
+        switch lead["account_id"] {
+        case nil, .null?:
+            return .rejected(ReplyError(code: CampaignError.missingField, message: "lead.account_id is required",
+                                        field: "lead.account_id"))
+        case .string(let s)? where !s.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty:
+            accountId = s
+        default:
+            return .rejected(ReplyError(code: CampaignError.invalidField,
+                                        message: "lead.account_id must be a non-empty string",
+                                        field: "lead.account_id"))
+        }
+        return await ingress(RequestKey(space: .ingress, id: requestId), accountId: accountId, input: .lead(lead))
+    }
+
+    /// A response (reply, unsubscribe, …). For an account without a campaign it is `not_found`, except
+    /// `unsubscribe`, which is always recorded (the engine decides both).
+    public func submitResponse(requestId: String, _ response: ResponseInput) async -> Ack {
+        guard !response.accountId.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            return .rejected(ReplyError(code: CampaignError.missingField, message: "account_id is required",
+                                        field: "account_id"))
+        }
+        return await ingress(RequestKey(space: .ingress, id: requestId), accountId: response.accountId,
+                             input: .response(response))
+    }
+
+    private func ingress(_ key: RequestKey, accountId: String, input: CampaignInput) async -> Ack {
+        guard enter() else { return .rejected(Self.notRunning) }
+        defer { leave() }
+        switch await admit(key) {
+        case .stored(let data):
+            var ack = ReplyCoding.decode(Ack.self, data) ?? Ack(status: .accepted)
+            ack.status = .duplicate
+            return ack
+        case .failed(let error):
+            return .rejected(error)
+        case .proceed:
+            break
+        }
+        var storedReply: Data? = nil
+        defer { inFlight.finish(key, storedReply: storedReply) }
+        guard !coordinator.isParked(accountId) else { return .rejected(Self.parkedError(accountId)) }
+        do {
+            let turn = try await runTurn(accountId, input, key: key, wantsStatus: false) { outcome, _ in
+                ReplyCoding.encode(Ack(status: .accepted, campaignId: outcome.campaignId, warnings: outcome.warnings))
+            }
+            storedReply = turn.storedReply
+            switch turn.result {
+            case .success(let outcome):
+                return Ack(status: .accepted, campaignId: outcome.campaignId, warnings: outcome.warnings)
+            case .failure(let error):
+                return .rejected(ReplyError(error))
+            }
+        } catch {
+            _ = coordinator.recordFailure(accountId, error: error, now: clock.now)
+            return .rejected(Self.unavailable(error))
+        }
+    }
+
+    // MARK: - Control
+
+    /// `pause`, `resume` or `cancel`. `resume` also un-parks a parked campaign.
+    public func command(requestId: String, accountId: String, _ command: CampaignCommand) async -> CommandReply {
+        guard !accountId.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            return .rejected(ReplyError(code: CampaignError.missingField, message: "account_id is required",
+                                        field: "account_id"))
+        }
+        guard enter() else { return .rejected(Self.notRunning) }
+        defer { leave() }
+        let key = RequestKey(space: .control, id: requestId)
+        switch await admit(key) {
+        case .stored(let data):
+            var reply = ReplyCoding.decode(CommandReply.self, data) ?? CommandReply(status: .accepted)
+            reply.status = .duplicate
+            return reply
+        case .failed(let error):
+            return .rejected(error)
+        case .proceed:
+            break
+        }
+        var storedReply: Data? = nil
+        defer { inFlight.finish(key, storedReply: storedReply) }
+        if coordinator.isParked(accountId) {
+            guard command == .resume else { return .rejected(Self.parkedError(accountId)) }
+            unparkAndRetry(accountId)
+        }
+        do {
+            let turn = try await runTurn(accountId, .command(command), key: key, wantsStatus: true) { _, status in
+                ReplyCoding.encode(CommandReply(status: .accepted, campaign: status))
+            }
+            storedReply = turn.storedReply
+            switch turn.result {
+            case .success:
+                return CommandReply(status: .accepted, campaign: turn.status)
+            case .failure(let error):
+                return .rejected(ReplyError(error))
+            }
+        } catch {
+            _ = coordinator.recordFailure(accountId, error: error, now: clock.now)
+            return .rejected(Self.unavailable(error))
+        }
+    }
+
+    /// Un-parks a parked campaign and retries its pending timer at once. Returns whether it was parked.
+    @discardableResult
+    public func retry(accountId: String) async -> Bool {
+        guard coordinator.isParked(accountId) else { return false }
+        unparkAndRetry(accountId)
+        return true
+    }
+
+    /// Accounts parked after repeated failures.
+    public var parkedAccounts: [String] { coordinator.parkedAccounts }
+
+    /// CONTRACT.md's `campaign` object, plus `"parked": true` (and `failure`) when the campaign is
+    /// parked; nil when the account never had a campaign.
+    public func status(accountId: String) async -> JSONValue? {
+        if let record = coordinator.failureRecord(accountId), record.parked {
+            var object = (try? await directStatus(accountId))?.objectValue ?? ["account_id": .string(accountId)]
+            object["parked"] = true
+            object["failure"] = .object(["count": .int(Int64(record.count)), "message": .string(record.lastError)])
+            return .object(object)
+        }
+        do {
+            let (status, actor, hasState) = try await coordinator.withActor(accountId) { actor in
+                (try await actor.status(), actor, await actor.hasState)
+            }
+            coordinator.dropIfStateless(accountId, actor, hasState: hasState)
+            return status
+        } catch {
+            _ = coordinator.recordFailure(accountId, error: error, now: clock.now)
+            return ["account_id": .string(accountId), "parked": false,
+                    "failure": .object(["message": .string(String(describing: error))])]
+        }
+    }
+
+    /// Stored events with `seq > afterSeq`, in order (replay).
+    public func events(afterSeq: Int64, limit: Int) async throws -> [StoredEvent] {
+        try await store.events(afterSeq: afterSeq, limit: limit)
+    }
+
+    /// Virtual clock only: moves the clock `seconds` ahead, running everything due on the way in
+    /// due-time order; returns the new time once all of it is committed and published.
+    public func advanceClock(seconds: Double) async throws -> Date {
+        guard let manual = clock as? ManualClock else {
+            throw ReplyError(code: ReplyError.notVirtualClock, message: "clock.advance needs --virtual-clock")
+        }
+        guard seconds >= 0, seconds.isFinite else {
+            throw ReplyError(code: CampaignError.invalidField, message: "seconds must be > 0", field: "seconds")
+        }
+        await manual.advance(by: seconds)
+        return manual.now
+    }
+
+    /// Returns once everything due by now has fired and every committed event is published.
+    public func settle() async {
+        await scheduler.runDue()
+        await committer.waitIdle()
+        await outbox.flush()
+    }
+
+    /// Figures for logs and benchmarks.
+    public func statistics() async -> RuntimeStatistics {
+        let (commits, writes) = await committer.stats
+        let (activations, passivations) = coordinator.counters
+        return RuntimeStatistics(residentCampaigns: coordinator.residentCount, activations: activations,
+                                 passivations: passivations, pendingTimers: env.timers.count,
+                                 timersFired: await scheduler.fired, commits: commits, writesCommitted: writes,
+                                 publishedSeq: await outbox.lastPublishedSeq)
+    }
+
+    // MARK: - Helpers
+
+    private enum Admission {
+        case proceed
+        case stored(Data)
+        case failed(ReplyError)
+    }
+
+    /// Claims `key` (waiting for a concurrent request with the same id), then checks the store.
+    private func admit(_ key: RequestKey) async -> Admission {
+        while true {
+            switch await inFlight.admit(key) {
+            case .stored(let data): return .stored(data)
+            case .again: continue
+            case .proceed: break
+            }
+            do {
+                if let data = try await store.reply(for: key) {
+                    inFlight.finish(key, storedReply: data)
+                    return .stored(data)
+                }
+                return .proceed
+            } catch {
+                inFlight.finish(key, storedReply: nil)
+                return .failed(Self.unavailable(error))
+            }
+        }
+    }
+
+    private func runTurn(_ accountId: String, _ input: CampaignInput, key: RequestKey, wantsStatus: Bool,
+                         makeReply: @escaping @Sendable (Outcome, JSONValue?) -> Data) async throws -> CampaignActor.Turn {
+        let (turn, actor, hasState) = try await coordinator.withActor(accountId) { actor in
+            let turn = try await actor.handle(input, request: key, wantsStatus: wantsStatus, makeReply: makeReply)
+            return (turn, actor, await actor.hasState)
+        }
+        coordinator.recordSuccess(accountId)
+        coordinator.dropIfStateless(accountId, actor, hasState: hasState)
+        return turn
+    }
+
+    private func unparkAndRetry(_ accountId: String) {
+        coordinator.unpark(accountId)
+        if env.timers.retry(accountId, at: clock.now) { env.wake() }
+        logger.info("campaign un-parked", metadata: ["account_id": "\(accountId)"])
+    }
+
+    private func directStatus(_ accountId: String) async throws -> JSONValue? {
+        guard let data = try await store.loadState(accountId: accountId) else { return nil }
+        return env.decider.status(try env.codec.decode(data), now: clock.now)
+    }
+
+    private func enter() -> Bool {
+        lifecycle.withLock { l in
+            guard l.phase == .running else { return false }
+            l.inFlight += 1
+            return true
+        }
+    }
+
+    private func leave() {
+        let waiters: [CheckedContinuation<Void, Never>] = lifecycle.withLock { l in
+            l.inFlight -= 1
+            guard l.inFlight == 0 else { return [] }
+            defer { l.drainWaiters = [] }
+            return l.drainWaiters
+        }
+        for w in waiters { w.resume() }
+    }
+
+    private static let notRunning = ReplyError(code: ReplyError.shuttingDown, message: "the runtime is not running")
+
+    private static func parkedError(_ accountId: String) -> ReplyError {
+        ReplyError(code: ReplyError.parked,
+                   message: "campaign \(accountId) is parked after repeated failures; resume or retry it",
+                   field: "account_id")
+    }
+
+    private static func unavailable(_ error: any Error) -> ReplyError {
+        ReplyError(code: ReplyError.unavailable,
+                   message: "not applied (\(error)); retrying with the same id is safe")
+    }
+}
+
+/// Counters of a running runtime.
+public struct RuntimeStatistics: Sendable, Equatable {
+    public var residentCampaigns: Int
+    public var activations: Int
+    public var passivations: Int
+    public var pendingTimers: Int
+    public var timersFired: Int
+    public var commits: Int
+    public var writesCommitted: Int
+    public var publishedSeq: Int64
+}

@@ -1,0 +1,217 @@
+import CampaignCore
+import CampaignStore
+import DequeModule
+import Foundation
+import Logging
+
+/// Supervises the campaign actors: routes work by account id, activates campaigns on demand,
+/// passivates idle ones beyond a cap, and drops, retries and parks campaigns whose handling fails.
+///
+/// The registry is a lock-protected dictionary touched only for a moment per call, so requests for
+/// different accounts never wait for each other here. Passivation uses CLOCK (second chance): an
+/// entry touched since the hand last passed is spared once; an entry with work in progress is never
+/// passivated. A passivated campaign is just dropped: its state in the store is authoritative.
+final class Coordinator: Sendable {
+    /// How a failed campaign is treated.
+    struct FailureRecord: Sendable {
+        var count: Int
+        var parked: Bool
+        var lastError: String
+    }
+
+    enum FailureDecision: Sendable, Equatable {
+        case retry(at: Date)
+        case parked
+    }
+
+    private final class Entry {
+        let actor: CampaignActor
+        var inUse = 0
+        var referenced = true
+        init(_ actor: CampaignActor) { self.actor = actor }
+    }
+
+    private struct Registry {
+        var entries: [String: Entry] = [:]
+        var hand = Deque<String>()
+        var activations = 0
+        var passivations = 0
+    }
+
+    let env: RuntimeEnvironment
+    private let maxResident: Int?
+    private let maxFailures: Int
+    private let backoffBase: TimeInterval
+    private let backoffCap: TimeInterval
+    private let registry = Locked(Registry())
+    private let failures = Locked([String: FailureRecord]())
+
+    init(env: RuntimeEnvironment, maxResident: Int?, maxFailures: Int, backoffBase: TimeInterval,
+         backoffCap: TimeInterval) {
+        self.env = env
+        self.maxResident = maxResident.map { max(1, $0) }
+        self.maxFailures = max(1, maxFailures)
+        self.backoffBase = backoffBase
+        self.backoffCap = backoffCap
+    }
+
+    // MARK: - Routing
+
+    /// Runs `body` on the account's actor. When the actor broke during an earlier queued turn, retries
+    /// on a fresh one; when `body` itself fails, drops the actor (the failure is the caller's to record).
+    func withActor<T: Sendable>(_ accountId: String,
+                                _ body: (CampaignActor) async throws -> T) async throws -> T {
+        var attempts = 0
+        while true {
+            let actor = checkout(accountId)
+            do {
+                let result = try await body(actor)
+                checkin(accountId, actor)
+                return result
+            } catch CampaignActor.Failure.dropped where attempts < 3 {
+                attempts += 1
+                checkin(accountId, actor, drop: true)
+            } catch {
+                checkin(accountId, actor, drop: true)
+                throw error
+            }
+        }
+    }
+
+    /// Drops the account's actor if it holds no campaign state (an unknown account that was asked about).
+    func dropIfStateless(_ accountId: String, _ actor: CampaignActor, hasState: Bool) {
+        guard !hasState else { return }
+        registry.withLock { r in
+            if let e = r.entries[accountId], e.actor === actor, e.inUse == 0 {
+                r.entries[accountId] = nil
+            }
+        }
+    }
+
+    private func checkout(_ accountId: String) -> CampaignActor {
+        registry.withLock { r in
+            if let e = r.entries[accountId] {
+                e.inUse += 1
+                e.referenced = true
+                return e.actor
+            }
+            let e = Entry(CampaignActor(accountId: accountId, env: env))
+            e.inUse = 1
+            r.entries[accountId] = e
+            r.hand.append(accountId)
+            r.activations += 1
+            if let cap = maxResident, r.entries.count > cap {
+                Self.passivate(&r, downTo: cap)
+            }
+            return e.actor
+        }
+    }
+
+    private func checkin(_ accountId: String, _ actor: CampaignActor, drop: Bool = false) {
+        registry.withLock { r in
+            guard let e = r.entries[accountId], e.actor === actor else { return }
+            e.inUse -= 1
+            if drop { r.entries[accountId] = nil }
+            // A burst may have kept more than `cap` campaigns busy; shed the excess once they are idle.
+            if let cap = maxResident, r.entries.count > cap {
+                Self.passivate(&r, downTo: cap)
+            }
+        }
+    }
+
+    private static func passivate(_ r: inout Registry, downTo cap: Int) {
+        // Bounded work per call (the hand resumes where it stopped next time), so that a burst of busy
+        // campaigns above the cap does not make every call scan them all.
+        var budget = min(r.hand.count * 2 + 1, 64 + 2 * (r.entries.count - cap))
+        budget = min(budget, 256)
+        while r.entries.count > cap, budget > 0, let id = r.hand.popFirst() {
+            budget -= 1
+            guard let e = r.entries[id] else { continue }  // dropped earlier; its slot in the hand goes too
+            if e.inUse > 0 || e.referenced {
+                e.referenced = false
+                r.hand.append(id)
+                continue
+            }
+            r.entries[id] = nil
+            r.passivations += 1
+        }
+        // Keep the hand from accumulating ids of dropped entries.
+        if r.hand.count > r.entries.count * 2 + 1024 {
+            r.hand = Deque(r.hand.filter { r.entries[$0] != nil })
+        }
+    }
+
+    var residentCount: Int { registry.withLock { $0.entries.count } }
+    var counters: (activations: Int, passivations: Int) {
+        registry.withLock { ($0.activations, $0.passivations) }
+    }
+
+    // MARK: - Supervision
+
+    /// Records a failed turn: the next attempt is after an exponential backoff, or the campaign is
+    /// parked after `maxFailures` failures in a row.
+    func recordFailure(_ accountId: String, error: any Error, now: Date) -> FailureDecision {
+        let message = String(describing: error)
+        let decision: FailureDecision = failures.withLock { f in
+            var rec = f[accountId] ?? FailureRecord(count: 0, parked: false, lastError: "")
+            rec.count += 1
+            rec.lastError = message
+            if rec.count >= maxFailures { rec.parked = true }
+            f[accountId] = rec
+            if rec.parked { return .parked }
+            let delay = min(backoffCap, backoffBase * pow(2, Double(rec.count - 1)))
+            return .retry(at: now.addingTimeInterval(delay))
+        }
+        env.logger.warning("campaign handling failed", metadata: [
+            "account_id": "\(accountId)", "error": "\(message)", "decision": "\(decision)",
+        ])
+        return decision
+    }
+
+    /// Forgets past failures after a successful turn.
+    func recordSuccess(_ accountId: String) {
+        failures.withLock { f in
+            if !f.isEmpty { f[accountId] = nil }
+        }
+    }
+
+    func failureRecord(_ accountId: String) -> FailureRecord? {
+        failures.withLock { $0[accountId] }
+    }
+
+    func isParked(_ accountId: String) -> Bool {
+        failures.withLock { $0[accountId]?.parked ?? false }
+    }
+
+    /// Un-parks a campaign (operator `retry` / `resume`). Returns whether it was parked.
+    @discardableResult
+    func unpark(_ accountId: String) -> Bool {
+        failures.withLock { f in
+            guard f[accountId]?.parked == true else { return false }
+            f[accountId] = nil
+            return true
+        }
+    }
+
+    var parkedAccounts: [String] {
+        failures.withLock { f in f.filter { $0.value.parked }.map(\.key).sorted() }
+    }
+
+    // MARK: - Timers
+
+    /// Fires one timer; on failure schedules a retry with backoff or parks the campaign.
+    func fireTimer(_ accountId: String, dueAt: Date, now: Date) async {
+        guard !isParked(accountId) else { return }
+        do {
+            let turn = try await withActor(accountId) { try await $0.fire(dueAt: dueAt, now: now) }
+            if turn != nil { recordSuccess(accountId) }
+        } catch {
+            switch recordFailure(accountId, error: error, now: now) {
+            case .retry(let at):
+                if env.timers.retry(accountId, at: at) { env.wake() }
+            case .parked:
+                break
+            }
+        }
+    }
+}

@@ -1,2 +1,0 @@
-import CampaignCore
-import CampaignStore

@@ -1,0 +1,39 @@
+import Foundation
+import Logging
+
+/// Tuning of the runtime. Every value has a default that suits one process with SQLite.
+public struct RuntimeConfiguration: Sendable {
+    /// Campaigns kept in memory at most; idle ones beyond it are passivated (nil: no cap).
+    public var maxResidentCampaigns: Int?
+    /// Writes per group commit at most.
+    public var maxCommitBatch: Int
+    /// Failed turns in a row after which a campaign is parked.
+    public var maxFailures: Int
+    /// First retry delay after a failed timer turn (doubles each time), in clock seconds.
+    public var retryBackoff: TimeInterval
+    /// Longest retry delay, in clock seconds.
+    public var maxRetryBackoff: TimeInterval
+    /// Timers fired per scheduler group at most.
+    public var timerGroupLimit: Int
+    /// Timer turns in flight at once (at `.utility` priority). Enough to fill group commits; more only
+    /// lengthens the queue a request waits behind.
+    public var timerConcurrency: Int
+    /// The outbox records its progress (`markPublished`) after this many events, and when idle.
+    public var markPublishedEvery: Int
+    public var logger: Logger
+
+    public init(maxResidentCampaigns: Int? = nil, maxCommitBatch: Int = 1000, maxFailures: Int = 5,
+                retryBackoff: TimeInterval = 1, maxRetryBackoff: TimeInterval = 600,
+                timerGroupLimit: Int = 10_000, timerConcurrency: Int = 512, markPublishedEvery: Int = 10_000,
+                logger: Logger = Logger(label: "abm.runtime")) {
+        self.maxResidentCampaigns = maxResidentCampaigns
+        self.maxCommitBatch = maxCommitBatch
+        self.maxFailures = maxFailures
+        self.retryBackoff = retryBackoff
+        self.maxRetryBackoff = maxRetryBackoff
+        self.timerGroupLimit = timerGroupLimit
+        self.timerConcurrency = timerConcurrency
+        self.markPublishedEvery = markPublishedEvery
+        self.logger = logger
+    }
+}

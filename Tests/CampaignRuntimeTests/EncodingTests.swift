@@ -1,0 +1,83 @@
+import CampaignCore
+import Foundation
+import Testing
+
+@testable import CampaignRuntime
+
+@Suite struct EncodingTests {
+    @Test func isoMillisecondsRoundTrip() {
+        let d = Date(timeIntervalSince1970: 1_772_460_000.123)
+        #expect(ISO8601Millis.string(from: d) == "2026-03-02T14:00:00.123Z")
+        #expect(ISO8601Millis.string(from: Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000Z")
+        #expect(ISO8601Millis.string(from: Date(timeIntervalSince1970: 951_782_400)) == "2000-02-29T00:00:00.000Z")
+        #expect(ISO8601Millis.date(from: "2026-03-02T14:00:00.123Z") == d)
+        #expect(ISO8601Millis.date(from: "2026-03-02T14:00:00Z") == Date(timeIntervalSince1970: 1_772_460_000))
+        #expect(ISO8601Millis.date(from: "2026-03-02T14:00:00.5+00:00") == Date(timeIntervalSince1970: 1_772_460_000.5))
+        #expect(ISO8601Millis.date(from: "2026-03-02 14:00:00Z") == nil)
+        #expect(ISO8601Millis.date(from: "2026-03-02T14:00:00.123456Z") == d)
+    }
+
+    @Test func eventBodyIsSortedDeterministicJSON() throws {
+        let event = DomainEvent(type: "touchpoint.due", at: Date(timeIntervalSince1970: 1_772_460_000),
+                                accountId: "acme", campaignId: "c-1",
+                                fields: ["step": 1, "message": "Hi \"Sam\"\n", "reference": nil, "zeta": [1.5, true]])
+        let body = String(decoding: JSONEventBodyEncoder().body(for: event), as: UTF8.self)
+        #expect(body == #"{"account_id":"acme","at":"2026-03-02T14:00:00.000Z","campaign_id":"c-1","message":"Hi \"Sam\"\n","reference":null,"step":1,"type":"touchpoint.due","zeta":[1.5,true]}"#)
+        let parsed = try JSONDecoder().decode(JSONValue.self, from: Data(body.utf8))
+        #expect(parsed["message"] == "Hi \"Sam\"\n")
+    }
+
+    @Test func nullCampaignIdIsWritten() {
+        let event = DomainEvent(type: "contact.suppressed", at: Date(timeIntervalSince1970: 0), accountId: "a",
+                                campaignId: nil, fields: [:])
+        let body = String(decoding: JSONEventBodyEncoder().body(for: event), as: UTF8.self)
+        #expect(body.contains(#""campaign_id":null"#))
+    }
+}
+
+@Suite struct CompactStateCodecTests {
+    /// Real states: a campaign after a lead, some touches, a response and an out-of-office.
+    func states() -> [AccountState] {
+        let engine = CampaignEngine()
+        var state = AccountState(accountId: "acme")
+        var out = [state]
+        var now = monday9
+        func apply(_ input: CampaignInput) {
+            if case .success(let t) = engine.handle(state, input, now: now) {
+                state = t.state
+                out.append(state)
+            }
+        }
+        apply(.lead(lead("acme", colleagues: 3, extra: ["ünïcødé@acme.example"])))
+        for _ in 0..<4 {
+            guard let due = state.campaign?.nextDueAt else { break }
+            now = max(now, due)
+            apply(.timerFired(dueAt: due))
+        }
+        apply(.response(ResponseInput(accountId: "acme", contactEmail: "c1@acme.example", kind: "out_of_office", returnDate: "2026-04-01")))
+        apply(.command(.pause(reason: "check \"quotes\"")))
+        return out
+    }
+
+    @Test func roundTripsRealStates() throws {
+        let codec = CompactStateCodec()
+        let all = states()
+        #expect(all.count >= 6)
+        for s in all {
+            let data = try codec.encode(s)
+            #expect(try codec.decode(data) == s)
+            #expect(data.count < (try JSONStateCodec().encode(s)).count)
+        }
+    }
+
+    @Test func readsJSONBlobsAndRejectsGarbage() throws {
+        let s = states().last!
+        let json = try JSONStateCodec().encode(s)
+        #expect(try CompactStateCodec().decode(json) == s)
+        #expect(throws: (any Error).self) { try CompactStateCodec().decode(Data([0xB1, 6, 3])) }
+        #expect(throws: (any Error).self) { try CompactStateCodec().decode(Data("garbage".utf8)) }
+        var truncated = try CompactStateCodec().encode(s)
+        truncated.removeLast(5)
+        #expect(throws: (any Error).self) { try CompactStateCodec().decode(truncated) }
+    }
+}

@@ -1,0 +1,173 @@
+import CampaignCore
+import CampaignStore
+import Foundation
+import Testing
+
+@testable import CampaignRuntime
+
+@Suite struct RecoveryTests {
+    /// Kill without shutdown, reopen the same file later: nothing acknowledged is lost, no touchpoint
+    /// is emitted twice, and timers that came due while the process was down fire once, late.
+    @Test func crashWithoutShutdownLosesNothingAcknowledged() async throws {
+        let path = temporaryDatabasePath()
+        let crashStore = FaultyStore(try SQLiteStore(path: path))
+        let (a, clockA, _) = try await startRuntime(crashStore)
+        var accepted: [String: String] = [:]
+        for i in 0..<20 {
+            let ack = await a.submitLead(requestId: "lead-\(i)", lead: lead("acct\(i)"))
+            #expect(ack.status == .accepted)
+            accepted["acct\(i)"] = ack.campaignId
+        }
+        _ = try await a.advanceClock(seconds: 3 * day)
+        // A response acknowledged right before the crash must survive it.
+        #expect(await a.submitResponse(requestId: "resp", ResponseInput(accountId: "acct7", contactEmail: "pat@acct7.example", kind: "reply")).status == .accepted)
+        let crashTime = clockA.now
+        let beforeCrash = try await allEvents(a)
+        crashStore.kill()  // no shutdown: whatever the old runtime still does never reaches the file
+
+        // Restart five days later.
+        let restart = crashTime.addingTimeInterval(5 * day)
+        let (b, _, publisherB) = try await startRuntime(try SQLiteStore(path: path), at: restart)
+        await b.settle()
+        let afterRestart = try await allEvents(b)
+        #expect(Array(afterRestart.prefix(beforeCrash.count)) == beforeCrash)
+        for (account, campaignId) in accepted {
+            #expect(await b.status(accountId: account)?["campaign_id"]?.stringValue == campaignId)
+        }
+        #expect(await b.status(accountId: "acct7")?["status"] == "paused")
+        // Each account whose timer fell in the downtime fired it exactly once, stamped with its due time.
+        let late = afterRestart.dropFirst(beforeCrash.count).filter { $0.type == "touchpoint.due" }
+        #expect(!late.isEmpty)
+        #expect(Set(late.map(\.accountId)).count == late.count)
+        for t in late {
+            #expect(t.at > crashTime && t.at < restart)
+        }
+        #expect(!late.contains { $0.accountId == "acct7" })
+        // Replay includes the republished tail; the idempotency replies survived too.
+        #expect(await b.submitLead(requestId: "lead-3", lead: lead("acct3")).status == .duplicate)
+
+        _ = try await b.advanceClock(seconds: 60 * day)
+        let all = try await allEvents(b)
+        let ids = all.compactMap(\.touchpointId)
+        #expect(ids.count == Set(ids).count)
+        #expect(all.map(\.seq) == Array(1...Int64(all.count)))
+        for i in 0..<20 where i != 7 {
+            #expect(all.filter { $0.accountId == "acct\(i)" && $0.type == "touchpoint.due" }.count == 7)
+        }
+        let published = await publisherB.events
+        #expect(published.last?.seq == all.last?.seq)
+        await b.shutdown()
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func unpublishedEventsAreRepublishedFirstAfterRestart(kind: StoreKind) async throws {
+        let base = try kind.make()
+        let store = FaultyStore(base)
+        store.failMarkPublished(true)
+        let (a, _, publisherA) = try await startRuntime(store)
+        for i in 0..<5 { _ = await a.submitLead(requestId: "l\(i)", lead: lead("acct\(i)")) }
+        await a.settle()
+        let published = await publisherA.events
+        #expect(!published.isEmpty)
+        #expect(try await base.publishedSeq() == 0)
+        store.kill()
+
+        let (b, _, publisherB) = try await startRuntime(base)
+        let republished = await publisherB.events
+        #expect(republished.map(\.seq) == published.map(\.seq))
+        #expect(republished == published)
+        #expect(try await base.publishedSeq() == published.last!.seq)
+        _ = await b.submitLead(requestId: "new", lead: lead("fresh"))
+        await b.settle()
+        let seqs = await publisherB.seqs
+        #expect(seqs == Array(1...Int64(seqs.count)))
+        await b.shutdown()
+    }
+
+    @Test func failingCampaignIsIsolatedRetriedThenParkedAndCanBeResumed() async throws {
+        let store = FaultyStore(InMemoryStore())
+        let (runtime, _, _) = try await startRuntime(store)
+        for name in ["good1", "bad", "good2"] {
+            #expect(await runtime.submitLead(requestId: name, lead: lead(name)).status == .accepted)
+        }
+        await runtime.settle()
+        store.fail("bad")
+        // Requests fail cleanly (nothing applied, safe to retry), the others carry on.
+        let refused = await runtime.submitResponse(requestId: "x", ResponseInput(accountId: "bad", contactEmail: "pat@bad.example", kind: "reply"))
+        #expect(refused.status == .rejected)
+        #expect(refused.error?.code == "unavailable")
+        _ = try await runtime.advanceClock(seconds: 60 * day)
+        let events = try await allEvents(runtime)
+        for good in ["good1", "good2"] {
+            #expect(events.filter { $0.accountId == good && $0.type == "touchpoint.due" }.count == 7)
+        }
+        #expect(events.filter { $0.accountId == "bad" && $0.type == "touchpoint.due" }.count == 1)
+        #expect(runtime.parkedAccounts == ["bad"])
+        let status = await runtime.status(accountId: "bad")
+        #expect(status?["parked"] == true)
+        #expect(await runtime.command(requestId: "p", accountId: "bad", .pause(reason: nil)).error?.code == "parked")
+
+        store.heal("bad")
+        let resumed = await runtime.command(requestId: "r", accountId: "bad", .resume)
+        #expect(resumed.ok)
+        _ = try await runtime.advanceClock(seconds: 60 * day)
+        #expect(runtime.parkedAccounts.isEmpty)
+        let after = try await allEvents(runtime)
+        #expect(after.filter { $0.accountId == "bad" && $0.type == "touchpoint.due" }.count == 7)
+        #expect(await runtime.status(accountId: "bad")?["parked"] == nil)
+    }
+
+    @Test func retriesBackOffInClockTime() async throws {
+        let store = FaultyStore(InMemoryStore())
+        let (runtime, _, _) = try await startRuntime(store) {
+            $0.maxFailures = 4
+            $0.retryBackoff = 60
+        }
+        _ = await runtime.submitLead(requestId: "l", lead: lead("bad"))
+        await runtime.settle()
+        store.fail("bad")
+        _ = try await runtime.advanceClock(seconds: 2 * day)  // step 2 due: fails once
+        #expect(runtime.parkedAccounts.isEmpty)
+        _ = try await runtime.advanceClock(seconds: 60)   // retry 1 after 60 s: fails
+        _ = try await runtime.advanceClock(seconds: 119)  // retry 2 due after 120 s: not yet
+        #expect(runtime.parkedAccounts.isEmpty)
+        _ = try await runtime.advanceClock(seconds: 1)    // retry 2: fails
+        #expect(runtime.parkedAccounts.isEmpty)
+        store.heal("bad")
+        _ = try await runtime.advanceClock(seconds: 240)  // retry 3 succeeds, late
+        #expect(runtime.parkedAccounts.isEmpty)
+        let touches = try await allEvents(runtime).filter { $0.type == "touchpoint.due" }
+        #expect(touches.count == 2)
+    }
+
+    @Test func undecodableStateIsParkedWithoutStoppingOthers() async throws {
+        let store = InMemoryStore()
+        // A corrupt blob with a due timer, as if written by a broken version.
+        _ = try await store.commit([AccountWrite(accountId: "corrupt", state: Data("{not json".utf8), timer: .set(monday9))])
+        let (runtime, _, _) = try await startRuntime(store)
+        _ = await runtime.submitLead(requestId: "l", lead: lead("fine"))
+        _ = try await runtime.advanceClock(seconds: 60 * day)
+        #expect(runtime.parkedAccounts == ["corrupt"])
+        #expect(try await allEvents(runtime).filter { $0.accountId == "fine" && $0.type == "touchpoint.due" }.count == 7)
+        let status = await runtime.status(accountId: "corrupt")
+        #expect(status?["parked"] == true)
+        #expect(status?["account_id"] == "corrupt")
+    }
+
+    @Test func throwingDecisionIsIsolated() async throws {
+        let throwing = Locked<Set<String>>([])
+        let (runtime, _, _) = try await startRuntime(InMemoryStore(), decider: ThrowingDecider(throwing: throwing))
+        _ = await runtime.submitLead(requestId: "a", lead: lead("boom"))
+        _ = await runtime.submitLead(requestId: "b", lead: lead("calm"))
+        throwing.withLock { $0 = ["boom"] }
+        let ack = await runtime.submitLead(requestId: "c", lead: lead("boom", extra: ["new@boom.example"]))
+        #expect(ack.error?.code == "unavailable")
+        _ = try await runtime.advanceClock(seconds: 60 * day)
+        #expect(runtime.parkedAccounts == ["boom"])
+        #expect(try await allEvents(runtime).filter { $0.accountId == "calm" && $0.type == "touchpoint.due" }.count == 7)
+        // The id of the failed request was not stored: it can be retried once the campaign is healthy.
+        throwing.withLock { $0 = [] }
+        #expect(await runtime.retry(accountId: "boom"))
+        #expect(await runtime.submitLead(requestId: "c", lead: lead("boom", extra: ["new@boom.example"])).status == .accepted)
+    }
+}
