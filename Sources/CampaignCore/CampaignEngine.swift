@@ -23,7 +23,27 @@ public struct AccountState: Codable, Sendable, Equatable {
 /// The pure campaign state machine: `(state, input, now) -> (state, effects)`.
 ///
 /// Deterministic: the same state, input, `now` and context always give the same transition.
-/// A failure applies nothing (the caller keeps the old state).
+/// A failure applies nothing (the caller keeps the old state). `now` is truncated to whole milliseconds.
+///
+/// Ids: campaign `<account_id>-c<n>` (n counts the account's campaigns), touchpoint `<campaign_id>:<step>`,
+/// generated contact ids `contact-<n>`.
+///
+/// Choices where SPEC.md is silent (details in the doc comments of each part):
+/// - Timing (`Engine+Steps.swift`): intervals are calendar days in the chosen contact's zone (wall-clock time kept
+///   across DST); colleague delay and minimum gap are absolute durations; a colleague is never touched before the
+///   primary unless the primary can no longer be reached; focus steps wait for the top contact; out-of-office and
+///   the gap let another contact in play take the step. A due time equal to `now` is emitted in the same
+///   transition (a lead inside the window gets its first touch at once).
+/// - Leads (`Engine+Lead.swift`): duplicates fill missing fields; id collisions reject the primary or skip the
+///   colleague; already-suppressed contacts are kept (state `suppressed`) and never touched; lead metadata
+///   `meeting_scheduled` is a conflict (checked only with `conflict_check_enabled`).
+/// - Responses (`Engine+Response.swift`): unknown `contact_id` is `not_found`; a bounce is local to the campaign,
+///   an unsubscribe global; answers from addresses not (yet) contacts are remembered for later leads.
+/// - Messages (`MessageRenderer`, `TemplateSet`): unknown names greet "there" and are shown by address elsewhere;
+///   colleague references are omitted when the primary unsubscribed; an unclean user template falls back to the
+///   built-in one; a message that is still unclean blocks that contact (`conflict.detected`, `message_not_clean`).
+/// - Timers (`handleTimer`): a timer whose due time is earlier than the planned one is stale and ignored; a late
+///   one fires the planned touch, stamped with the planned due time.
 public struct CampaignEngine: Sendable {
     public let config: CampaignConfig
 

@@ -115,17 +115,21 @@ enum Normalize {
     /// (then the greeting says "there"). `name` is expected already cleaned by `text(_:)` (single spaces).
     static func firstName(_ name: String) -> String? {
         if name == "Unknown" { return nil }
-        var rest = Substring(name)
-        while !rest.isEmpty {
-            let end = rest.utf8.firstIndex(of: 0x20) ?? rest.endIndex
-            var word = rest[..<end]
-            rest = end == rest.endIndex ? "" : rest[rest.index(after: end)...]
-            while word.utf8.last == UInt8(ascii: ",") { word = word.dropLast() }
-            var bare = word
-            while bare.utf8.last == UInt8(ascii: ".") { bare = bare.dropLast() }
-            if bare.isEmpty { continue }
-            if bare.utf8.count <= 5 && isHonorific(bare) { continue }
-            return String(word)
+        // Byte-level scan (spaces, dots and commas are ASCII; stepping by Character is slow).
+        let u = name.utf8
+        var start = u.startIndex
+        while start < u.endIndex {
+            var end = start
+            while end < u.endIndex && u[end] != 0x20 { end = u.index(after: end) }
+            var wordEnd = end
+            while wordEnd > start && u[u.index(before: wordEnd)] == UInt8(ascii: ",") { wordEnd = u.index(before: wordEnd) }
+            var bareEnd = wordEnd
+            while bareEnd > start && u[u.index(before: bareEnd)] == UInt8(ascii: ".") { bareEnd = u.index(before: bareEnd) }
+            if bareEnd > start {
+                let isTitle = u.distance(from: start, to: bareEnd) <= 5 && isHonorific(name[start..<bareEnd])
+                if !isTitle { return String(name[start..<wordEnd]) }
+            }
+            start = end < u.endIndex ? u.index(after: end) : end
         }
         return nil
     }

@@ -1,0 +1,57 @@
+import CampaignCore
+import CampaignStore
+import Foundation
+
+/// Event encoding for the events socket and the event log.
+///
+/// An event is published as `[topic][body]`. The topic is `<type>/<account_id>`. The body is a JSON
+/// object whose first key is `seq`, followed by the other keys sorted: the store writes `{"seq":N,`
+/// in front of what `encodeBody` returns (`NewEvent.body`), so the bytes published, stored and
+/// replayed are identical.
+public enum WireEvent {
+    /// The topic frame, `<type>/<account_id>`.
+    public static func topic(type: String, accountId: String) -> [UInt8] {
+        var out = Array(type.utf8)
+        out.append(0x2F)
+        out.append(contentsOf: accountId.utf8)
+        return out
+    }
+
+    public static func topic(_ event: DomainEvent) -> [UInt8] { topic(type: event.type, accountId: event.accountId) }
+
+    /// The body without `seq`: `type`, `at` (see `WireTime`), `account_id`, `campaign_id` (null when the
+    /// event belongs to no campaign) and the type's fields, keys sorted. The four common keys win over
+    /// a same-named entry of `fields`; a `seq` in `fields` is dropped (the store assigns it).
+    public static func encodeBody(_ event: DomainEvent) -> [UInt8] {
+        var o = event.fields
+        o["seq"] = nil
+        o["type"] = .string(event.type)
+        o["at"] = .string(WireTime.format(event.at))
+        o["account_id"] = .string(event.accountId)
+        o["campaign_id"] = event.campaignId.map(JSONValue.string) ?? .null
+        return JSONWriter.encode(.object(o))
+    }
+
+    /// The event as the store appends it (`NewEvent.body` = `encodeBody`). CampaignRuntime does not
+    /// depend on this module: hand it this function (`WireEvent.newEvent`) as its event encoder.
+    @Sendable public static func newEvent(_ event: DomainEvent) -> NewEvent {
+        NewEvent(type: event.type, accountId: event.accountId, campaignId: event.campaignId, at: event.at,
+                 body: Data(encodeBody(event)))
+    }
+
+    /// The stored/published body: `{"seq":N,` spliced in front of a body from `encodeBody`.
+    public static func withSeq(_ seq: Int64, body: [UInt8]) -> [UInt8] {
+        precondition(body.first == 0x7B, "an event body is a JSON object")
+        var out: [UInt8] = []
+        out.reserveCapacity(body.count + 24)
+        out.append(contentsOf: Array(#"{"seq":"#.utf8))
+        JSONWriter.writeInt(seq, into: &out)
+        // `{}` cannot occur (the common keys are always there), but splice correctly anyway.
+        if body.count > 2 { out.append(0x2C) }
+        out.append(contentsOf: body.dropFirst())
+        return out
+    }
+}
+
+/// The body of an event without `seq` (`NewEvent.body`), see `WireEvent.encodeBody`.
+public func encodeEventBody(_ event: DomainEvent) -> [UInt8] { WireEvent.encodeBody(event) }

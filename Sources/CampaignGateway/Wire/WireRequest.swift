@@ -1,0 +1,314 @@
+import CampaignCore
+import CampaignStore
+
+/// A request as decoded from the wire (`protocols/abm-wire-v1.md`). Ingress and control requests share
+/// this type; which cases a socket accepts is decided by `WireDecoder.decodeIngress`/`decodeControl`.
+public enum WireRequest: Sendable, Equatable {
+    /// `lead`: `accountId` is `lead.account_id`, already checked to be a usable string (for routing);
+    /// the rest of the lead is validated by the engine.
+    case lead(id: String, accountId: String, lead: JSONValue)
+    case response(id: String, ResponseInput)
+    case pause(id: String, accountId: String, reason: String?)
+    case resume(id: String, accountId: String)
+    case cancel(id: String, accountId: String)
+    case status(id: String, accountId: String)
+    /// Replay: stored events with `seq > afterSeq`, at most `limit` (1...1000, default 100).
+    case events(id: String, afterSeq: Int64, limit: Int)
+    /// Virtual clock only: `seconds` is finite and in (0, 315,360,000] (ten years).
+    case clockAdvance(id: String, seconds: Double)
+
+    /// The client's request id (the idempotency key within the socket's id space).
+    public var id: String {
+        switch self {
+        case .lead(let id, _, _), .response(let id, _), .pause(let id, _, _), .resume(let id, _),
+             .cancel(let id, _), .status(let id, _), .events(let id, _, _), .clockAdvance(let id, _):
+            return id
+        }
+    }
+
+    /// The wire `type` of the request.
+    public var type: String {
+        switch self {
+        case .lead: "lead"
+        case .response: "response"
+        case .pause: "pause"
+        case .resume: "resume"
+        case .cancel: "cancel"
+        case .status: "status"
+        case .events: "events"
+        case .clockAdvance: "clock.advance"
+        }
+    }
+
+    /// The id space the request's id lives in.
+    public var space: RequestSpace {
+        switch self {
+        case .lead, .response: .ingress
+        default: .control
+        }
+    }
+
+    /// The account the request is about, when it is about one.
+    public var accountId: String? {
+        switch self {
+        case .lead(_, let a, _), .pause(_, let a, _), .resume(_, let a), .cancel(_, let a), .status(_, let a): a
+        case .response(_, let r): r.accountId
+        case .events, .clockAdvance: nil
+        }
+    }
+
+    /// Whether a repeated id replays the stored reply (true) or is answered afresh (`status`, `events`).
+    public var repliesAreStored: Bool {
+        switch self {
+        case .status, .events: false
+        default: true
+        }
+    }
+
+    /// The operator command for `pause`, `resume` and `cancel`.
+    public var campaignCommand: CampaignCommand? {
+        switch self {
+        case .pause(_, _, let reason): .pause(reason: reason)
+        case .resume: .resume
+        case .cancel: .cancel
+        default: nil
+        }
+    }
+}
+
+/// Field-size limits of protocol v1 (UTF-8 bytes). The whole body is additionally bounded by the
+/// socket's 1 MiB `ZMQ_MAXMSGSIZE` and each string by `JSONLimits.maxStringBytes` (64 KiB).
+public enum WireLimits {
+    public static let maxIdBytes = 256
+    public static let maxAccountIdBytes = 256
+    public static let maxContactIdBytes = 256
+    public static let maxEmailBytes = 320
+    public static let maxKindBytes = 64
+    public static let maxChannelBytes = 64
+    public static let maxReasonBytes = 1024
+    public static let maxReturnDateBytes = 64
+    public static let maxEventsLimit = 1000
+    public static let defaultEventsLimit = 100
+    public static let maxAdvanceSeconds = 315_360_000.0
+    /// The largest message the sockets accept (`ZMQ_MAXMSGSIZE`, per frame).
+    public static let maxMessageBytes = 1 << 20
+    /// The most frames the receiver keeps of one message, identity included; the rest are discarded
+    /// unread and the request is `bad_framing` (a valid request has 3: identity, delimiter, body).
+    /// libzmq's size limit is per frame, so the count must be capped in code.
+    public static let maxFrames = 16
+}
+
+/// The response kinds of CONTRACT.md.
+public let responseKinds: Set<String> = ["reply", "meeting_scheduled", "negative", "unsubscribe", "bounce", "out_of_office"]
+
+/// Decodes request frames into `WireRequest`s. Input: the frames after the ROUTER's identity frame,
+/// which must be exactly `[empty delimiter][JSON body]`.
+public struct WireDecoder: Sendable {
+    public var limits: JSONLimits
+
+    public init(limits: JSONLimits = .default) {
+        self.limits = limits
+    }
+
+    /// The ingress socket: `lead` and `response`.
+    public func decodeIngress(_ frames: [[UInt8]]) throws(WireError) -> WireRequest {
+        var body = try parseBody(frames)
+        let type = try body.header()
+        switch type {
+        case "lead": return try body.lead()
+        case "response": return try body.response()
+        case "pause", "resume", "cancel", "status", "events", "clock.advance":
+            throw body.error(WireError.unknownType, "`type` `\(type)` is a control command; send it to the control socket", "type")
+        default:
+            throw body.error(WireError.unknownType, "unknown request type `\(type.prefix(64))` (ingress accepts lead, response)", "type")
+        }
+    }
+
+    /// The control socket: `pause`, `resume`, `cancel`, `status`, `events`, `clock.advance`.
+    public func decodeControl(_ frames: [[UInt8]]) throws(WireError) -> WireRequest {
+        var body = try parseBody(frames)
+        let type = try body.header()
+        switch type {
+        case "pause":
+            return .pause(id: try body.requireId(), accountId: try body.accountId(),
+                          reason: try body.optionalString("reason", max: WireLimits.maxReasonBytes))
+        case "resume": return .resume(id: try body.requireId(), accountId: try body.accountId())
+        case "cancel": return .cancel(id: try body.requireId(), accountId: try body.accountId())
+        case "status": return .status(id: try body.requireId(), accountId: try body.accountId())
+        case "events": return try body.events()
+        case "clock.advance": return try body.clockAdvance()
+        case "lead", "response":
+            throw body.error(WireError.unknownType, "`type` `\(type)` is an ingress request; send it to the ingress socket", "type")
+        default:
+            throw body.error(WireError.unknownType,
+                             "unknown command `\(type.prefix(64))` (control accepts pause, resume, cancel, status, events, clock.advance)", "type")
+        }
+    }
+
+    /// The body of `[empty][body]`, parsed into an object.
+    public func parseBody(_ frames: [[UInt8]]) throws(WireError) -> RequestBody {
+        guard let first = frames.first else {
+            throw WireError(code: WireError.badFraming, message: "empty message: expected [empty delimiter][body]")
+        }
+        guard first.isEmpty else {
+            throw WireError(code: WireError.badFraming,
+                            message: "the first frame must be the empty delimiter (a DEALER client sends an empty frame before the body)")
+        }
+        guard frames.count == 2 else {
+            throw WireError(code: WireError.badFraming,
+                            message: frames.count == 1 ? "no body frame after the empty delimiter"
+                                : "expected one body frame after the delimiter, got \(frames.count - 1)")
+        }
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(frames[1], limits: limits)
+        } catch {
+            throw WireError(code: WireError.invalidJSON, message: "body is not valid JSON: \(error)")
+        }
+        guard case .object(let object) = value else {
+            throw WireError(code: WireError.invalidJSON, message: "body must be a JSON object, got \(kindName(value))")
+        }
+        return RequestBody(object: object)
+    }
+}
+
+/// A request body being read field by field; errors carry the request id once it is known.
+public struct RequestBody: Sendable {
+    public let object: [String: JSONValue]
+    /// The id, once it has been read as a usable string.
+    public private(set) var id: String?
+
+    init(object: [String: JSONValue]) {
+        self.object = object
+    }
+
+    func error(_ code: String, _ message: String, _ field: String?) -> WireError {
+        WireError(code: code, message: message, field: field, requestId: id)
+    }
+
+    /// Reads `id` (when usable, so that even refusals can echo it) and returns `type`.
+    mutating func header() throws(WireError) -> String {
+        if case .string(let s) = object["id"], !s.isEmpty, s.utf8.count <= WireLimits.maxIdBytes { id = s }
+        guard let t = object["type"], !t.isNull else { throw error(WireError.missingField, "`type` is required", "type") }
+        guard case .string(let type) = t else { throw error(WireError.invalidField, "`type` must be a string, got \(kindName(t))", "type") }
+        return type
+    }
+
+    func requireId() throws(WireError) -> String {
+        if let id { return id }
+        // Not usable: this reports why (absent or null, not a string, empty, too long).
+        return try string(in: object, "id", path: "id", max: WireLimits.maxIdBytes)
+    }
+
+    func accountId() throws(WireError) -> String {
+        try string(in: object, "account_id", path: "account_id", max: WireLimits.maxAccountIdBytes)
+    }
+
+    func optionalString(_ key: String, max: Int) throws(WireError) -> String? {
+        try optionalString(in: object, key, path: key, max: max)
+    }
+
+    /// A required non-empty string of at most `max` UTF-8 bytes.
+    func string(in object: [String: JSONValue], _ key: String, path: String, max: Int) throws(WireError) -> String {
+        guard let s = try optionalString(in: object, key, path: path, max: max) else {
+            throw error(WireError.missingField, "`\(path)` is required", path)
+        }
+        guard !s.isEmpty else { throw error(WireError.invalidField, "`\(path)` must not be empty", path) }
+        return s
+    }
+
+    /// An optional string (absent or null = nil) of at most `max` UTF-8 bytes.
+    func optionalString(in object: [String: JSONValue], _ key: String, path: String, max: Int) throws(WireError) -> String? {
+        guard let v = object[key], !v.isNull else { return nil }
+        guard case .string(let s) = v else {
+            throw error(WireError.invalidField, "`\(path)` must be a string, got \(kindName(v))", path)
+        }
+        guard s.utf8.count <= max else {
+            throw error(WireError.invalidField, "`\(path)` is longer than \(max) bytes", path)
+        }
+        return s
+    }
+
+    func lead() throws(WireError) -> WireRequest {
+        let id = try requireId()
+        guard let lead = object["lead"], !lead.isNull else { throw error(WireError.missingField, "`lead` is required", "lead") }
+        guard case .object(let fields) = lead else {
+            throw error(WireError.invalidField, "`lead` must be an object, got \(kindName(lead))", "lead")
+        }
+        let account = try string(in: fields, "account_id", path: "lead.account_id", max: WireLimits.maxAccountIdBytes)
+        return .lead(id: id, accountId: account, lead: lead)
+    }
+
+    func response() throws(WireError) -> WireRequest {
+        let id = try requireId()
+        let account = try accountId()
+        let email = try optionalString("contact_email", max: WireLimits.maxEmailBytes)
+        let contactId = try optionalString("contact_id", max: WireLimits.maxContactIdBytes)
+        if (email ?? "").isEmpty && (contactId ?? "").isEmpty {
+            throw error(WireError.missingField, "`contact_email` or `contact_id` is required", "contact_email")
+        }
+        let kind = try string(in: object, "kind", path: "kind", max: WireLimits.maxKindBytes)
+        guard responseKinds.contains(kind) else {
+            throw error(WireError.invalidField,
+                        "`kind` must be one of reply, meeting_scheduled, negative, unsubscribe, bounce, out_of_office; got `\(kind)`", "kind")
+        }
+        let input = ResponseInput(
+            accountId: account,
+            contactEmail: email.flatMap { $0.isEmpty ? nil : $0 },
+            contactId: contactId.flatMap { $0.isEmpty ? nil : $0 },
+            kind: kind,
+            channel: try optionalString("channel", max: WireLimits.maxChannelBytes),
+            text: try optionalString("text", max: 65_536),
+            returnDate: try optionalString("return_date", max: WireLimits.maxReturnDateBytes))
+        return .response(id: id, input)
+    }
+
+    func events() throws(WireError) -> WireRequest {
+        let id = try requireId()
+        let after = try integer("after_seq", default: 0, range: 0...Int64.max)
+        let limit = try integer("limit", default: Int64(WireLimits.defaultEventsLimit), range: 1...Int64(WireLimits.maxEventsLimit))
+        return .events(id: id, afterSeq: after, limit: Int(limit))
+    }
+
+    func clockAdvance() throws(WireError) -> WireRequest {
+        let id = try requireId()
+        guard let v = object["seconds"], !v.isNull else { throw error(WireError.missingField, "`seconds` is required", "seconds") }
+        let seconds: Double
+        switch v {
+        case .int(let i): seconds = Double(i)
+        case .double(let d): seconds = d
+        default: throw error(WireError.invalidField, "`seconds` must be a number, got \(kindName(v))", "seconds")
+        }
+        guard seconds > 0, seconds <= WireLimits.maxAdvanceSeconds else {
+            throw error(WireError.invalidField, "`seconds` must be > 0 and at most \(Int(WireLimits.maxAdvanceSeconds))", "seconds")
+        }
+        return .clockAdvance(id: id, seconds: seconds)
+    }
+
+    /// An optional integer field in `range` (a double with no fraction, e.g. `100.0`, is accepted).
+    func integer(_ key: String, default def: Int64, range: ClosedRange<Int64>) throws(WireError) -> Int64 {
+        guard let v = object[key], !v.isNull else { return def }
+        let value: Int64
+        switch v {
+        case .int(let i): value = i
+        case .double(let d) where d.rounded() == d && abs(d) < 9.0e15: value = Int64(d)
+        default: throw error(WireError.invalidField, "`\(key)` must be an integer, got \(kindName(v))", key)
+        }
+        guard range.contains(value) else {
+            let upper = range.upperBound == .max ? "" : " and at most \(range.upperBound)"
+            throw error(WireError.invalidField, "`\(key)` must be at least \(range.lowerBound)\(upper), got \(value)", key)
+        }
+        return value
+    }
+}
+
+func kindName(_ v: JSONValue) -> String {
+    switch v {
+    case .null: "null"
+    case .bool: "a boolean"
+    case .int, .double: "a number"
+    case .string: "a string"
+    case .array: "an array"
+    case .object: "an object"
+    }
+}

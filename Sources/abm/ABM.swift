@@ -1,0 +1,15 @@
+import ArgumentParser
+
+/// The one executable: server, demo, client commands and the load generator.
+@main
+struct ABM: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "abm",
+        abstract: "Account-based marketing campaign runtime: one durable campaign per account, over ZeroMQ.",
+        subcommands: [
+            Serve.self, Demo.self,
+            Lead.self, Respond.self, Pause.self, Resume.self, Cancel.self, Status.self,
+            Tail.self, Bench.self,
+        ]
+    )
+}

@@ -1,3 +1,0 @@
-import ZeroMQ
-let v = zmqVersion()
-print("abm (libzmq \(v.major).\(v.minor).\(v.patch))")

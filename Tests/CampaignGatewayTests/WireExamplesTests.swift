@@ -1,0 +1,132 @@
+import CampaignCore
+@testable import CampaignGateway
+import Foundation
+import Testing
+
+/// Every documented example (protocols/examples/manifest.json) decodes or encodes exactly as documented.
+@Suite struct WireExamplesTests {
+    let decoder = WireDecoder()
+
+    func decode(_ socket: String, _ frames: [[UInt8]]) throws(WireError) -> WireRequest {
+        socket == "control" ? try decoder.decodeControl(frames) : try decoder.decodeIngress(frames)
+    }
+
+    func validEntries(_ kind: String) throws -> [(file: String, json: JSONValue, socket: String?)] {
+        try #require(try Repo.manifest["valid"]?.arrayValue).compactMap { e in
+            let file = e["file"]!.stringValue!
+            guard file.contains(kind) else { return nil }
+            return (file, try Repo.json(Repo.examples.appendingPathComponent(file)), e["socket"]?.stringValue)
+        }
+    }
+
+    @Test func manifestCoversEveryExampleFile() throws {
+        let listed = Set(try #require(try Repo.manifest["valid"]?.arrayValue).compactMap { $0["file"]?.stringValue })
+            .union(try #require(try Repo.manifest["invalid"]?.arrayValue).compactMap { $0["file"]?.stringValue })
+        let onDisk = Set(try FileManager.default.contentsOfDirectory(atPath: Repo.examples.path).filter { $0.hasSuffix(".json") && $0 != "manifest.json" })
+            .union(try FileManager.default.contentsOfDirectory(atPath: Repo.examples.appendingPathComponent("invalid").path).map { "invalid/" + $0 })
+        #expect(onDisk == listed)
+        #expect(listed.count > 60)
+    }
+
+    @Test func requestExamplesDecodeAsDocumented() throws {
+        let entries = try validEntries(".request.")
+        #expect(entries.count == 12)
+        for (file, json, socket) in entries {
+            let request = try decode(try #require(socket), [[], try Repo.example(file)])
+            #expect(request.type == json["type"]?.stringValue, "\(file)")
+            #expect(request.id == json["id"]?.stringValue, "\(file)")
+            switch request {
+            case .lead(_, let account, let lead):
+                #expect(lead == json["lead"])
+                #expect(account == json["lead"]?["account_id"]?.stringValue)
+            case .response(_, let r):
+                #expect(r == ResponseInput(accountId: json["account_id"]!.stringValue!, contactEmail: json["contact_email"]?.stringValue,
+                                           contactId: json["contact_id"]?.stringValue, kind: json["kind"]!.stringValue!,
+                                           channel: json["channel"]?.stringValue, text: json["text"]?.stringValue,
+                                           returnDate: json["return_date"]?.stringValue), "\(file)")
+            case .pause(_, let account, let reason):
+                #expect(account == json["account_id"]?.stringValue)
+                #expect(reason == json["reason"]?.stringValue)
+            case .resume(_, let account), .cancel(_, let account), .status(_, let account):
+                #expect(account == json["account_id"]?.stringValue)
+            case .events(_, let after, let limit):
+                #expect(after == json["after_seq"]?.intValue ?? 0)
+                #expect(limit == Int(json["limit"]?.intValue ?? 100))
+            case .clockAdvance(_, let seconds):
+                #expect(.int(Int64(seconds)) == json["seconds"])
+            }
+        }
+    }
+
+    @Test func ackExamplesReencodeByteForByte() throws {
+        for (file, json, _) in try validEntries("ack.") {
+            let ack = try #require(Ack.decode(try Repo.example(file)), "\(file)")
+            #expect(ack.encode() == JSONWriter.encode(json), "\(file)")
+        }
+    }
+
+    @Test func controlReplyExamplesReencodeByteForByte() throws {
+        for (file, json, _) in try validEntries(".reply.") + validEntries("reply.error.") {
+            let id = json["id"]?.stringValue
+            let encoded: [UInt8]
+            if let error = json["error"] {
+                encoded = ControlReply.failure(id: id, error: WireErrorBody(
+                    code: error["code"]!.stringValue!, message: error["message"]!.stringValue!, field: error["field"]?.stringValue))
+            } else if let campaign = json["campaign"] {
+                encoded = ControlReply.campaign(id: id!, try campaignView(from: campaign))
+            } else if let now = json["now"]?.stringValue {
+                encoded = ControlReply.clock(id: id!, now: try #require(WireTime.parse(now)))
+            } else {
+                let events = try #require(json["events"]?.arrayValue)
+                let bodies = try events.map { WireEvent.withSeq($0["seq"]!.intValue!, body: WireEvent.encodeBody(try domainEvent(from: $0))) }
+                encoded = ControlReply.events(id: id!, bodies: bodies, lastSeq: json["last_seq"]!.intValue!)
+            }
+            #expect(try JSONParser.parse(encoded) == json, "\(file)")
+            if json["events"] == nil { #expect(encoded == JSONWriter.encode(json), "\(file)") }
+        }
+    }
+
+    @Test func eventExamplesEncodeWithSeqFirstThenSortedKeys() throws {
+        let entries = try validEntries("event.")
+        #expect(entries.count == 11)
+        var types = Set<String>()
+        for (file, json, _) in entries {
+            let event = try domainEvent(from: json)
+            types.insert(event.type)
+            let seq = try #require(json["seq"]?.intValue)
+            let body = WireEvent.withSeq(seq, body: encodeEventBody(event))
+            #expect(try JSONParser.parse(body) == json, "\(file)")
+            let rest = JSONWriter.encode(json.removing("seq"))
+            #expect(body == Array("{\"seq\":\(seq),".utf8) + rest.dropFirst(), "\(file)")
+            #expect(WireEvent.topic(event) == Array("\(event.type)/\(event.accountId)".utf8))
+        }
+        #expect(types.count == 10)
+    }
+
+    @Test func campaignExampleEncodes() throws {
+        let json = try Repo.json(Repo.examples.appendingPathComponent("campaign.1.json"))
+        #expect(try campaignView(from: json).json == json)
+    }
+
+    @Test func invalidExamplesAreRefusedWithTheDocumentedCode() throws {
+        let entries = try #require(try Repo.manifest["invalid"]?.arrayValue)
+        #expect(entries.count >= 40)
+        for e in entries {
+            let body = try e["file"]?.stringValue.map { try Repo.example($0) } ?? []
+            let frames: [[UInt8]] = e["frames"]?.arrayValue?.map { f in
+                f.stringValue == "$body" ? body : Array(f.stringValue!.utf8)
+            } ?? [[], body]
+            let label = "\(e["file"]?.stringValue ?? "-") \(e["note"]?.stringValue ?? "")"
+            do {
+                let r = try decode(e["socket"]!.stringValue!, frames)
+                Issue.record("\(label): decoded as \(r)")
+            } catch {
+                #expect(error.code == e["code"]?.stringValue, "\(label): \(error)")
+                #expect(error.field == e["field"]?.stringValue, "\(label): \(error)")
+                #expect(error.requestId == e["id"]?.stringValue, "\(label): \(error)")
+                #expect(!error.message.isEmpty)
+                if let field = error.field { #expect(error.message.contains(field), "\(label): \(error)") }
+            }
+        }
+    }
+}

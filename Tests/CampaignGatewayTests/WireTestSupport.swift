@@ -1,0 +1,87 @@
+import Testing
+import CampaignCore
+@testable import CampaignGateway
+import Foundation
+
+/// Paths of the package, found from this file (Tests/CampaignGatewayTests/…).
+enum Repo {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let protocols = root.appendingPathComponent("protocols")
+    static let examples = protocols.appendingPathComponent("examples")
+
+    static func bytes(_ url: URL) throws -> [UInt8] { [UInt8](try Data(contentsOf: url)) }
+    static func example(_ file: String) throws -> [UInt8] { try bytes(examples.appendingPathComponent(file)) }
+    static func json(_ url: URL) throws -> JSONValue { try JSONParser.parse(bytes(url), limits: JSONLimits(maxDepth: 64, maxStringBytes: 1 << 20)) }
+
+    static var manifest: JSONValue {
+        get throws { try json(examples.appendingPathComponent("manifest.json")) }
+    }
+
+    /// Runs `protocols/tools/validate.py` over `(schema, instance)` samples; returns its exit code and output.
+    static func validateWithSchemas(_ samples: [(schema: String, instance: JSONValue)]) throws -> (Int32, String) {
+        let list = JSONValue.array(samples.map { .object(["schema": .string($0.schema), "instance": $0.instance]) })
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("abm-wire-samples-\(UUID().uuidString).json")
+        try Data(JSONWriter.encode(list)).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [protocols.appendingPathComponent("tools/validate.py").path, file.path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    }
+}
+
+/// A deterministic PRNG (SplitMix64) so that fuzz runs are reproducible from their seed.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+extension JSONValue {
+    var intValue: Int64? { if case .int(let i) = self { return i } else { return nil } }
+
+    /// Removes a key of an object.
+    func removing(_ key: String) -> JSONValue {
+        guard var o = objectValue else { return self }
+        o[key] = nil
+        return .object(o)
+    }
+}
+
+/// A `DomainEvent` from a documented event body (the inverse of `WireEvent.encodeBody` + seq).
+func domainEvent(from body: JSONValue) throws -> DomainEvent {
+    let o = try #require(body.objectValue)
+    var fields = o
+    for k in ["seq", "type", "at", "account_id", "campaign_id"] { fields[k] = nil }
+    let at = try #require(o["at"]?.stringValue)
+    return DomainEvent(type: try #require(o["type"]?.stringValue), at: try #require(WireTime.parse(at)),
+                       accountId: try #require(o["account_id"]?.stringValue), campaignId: o["campaign_id"]?.stringValue, fields: fields)
+}
+
+/// A `CampaignStatusView` from a documented `campaign` object.
+func campaignView(from v: JSONValue) throws -> CampaignStatusView {
+    let contacts = try #require(v["contacts"]?.arrayValue).map { c in
+        CampaignStatusView.Contact(
+            id: c["id"]?.stringValue ?? "", email: c["email"]?.stringValue ?? "", state: c["state"]?.stringValue ?? "",
+            touches: Int(c["touches"]?.intValue ?? -1),
+            touchesByChannel: (c["touches_by_channel"]?.objectValue ?? [:]).mapValues { Int($0.intValue ?? -1) })
+    }
+    return CampaignStatusView(
+        campaignId: try #require(v["campaign_id"]?.stringValue), accountId: try #require(v["account_id"]?.stringValue),
+        status: try #require(v["status"]?.stringValue), reason: v["reason"]?.stringValue,
+        steps: Int(try #require(v["steps"]?.intValue)), contacts: contacts,
+        nextDueAt: v["next_due_at"]?.stringValue.flatMap(WireTime.parse))
+}
+

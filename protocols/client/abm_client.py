@@ -1,0 +1,359 @@
+#!/usr/bin/python3
+"""A small Python client for the abm wire protocol v1 (protocols/abm-wire-v1.md).
+
+Library:
+
+    from abm_client import AbmClient
+    with AbmClient() as c:                                  # default endpoints 5570/5571/5572
+        ack = c.send_lead({"account_id": "acme", "email": "sarah@acme.example"})
+        for ack in c.send_leads(leads, window=500):         # pipelined, acks matched by id
+            ...
+        c.pause("acme", reason="legal review")              # control: raises AbmError on ok:false
+        for topic, event in c.subscribe(["touchpoint.due"], after_seq=0):
+            ...                                             # gap-free: missing seqs are replayed
+
+CLI (JSON lines out):  abm_client.py [--ingress E] [--control E] [--events E] COMMAND …
+    lead FILE|-          send one lead (a JSON object, the `lead` payload)
+    leads FILE|-         send many leads, one JSON object per line, pipelined
+    respond ACCOUNT KIND (--email E | --contact-id I) [--channel C] [--text T] [--return-date D]
+    pause ACCOUNT [--reason R] | resume ACCOUNT | cancel ACCOUNT | status ACCOUNT
+    events [--after N] [--limit L] | advance SECONDS | tail [PREFIX …] [--after N]
+
+Needs pyzmq (Debian: python3-zmq, for /usr/bin/python3).
+"""
+import argparse
+import itertools
+import json
+import os
+import sys
+import time
+import uuid
+
+import zmq
+
+DEFAULT_INGRESS = "tcp://127.0.0.1:5570"
+DEFAULT_CONTROL = "tcp://127.0.0.1:5571"
+DEFAULT_EVENTS = "tcp://127.0.0.1:5572"
+MAX_EVENTS_LIMIT = 1000
+
+
+class AbmError(Exception):
+    """A control command answered with ok:false (or an unusable reply). `code` is the stable error code."""
+
+    def __init__(self, code, message, field=None, reply=None):
+        super().__init__(f"{code}: {message}" + (f" ({field})" if field else ""))
+        self.code, self.message, self.field, self.reply = code, message, field, reply
+
+
+def encode(body):
+    """The body frame: compact UTF-8 JSON."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def new_id(prefix):
+    return f"{prefix}-{uuid.uuid4().hex}"
+
+
+class _Channel:
+    """One DEALER to a ROUTER endpoint: `[empty][body]` out, replies matched by `id`."""
+
+    def __init__(self, ctx, endpoint, timeout, curve, hwm):
+        self.sock = ctx.socket(zmq.DEALER)
+        self.sock.linger = 0
+        # Raise the high-water marks above any window we use, so nothing is dropped or blocks early.
+        self.sock.sndhwm = hwm
+        self.sock.rcvhwm = hwm
+        if curve:
+            self.sock.curve_serverkey = curve["server_public"]
+            self.sock.curve_publickey = curve["public"]
+            self.sock.curve_secretkey = curve["secret"]
+        self.sock.connect(endpoint)
+        self.timeout = timeout
+        self.pending = {}  # replies that arrived for ids nobody is waiting for yet
+        self.unmatched = []  # replies with id null (requests the server could not read)
+
+    def send(self, body):
+        self.sock.send_multipart([b"", encode(body)])
+
+    def recv(self, timeout=None):
+        """The next reply (any id), or raise TimeoutError."""
+        t = self.timeout if timeout is None else timeout
+        if not self.sock.poll(None if t is None else int(t * 1000)):
+            raise TimeoutError(f"no reply within {t:.3g} s")
+        frames = self.sock.recv_multipart()
+        if len(frames) != 2 or frames[0] != b"":
+            raise AbmError("bad_framing", f"reply is not [empty][body]: {len(frames)} frames")
+        return json.loads(frames[1].decode("utf-8"))
+
+    def wait_for(self, rid):
+        if rid in self.pending:
+            return self.pending.pop(rid)
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            reply = self.recv(left)
+            got = reply.get("id")
+            if got == rid:
+                return reply
+            if got is None:
+                self.unmatched.append(reply)
+            else:
+                self.pending[got] = reply
+
+    def call(self, body):
+        self.send(body)
+        return self.wait_for(body["id"])
+
+    def close(self):
+        self.sock.close(0)
+
+
+class AbmClient:
+    """Client for the three sockets. Not thread-safe (ZeroMQ sockets are not): one client per thread.
+
+    `curve`, when given, is a dict of Z85 keys `{server_public, public, secret}` for CURVE endpoints.
+    """
+
+    def __init__(self, ingress=DEFAULT_INGRESS, control=DEFAULT_CONTROL, events=DEFAULT_EVENTS,
+                 context=None, timeout=10.0, curve=None, hwm=100_000):
+        self.endpoints = {"ingress": ingress, "control": control, "events": events}
+        self.ctx = context or zmq.Context.instance()
+        self.timeout, self.curve, self.hwm = timeout, curve, hwm
+        self._channels = {}
+
+    def _channel(self, name):
+        if name not in self._channels:
+            self._channels[name] = _Channel(self.ctx, self.endpoints[name], self.timeout, self.curve, self.hwm)
+        return self._channels[name]
+
+    def close(self):
+        for ch in self._channels.values():
+            ch.close()
+        self._channels.clear()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ----- ingress: returns acks (dicts); a rejected ack is returned, not raised -----
+
+    def send_lead(self, lead, id=None):
+        """Send one lead; returns its ack once the server has stored it (or refused it)."""
+        return self._channel("ingress").call({"type": "lead", "id": id or new_id("lead"), "lead": lead})
+
+    def send_response(self, account_id, kind, contact_email=None, contact_id=None, channel=None, text=None,
+                      return_date=None, id=None):
+        body = {"type": "response", "id": id or new_id("resp"), "account_id": account_id, "kind": kind}
+        for key, value in (("contact_email", contact_email), ("contact_id", contact_id), ("channel", channel),
+                           ("text", text), ("return_date", return_date)):
+            if value is not None:
+                body[key] = value
+        return self._channel("ingress").call(body)
+
+    def send_leads(self, leads, window=1000, ids=None):
+        """Pipeline leads over one DEALER: up to `window` requests in flight, acks matched by id.
+
+        `leads` is any iterable of lead objects; `ids` an optional iterable of request ids (else fresh
+        ones). Yields acks in the order they arrive (each carries its `id`). Ids must be unique within
+        the call: a repeated id is answered by one ack per request, all with that id.
+        """
+        ch = self._channel("ingress")
+        ids = iter(ids) if ids is not None else (new_id("lead") for _ in itertools.count())
+        in_flight = {}
+        source = iter(leads)
+        exhausted = False
+        while True:
+            while not exhausted and len(in_flight) < window:
+                try:
+                    lead = next(source)
+                except StopIteration:
+                    exhausted = True
+                    break
+                rid = next(ids)
+                ch.send({"type": "lead", "id": rid, "lead": lead})
+                in_flight[rid] = in_flight.get(rid, 0) + 1
+            if not in_flight:
+                return
+            ack = ch.recv()
+            rid = ack.get("id")
+            if rid in in_flight:
+                in_flight[rid] -= 1
+                if not in_flight[rid]:
+                    del in_flight[rid]
+                yield ack
+            elif rid is None:
+                ch.unmatched.append(ack)
+            else:
+                ch.pending[rid] = ack
+
+    # ----- control: returns the reply; ok:false raises AbmError -----
+
+    def command(self, type_, id=None, **fields):
+        body = {"type": type_, "id": id or new_id(type_.replace(".", "-"))}
+        body.update({k: v for k, v in fields.items() if v is not None})
+        reply = self._channel("control").call(body)
+        if reply.get("type") != "reply":
+            raise AbmError("internal", f"unexpected reply {reply!r}", reply=reply)
+        if not reply.get("ok"):
+            err = reply.get("error") or {}
+            raise AbmError(err.get("code", "internal"), err.get("message", ""), err.get("field"), reply)
+        return reply
+
+    def pause(self, account_id, reason=None, id=None):
+        return self.command("pause", id=id, account_id=account_id, reason=reason)["campaign"]
+
+    def resume(self, account_id, id=None):
+        return self.command("resume", id=id, account_id=account_id)["campaign"]
+
+    def cancel(self, account_id, id=None):
+        return self.command("cancel", id=id, account_id=account_id)["campaign"]
+
+    def status(self, account_id, id=None):
+        return self.command("status", id=id, account_id=account_id)["campaign"]
+
+    def events(self, after_seq=0, limit=100, id=None):
+        """One page of the event log: the reply, with `events` (seq > after_seq) and `last_seq`."""
+        return self.command("events", id=id, after_seq=after_seq, limit=limit)
+
+    def clock_advance(self, seconds, id=None):
+        """Advance the virtual clock; returns the new time (ISO-8601). Needs `--virtual-clock`."""
+        return self.command("clock.advance", id=id, seconds=seconds)["now"]
+
+    def replay(self, after_seq=0, up_to=None, limit=MAX_EVENTS_LIMIT):
+        """Yield stored events with seq > after_seq (and <= up_to when given), in order, page by page."""
+        while up_to is None or after_seq < up_to:
+            page = self.events(after_seq=after_seq, limit=limit)["events"]
+            for event in page:
+                if up_to is not None and event["seq"] > up_to:
+                    return
+                yield event
+                after_seq = event["seq"]
+            if len(page) < limit:
+                return
+
+    # ----- events -----
+
+    def subscribe(self, prefixes=("",), after_seq=None, detect_gaps=True, idle_timeout=None):
+        """Yield `(topic, event)` from the events socket.
+
+        With `detect_gaps` (the default) the SUB takes every event and filters by `prefixes` here, so
+        that it sees every `seq`: when one jumps (a lost message, a late join, a server restart), the
+        missing events are fetched with control `events` and yielded first, in order; an event with a
+        seq already seen is dropped. `after_seq` starts from a known position: everything after it is
+        replayed first (pass 0 for the whole log). Without `detect_gaps` the SUB filters by prefix
+        and events are yielded as they come. `idle_timeout` (seconds) ends the generator after that
+        long without an event; None waits forever.
+        """
+        prefixes = [p.encode() if isinstance(p, str) else p for p in (prefixes or [""])]
+        sub = self.ctx.socket(zmq.SUB)
+        sub.linger = 0
+        sub.rcvhwm = self.hwm
+        if self.curve:
+            sub.curve_serverkey = self.curve["server_public"]
+            sub.curve_publickey = self.curve["public"]
+            sub.curve_secretkey = self.curve["secret"]
+        for p in ([b""] if detect_gaps else prefixes):
+            sub.setsockopt(zmq.SUBSCRIBE, p)
+        sub.connect(self.endpoints["events"])
+
+        def wanted(topic):
+            return any(topic.startswith(p) for p in prefixes)
+
+        state = {"last": after_seq}  # the highest seq seen (yielded or filtered out)
+
+        def stored(after, upto=None):
+            for ev in self.replay(after, up_to=upto):
+                state["last"] = ev["seq"]
+                topic = f"{ev['type']}/{ev['account_id']}"
+                if wanted(topic.encode()):
+                    yield topic, ev
+
+        try:
+            if detect_gaps and after_seq is not None:
+                # Catch up on the log; live events it already covered are dropped below by seq.
+                yield from stored(after_seq)
+            while True:
+                if not sub.poll(None if idle_timeout is None else int(idle_timeout * 1000)):
+                    return
+                topic, body = sub.recv_multipart()[:2]
+                event = json.loads(body.decode("utf-8"))
+                if detect_gaps:
+                    seq, last = event["seq"], state["last"]
+                    if last is not None and seq <= last:
+                        continue  # already yielded (replay overlap or a republished event)
+                    if last is not None and seq > last + 1:
+                        yield from stored(last, upto=seq - 1)
+                    state["last"] = seq
+                if wanted(topic):
+                    yield topic.decode("utf-8"), event
+        finally:
+            sub.close(0)
+
+
+# ----------------------------------------------------------------------- CLI
+
+def _read_json_lines(path):
+    f = sys.stdin if path == "-" else open(path, encoding="utf-8")
+    with f:
+        for line in f:
+            if line.strip():
+                yield json.loads(line)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--ingress", default=os.environ.get("ABM_INGRESS", DEFAULT_INGRESS))
+    ap.add_argument("--control", default=os.environ.get("ABM_CONTROL", DEFAULT_CONTROL))
+    ap.add_argument("--events", dest="events_ep", default=os.environ.get("ABM_EVENTS", DEFAULT_EVENTS))
+    ap.add_argument("--timeout", type=float, default=10.0)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("lead"); p.add_argument("file"); p.add_argument("--id")
+    p = sub.add_parser("leads"); p.add_argument("file"); p.add_argument("--window", type=int, default=1000)
+    p = sub.add_parser("respond"); p.add_argument("account"); p.add_argument("kind")
+    p.add_argument("--email"); p.add_argument("--contact-id"); p.add_argument("--channel"); p.add_argument("--text")
+    p.add_argument("--return-date"); p.add_argument("--id")
+    p = sub.add_parser("pause"); p.add_argument("account"); p.add_argument("--reason"); p.add_argument("--id")
+    for name in ("resume", "cancel", "status"):
+        p = sub.add_parser(name); p.add_argument("account"); p.add_argument("--id")
+    p = sub.add_parser("events"); p.add_argument("--after", type=int, default=0); p.add_argument("--limit", type=int, default=100)
+    p = sub.add_parser("advance"); p.add_argument("seconds", type=float); p.add_argument("--id")
+    p = sub.add_parser("tail"); p.add_argument("prefixes", nargs="*"); p.add_argument("--after", type=int)
+    a = ap.parse_args(argv)
+
+    out = lambda obj: print(json.dumps(obj, ensure_ascii=False), flush=True)
+    with AbmClient(a.ingress, a.control, a.events_ep, timeout=a.timeout) as c:
+        try:
+            if a.cmd == "lead":
+                out(c.send_lead(next(_read_json_lines(a.file)) if a.file == "-" else json.load(open(a.file)), id=a.id))
+            elif a.cmd == "leads":
+                for ack in c.send_leads(_read_json_lines(a.file), window=a.window):
+                    out(ack)
+            elif a.cmd == "respond":
+                out(c.send_response(a.account, a.kind, contact_email=a.email, contact_id=a.contact_id, channel=a.channel,
+                                    text=a.text, return_date=a.return_date, id=a.id))
+            elif a.cmd == "pause":
+                out(c.command("pause", id=a.id, account_id=a.account, reason=a.reason))
+            elif a.cmd in ("resume", "cancel", "status"):
+                out(c.command(a.cmd, id=a.id, account_id=a.account))
+            elif a.cmd == "events":
+                out(c.events(after_seq=a.after, limit=a.limit))
+            elif a.cmd == "advance":
+                out(c.command("clock.advance", id=a.id, seconds=a.seconds))
+            elif a.cmd == "tail":
+                for topic, event in c.subscribe(a.prefixes or [""], after_seq=a.after):
+                    out({"topic": topic, "event": event})
+        except AbmError as e:
+            out(e.reply or {"error": {"code": e.code, "message": e.message}})
+            return 1
+        except TimeoutError as e:
+            print(f"abm_client: {e}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
