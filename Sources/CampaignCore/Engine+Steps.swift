@@ -170,42 +170,45 @@ extension CampaignEngine {
         // Move the campaign out of the state so that changing it does not copy its arrays.
         work.state.campaign = nil
         defer { if work.state.campaign == nil { work.state.campaign = camp } }
-        let c = camp.contacts[i]
-        let (ch, attempt) = channel(for: c)
+        // The contact is read in place (a copy would share its `touches` array and make the update below copy it).
+        let (ch, attempt) = channel(for: camp.contacts[i])
         let step = camp.steps + 1
-        var referred: ContactState?
-        if !c.isPrimary, let p = camp.primaryIndex, camp.contacts[p].standing != .unsubscribed,
+        let isPrimary = camp.contacts[i].isPrimary
+        var referred: Int?
+        if !isPrimary, let p = camp.primaryIndex, camp.contacts[p].standing != .unsubscribed,
            camp.contacts[p].standing != .suppressed {
-            referred = camp.contacts[p]
+            referred = p
         }
-        let message = MessageRenderer.render(config: config, campaign: camp, contact: c, channel: ch, step: step,
-                                             referred: referred, phrasing: camp.references)
+        let message = MessageRenderer.render(config: config, campaign: camp, contact: camp.contacts[i], channel: ch,
+                                             step: step, referred: referred.map { camp.contacts[$0] },
+                                             phrasing: camp.references)
+        let contactId = camp.contacts[i].id
         guard message.isClean else {
             // Fail closed: never send a message with a hole in it. The contact is set aside so the campaign goes on.
             camp.contacts[i].standing = .blocked
             work.state.campaign = camp
-            work.emit("conflict.detected", at: at, ["conflict": "message_not_clean", "contact_id": .string(c.id),
+            work.emit("conflict.detected", at: at, ["conflict": "message_not_clean", "contact_id": .string(contactId),
                                                     "channel": .string(ch.rawValue)])
             return
         }
-        var fields: [String: JSONValue] = [
-            "touchpoint_id": .string("\(camp.id):\(step)"),
-            "step": .int(Int64(step)),
-            "contact_id": .string(c.id),
-            "contact_email": .string(c.email),
-            "contact_name": .string(c.name),
-            "channel": .string(ch.rawValue),
-            "attempt": .int(Int64(attempt)),
-            "message": .string(message.body),
-            "reason": .string(reason),
-            "explanation": .string(explain(reason, step: step, channel: ch, attempt: attempt)),
-        ]
+        // Built key by key into a reserved dictionary (a literal builds an array of pairs first).
+        var fields = [String: JSONValue](minimumCapacity: 16)
+        fields["touchpoint_id"] = .string(camp.id + ":" + String(step))
+        fields["step"] = .int(Int64(step))
+        fields["contact_id"] = .string(contactId)
+        fields["contact_email"] = .string(camp.contacts[i].email)
+        fields["contact_name"] = .string(camp.contacts[i].name)
+        fields["channel"] = .string(ch.rawValue)
+        fields["attempt"] = .int(Int64(attempt))
+        fields["message"] = .string(message.body)
+        fields["reason"] = .string(reason)
+        fields["explanation"] = .string(explain(reason, step: step, channel: ch, attempt: attempt))
         if let s = message.subject { fields["subject"] = .string(s) }
         if ch == .call { fields["call_script"] = .string(message.body) }
-        if ch == .sms || ch == .call, let phone = c.phone { fields["contact_phone"] = .string(phone) }
-        if ch == .linkedin, let url = c.linkedinURL { fields["contact_linkedin_url"] = .string(url) }
-        if let referred {
-            fields["reference"] = ["contact_id": .string(referred.id), "name": .string(referred.name)]
+        if ch == .sms || ch == .call, let phone = camp.contacts[i].phone { fields["contact_phone"] = .string(phone) }
+        if ch == .linkedin, let url = camp.contacts[i].linkedinURL { fields["contact_linkedin_url"] = .string(url) }
+        if let p = referred {
+            fields["reference"] = ["contact_id": .string(camp.contacts[p].id), "name": .string(camp.contacts[p].name)]
             camp.references += 1
         }
         if message.usedFallback { fields["template_fallback"] = true }
@@ -220,7 +223,7 @@ extension CampaignEngine {
         camp.nextReason = nil
         switch reason {
         case "introduce_colleague": camp.roundCursor = nil
-        case "round_robin": camp.roundCursor = c.id
+        case "round_robin": camp.roundCursor = contactId
         default: break
         }
         work.state.campaign = camp
@@ -234,6 +237,11 @@ extension CampaignEngine {
         case "introduce_colleague": who = "introducing the best-scored colleague not yet touched; "
         default: who = "next contact in play; "
         }
-        return who + channel.rawValue + " attempt " + String(attempt)
+        var out = who
+        out.reserveCapacity(who.utf8.count + 24)
+        out += channel.rawValue
+        out += " attempt "
+        out += String(attempt)
+        return out
     }
 }

@@ -34,6 +34,7 @@ public struct TitleScores: Sendable, Equatable {
 
     /// Lower-cased words of a title (letters and digits; everything else separates words).
     static func words(_ s: String) -> [String] {
+        if s.utf8.allSatisfy({ $0 < 0x80 }) { return asciiWords(s) }
         var out: [String] = []
         var cur = ""
         for ch in s.lowercased() {
@@ -48,6 +49,25 @@ public struct TitleScores: Sendable, Equatable {
         return out
     }
 
+    /// `words(_:)` over bytes for ASCII input (for ASCII, letters and digits are exactly `A-Z a-z 0-9`).
+    private static func asciiWords(_ s: String) -> [String] {
+        var out: [String] = []
+        var cur: [UInt8] = []
+        func flush() {
+            if !cur.isEmpty { out.append(String(decoding: cur, as: UTF8.self)) }
+            cur.removeAll(keepingCapacity: true)
+        }
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): cur.append(b + 32)
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "*"): cur.append(b)
+            default: flush()
+            }
+        }
+        flush()
+        return out
+    }
+
     /// The score of a title (0 for nil or no match).
     public func score(_ title: String?) -> Int {
         guard let title, !title.isEmpty else { return 0 }
@@ -57,7 +77,7 @@ public struct TitleScores: Sendable, Equatable {
         while i < w.count {
             var matchScore = -1
             var matchLen = 0
-            for rule in rules {
+            for rule in rules where rule.words[0] == "*" || rule.words[0] == w[i] {
                 if let len = TitleScores.match(rule.words, w, at: i), rule.score > matchScore {
                     matchScore = rule.score
                     matchLen = len
