@@ -36,7 +36,8 @@ struct ServerInteropTests {
             samples.append(("event.schema.json", e))
             samples.append(("event.\(e["type"]!.stringValue!).schema.json", e))
         }
-        let (status, output) = try Repo.validateWithSchemas(samples)
+        let checked = samples
+        let (status, output) = try await onThread { try Repo.validateWithSchemas(checked) }
         #expect(status == 0, "\(output)")
         await f.stop()
     }
@@ -74,8 +75,11 @@ struct ServerInteropTests {
         process.standardOutput = pipe
         process.standardError = pipe
         try process.run()
-        let output = await Task.detached { pipe.fileHandleForReading.readDataToEndOfFile() }.value
-        process.waitUntilExit()
+        let output = try await onThread { () -> Data in
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return data
+        }
         #expect(process.terminationStatus == 0, "\(String(decoding: output, as: UTF8.self))")
         await f.stop()
     }

@@ -49,7 +49,7 @@ final class ServerProcess: Sendable {
         process.standardError = err
         try process.run()
         // Read stdout on a thread of its own until `ready` (or EOF: the process died).
-        let lines = await Task.detached { () -> [String] in
+        let lines = try await onThread { () -> [String] in
             var collected: [String] = []
             var buffer = Data()
             while true {
@@ -63,7 +63,7 @@ final class ServerProcess: Sendable {
                     if line == "ready" { return collected }
                 }
             }
-        }.value
+        }
         var endpoints: [String: String] = [:]
         for line in lines {
             let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
@@ -99,7 +99,7 @@ final class ServerProcess: Sendable {
 
     private func waitForExit() async -> Int32 {
         let p = process
-        return await Task.detached { p.waitUntilExit(); return p.terminationStatus }.value
+        return (try? await onThread { p.waitUntilExit(); return p.terminationStatus }) ?? -1
     }
 }
 
@@ -271,4 +271,12 @@ func colleague(_ account: String, _ n: Int, name: String) -> JSONValue {
 
 extension JSONValue {
     var int: Int64? { if case .int(let i) = self { return i } else { return nil } }
+}
+
+/// Runs a blocking call (a pipe read, `waitUntilExit`, a child process) on a thread of its own, never
+/// on the cooperative pool, whose few threads (one per core) the servers under test need.
+func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
+        Thread { c.resume(with: Result { try body() }) }.start()
+    }
 }
