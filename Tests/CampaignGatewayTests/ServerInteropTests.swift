@@ -84,3 +84,32 @@ struct ServerInteropTests {
         await f.stop()
     }
 }
+
+@Suite struct ServerConfigFileTests {
+    @Test func deployExampleConfigIsValid() throws {
+        let file = try ServerConfigFile(contentsOf: Repo.root.appendingPathComponent("deploy/abm.example.json").path)
+        var options = ServerOptions()
+        file.apply(to: &options)
+        #expect(options.dataDirectory == "/var/lib/abm")
+        #expect(options.runtime.maxResidentCampaigns == 100_000)
+        #expect(options.campaign.maxTouchpoints == 7)
+        #expect(options.campaign.senderName == "Alex Morgan")
+        #expect(options.endpoints == GatewayEndpoints())
+    }
+
+    @Test func unknownOrWrongKeysNameTheKey() throws {
+        #expect(throws: CampaignError.self) { try ServerConfigFile(json: ["nope": 1]) }
+        do {
+            _ = try ServerConfigFile(json: ["runtime": ["max_resident_campaigns": 0]])
+            Issue.record("accepted a zero cap")
+        } catch {
+            #expect(error.field == "runtime.max_resident_campaigns")
+        }
+        do {
+            _ = try ServerConfigFile(json: ["campaign": ["max_touchpoints": "many"]])
+            Issue.record("accepted a bad campaign key")
+        } catch {
+            #expect(error.code == "invalid_config")
+        }
+    }
+}
