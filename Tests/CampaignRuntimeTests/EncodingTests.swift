@@ -31,7 +31,7 @@ import Testing
         let raw = "a\\b\t\u{01}\r é \"q\" end"
         let data = JSONWriter.encode(.string(raw))
         #expect(String(decoding: data, as: UTF8.self) == #""a\\b\t\u0001\r é \"q\" end""#)
-        #expect(try JSONDecoder().decode(String.self, from: data) == raw)
+        #expect(try JSONDecoder().decode(String.self, from: Data(data)) == raw)
     }
 
     @Test func nullCampaignIdIsWritten() {
