@@ -58,7 +58,7 @@ extension CampaignEngine {
     /// Who takes the next step, and when.
     func plan(_ camp: CampaignState, earliest: Double) -> Plan {
         if camp.steps >= config.maxTouchpoints { return .complete(reason: "max_touchpoints") }
-        guard let top = camp.contacts.firstIndex(where: { $0.isEligible }) else {
+        guard let top = camp.firstEligibleIndex else {
             return .complete(reason: "no_eligible_contacts")
         }
         if camp.steps < config.primaryFocusSteps {
@@ -66,25 +66,26 @@ extension CampaignEngine {
             return .touch(contact: top, at: r.at, reason: "focus_step")
         }
         var inPlayCount = 0
-        for k in camp.contacts.indices where camp.contacts[k].isInPlay { inPlayCount += 1 }
+        var untouched: Int?
+        for k in camp.contacts.indices where camp.contacts[k].standing == .active {
+            if camp.contacts[k].firstTouchAt != nil { inPlayCount += 1 } else if untouched == nil { untouched = k }
+        }
         var intro: (Int, Double, Bool)?
-        if inPlayCount < config.maxConcurrentContacts,
-           let i = camp.contacts.firstIndex(where: { $0.isEligible && $0.firstTouchAt == nil }),
-           let r = readiness(camp, i, earliest: earliest) {
+        if inPlayCount < config.maxConcurrentContacts, let i = untouched, let r = readiness(camp, i, earliest: earliest) {
             intro = (i, r.at, r.gated)
             if !r.gated { return .touch(contact: i, at: r.at, reason: "introduce_colleague") }
         }
         // The round over contacts in play, starting after the cursor (or at the top contact).
         let n = camp.contacts.count
         var startAt = 0
-        if let cursor = camp.roundCursor, let pos = camp.contacts.firstIndex(where: { $0.id == cursor }) {
+        if let cursor = camp.roundCursor, let pos = camp.index(ofId: cursor) {
             startAt = pos + 1
         }
         var best: (Int, Double, String)?
         if let intro { best = (intro.0, intro.1, "introduce_colleague") }
         for step in 0..<n {
             let i = (startAt + step) % n
-            guard camp.contacts[i].isInPlay, let r = readiness(camp, i, earliest: earliest) else { continue }
+            guard camp.contacts[i].standing == .active, camp.contacts[i].firstTouchAt != nil, let r = readiness(camp, i, earliest: earliest) else { continue }
             if !r.gated { return .touch(contact: i, at: r.at, reason: "round_robin") }
             if best == nil || r.at < best!.1 { best = (i, r.at, "round_robin") }
         }
@@ -231,17 +232,31 @@ extension CampaignEngine {
     }
 
     private func explain(_ reason: String, step: Int, channel: Channel, attempt: Int) -> String {
-        let who: String
+        let kind: Int
         switch reason {
-        case "focus_step": who = "first steps go to the top contact; "
-        case "introduce_colleague": who = "introducing the best-scored colleague not yet touched; "
+        case "focus_step": kind = 0
+        case "introduce_colleague": kind = 1
+        default: kind = 2
+        }
+        if attempt >= 1 && attempt <= Explanations.attempts { return Explanations.table[kind][channel.index][attempt - 1] }
+        return Explanations.text(kind: kind, channel: channel, attempt: attempt)
+    }
+}
+
+/// The `explanation` texts of touchpoints, built once (they only depend on the reason, channel and attempt).
+enum Explanations {
+    static let attempts = 12
+    static let table: [[[String]]] = (0..<3).map { kind in
+        Channel.allCases.sorted { $0.index < $1.index }.map { ch in (1...attempts).map { text(kind: kind, channel: ch, attempt: $0) } }
+    }
+
+    static func text(kind: Int, channel: Channel, attempt: Int) -> String {
+        let who: String
+        switch kind {
+        case 0: who = "first steps go to the top contact; "
+        case 1: who = "introducing the best-scored colleague not yet touched; "
         default: who = "next contact in play; "
         }
-        var out = who
-        out.reserveCapacity(who.utf8.count + 24)
-        out += channel.rawValue
-        out += " attempt "
-        out += String(attempt)
-        return out
+        return who + channel.rawValue + " attempt " + String(attempt)
     }
 }

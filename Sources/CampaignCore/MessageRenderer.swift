@@ -54,7 +54,7 @@ enum MessageRenderer {
         switch channel {
         case .email:
             var (subject, f1, c1) = pick(override?.emailSubject, t.emailSubject, defaults.emailSubject)
-            if subject.utf8.contains(0x0A) { subject = subject.split(separator: "\n").joined(separator: " ") }
+            if subject.utf8.contains(where: { $0 == 0x0A }) { subject = subject.split(separator: "\n").joined(separator: " ") }
             let (body, f2, c2) = pick(override?.emailBody, t.emailBody, defaults.emailBody)
             return Message(subject: subject, body: body, usedFallback: f1 || f2, isClean: c1 && c2)
         case .sms:

@@ -5,7 +5,8 @@ enum MessageText {
     /// One pass over the UTF-8 bytes (this runs for every message).
     static func isClean(_ s: String) -> Bool {
         var s = s
-        return s.withUTF8 { bytes -> Bool in
+        // The class table is read through a local buffer (not the global accessor) in the per-byte loops.
+        return byteClass.withUnsafeBufferPointer { byteClass in s.withUTF8 { bytes -> Bool in
             let n = bytes.count
             var i = 0
             var prev: UInt8 = 0
@@ -33,7 +34,7 @@ enum MessageText {
                 i += 1
             }
             return true
-        }
+        } }
     }
 
     /// 0 letter (ASCII letters and every non-ASCII byte), 1 other, 2 square bracket, 3 brace, 4 closing parenthesis.
