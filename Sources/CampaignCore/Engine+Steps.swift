@@ -167,30 +167,40 @@ extension CampaignEngine {
 
     /// Emits one touchpoint and records it.
     func emitTouch(work: inout Work, contact i: Int, at: Double, reason: String) {
-        guard var camp = work.state.campaign else { return }
-        // Move the campaign out of the state so that changing it does not copy its arrays.
-        work.state.campaign = nil
-        defer { if work.state.campaign == nil { work.state.campaign = camp } }
+        guard work.state.campaign != nil else { return }
+        // The campaign is changed in place (a copy would retain every field and share the contact list).
+        switch recordTouch(&work.state.campaign!, contact: i, at: at, reason: reason) {
+        case .sent(let fields): work.emit("touchpoint.due", at: at, fields)
+        case .blocked(let fields): work.emit("conflict.detected", at: at, fields)
+        }
+    }
+
+    enum TouchResult {
+        /// The `touchpoint.due` fields.
+        case sent([String: JSONValue])
+        /// The message was not clean: the `conflict.detected` fields.
+        case blocked([String: JSONValue])
+    }
+
+    /// Renders the touch to contact `i` and records it in `camp`; a message that is not clean blocks the contact.
+    private func recordTouch(_ camp: inout CampaignState, contact i: Int, at: Double, reason: String) -> TouchResult {
         // The contact is read in place (a copy would share its `touches` array and make the update below copy it).
         let (ch, attempt) = channel(for: camp.contacts[i])
         let step = camp.steps + 1
-        let isPrimary = camp.contacts[i].isPrimary
         var referred: Int?
-        if !isPrimary, let p = camp.primaryIndex, camp.contacts[p].standing != .unsubscribed,
+        if !camp.contacts[i].isPrimary, let p = camp.primaryIndex, camp.contacts[p].standing != .unsubscribed,
            camp.contacts[p].standing != .suppressed {
             referred = p
         }
-        let message = MessageRenderer.render(config: config, campaign: camp, contact: camp.contacts[i], channel: ch,
-                                             step: step, referred: referred.map { camp.contacts[$0] },
-                                             phrasing: camp.references)
+        let message = MessageRenderer.render(config: config, company: camp.company, topic: camp.topic,
+                                             contact: camp.contacts[i], channel: ch, step: step,
+                                             referred: referred.map { camp.contacts[$0] }, phrasing: camp.references)
         let contactId = camp.contacts[i].id
         guard message.isClean else {
             // Fail closed: never send a message with a hole in it. The contact is set aside so the campaign goes on.
             camp.contacts[i].standing = .blocked
-            work.state.campaign = camp
-            work.emit("conflict.detected", at: at, ["conflict": "message_not_clean", "contact_id": .string(contactId),
-                                                    "channel": .string(ch.rawValue)])
-            return
+            return .blocked(["conflict": "message_not_clean", "contact_id": .string(contactId),
+                             "channel": .string(ch.rawValue)])
         }
         // Built key by key into a reserved dictionary (a literal builds an array of pairs first).
         var fields = [String: JSONValue](minimumCapacity: 16)
@@ -209,7 +219,7 @@ extension CampaignEngine {
         if ch == .sms || ch == .call, let phone = camp.contacts[i].phone { fields["contact_phone"] = .string(phone) }
         if ch == .linkedin, let url = camp.contacts[i].linkedinURL { fields["contact_linkedin_url"] = .string(url) }
         if let p = referred {
-            fields["reference"] = ["contact_id": .string(camp.contacts[p].id), "name": .string(camp.contacts[p].name)]
+            fields["reference"] = .object(["contact_id": .string(camp.contacts[p].id), "name": .string(camp.contacts[p].name)])
             camp.references += 1
         }
         if message.usedFallback { fields["template_fallback"] = true }
@@ -227,8 +237,7 @@ extension CampaignEngine {
         case "round_robin": camp.roundCursor = contactId
         default: break
         }
-        work.state.campaign = camp
-        work.emit("touchpoint.due", at: at, fields)
+        return .sent(fields)
     }
 
     private func explain(_ reason: String, step: Int, channel: Channel, attempt: Int) -> String {
