@@ -84,7 +84,8 @@ enum Normalize {
     /// whitespace collapsed; nil for empty or placeholder-like values ("None", "null", …).
     static func text(_ raw: String?) -> String? {
         guard let raw else { return nil }
-        if isPlain(raw) { return placeholderWords.contains(raw.lowercased()) ? nil : raw }
+        // Plain text is ASCII, so lower-casing keeps its length; no placeholder word is longer than 9 bytes.
+        if isPlain(raw) { return raw.utf8.count <= 9 && placeholderWords.contains(raw.lowercased()) ? nil : raw }
         var out = ""
         var lastSpace = true
         for ch in raw {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The title → priority table, matched on whole words, case-insensitively.
 ///
 /// Configuration shape (`title_scores`): an object of phrase → integer score that *replaces* the default
@@ -68,9 +70,21 @@ public struct TitleScores: Sendable, Equatable {
         return out
     }
 
+    /// Scores of titles seen before (titles repeat a lot; scoring one costs a few thousand instructions).
+    private let memo = Memo()
+
+    public static func == (a: TitleScores, b: TitleScores) -> Bool { a.table == b.table }
+
     /// The score of a title (0 for nil or no match).
     public func score(_ title: String?) -> Int {
         guard let title, !title.isEmpty else { return 0 }
+        if let known = memo.score(of: title) { return known }
+        let s = computeScore(title)
+        memo.remember(title, s)
+        return s
+    }
+
+    private func computeScore(_ title: String) -> Int {
         let w = TitleScores.words(title)
         var best = 0
         var i = 0
@@ -109,5 +123,27 @@ public struct TitleScores: Sendable, Equatable {
             return go(p + 1, i + 1)
         }
         return go(0, start).map { $0 - start }
+    }
+}
+
+extension TitleScores {
+    /// A bounded, thread-safe title → score memo (it only ever holds what `computeScore` returns).
+    final class Memo: @unchecked Sendable {
+        private let lock = NSLock()
+        private var scores: [String: Int] = [:]
+        private static let limit = 4096
+
+        func score(of title: String) -> Int? {
+            lock.lock()
+            defer { lock.unlock() }
+            return scores[title]
+        }
+
+        func remember(_ title: String, _ score: Int) {
+            lock.lock()
+            defer { lock.unlock() }
+            if scores.count >= Memo.limit { scores.removeAll(keepingCapacity: true) }
+            scores[title] = score
+        }
     }
 }
