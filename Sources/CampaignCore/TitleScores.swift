@@ -37,6 +37,11 @@ public struct TitleScores: Sendable, Equatable {
     /// Lower-cased words of a title (letters and digits; everything else separates words).
     static func words(_ s: String) -> [String] {
         if s.utf8.allSatisfy({ $0 < 0x80 }) { return asciiWords(s) }
+        return generalWords(s)
+    }
+
+    /// `words` for any input (the reference for its ASCII path).
+    static func generalWords(_ s: String) -> [String] {
         var out: [String] = []
         var cur = ""
         for ch in s.lowercased() {
@@ -52,7 +57,7 @@ public struct TitleScores: Sendable, Equatable {
     }
 
     /// `words(_:)` over bytes for ASCII input (for ASCII, letters and digits are exactly `A-Z a-z 0-9`).
-    private static func asciiWords(_ s: String) -> [String] {
+    static func asciiWords(_ s: String) -> [String] {
         var out: [String] = []
         var cur: [UInt8] = []
         func flush() {
