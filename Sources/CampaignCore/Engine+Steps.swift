@@ -203,7 +203,7 @@ extension CampaignEngine {
                              "channel": .string(ch.rawValue)])
         }
         // Built key by key into a reserved dictionary (a literal builds an array of pairs first).
-        var fields = [String: JSONValue](minimumCapacity: 16)
+        var fields = [String: JSONValue](minimumCapacity: 12)
         fields["touchpoint_id"] = .string(camp.id + ":" + String(step))
         fields["step"] = .int(Int64(step))
         fields["contact_id"] = .string(contactId)
