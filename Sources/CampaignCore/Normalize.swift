@@ -6,6 +6,11 @@ enum Normalize {
         let bytes = s.utf8
         guard let first = bytes.first, let last = bytes.last else { return s }
         if first < 0x80 && last < 0x80 && !isASCIIWhitespace(first) && !isASCIIWhitespace(last) { return s }
+        return generalTrim(s)
+    }
+
+    /// `trim` for any input (the reference for its fast path).
+    static func generalTrim(_ s: String) -> String {
         let u = s.unicodeScalars
         var start = u.startIndex, end = u.endIndex
         while start < end, u[start].properties.isWhitespace { start = u.index(after: start) }
@@ -20,6 +25,11 @@ enum Normalize {
     /// Trimmed, lower-cased email when it has a plausible form (`local@domain.tld`, no spaces, ≤ 254 chars).
     static func email(_ raw: String) -> String? {
         if let fast = ASCIIEmail.check(raw) { return fast.valid }
+        return generalEmail(raw)
+    }
+
+    /// `email` for any input (the reference for `ASCIIEmail`).
+    static func generalEmail(_ raw: String) -> String? {
         let e = trim(raw).lowercased()
         guard e.utf8.count <= 254, !e.isEmpty else { return nil }
         let parts = e.split(separator: "@", omittingEmptySubsequences: false)
@@ -40,6 +50,11 @@ enum Normalize {
     static func phone(_ raw: String) -> String? {
         let t = trim(raw)
         if t.utf8.allSatisfy({ $0 < 0x80 }) { return asciiPhone(t) }
+        return generalPhone(t)
+    }
+
+    /// `phone` for any trimmed input (the reference for its ASCII path).
+    static func generalPhone(_ t: String) -> String? {
         var out = ""
         for (i, ch) in t.enumerated() {
             if ch.isASCII && ch.isNumber { out.append(ch) }
@@ -84,7 +99,8 @@ enum Normalize {
     /// whitespace collapsed; nil for empty or placeholder-like values ("None", "null", …).
     static func text(_ raw: String?) -> String? {
         guard let raw else { return nil }
-        if isPlain(raw) { return placeholderWords.contains(raw.lowercased()) ? nil : raw }
+        // Plain text is ASCII, so lower-casing keeps its length; no placeholder word is longer than 9 bytes.
+        if isPlain(raw) { return raw.utf8.count <= 9 && placeholderWords.contains(raw.lowercased()) ? nil : raw }
         var out = ""
         var lastSpace = true
         for ch in raw {

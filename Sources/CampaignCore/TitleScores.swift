@@ -1,3 +1,5 @@
+import Foundation
+
 /// The title → priority table, matched on whole words, case-insensitively.
 ///
 /// Configuration shape (`title_scores`): an object of phrase → integer score that *replaces* the default
@@ -35,6 +37,11 @@ public struct TitleScores: Sendable, Equatable {
     /// Lower-cased words of a title (letters and digits; everything else separates words).
     static func words(_ s: String) -> [String] {
         if s.utf8.allSatisfy({ $0 < 0x80 }) { return asciiWords(s) }
+        return generalWords(s)
+    }
+
+    /// `words` for any input (the reference for its ASCII path).
+    static func generalWords(_ s: String) -> [String] {
         var out: [String] = []
         var cur = ""
         for ch in s.lowercased() {
@@ -50,7 +57,7 @@ public struct TitleScores: Sendable, Equatable {
     }
 
     /// `words(_:)` over bytes for ASCII input (for ASCII, letters and digits are exactly `A-Z a-z 0-9`).
-    private static func asciiWords(_ s: String) -> [String] {
+    static func asciiWords(_ s: String) -> [String] {
         var out: [String] = []
         var cur: [UInt8] = []
         func flush() {
@@ -68,9 +75,21 @@ public struct TitleScores: Sendable, Equatable {
         return out
     }
 
+    /// Scores of titles seen before (titles repeat a lot; scoring one costs a few thousand instructions).
+    private let memo = Memo()
+
+    public static func == (a: TitleScores, b: TitleScores) -> Bool { a.table == b.table }
+
     /// The score of a title (0 for nil or no match).
     public func score(_ title: String?) -> Int {
         guard let title, !title.isEmpty else { return 0 }
+        if let known = memo.score(of: title) { return known }
+        let s = computeScore(title)
+        memo.remember(title, s)
+        return s
+    }
+
+    private func computeScore(_ title: String) -> Int {
         let w = TitleScores.words(title)
         var best = 0
         var i = 0
@@ -109,5 +128,27 @@ public struct TitleScores: Sendable, Equatable {
             return go(p + 1, i + 1)
         }
         return go(0, start).map { $0 - start }
+    }
+}
+
+extension TitleScores {
+    /// A bounded, thread-safe title → score memo (it only ever holds what `computeScore` returns).
+    final class Memo: @unchecked Sendable {
+        private let lock = NSLock()
+        private var scores: [String: Int] = [:]
+        private static let limit = 4096
+
+        func score(of title: String) -> Int? {
+            lock.lock()
+            defer { lock.unlock() }
+            return scores[title]
+        }
+
+        func remember(_ title: String, _ score: Int) {
+            lock.lock()
+            defer { lock.unlock() }
+            if scores.count >= Memo.limit { scores.removeAll(keepingCapacity: true) }
+            scores[title] = score
+        }
     }
 }
