@@ -181,7 +181,7 @@ final class LoopCore: @unchecked Sendable {
         /// Set when POLLOUT was reported but nothing could be sent (a ROUTER with one full peer reports
         /// POLLOUT while any peer is writable): retry after a short poll timeout instead of spinning.
         var backoff = false
-        var batch: [ZMQMessage] = []
+        var batch = ReceivedBatch()
 
         init(id: Int, raw: RawSocket, inbox: Inbox) {
             self.id = id
@@ -359,19 +359,21 @@ final class LoopCore: @unchecked Sendable {
     /// Receives up to the inbox's room (and at most `drainLimit`, for fairness) and hands the batch over.
     private func drain(_ entry: Entry) {
         let limit = min(entry.room, Self.drainLimit)
-        var received = 0
-        while received < limit {
-            let (rc, message) = entry.raw.receive(dontWait: true)
-            if let message {
-                entry.batch.append(message)
-                received += 1
-            } else if rc == EAGAIN {
-                break
-            } else if rc != 0 && rc != EINTR {
+        let raw = entry.raw
+        // A local batch (storage recycled by the inbox): no exclusivity check per message.
+        var batch = ReceivedBatch()
+        swap(&batch, &entry.batch)
+        var attempts = 0
+        while batch.count < limit && attempts < 4 * Self.drainLimit {
+            attempts += 1
+            let rc = raw.receive(into: &batch, dontWait: true)
+            if rc == EAGAIN { break }
+            if rc != 0 && rc != EINTR {
                 break  // e.g. EFSM on a REQ/REP misuse; the socket stays polled, the error is not fatal here
             }
         }
-        if !entry.batch.isEmpty { entry.room = entry.inbox.deliver(&entry.batch) }
+        if !batch.isEmpty { entry.room = entry.inbox.deliver(&batch) }
+        swap(&batch, &entry.batch)
     }
 
     private func close(_ entry: Entry) {
