@@ -92,9 +92,13 @@ struct ReceivedBatch: Sendable {
         let first = index == 0 ? 0 : ends[index - 1]
         let end = ends[index]
         var message: ZMQMessage
-        if end - first == 1 {
-            message = ZMQMessage([frame(first)])
-        } else {
+        // Array literals for the common shapes (one frame; ROUTER envelopes of two or three): they
+        // allocate through a specialised path, unlike `reserveCapacity` on `[[UInt8]]`.
+        switch end - first {
+        case 1: message = ZMQMessage([frame(first)])
+        case 2: message = ZMQMessage([frame(first), frame(first + 1)])
+        case 3: message = ZMQMessage([frame(first), frame(first + 1), frame(first + 2)])
+        default:
             var frames: [[UInt8]] = []
             frames.reserveCapacity(end - first)
             for k in first..<end { frames.append(frame(k)) }
