@@ -35,6 +35,11 @@ public final class AsyncZMQSocket: Sendable {
     /// The received messages, in order. Ends when the socket is closed. One consumer at a time.
     public var messages: InboundMessages { InboundMessages(socket: self) }
 
+    /// The received messages in batches (all that are waiting at each step), in order: one `await` per
+    /// batch, for consumers that answer or store many messages at once. Ends when the socket is closed.
+    /// One consumer at a time, shared with `messages`.
+    public var batches: InboundBatches { InboundBatches(socket: self) }
+
     /// How many received messages are waiting for the consumer right now (at most the inbound capacity).
     public var bufferedCount: Int { inbox.buffered }
     /// The most messages ever waiting at once (stays ≤ the inbound capacity: the buffer is bounded).

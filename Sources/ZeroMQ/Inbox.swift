@@ -2,23 +2,39 @@ import Synchronization
 
 /// The bounded hand-off between a poll thread (producer) and one consuming task, for one socket.
 ///
-/// The poll thread never puts more than `capacity` messages in `buffer`; when it is full the thread stops
-/// polling `POLLIN` on the socket (`pausedByLoop`), so libzmq's RCVHWM and then TCP push back on peers.
-/// The consumer takes the whole buffer at once (one lock per batch, not per message) and wakes the loop
-/// when it un-pauses the socket. Memory is bounded by 2 × capacity messages (buffer + consumer's batch).
+/// The poll thread delivers `ReceivedBatch`es and never lets more than `capacity` messages wait in
+/// `ready`; when it is full the thread stops polling `POLLIN` on the socket (`pausedByLoop`), so libzmq's
+/// RCVHWM and then TCP push back on peers. The consumer takes all ready batches at once (one lock per
+/// hand-off, not per message), gives its drained batches back for reuse (`spares`), and wakes the loop
+/// when it un-pauses the socket. Memory is bounded by 2 × capacity messages (ready + consumer's batches).
 final class Inbox: Sendable {
+    typealias Handoff = Result<[ReceivedBatch]?, ZMQError>
+
     struct State {
-        var buffer: [ZMQMessage] = []
-        var waiter: UnsafeContinuation<Result<[ZMQMessage]?, ZMQError>, Never>?
+        var ready: [ReceivedBatch] = []
+        /// Messages in `ready`.
+        var readyCount = 0
+        /// Drained batches whose storage the poll thread reuses (at most `maxSpares`).
+        var spares: [ReceivedBatch] = []
+        var waiter: UnsafeContinuation<Handoff, Never>?
         var waiterToken: UInt64 = 0
         var cancelledToken: UInt64 = 0
         var nextToken: UInt64 = 0
         var pausedByLoop = false
         var finished = false
         var failure: ZMQError?
-        /// Peak `buffer.count`, for tests and metrics.
+        /// Peak `readyCount`, for tests and metrics.
         var highWater = 0
+
+        mutating func takeReady() -> [ReceivedBatch] {
+            var out: [ReceivedBatch] = []
+            swap(&out, &ready)
+            readyCount = 0
+            return out
+        }
     }
+
+    private static let maxSpares = 4
 
     let capacity: Int
     let state = Mutex(State())
@@ -32,26 +48,22 @@ final class Inbox: Sendable {
 
     // MARK: poll-thread side
 
-    /// Appends `batch` (emptied); returns the room left. Zero room means the loop must stop polling input.
-    func deliver(_ batch: inout [ZMQMessage]) -> Int {
-        let (waiter, handed, room): (UnsafeContinuation<Result<[ZMQMessage]?, ZMQError>, Never>?, [ZMQMessage], Int) =
+    /// Hands `batch` over and replaces it with an empty one (recycled storage when there is some).
+    /// Returns the room left; zero room means the loop must stop polling input.
+    func deliver(_ batch: inout ReceivedBatch) -> Int {
+        var delivered = ReceivedBatch()
+        swap(&delivered, &batch)
+        let (waiter, handed, room): (UnsafeContinuation<Handoff, Never>?, [ReceivedBatch], Int) =
             state.withLock { s in
-                // An empty buffer holds storage recycled by the consumer: trade it for the batch (no copy,
-                // and the loop's next batch reuses that capacity). Otherwise append and keep the capacity.
-                if s.buffer.isEmpty && s.buffer.capacity >= batch.count {
-                    swap(&s.buffer, &batch)
-                } else {
-                    s.buffer.append(contentsOf: batch)
-                    batch.removeAll(keepingCapacity: true)
-                }
-                s.highWater = max(s.highWater, s.buffer.count)
+                if let spare = s.spares.popLast() { batch = spare }
+                s.readyCount += delivered.count
+                s.ready.append(delivered)
+                s.highWater = max(s.highWater, s.readyCount)
                 if let w = s.waiter {
                     s.waiter = nil
-                    var out: [ZMQMessage] = []
-                    swap(&out, &s.buffer)
-                    return (w, out, capacity)
+                    return (w, s.takeReady(), capacity)
                 }
-                let room = capacity - s.buffer.count
+                let room = capacity - s.readyCount
                 if room <= 0 { s.pausedByLoop = true }
                 return (nil, [], room)
             }
@@ -61,12 +73,12 @@ final class Inbox: Sendable {
 
     /// Whether the consumer has drained the buffer since the loop paused; returns the room if so.
     func roomIfResumed() -> Int? {
-        state.withLock { s in s.pausedByLoop ? nil : capacity - s.buffer.count }
+        state.withLock { s in s.pausedByLoop ? nil : capacity - s.readyCount }
     }
 
     /// Ends the sequence: the consumer gets what is buffered, then nil (or `failure`).
     func finish(failure: ZMQError? = nil) {
-        let waiter = state.withLock { s -> UnsafeContinuation<Result<[ZMQMessage]?, ZMQError>, Never>? in
+        let waiter = state.withLock { s -> UnsafeContinuation<Handoff, Never>? in
             guard !s.finished else { return nil }
             s.finished = true
             s.failure = failure
@@ -77,30 +89,30 @@ final class Inbox: Sendable {
     }
 
     var peakBuffered: Int { state.withLock { $0.highWater } }
-    var buffered: Int { state.withLock { $0.buffer.count } }
+    var buffered: Int { state.withLock { $0.readyCount } }
 
     // MARK: consumer side
 
     private enum Take {
-        case batch([ZMQMessage], wake: Bool)
+        case batches([ReceivedBatch], wake: Bool)
         case end(ZMQError?)
         case wait
     }
 
-    /// The next batch (never empty), nil at the end; suspends while nothing is buffered.
-    /// `recycled` is the consumer's emptied previous batch: its storage becomes the new buffer.
-    func next(isolation: isolated (any Actor)?, recycling recycled: inout [ZMQMessage]) async throws(ZMQError) -> [ZMQMessage]? {
-        // Move (not copy) the storage, so the buffer stays uniquely referenced (no copy-on-write).
-        var spare: [ZMQMessage] = []
-        swap(&spare, &recycled)
+    /// The next batches (at least one message), nil at the end; suspends while nothing is buffered.
+    /// `drained` are the consumer's used batches: they are emptied here and their storage reused.
+    func next(isolation: isolated (any Actor)?, recycling drained: inout [ReceivedBatch]) async throws(ZMQError) -> [ReceivedBatch]? {
+        var spares: [ReceivedBatch] = []
+        swap(&spares, &drained)
+        // Emptied outside the lock; only a few are kept (the rest is freed here, on the consumer thread).
+        if spares.count > Self.maxSpares { spares.removeLast(spares.count - Self.maxSpares) }
+        for i in spares.indices { spares[i].removeAll() }
         let taken: Take = state.withLock { s in
-            if !s.buffer.isEmpty {
-                var out: [ZMQMessage] = []
-                swap(&out, &spare)
-                swap(&out, &s.buffer)
+            while s.spares.count < Self.maxSpares, let spare = spares.popLast() { s.spares.append(spare) }
+            if s.readyCount > 0 {
                 let wake = s.pausedByLoop
                 s.pausedByLoop = false
-                return .batch(out, wake: wake)
+                return .batches(s.takeReady(), wake: wake)
             }
             if s.finished {
                 let f = s.failure
@@ -110,7 +122,7 @@ final class Inbox: Sendable {
             return .wait
         }
         switch taken {
-        case .batch(let out, let wake):
+        case .batches(let out, let wake):
             if wake { self.wake() }
             return out
         case .end(let failure):
@@ -119,20 +131,16 @@ final class Inbox: Sendable {
         case .wait:
             break
         }
-        let box = SpareStorage(spare)
-        spare = []
         let token = state.withLock { s in s.nextToken += 1; return s.nextToken }
         let result = await withTaskCancellationHandler {
-            await withUnsafeContinuation(isolation: isolation) { (c: UnsafeContinuation<Result<[ZMQMessage]?, ZMQError>, Never>) in
+            await withUnsafeContinuation(isolation: isolation) { (c: UnsafeContinuation<Handoff, Never>) in
                 var wakeLoop = false
-                let immediate: Result<[ZMQMessage]?, ZMQError>? = state.withLock { s in
+                let immediate: Handoff? = state.withLock { s in
                     if s.cancelledToken == token { return .success(nil) }
-                    if !s.buffer.isEmpty {
-                        var out: [ZMQMessage] = []
-                        swap(&out, &s.buffer)
+                    if s.readyCount > 0 {
                         wakeLoop = s.pausedByLoop
                         s.pausedByLoop = false
-                        return .success(out)
+                        return .success(s.takeReady())
                     }
                     if s.finished {
                         let f = s.failure
@@ -140,7 +148,6 @@ final class Inbox: Sendable {
                         return f.map { .failure($0) } ?? .success(nil)
                     }
                     precondition(s.waiter == nil, "ZeroMQ inbound messages: only one consumer may iterate at a time")
-                    if s.buffer.capacity < box.storage.capacity { swap(&s.buffer, &box.storage) }
                     s.waiter = c
                     s.waiterToken = token
                     return nil
@@ -149,7 +156,7 @@ final class Inbox: Sendable {
                 if let immediate { c.resume(returning: immediate) }
             }
         } onCancel: {
-            let waiter = state.withLock { s -> UnsafeContinuation<Result<[ZMQMessage]?, ZMQError>, Never>? in
+            let waiter = state.withLock { s -> UnsafeContinuation<Handoff, Never>? in
                 s.cancelledToken = token
                 guard s.waiterToken == token, let w = s.waiter else { return nil }
                 s.waiter = nil
@@ -161,11 +168,51 @@ final class Inbox: Sendable {
     }
 }
 
-/// Moves the consumer's empty array storage into the inbox (uniquely referenced: no copy-on-write later).
-private final class SpareStorage: @unchecked Sendable {
-    // Touched only by the consumer before suspending, under the inbox lock.
-    var storage: [ZMQMessage]
-    init(_ storage: [ZMQMessage]) { self.storage = storage }
+/// The messages the consumer holds: the batches of one hand-off and a cursor. `ZMQMessage`s are made
+/// here, on the consumer's thread, one at a time.
+@usableFromInline
+struct ReceivedMessages {
+    /// The batch being read.
+    private var current = ReceivedBatch()
+    private var index = 0
+    /// The following batches of the same hand-off, and the drained ones (kept for recycling).
+    private var batches: [ReceivedBatch] = []
+    private var nextBatch = 0
+
+    @usableFromInline init() {}
+
+    /// The next message, or nil when every batch is drained.
+    @usableFromInline
+    mutating func next() -> ZMQMessage? {
+        while index >= current.count {
+            guard nextBatch < batches.count else { return nil }
+            // Move the next batch out (no copy of its arrays) and park the drained one in its place.
+            swap(&current, &batches[nextBatch])
+            nextBatch += 1
+            index = 0
+        }
+        defer { index += 1 }
+        return current.message(index)
+    }
+
+    /// Starts reading a new hand-off (call once `next()` returned nil).
+    mutating func start(_ handoff: [ReceivedBatch]) {
+        batches = handoff
+        nextBatch = 0
+        index = 0
+    }
+
+    /// The drained batches (call once `next()` returned nil), for recycling.
+    mutating func takeDrained() -> [ReceivedBatch] {
+        var out: [ReceivedBatch] = []
+        swap(&out, &batches)
+        var last = ReceivedBatch()
+        swap(&last, &current)
+        out.append(last)
+        index = 0
+        nextBatch = 0
+        return out
+    }
 }
 
 /// The inbound messages of an `AsyncZMQSocket`, in arrival order, as an `AsyncSequence` with a bounded
@@ -187,24 +234,73 @@ public struct InboundMessages: AsyncSequence, Sendable {
         public typealias Element = ZMQMessage
         public typealias Failure = ZMQError
 
-        let socket: AsyncZMQSocket
-        var batch: [ZMQMessage] = []
-        var index = 0
+        @usableFromInline let socket: AsyncZMQSocket
+        @usableFromInline var pending = ReceivedMessages()
 
+        init(socket: AsyncZMQSocket) { self.socket = socket }
+
+        /// Inlinable so that taking a buffered message is a plain call in the consumer's own loop (no
+        /// async call, no executor check); only an exhausted hand-off goes to `refill`.
+        @inlinable
         public mutating func next(isolation actor: isolated (any Actor)?) async throws(ZMQError) -> ZMQMessage? {
-            if index < batch.count {
-                defer { index += 1 }
-                return batch[index]
-            }
-            batch.removeAll(keepingCapacity: true)
-            index = 0
-            guard let next = try await socket.inbox.next(isolation: actor, recycling: &batch) else { return nil }
-            batch = next
-            index = 1
-            return batch[0]
+            if let message = pending.next() { return message }
+            return try await refill(isolation: actor)
         }
 
+        @inlinable
         public mutating func next() async throws(ZMQError) -> ZMQMessage? {
+            try await next(isolation: nil)
+        }
+
+        /// Waits for the next hand-off from the poll thread, giving back the drained batches' storage.
+        @usableFromInline
+        mutating func refill(isolation actor: isolated (any Actor)?) async throws(ZMQError) -> ZMQMessage? {
+            while true {
+                var drained = pending.takeDrained()
+                guard let handoff = try await socket.inbox.next(isolation: actor, recycling: &drained) else { return nil }
+                pending.start(handoff)
+                if let message = pending.next() { return message }
+            }
+        }
+    }
+}
+
+/// The inbound messages of an `AsyncZMQSocket` as batches: each element holds every message that was
+/// waiting when the consumer asked (never empty, at most about twice the inbound capacity), in arrival
+/// order. The consumer pays one `await` per batch instead of one per message, and can answer a whole
+/// batch with one `send(batch:)`. One consumer at a time, shared with `messages`: use one or the other.
+/// Ends (nil) like `messages`.
+public struct InboundBatches: AsyncSequence, Sendable {
+    public typealias Element = [ZMQMessage]
+    public typealias Failure = ZMQError
+
+    /// Keeps the socket open while the sequence (or an iterator) exists.
+    let socket: AsyncZMQSocket
+
+    public func makeAsyncIterator() -> Iterator { Iterator(socket: socket) }
+
+    public struct Iterator: AsyncIteratorProtocol {
+        public typealias Element = [ZMQMessage]
+        public typealias Failure = ZMQError
+
+        let socket: AsyncZMQSocket
+        var pending = ReceivedMessages()
+
+        init(socket: AsyncZMQSocket) { self.socket = socket }
+
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws(ZMQError) -> [ZMQMessage]? {
+            while true {
+                var drained = pending.takeDrained()
+                guard let handoff = try await socket.inbox.next(isolation: actor, recycling: &drained) else { return nil }
+                pending.start(handoff)
+                var messages: [ZMQMessage] = []
+                messages.reserveCapacity(handoff.reduce(0) { $0 + $1.count })
+                while let message = pending.next() { messages.append(message) }
+                if !messages.isEmpty { return messages }
+            }
+        }
+
+        public mutating func next() async throws(ZMQError) -> [ZMQMessage]? {
             try await next(isolation: nil)
         }
     }
