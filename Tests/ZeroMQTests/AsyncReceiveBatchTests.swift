@@ -20,7 +20,7 @@ import ZeroMQ
     }
 
     @Test func everyShapeArrivesIntactThroughMessagesAndBatches() async throws {
-        try await withDeadline(30) {
+        try await withDeadline(90) {
             let context = try ZMQContext()
             let loop = try ZMQPollLoop(name: "test-shapes")
             let pl = try ZMQSocket(context, type: .pull)

@@ -27,9 +27,9 @@ import ZeroMQ
         ])
         try dealer.connect(try router.lastEndpoint)
         try dealer.send(ZMQMessage(strings: ["secret hello"]))
-        let m = try #require(try router.receive(timeoutMilliseconds: 5000))
+        let m = try #require(try router.receive(timeoutMilliseconds: 30_000))
         #expect(m.string(at: 1) == "secret hello")
         try router.send(ZMQMessage(routingID: m[0], [bytes("ok")]))
-        #expect(try dealer.receive(timeoutMilliseconds: 5000) == ZMQMessage(strings: ["ok"]))
+        #expect(try dealer.receive(timeoutMilliseconds: 30_000) == ZMQMessage(strings: ["ok"]))
     }
 }

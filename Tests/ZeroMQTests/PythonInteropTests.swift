@@ -9,7 +9,7 @@ import ZeroMQ
     /// Python DEALER client → Swift ROUTER server (on a poll loop).
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: python)))
     func pythonClientSwiftServer() async throws {
-        try await withDeadline(15) {
+        try await withDeadline(60) {
             let context = try ZMQContext()
             let loop = try ZMQPollLoop()
             let r = try ZMQSocket(context, type: .router, options: [.routerMandatory(true)])
@@ -20,7 +20,7 @@ import ZeroMQ
             ctx = zmq.Context()
             s = ctx.socket(zmq.DEALER)
             s.setsockopt(zmq.IDENTITY, b"py-client")
-            s.setsockopt(zmq.RCVTIMEO, 5000)
+            s.setsockopt(zmq.RCVTIMEO, 30000)
             s.setsockopt(zmq.LINGER, 0)
             s.connect(sys.argv[1])
             for i in range(20):
@@ -53,12 +53,12 @@ import ZeroMQ
     /// Swift DEALER client (on a poll loop) → Python ROUTER server; the Python side prints its endpoint.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: python)))
     func swiftClientPythonServer() async throws {
-        try await withDeadline(15) {
+        try await withDeadline(60) {
             let script = """
             import zmq
             ctx = zmq.Context()
             s = ctx.socket(zmq.ROUTER)
-            s.setsockopt(zmq.RCVTIMEO, 5000)
+            s.setsockopt(zmq.RCVTIMEO, 30000)
             s.setsockopt(zmq.LINGER, 1000)
             s.bind("tcp://127.0.0.1:*")
             print(s.getsockopt_string(zmq.LAST_ENDPOINT), flush=True)

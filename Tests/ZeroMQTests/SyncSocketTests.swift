@@ -21,14 +21,14 @@ import ZeroMQ
         try b.send(ZMQMessage(strings: ["REQ", "from-b"]))
         var seen: [String: String] = [:]
         for _ in 0..<2 {
-            let m = try #require(try router.receive(timeoutMilliseconds: 5000))
+            let m = try #require(try router.receive(timeoutMilliseconds: 30_000))
             #expect(m.count == 3)
             seen[m.string(at: 0)!] = m.string(at: 2)
             try router.send(ZMQMessage(routingID: m[0], [bytes("ACK"), m[2]]))
         }
         #expect(seen == ["client-a": "from-a", "client-b": "from-b"])
-        #expect(try a.receive(timeoutMilliseconds: 5000) == ZMQMessage(strings: ["ACK", "from-a"]))
-        #expect(try b.receive(timeoutMilliseconds: 5000) == ZMQMessage(strings: ["ACK", "from-b"]))
+        #expect(try a.receive(timeoutMilliseconds: 30_000) == ZMQMessage(strings: ["ACK", "from-a"]))
+        #expect(try b.receive(timeoutMilliseconds: 30_000) == ZMQMessage(strings: ["ACK", "from-b"]))
     }
 
     /// A CLI-style REQ client against a REP server; REQ's strict send/receive order is an error value.
@@ -45,10 +45,10 @@ import ZeroMQ
             #expect(error.code == ZMQError.invalidState)
             #expect(error.name == "EFSM")
         }
-        let request = try #require(try rep.receive(timeoutMilliseconds: 5000))
+        let request = try #require(try rep.receive(timeoutMilliseconds: 30_000))
         #expect(request == ZMQMessage(strings: ["status", "cmp-1"]))
         try rep.send(ZMQMessage(strings: ["running"]))
-        #expect(try req.receive(timeoutMilliseconds: 5000) == ZMQMessage(strings: ["running"]))
+        #expect(try req.receive(timeoutMilliseconds: 30_000) == ZMQMessage(strings: ["running"]))
     }
 
     @Test func routerMandatoryReportsUnroutablePeer() throws {
@@ -76,7 +76,7 @@ import ZeroMQ
         }
         var got: [String] = []
         while got.last != "cmp.4.end" {
-            let m = try #require(try sub.receive(timeoutMilliseconds: 5000))
+            let m = try #require(try sub.receive(timeoutMilliseconds: 30_000))
             got.append(m.string(at: 0)!)
             #expect(m.string(at: 1) == "body-" + m.string(at: 0)!)
         }
@@ -87,7 +87,7 @@ import ZeroMQ
         try awaitSubscription(pub: pub, sub: sub, probe: ZMQMessage(strings: ["zz-probe"]))
         try pub.send(ZMQMessage(strings: ["cmp.4.x"]))
         try pub.send(ZMQMessage(strings: ["zz-last"]))
-        #expect(try sub.receive(timeoutMilliseconds: 5000)?.string(at: 0) == "zz-last")
+        #expect(try sub.receive(timeoutMilliseconds: 30_000)?.string(at: 0) == "zz-last")
     }
 
     @Test func pushPullMultipartOverInproc() throws {
@@ -97,7 +97,7 @@ import ZeroMQ
         try push.connect("inproc://push-pull")
         let messages = (0..<100).map { i in ZMQMessage([[UInt8(i)], [], bytes("part-\(i)"), [UInt8](repeating: 7, count: i)]) }
         for m in messages { try push.send(m) }
-        for m in messages { #expect(try pull.receive(timeoutMilliseconds: 5000) == m) }
+        for m in messages { #expect(try pull.receive(timeoutMilliseconds: 30_000) == m) }
         #expect(try pull.tryReceive() == nil)
     }
 
@@ -122,7 +122,7 @@ import ZeroMQ
         try push.connect(try pull.lastEndpoint)
         try push.send(ZMQMessage([[1], [2], [3], [4]]))  // too many frames: discarded
         try push.send(ZMQMessage([[5], [6]]))
-        #expect(try pull.receive(timeoutMilliseconds: 5000) == ZMQMessage([[5], [6]]))
+        #expect(try pull.receive(timeoutMilliseconds: 30_000) == ZMQMessage([[5], [6]]))
         #expect(pull.discardedMessages == 1)
     }
 

@@ -10,7 +10,7 @@ struct DeadlineExceeded: Error, CustomStringConvertible {
 /// Runs `body` in its own task and fails after `seconds` instead of hanging the suite (the body may be
 /// stuck in a non-cancellable wait, so this does not wait for it to finish on timeout).
 func withDeadline<T: Sendable>(
-    _ seconds: Double = 10, _ body: @escaping @Sendable () async throws -> T
+    _ seconds: Double = 60, _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
     let once = Once<CheckedContinuation<T, any Error>>()
     return try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
