@@ -232,7 +232,7 @@ struct ServerTests {
 
     @Test func stopDrainsRequestsInFlight() async throws {
         let f = try await ServerFixture.start()
-        let n = 300
+        let n = 100
         let messages = (0..<n).map { k in ZMQMessage([[], JSONWriter.encode(lead(id: "d-\(k)", account: "d-\(k)"))]) }
         #expect(await f.ingress.socket.send(batch: messages).isEmpty)
         // Wait for the first ack (the server is reading), then stop while the rest are in flight.
