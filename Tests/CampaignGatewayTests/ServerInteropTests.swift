@@ -48,7 +48,7 @@ struct ServerInteropTests {
         import json, sys
         sys.path.insert(0, sys.argv[1])
         from abm_client import AbmClient
-        c = AbmClient(ingress=sys.argv[2], control=sys.argv[3], events=sys.argv[4], timeout=10)
+        c = AbmClient(ingress=sys.argv[2], control=sys.argv[3], events=sys.argv[4], timeout=30)
         leads = [{"account_id": f"py-{k}", "id": f"py-{k}-p", "name": "Ada Lovelace", "email": f"ada@py{k}.example.com",
                   "title": "CTO", "timezone": "UTC", "metadata": {"company_name": f"Py {k}"}} for k in range(50)]
         acks = list(c.send_leads(leads, window=20))
