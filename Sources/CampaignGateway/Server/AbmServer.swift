@@ -1,0 +1,125 @@
+import CampaignCore
+import CampaignRuntime
+import CampaignStore
+import Foundation
+import Logging
+import Synchronization
+import ZeroMQ
+
+/// The whole server in one process: store, runtime and the three ZeroMQ sockets, assembled from
+/// `ServerOptions`. Used by `abm serve`, `abm demo`, `abm bench` and the tests.
+///
+/// ```swift
+/// let server = try await AbmServer.start(options: ServerOptions(endpoints: .ephemeral, virtualClockStart: t0))
+/// print(server.endpoints)          // the bound endpoints (real ports of `:*` binds)
+/// …
+/// await server.stop()              // drains: in-flight requests are acked, events published
+/// ```
+public final class AbmServer: Sendable {
+    /// The endpoints actually bound (`tcp://127.0.0.1:41234` for a `tcp://127.0.0.1:*` bind).
+    public let endpoints: GatewayEndpoints
+    /// The runtime behind the sockets (status, statistics, in-process use).
+    public let runtime: CampaignRuntime
+    /// The store (events, replies, states).
+    public let store: any CampaignStorage
+    /// The virtual clock when the server runs with one (`clock.advance` works), else nil.
+    public let virtualClock: ManualClock?
+
+    private let gateway: GatewayServer
+    private let context: ZMQContext
+    private let ingressLoop: ZMQPollLoop
+    private let outputLoop: ZMQPollLoop
+    private let eventsSocket: AsyncZMQSocket
+    private let stopped = Mutex(false)
+    private let logger: Logger
+
+    /// Receive-side cap of the ROUTERs: more frames than this and libzmq's layer discards the message
+    /// unread (no identity left to answer); 3…64 frames get `bad_framing` when not exactly 3.
+    static let maxFramesPerMessage = 64
+
+    private init(endpoints: GatewayEndpoints, runtime: CampaignRuntime, store: any CampaignStorage,
+                 virtualClock: ManualClock?, gateway: GatewayServer, context: ZMQContext, ingressLoop: ZMQPollLoop,
+                 outputLoop: ZMQPollLoop, eventsSocket: AsyncZMQSocket, logger: Logger) {
+        self.endpoints = endpoints
+        self.runtime = runtime
+        self.store = store
+        self.virtualClock = virtualClock
+        self.gateway = gateway
+        self.context = context
+        self.ingressLoop = ingressLoop
+        self.outputLoop = outputLoop
+        self.eventsSocket = eventsSocket
+        self.logger = logger
+    }
+
+    /// Opens the store, binds the sockets, starts the runtime (recovery: republishes unpublished
+    /// events, reloads timers) and starts serving. Throws on a bind failure, an unreadable store, …
+    public static func start(options: ServerOptions) async throws -> AbmServer {
+        let logger = options.logger
+        let store: any CampaignStorage
+        if options.isInMemory {
+            store = InMemoryStore()
+        } else {
+            let dir = URL(fileURLWithPath: options.dataDirectory!, isDirectory: true)
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            store = try SQLiteStore(path: dir.appendingPathComponent(ServerOptions.databaseFileName).path)
+        }
+        let manual = options.virtualClockStart.map { ManualClock(start: $0) }
+        let clock: any RuntimeClock = manual ?? WallClock()
+
+        let context = try ZMQContext()
+        let ingressLoop = try ZMQPollLoop(name: "abm-ingress")
+        let outputLoop = try ZMQPollLoop(name: "abm-control")
+        func router(_ endpoint: String, on loop: ZMQPollLoop) throws -> AsyncZMQSocket {
+            let socket = try ZMQSocket(context, type: .router, linger: 2000, options: [
+                .routerMandatory(true), .sendHighWaterMark(1_000_000), .receiveHighWaterMark(100_000),
+                .maxMessageSize(WireLimits.maxMessageBytes),
+            ])
+            socket.maxFramesPerMessage = maxFramesPerMessage
+            try socket.bind(endpoint)
+            return try loop.adopt(socket, inboundCapacity: 4096)
+        }
+        let ingress = try router(options.endpoints.ingress, on: ingressLoop)
+        let control = try router(options.endpoints.control, on: outputLoop)
+        let pub = try ZMQSocket(context, type: .pub, linger: 2000, options: [.sendHighWaterMark(1_000_000)])
+        try pub.bind(options.endpoints.events)
+        let events = try outputLoop.adopt(pub)
+        let bound = GatewayEndpoints(ingress: ingress.endpoint ?? options.endpoints.ingress,
+                                     control: control.endpoint ?? options.endpoints.control,
+                                     events: events.endpoint ?? options.endpoints.events)
+
+        var runtimeConfig = options.runtime
+        runtimeConfig.logger = logger
+        let runtime = CampaignRuntime(store: store, clock: clock, decider: CampaignEngine(config: options.campaign),
+                                      publisher: EventSocketPublisher(socket: events), configuration: runtimeConfig,
+                                      eventEncoder: WireEventBodyEncoder())
+        try await runtime.start()
+        let gateway = GatewayServer(ingress: ingress, control: control, runtime: runtime, store: store,
+                                    virtualClock: manual != nil, logger: logger)
+        gateway.start()
+        logger.info("serving", metadata: ["ingress": "\(bound.ingress)", "control": "\(bound.control)",
+                                          "events": "\(bound.events)"])
+        return AbmServer(endpoints: bound, runtime: runtime, store: store, virtualClock: manual, gateway: gateway,
+                         context: context, ingressLoop: ingressLoop, outputLoop: outputLoop, eventsSocket: events,
+                         logger: logger)
+    }
+
+    /// Counters of the ZeroMQ front (requests, malformed, unroutable, failed replies).
+    public var statistics: GatewayStatistics { gateway.statistics }
+
+    /// Graceful stop: stops reading requests, lets those in flight finish and sends their replies, shuts
+    /// the runtime down (its queued events are committed and published), then closes the sockets
+    /// (lingering up to 2 s so that queued replies and events reach connected peers). Idempotent.
+    public func stop() async {
+        let first = stopped.withLock { s -> Bool in defer { s = true }; return !s }
+        guard first else { return }
+        await gateway.drain()
+        await runtime.shutdown()
+        await gateway.ingress.close()
+        await gateway.control.close()
+        await eventsSocket.close()
+        await ingressLoop.shutdown()
+        await outputLoop.shutdown()
+        logger.info("stopped")
+    }
+}

@@ -1,0 +1,242 @@
+import CampaignCore
+import CampaignRuntime
+import CampaignStore
+import Foundation
+import Logging
+import Synchronization
+import ZeroMQ
+
+/// Counters of a running gateway.
+public struct GatewayStatistics: Sendable, Equatable {
+    /// Requests decoded and handed to the runtime (ingress + control).
+    public var requests: Int
+    /// Requests refused by the wire layer (malformed), each answered with a `rejected` ack / `ok:false`.
+    public var malformed: Int
+    /// Messages dropped because no reply could be routed (no identity frame), plus messages libzmq's
+    /// layer discarded for having too many frames.
+    public var unroutable: Int
+    /// Replies libzmq refused (the client left before its reply).
+    public var failedReplies: Int
+}
+
+/// The ZeroMQ front of the runtime: the ingress and control ROUTERs. Decodes each request
+/// (`WireDecoder`), calls the runtime, encodes the ack or reply and sends it back (batched).
+/// Events go out through the `EventSocketPublisher` the runtime was built with.
+///
+/// Requests run concurrently; requests about one account run one after another in arrival order
+/// (`KeyedSerialDispatcher`). Acks are sent after the runtime returns, i.e. after durable commit.
+final class GatewayServer: Sendable {
+    let ingress: AsyncZMQSocket
+    let control: AsyncZMQSocket
+    let runtime: CampaignRuntime
+    let store: any CampaignStorage
+    let virtualClock: Bool
+    let logger: Logger
+
+    private let decoder = WireDecoder()
+    private let dispatcher = KeyedSerialDispatcher()
+    private let ingressReplies: BatchingSender
+    private let controlReplies: BatchingSender
+    private let loops = Mutex<[Task<Void, Never>]>([])
+    private let counters = Mutex(GatewayStatistics(requests: 0, malformed: 0, unroutable: 0, failedReplies: 0))
+
+    init(ingress: AsyncZMQSocket, control: AsyncZMQSocket, runtime: CampaignRuntime, store: any CampaignStorage,
+         virtualClock: Bool, logger: Logger) {
+        self.ingress = ingress
+        self.control = control
+        self.runtime = runtime
+        self.store = store
+        self.virtualClock = virtualClock
+        self.logger = logger
+        self.ingressReplies = BatchingSender(socket: ingress)
+        self.controlReplies = BatchingSender(socket: control)
+    }
+
+    /// Starts reading both ROUTERs.
+    func start() {
+        let ingressLoop = Task { await self.receive(from: self.ingress) { self.handleIngress($0) } }
+        let controlLoop = Task { await self.receive(from: self.control) { self.handleControl($0) } }
+        loops.withLock { $0 = [ingressLoop, controlLoop] }
+    }
+
+    /// Stops reading, lets every request in flight finish and sends its reply.
+    func drain() async {
+        let tasks = loops.withLock { l -> [Task<Void, Never>] in defer { l = [] }; return l }
+        for t in tasks { t.cancel() }
+        for t in tasks { await t.value }
+        await dispatcher.drain()
+        await ingressReplies.flush()
+        await controlReplies.flush()
+    }
+
+    var statistics: GatewayStatistics {
+        var s = counters.withLock { $0 }
+        s.failedReplies = ingressReplies.failedSends + controlReplies.failedSends
+        return s
+    }
+
+    /// Requests in flight right now.
+    var inFlight: Int { dispatcher.inFlight }
+
+    private func receive(from socket: AsyncZMQSocket, _ handle: (ZMQMessage) -> Void) async {
+        do {
+            for try await message in socket.messages {
+                handle(message)
+                if Task.isCancelled { break }
+            }
+        } catch {
+            if !Task.isCancelled { logger.error("receive loop ended", metadata: ["error": "\(error)"]) }
+        }
+    }
+
+    // MARK: - Ingress
+
+    private func handleIngress(_ message: ZMQMessage) {
+        guard let identity = routableIdentity(message) else { return }
+        let request: WireRequest
+        do {
+            request = try decoder.decodeIngress(Array(message.frames.dropFirst()))
+        } catch {
+            counters.withLock { $0.malformed += 1 }
+            ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(Ack.rejected(error).encode())))
+            return
+        }
+        counters.withLock { $0.requests += 1 }
+        switch request {
+        case .lead(let id, let accountId, let lead):
+            dispatcher.submit(key: accountId) { [runtime, ingressReplies] in
+                let ack = await runtime.submitLead(requestId: id, lead: lead)
+                let body = Self.wireAck(id: id, status: ack.status, campaignId: ack.campaignId,
+                                        warnings: ack.warnings, error: ack.error)
+                ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(body)))
+            }
+        case .response(let id, let input):
+            dispatcher.submit(key: input.accountId) { [runtime, ingressReplies] in
+                let ack = await runtime.submitResponse(requestId: id, input)
+                let body = Self.wireAck(id: id, status: ack.status, campaignId: ack.campaignId,
+                                        warnings: ack.warnings, error: ack.error)
+                ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(body)))
+            }
+        default:
+            // `decodeIngress` returns only lead and response.
+            let error = WireErrorBody(code: WireError.unknownType, message: "not an ingress request", field: "type")
+            ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(Ack.rejected(id: request.id, error: error).encode())))
+        }
+    }
+
+    static func wireAck(id: String, status: ReplyStatus, campaignId: String?, warnings: [String],
+                        error: ReplyError?) -> [UInt8] {
+        switch status {
+        case .accepted: return Ack(id: id, status: .accepted, campaignId: campaignId, warnings: warnings).encode()
+        case .duplicate: return Ack(id: id, status: .duplicate, campaignId: campaignId, warnings: warnings).encode()
+        case .rejected:
+            let e = error.map(wireError) ?? WireErrorBody(code: WireError.internal, message: "refused")
+            return Ack.rejected(id: id, error: e).encode()
+        }
+    }
+
+    /// The runtime's codes mapped onto the protocol's (§9): failures to store, a parked campaign and a
+    /// runtime that is shutting down are all "nothing stored, retry the same id later" = `internal`.
+    static func wireError(_ e: ReplyError) -> WireErrorBody {
+        switch e.code {
+        case ReplyError.unavailable, ReplyError.parked, ReplyError.shuttingDown:
+            return WireErrorBody(code: WireError.internal, message: "\(e.code): \(e.message)", field: e.field)
+        default:
+            return WireErrorBody(code: e.code, message: e.message, field: e.field)
+        }
+    }
+
+    // MARK: - Control
+
+    private func handleControl(_ message: ZMQMessage) {
+        guard let identity = routableIdentity(message) else { return }
+        let request: WireRequest
+        do {
+            request = try decoder.decodeControl(Array(message.frames.dropFirst()))
+        } catch {
+            counters.withLock { $0.malformed += 1 }
+            controlReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(ControlReply.failure(error))))
+            return
+        }
+        counters.withLock { $0.requests += 1 }
+        let reply: @Sendable ([UInt8]) -> Void = { [controlReplies] body in
+            controlReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(body)))
+        }
+        switch request {
+        case .pause(let id, let accountId, _), .resume(let id, let accountId), .cancel(let id, let accountId):
+            let command = request.campaignCommand!
+            dispatcher.submit(key: accountId) { [runtime] in
+                let r = await runtime.command(requestId: id, accountId: accountId, command)
+                if r.ok {
+                    reply(ControlReply.ok(id: id, fields: ["campaign": r.campaign.map(CampaignView.wire) ?? .null]))
+                } else {
+                    let e = r.error.map(Self.wireError) ?? WireErrorBody(code: WireError.internal, message: "refused")
+                    reply(ControlReply.failure(id: id, error: e))
+                }
+            }
+        case .status(let id, let accountId):
+            dispatcher.submit(key: accountId) { [runtime] in
+                if let campaign = await runtime.status(accountId: accountId), campaign["campaign_id"] != nil {
+                    reply(ControlReply.ok(id: id, fields: ["campaign": CampaignView.wire(campaign)]))
+                } else {
+                    reply(ControlReply.failure(id: id, error: WireErrorBody(
+                        code: WireError.notFound, message: "account `\(accountId)` has no campaign", field: "account_id")))
+                }
+            }
+        case .events(let id, let afterSeq, let limit):
+            dispatcher.submitUnordered { [runtime, store] in
+                do {
+                    let events = try await runtime.events(afterSeq: afterSeq, limit: limit)
+                    let lastSeq = try await store.lastSeq()
+                    reply(ControlReply.events(id: id, stored: events, lastSeq: max(lastSeq, events.last?.seq ?? 0)))
+                } catch {
+                    reply(ControlReply.failure(id: id, error: WireErrorBody(
+                        code: WireError.internal, message: "could not read the event log: \(error)")))
+                }
+            }
+        case .clockAdvance(let id, let seconds):
+            guard virtualClock else {
+                reply(ControlReply.failure(id: id, error: WireErrorBody(
+                    code: WireError.notVirtualClock, message: "clock.advance needs a server started with --virtual-clock")))
+                return
+            }
+            // One advance at a time, in arrival order (a key no account id can equal: ids are non-empty
+            // strings, this one starts with NUL).
+            dispatcher.submit(key: "\u{0}clock") { [runtime, store] in
+                reply(await Self.advanceClock(id: id, seconds: seconds, runtime: runtime, store: store))
+            }
+        default:
+            let error = WireErrorBody(code: WireError.unknownType, message: "not a control command", field: "type")
+            reply(ControlReply.failure(id: request.id, error: error))
+        }
+    }
+
+    /// `clock.advance` stores its reply (store meta `clock.advance/<id>`) so that a repeated id replays
+    /// it byte for byte and does not move the clock again.
+    private static func advanceClock(id: String, seconds: Double, runtime: CampaignRuntime,
+                                     store: any CampaignStorage) async -> [UInt8] {
+        let key = "clock.advance/\(id)"
+        do {
+            if let stored = try await store.meta(key) { return Array(stored.utf8) }
+            let now = try await runtime.advanceClock(seconds: seconds)
+            let body = ControlReply.clock(id: id, now: now)
+            try await store.setMeta(key, String(decoding: body, as: UTF8.self))
+            return body
+        } catch let e as ReplyError {
+            return ControlReply.failure(id: id, error: wireError(e))
+        } catch {
+            return ControlReply.failure(id: id, error: WireErrorBody(code: WireError.internal, message: "\(error)"))
+        }
+    }
+
+    // MARK: - Helpers
+
+    /// The ROUTER's identity frame, or nil (counted) when there is none to route a reply to.
+    private func routableIdentity(_ message: ZMQMessage) -> [UInt8]? {
+        guard let first = message.frames.first, !first.isEmpty else {
+            counters.withLock { $0.unroutable += 1 }
+            return nil
+        }
+        return first
+    }
+}

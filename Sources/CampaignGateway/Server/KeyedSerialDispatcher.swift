@@ -1,0 +1,88 @@
+import Synchronization
+
+/// Runs jobs concurrently across keys and one at a time, in submission order, within a key.
+///
+/// Why: the runtime's `submitLead`/`command` are async and await the store before they reach the
+/// campaign actor, so two requests for one account started as separate tasks could overtake each
+/// other. Chaining them per account keeps "arrived in order → applied in order" while requests for
+/// different accounts proceed in parallel (and fill the runtime's group commits).
+///
+/// Also counts jobs in flight, so that `drain()` can wait for all of them (graceful stop).
+final class KeyedSerialDispatcher: Sendable {
+    typealias Job = @Sendable () async -> Void
+
+    private struct State {
+        /// Keys with a running job → the jobs queued behind it.
+        var queues: [String: [Job]] = [:]
+        var inFlight = 0
+        var drainWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    /// Jobs submitted and not finished yet.
+    var inFlight: Int { state.withLock { $0.inFlight } }
+
+    /// Runs `job` after every job submitted earlier with the same `key` has finished.
+    func submit(key: String, _ job: @escaping Job) {
+        let startNow = state.withLock { s -> Bool in
+            s.inFlight += 1
+            if s.queues[key] != nil {
+                s.queues[key]!.append(job)
+                return false
+            }
+            s.queues[key] = []
+            return true
+        }
+        if startNow { Task { await self.run(key: key, first: job) } }
+    }
+
+    /// Runs `job` now, concurrently with everything else (requests about no account).
+    func submitUnordered(_ job: @escaping Job) {
+        state.withLock { $0.inFlight += 1 }
+        Task {
+            await job()
+            self.finished(count: 1)
+        }
+    }
+
+    /// Returns once no job is in flight.
+    func drain() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let done = state.withLock { s -> Bool in
+                if s.inFlight == 0 { return true }
+                s.drainWaiters.append(c)
+                return false
+            }
+            if done { c.resume() }
+        }
+    }
+
+    private func run(key: String, first: @escaping Job) async {
+        var job = first
+        while true {
+            await job()
+            let next = state.withLock { s -> Job? in
+                s.inFlight -= 1
+                if s.queues[key]!.isEmpty {
+                    s.queues[key] = nil
+                    return nil
+                }
+                return s.queues[key]!.removeFirst()
+            }
+            guard let next else { break }
+            job = next
+        }
+        finished(count: 0)
+    }
+
+    private func finished(count: Int) {
+        let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.inFlight -= count
+            guard s.inFlight == 0 else { return [] }
+            defer { s.drainWaiters = [] }
+            return s.drainWaiters
+        }
+        for w in waiters { w.resume() }
+    }
+}

@@ -1,0 +1,147 @@
+import CampaignCore
+import CampaignRuntime
+import Foundation
+import Logging
+
+/// Everything `AbmServer.start` needs. Defaults: CONTRACT.md's endpoints, an in-memory store, the wall
+/// clock, SPEC.md's campaign defaults.
+public struct ServerOptions: Sendable {
+    /// Where to bind (`GatewayEndpoints.ephemeral` for tests and tools).
+    public var endpoints: GatewayEndpoints
+    /// The directory holding the SQLite file (`abm.sqlite`), created when missing. nil or `":memory:"`:
+    /// an in-memory store (nothing survives the process).
+    public var dataDirectory: String?
+    /// `--virtual-clock`: a manual clock starting at this instant (or at the later stored clock time on
+    /// existing data); `clock.advance` then works. nil: the wall clock.
+    public var virtualClockStart: Date?
+    /// The campaign configuration (SPEC.md keys, templates included).
+    public var campaign: CampaignConfig
+    /// Runtime tuning (max resident campaigns, commit batch, …); its `logger` is replaced by `logger`.
+    public var runtime: RuntimeConfiguration
+    public var logger: Logger
+
+    public init(endpoints: GatewayEndpoints = GatewayEndpoints(), dataDirectory: String? = nil,
+                virtualClockStart: Date? = nil, campaign: CampaignConfig = .default,
+                runtime: RuntimeConfiguration = RuntimeConfiguration(), logger: Logger = Logger(label: "abm.server")) {
+        self.endpoints = endpoints
+        self.dataDirectory = dataDirectory
+        self.virtualClockStart = virtualClockStart
+        self.campaign = campaign
+        self.runtime = runtime
+        self.logger = logger
+    }
+
+    /// The SQLite file used for `dataDirectory`.
+    public static let databaseFileName = "abm.sqlite"
+
+    /// Whether `dataDirectory` means "no durable store".
+    public var isInMemory: Bool { dataDirectory == nil || dataDirectory == ":memory:" }
+}
+
+/// A server configuration file (JSON). Every key is optional; command-line flags win over the file.
+///
+/// ```json
+/// {
+///   "campaign": { "max_touchpoints": 5, "templates": { … } },        // SPEC.md keys (CampaignConfig)
+///   "runtime": { "max_resident_campaigns": 100000, "max_commit_batch": 1000, "timer_concurrency": 512 },
+///   "endpoints": { "ingress": "tcp://127.0.0.1:5570", "control": "…", "events": "…" },
+///   "data_dir": "./abm-data",
+///   "virtual_clock": "2026-03-02T09:00:00Z",
+///   "log_level": "info"
+/// }
+/// ```
+/// An unknown key or a wrong value is an error naming the key (`invalid_config`).
+public struct ServerConfigFile: Sendable {
+    public var campaign: CampaignConfig?
+    public var maxResidentCampaigns: Int?
+    public var maxCommitBatch: Int?
+    public var timerConcurrency: Int?
+    public var ingress: String?
+    public var control: String?
+    public var events: String?
+    public var dataDirectory: String?
+    public var virtualClock: Date?
+    public var logLevel: Logger.Level?
+
+    public init() {}
+
+    /// Reads and validates a file.
+    public init(contentsOf path: String) throws(CampaignError) {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw CampaignError(code: CampaignError.invalidConfig, message: "cannot read \(path): \(error.localizedDescription)")
+        }
+        let value: JSONValue
+        do { value = try JSONParser.parse([UInt8](data), limits: JSONLimits(maxDepth: 64, maxStringBytes: 1 << 20)) } catch {
+            throw CampaignError(code: CampaignError.invalidConfig, message: "\(path) is not valid JSON: \(error)")
+        }
+        try self.init(json: value)
+    }
+
+    public init(json: JSONValue) throws(CampaignError) {
+        self.init()
+        guard let object = json.objectValue else { throw Self.bad("(root)", "must be a JSON object") }
+        for (key, value) in object {
+            switch key {
+            case "campaign": campaign = try CampaignConfig(merging: value)
+            case "runtime":
+                guard let r = value.objectValue else { throw Self.bad("runtime", "must be an object") }
+                for (k, v) in r {
+                    switch k {
+                    case "max_resident_campaigns": maxResidentCampaigns = try Self.positive(v, "runtime.\(k)")
+                    case "max_commit_batch": maxCommitBatch = try Self.positive(v, "runtime.\(k)")
+                    case "timer_concurrency": timerConcurrency = try Self.positive(v, "runtime.\(k)")
+                    default: throw Self.bad("runtime.\(k)", "unknown key")
+                    }
+                }
+            case "endpoints":
+                guard let e = value.objectValue else { throw Self.bad("endpoints", "must be an object") }
+                for (k, v) in e {
+                    guard let s = v.stringValue, !s.isEmpty else { throw Self.bad("endpoints.\(k)", "must be a non-empty string") }
+                    switch k {
+                    case "ingress": ingress = s
+                    case "control": control = s
+                    case "events": events = s
+                    default: throw Self.bad("endpoints.\(k)", "unknown key")
+                    }
+                }
+            case "data_dir":
+                guard let s = value.stringValue, !s.isEmpty else { throw Self.bad(key, "must be a non-empty string") }
+                dataDirectory = s
+            case "virtual_clock":
+                guard let s = value.stringValue, let d = WireTime.parse(s) else { throw Self.bad(key, "must be an RFC 3339 instant") }
+                virtualClock = d
+            case "log_level":
+                guard let s = value.stringValue, let l = Logger.Level(rawValue: s) else {
+                    throw Self.bad(key, "must be one of trace, debug, info, notice, warning, error, critical")
+                }
+                logLevel = l
+            default:
+                throw Self.bad(key, "unknown key")
+            }
+        }
+    }
+
+    /// Applies the file over `options` (the caller then applies command-line flags over the result).
+    public func apply(to options: inout ServerOptions) {
+        if let campaign { options.campaign = campaign }
+        if let maxResidentCampaigns { options.runtime.maxResidentCampaigns = maxResidentCampaigns }
+        if let maxCommitBatch { options.runtime.maxCommitBatch = maxCommitBatch }
+        if let timerConcurrency { options.runtime.timerConcurrency = timerConcurrency }
+        if let ingress { options.endpoints.ingress = ingress }
+        if let control { options.endpoints.control = control }
+        if let events { options.endpoints.events = events }
+        if let dataDirectory { options.dataDirectory = dataDirectory }
+        if let virtualClock { options.virtualClockStart = virtualClock }
+        if let logLevel { options.logger.logLevel = logLevel }
+    }
+
+    private static func bad(_ key: String, _ why: String) -> CampaignError {
+        CampaignError(code: CampaignError.invalidConfig, message: "\(key): \(why)", field: key)
+    }
+
+    private static func positive(_ v: JSONValue, _ key: String) throws(CampaignError) -> Int {
+        guard case .int(let i) = v, i >= 1, i <= Int64(Int32.max) else { throw bad(key, "must be an integer ≥ 1") }
+        return Int(i)
+    }
+}

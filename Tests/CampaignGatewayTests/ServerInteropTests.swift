@@ -1,0 +1,82 @@
+import CampaignCore
+@testable import CampaignGateway
+import Foundation
+import Testing
+import ZeroMQ
+
+/// What the real server sends validates against `protocols/schemas`, and the protocol's Python client
+/// works against it.
+@Suite(.timeLimit(.minutes(1)))
+struct ServerInteropTests {
+    @Test func realAcksRepliesAndEventsValidateAgainstTheSchemas() async throws {
+        let f = try await ServerFixture.start()
+        var samples: [(schema: String, instance: JSONValue)] = []
+        let accepted = try await f.ingress.call(lead(id: "v-1", account: "wayne", colleagues: [colleague("wayne", 1)]))
+        samples.append(("ack.schema.json", accepted))
+        samples.append(("ack.schema.json", try await f.ingress.call(lead(id: "v-1", account: "wayne"))))
+        try await f.ingress.sendFrames([[], Array("{".utf8)])
+        samples.append(("ack.schema.json", try await f.ingress.receiveJSON()))
+        samples.append(("ack.schema.json", try await f.ingress.call(lead(id: "v-2", account: ""))))
+        samples.append(("ack.schema.json", try await f.ingress.call([
+            "type": "response", "id": "v-3", "account_id": "wayne", "contact_email": "c1@wayne.example.com", "kind": "reply",
+        ])))
+        samples.append(("clock.advance.reply.schema.json",
+                        try await f.control.call(["type": "clock.advance", "id": "c-1", "seconds": 864_000])))
+        samples.append(("status.reply.schema.json", try await f.control.call(["type": "status", "id": "c-2", "account_id": "wayne"])))
+        samples.append(("resume.reply.schema.json", try await f.control.call(["type": "resume", "id": "c-3", "account_id": "wayne"])))
+        samples.append(("pause.reply.schema.json", try await f.control.call(["type": "pause", "id": "c-4", "account_id": "wayne", "reason": "x"])))
+        samples.append(("cancel.reply.schema.json", try await f.control.call(["type": "cancel", "id": "c-5", "account_id": "wayne"])))
+        samples.append(("reply.error.schema.json", try await f.control.call(["type": "pause", "id": "c-6", "account_id": "nobody"])))
+        samples.append(("reply.error.schema.json", try await f.control.call(["type": "pause", "id": "c-7", "account_id": "wayne"])))
+        let page = try await f.control.call(["type": "events", "id": "c-8", "limit": 1000])
+        samples.append(("events.reply.schema.json", page))
+        let events = try #require(page["events"]?.arrayValue)
+        #expect(events.count >= 5)
+        for e in events {
+            samples.append(("event.schema.json", e))
+            samples.append(("event.\(e["type"]!.stringValue!).schema.json", e))
+        }
+        let (status, output) = try Repo.validateWithSchemas(samples)
+        #expect(status == 0, "\(output)")
+        await f.stop()
+    }
+
+    @Test func pythonClientFeedsRespondsSubscribesAndReplays() async throws {
+        let f = try await ServerFixture.start()
+        let script = """
+        import json, sys
+        sys.path.insert(0, sys.argv[1])
+        from abm_client import AbmClient
+        c = AbmClient(ingress=sys.argv[2], control=sys.argv[3], events=sys.argv[4], timeout=10)
+        leads = [{"account_id": f"py-{k}", "id": f"py-{k}-p", "name": "Ada Lovelace", "email": f"ada@py{k}.example.com",
+                  "title": "CTO", "timezone": "UTC", "metadata": {"company_name": f"Py {k}"}} for k in range(50)]
+        acks = list(c.send_leads(leads, window=20))
+        assert len(acks) == 50 and all(a["status"] == "accepted" for a in acks), acks[:3]
+        ack = c.send_response("py-0", "reply", contact_email="ada@py0.example.com", text="interested")
+        assert ack["status"] == "accepted", ack
+        assert c.status("py-0")["status"] == "paused"
+        c.clock_advance(86400 * 3)
+        replayed = list(c.replay(0))
+        seqs = [e["seq"] for e in replayed]
+        assert seqs == list(range(1, len(seqs) + 1)), seqs
+        sub = list(c.subscribe(after_seq=0, idle_timeout=0.3))
+        assert [e["seq"] for _, e in sub] == seqs, (len(sub), len(seqs))
+        print(json.dumps({"events": len(seqs)}))
+        """
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("abm-py-\(UUID().uuidString).py")
+        try Data(script.utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let e = f.server.endpoints
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [file.path, Repo.protocols.appendingPathComponent("client").path, e.ingress, e.control, e.events]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = await Task.detached { pipe.fileHandleForReading.readDataToEndOfFile() }.value
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(String(decoding: output, as: UTF8.self))")
+        await f.stop()
+    }
+}
