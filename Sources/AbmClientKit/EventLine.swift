@@ -40,7 +40,8 @@ public enum EventLine {
         }
     }
 
-    static func int(_ value: JSONValue?) -> Int64? {
+    /// An integer field (also written as a whole double), or nil.
+    public static func int(_ value: JSONValue?) -> Int64? {
         switch value {
         case .int(let n)?: n
         case .double(let d)?: Int64(d)
