@@ -25,14 +25,16 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Producer connections (DEALERs).") var producers: Int = 4
     @Option(help: "Requests in flight per producer.") var window: Int = 1000
     @Option(help: "Responses timed in (b).") var responses: Int = 1000
-    @Option(name: .customLong("background-rate"), help: "Background leads/s during (b) (0 = none).") var backgroundRate: Int = 10_000
+    @Option(name: .customLong("background-rate"),
+            help: "Background leads/s during (b) (0 = none; default: half the server's rate measured in (a)).")
+    var backgroundRate: Int?
     @Option(name: .customLong("data-dir"), help: "Directory for the store (default: a temporary one, removed).") var dataDir: String?
 
     func validate() throws {
         guard leads >= producers, producers >= 1, producers <= 64 else { throw ValidationError("need 1…64 producers and at least one lead each") }
         guard window >= 1, window <= 100_000 else { throw ValidationError("--window must be in 1…100000") }
         guard responses >= 1, responses <= leads else { throw ValidationError("--responses must be in 1…--leads") }
-        guard backgroundRate >= 0 else { throw ValidationError("--background-rate must be ≥ 0") }
+        guard (backgroundRate ?? 0) >= 0 else { throw ValidationError("--background-rate must be ≥ 0") }
     }
 
     func run() async throws {
@@ -64,7 +66,7 @@ struct Bench: AsyncParsableCommand {
         let server = try await AbmServer.start(options: ServerOptions(
             endpoints: .ephemeral, dataDirectory: directory, virtualClockStart: WireTime.parse(DemoData.start), logger: logger))
         let endpoints = server.endpoints
-        let outcome: Result<(LeadLoad.Outcome, [Double], LeadLoad.Outcome?), any Error>
+        let outcome: Result<(LeadLoad.Outcome, [Double], LeadLoad.Outcome?, Int), any Error>
         do {
             let ingest = try await onThread(name: "abm-bench-load") {
                 try LeadLoad.run(context: context, endpoint: endpoints.ingress, producers: producers,
@@ -78,7 +80,8 @@ struct Bench: AsyncParsableCommand {
             // (b) latency under background load.
             let accounts = (0..<responses).map { "acct-\($0 % producers)-\($0 / producers)" }
             let stop = StopFlag()
-            let rate = backgroundRate
+            // Below the server's capacity, so that (b) measures latency under load, not queueing.
+            let rate = backgroundRate ?? Int(ingest.rate / 2)
             let background: Task<LeadLoad.Outcome?, any Error> = Task {
                 guard rate > 0 else { return nil }
                 let bgProducers = 2
@@ -98,12 +101,12 @@ struct Bench: AsyncParsableCommand {
             }
             stop.set()
             let bg = try await background.value
-            outcome = .success((ingest, latencies, bg))
+            outcome = .success((ingest, latencies, bg, rate))
         } catch {
             outcome = .failure(error)
         }
         await server.stop()
-        let (ingest, latencies, bg) = try outcome.get()
+        let (ingest, latencies, bg, rate) = try outcome.get()
         let sorted = latencies.sorted()
         let p50 = PauseLatency.quantile(sorted, 0.5), p90 = PauseLatency.quantile(sorted, 0.9)
         let p99 = PauseLatency.quantile(sorted, 0.99), worst = sorted.last ?? .nan
@@ -118,7 +121,7 @@ struct Bench: AsyncParsableCommand {
         """, total, producers, window, temporary ? "a temporary directory" : directory,
                      ingest.rate, ingest.seconds, ingest.refused, noop.rate, noop.seconds, ingest.rate / noop.rate,
                      sorted.count,
-                     bg.map { String(format: ", background %d leads acked at %.0f leads/s (target %d)", $0.leads, $0.rate, backgroundRate) }
+                     bg.map { String(format: ", background %d leads acked at %.0f leads/s (target %d)", $0.leads, $0.rate, rate) }
                         ?? ", no background load",
                      p50, p90, p99, worst))
         if ingest.refused > 0 { throw ExitCode(1) }

@@ -15,7 +15,8 @@ final class NoOpRouter: Sendable {
         let thread = Thread {
             defer { finished.signal() }
             do {
-                let router = try ZMQSocket(context, type: .router, options: [
+                // Linger: the last acks are still queued when the loop ends; closing must flush them.
+                let router = try ZMQSocket(context, type: .router, linger: 10_000, options: [
                     .sendHighWaterMark(1_000_000), .receiveHighWaterMark(100_000), .routerMandatory(true),
                 ])
                 try router.bind("tcp://127.0.0.1:*")
