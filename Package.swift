@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "CampaignRuntimeTests", dependencies: ["CampaignRuntime", "CampaignCore", "CampaignStore"]),
         .testTarget(name: "CampaignGatewayTests", dependencies: ["CampaignGateway", "ZeroMQ", "CampaignCore", "CampaignRuntime", "CampaignStore"]),
         .testTarget(name: "CampaignReportTests", dependencies: ["CampaignReport", "CampaignCore"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["ZeroMQ"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["ZeroMQ", "CampaignCore", "CampaignGateway"]),
         .testTarget(name: "AbmClientKitTests", dependencies: ["AbmClientKit", "ZeroMQ", "CampaignCore", "CampaignGateway"]),
     ],
     swiftLanguageModes: [.v6]

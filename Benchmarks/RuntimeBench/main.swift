@@ -19,6 +19,7 @@ struct Options {
     var dir: String? = nil
     /// `real` (CampaignEngine) or `synthetic` (a trivial decider: the runtime's own ceiling).
     var engine = "real"
+    var timerConcurrency: Int? = nil
 
     init(_ args: [String]) {
         var it = args.dropFirst().makeIterator()
@@ -33,6 +34,7 @@ struct Options {
             case "--in-flight": inFlight = Int(v) ?? inFlight
             case "--dir": dir = v
             case "--engine": engine = v
+            case "--timer-concurrency": timerConcurrency = Int(v)
             default: fatalError("unknown option \(a)")
             }
         }
@@ -123,6 +125,7 @@ func makeRuntime(_ o: Options, publisher: any EventPublisher) async throws -> (C
     let store = try SQLiteStore(path: dir + "/abm.sqlite")
     var config = RuntimeConfiguration(maxResidentCampaigns: o.cap)
     config.logger.logLevel = .warning
+    if let c = o.timerConcurrency { config.timerConcurrency = c }
     let decider: any CampaignDecider = o.engine == "synthetic" ? SyntheticDecider() : CampaignEngine()
     let runtime = CampaignRuntime(store: store, clock: ManualClock(start: monday9), decider: decider, publisher: publisher,
                                   configuration: config)

@@ -100,9 +100,24 @@ public struct CampaignState: Sendable, Equatable {
         case generatedIds = "gen", outsiders
     }
 
-    func index(ofId id: String) -> Int? { contacts.firstIndex { $0.id == id } }
-    func index(ofEmail email: String) -> Int? { contacts.firstIndex { $0.email == email } }
-    var primaryIndex: Int? { contacts.firstIndex { $0.isPrimary } }
+    // Index loops read fields in place (`firstIndex(where:)` hands each contact, copied, to its closure).
+    func index(ofId id: String) -> Int? {
+        for k in contacts.indices where contacts[k].id == id { return k }
+        return nil
+    }
+    func index(ofEmail email: String) -> Int? {
+        for k in contacts.indices where contacts[k].email == email { return k }
+        return nil
+    }
+    var primaryIndex: Int? {
+        for k in contacts.indices where contacts[k].isPrimary { return k }
+        return nil
+    }
+    /// The first reachable contact (the top contact).
+    var firstEligibleIndex: Int? {
+        for k in contacts.indices where contacts[k].standing == .active { return k }
+        return nil
+    }
 }
 
 extension CampaignState: Codable {

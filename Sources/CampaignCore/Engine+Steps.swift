@@ -58,7 +58,7 @@ extension CampaignEngine {
     /// Who takes the next step, and when.
     func plan(_ camp: CampaignState, earliest: Double) -> Plan {
         if camp.steps >= config.maxTouchpoints { return .complete(reason: "max_touchpoints") }
-        guard let top = camp.contacts.firstIndex(where: { $0.isEligible }) else {
+        guard let top = camp.firstEligibleIndex else {
             return .complete(reason: "no_eligible_contacts")
         }
         if camp.steps < config.primaryFocusSteps {
@@ -66,25 +66,26 @@ extension CampaignEngine {
             return .touch(contact: top, at: r.at, reason: "focus_step")
         }
         var inPlayCount = 0
-        for k in camp.contacts.indices where camp.contacts[k].isInPlay { inPlayCount += 1 }
+        var untouched: Int?
+        for k in camp.contacts.indices where camp.contacts[k].standing == .active {
+            if camp.contacts[k].firstTouchAt != nil { inPlayCount += 1 } else if untouched == nil { untouched = k }
+        }
         var intro: (Int, Double, Bool)?
-        if inPlayCount < config.maxConcurrentContacts,
-           let i = camp.contacts.firstIndex(where: { $0.isEligible && $0.firstTouchAt == nil }),
-           let r = readiness(camp, i, earliest: earliest) {
+        if inPlayCount < config.maxConcurrentContacts, let i = untouched, let r = readiness(camp, i, earliest: earliest) {
             intro = (i, r.at, r.gated)
             if !r.gated { return .touch(contact: i, at: r.at, reason: "introduce_colleague") }
         }
         // The round over contacts in play, starting after the cursor (or at the top contact).
         let n = camp.contacts.count
         var startAt = 0
-        if let cursor = camp.roundCursor, let pos = camp.contacts.firstIndex(where: { $0.id == cursor }) {
+        if let cursor = camp.roundCursor, let pos = camp.index(ofId: cursor) {
             startAt = pos + 1
         }
         var best: (Int, Double, String)?
         if let intro { best = (intro.0, intro.1, "introduce_colleague") }
         for step in 0..<n {
             let i = (startAt + step) % n
-            guard camp.contacts[i].isInPlay, let r = readiness(camp, i, earliest: earliest) else { continue }
+            guard camp.contacts[i].standing == .active, camp.contacts[i].firstTouchAt != nil, let r = readiness(camp, i, earliest: earliest) else { continue }
             if !r.gated { return .touch(contact: i, at: r.at, reason: "round_robin") }
             if best == nil || r.at < best!.1 { best = (i, r.at, "round_robin") }
         }
@@ -166,46 +167,59 @@ extension CampaignEngine {
 
     /// Emits one touchpoint and records it.
     func emitTouch(work: inout Work, contact i: Int, at: Double, reason: String) {
-        guard var camp = work.state.campaign else { return }
-        // Move the campaign out of the state so that changing it does not copy its arrays.
-        work.state.campaign = nil
-        defer { if work.state.campaign == nil { work.state.campaign = camp } }
-        let c = camp.contacts[i]
-        let (ch, attempt) = channel(for: c)
-        let step = camp.steps + 1
-        var referred: ContactState?
-        if !c.isPrimary, let p = camp.primaryIndex, camp.contacts[p].standing != .unsubscribed,
-           camp.contacts[p].standing != .suppressed {
-            referred = camp.contacts[p]
+        guard work.state.campaign != nil else { return }
+        // The campaign is changed in place (a copy would retain every field and share the contact list).
+        switch recordTouch(&work.state.campaign!, contact: i, at: at, reason: reason) {
+        case .sent(let fields): work.emit("touchpoint.due", at: at, fields)
+        case .blocked(let fields): work.emit("conflict.detected", at: at, fields)
         }
-        let message = MessageRenderer.render(config: config, campaign: camp, contact: c, channel: ch, step: step,
-                                             referred: referred, phrasing: camp.references)
+    }
+
+    enum TouchResult {
+        /// The `touchpoint.due` fields.
+        case sent([String: JSONValue])
+        /// The message was not clean: the `conflict.detected` fields.
+        case blocked([String: JSONValue])
+    }
+
+    /// Renders the touch to contact `i` and records it in `camp`; a message that is not clean blocks the contact.
+    private func recordTouch(_ camp: inout CampaignState, contact i: Int, at: Double, reason: String) -> TouchResult {
+        // The contact is read in place (a copy would share its `touches` array and make the update below copy it).
+        let (ch, attempt) = channel(for: camp.contacts[i])
+        let step = camp.steps + 1
+        var referred: Int?
+        if !camp.contacts[i].isPrimary, let p = camp.primaryIndex, camp.contacts[p].standing != .unsubscribed,
+           camp.contacts[p].standing != .suppressed {
+            referred = p
+        }
+        let message = MessageRenderer.render(config: config, company: camp.company, topic: camp.topic,
+                                             contact: camp.contacts[i], channel: ch, step: step,
+                                             referred: referred.map { camp.contacts[$0] }, phrasing: camp.references)
+        let contactId = camp.contacts[i].id
         guard message.isClean else {
             // Fail closed: never send a message with a hole in it. The contact is set aside so the campaign goes on.
             camp.contacts[i].standing = .blocked
-            work.state.campaign = camp
-            work.emit("conflict.detected", at: at, ["conflict": "message_not_clean", "contact_id": .string(c.id),
-                                                    "channel": .string(ch.rawValue)])
-            return
+            return .blocked(["conflict": "message_not_clean", "contact_id": .string(contactId),
+                             "channel": .string(ch.rawValue)])
         }
-        var fields: [String: JSONValue] = [
-            "touchpoint_id": .string("\(camp.id):\(step)"),
-            "step": .int(Int64(step)),
-            "contact_id": .string(c.id),
-            "contact_email": .string(c.email),
-            "contact_name": .string(c.name),
-            "channel": .string(ch.rawValue),
-            "attempt": .int(Int64(attempt)),
-            "message": .string(message.body),
-            "reason": .string(reason),
-            "explanation": .string(explain(reason, step: step, channel: ch, attempt: attempt)),
-        ]
+        // Built key by key into a reserved dictionary (a literal builds an array of pairs first).
+        var fields = [String: JSONValue](minimumCapacity: 12)
+        fields["touchpoint_id"] = .string(camp.id + ":" + String(step))
+        fields["step"] = .int(Int64(step))
+        fields["contact_id"] = .string(contactId)
+        fields["contact_email"] = .string(camp.contacts[i].email)
+        fields["contact_name"] = .string(camp.contacts[i].name)
+        fields["channel"] = .string(ch.rawValue)
+        fields["attempt"] = .int(Int64(attempt))
+        fields["message"] = .string(message.body)
+        fields["reason"] = .string(reason)
+        fields["explanation"] = .string(explain(reason, step: step, channel: ch, attempt: attempt))
         if let s = message.subject { fields["subject"] = .string(s) }
         if ch == .call { fields["call_script"] = .string(message.body) }
-        if ch == .sms || ch == .call, let phone = c.phone { fields["contact_phone"] = .string(phone) }
-        if ch == .linkedin, let url = c.linkedinURL { fields["contact_linkedin_url"] = .string(url) }
-        if let referred {
-            fields["reference"] = ["contact_id": .string(referred.id), "name": .string(referred.name)]
+        if ch == .sms || ch == .call, let phone = camp.contacts[i].phone { fields["contact_phone"] = .string(phone) }
+        if ch == .linkedin, let url = camp.contacts[i].linkedinURL { fields["contact_linkedin_url"] = .string(url) }
+        if let p = referred {
+            fields["reference"] = .object(["contact_id": .string(camp.contacts[p].id), "name": .string(camp.contacts[p].name)])
             camp.references += 1
         }
         if message.usedFallback { fields["template_fallback"] = true }
@@ -220,18 +234,36 @@ extension CampaignEngine {
         camp.nextReason = nil
         switch reason {
         case "introduce_colleague": camp.roundCursor = nil
-        case "round_robin": camp.roundCursor = c.id
+        case "round_robin": camp.roundCursor = contactId
         default: break
         }
-        work.state.campaign = camp
-        work.emit("touchpoint.due", at: at, fields)
+        return .sent(fields)
     }
 
     private func explain(_ reason: String, step: Int, channel: Channel, attempt: Int) -> String {
-        let who: String
+        let kind: Int
         switch reason {
-        case "focus_step": who = "first steps go to the top contact; "
-        case "introduce_colleague": who = "introducing the best-scored colleague not yet touched; "
+        case "focus_step": kind = 0
+        case "introduce_colleague": kind = 1
+        default: kind = 2
+        }
+        if attempt >= 1 && attempt <= Explanations.attempts { return Explanations.table[kind][channel.index][attempt - 1] }
+        return Explanations.text(kind: kind, channel: channel, attempt: attempt)
+    }
+}
+
+/// The `explanation` texts of touchpoints, built once (they only depend on the reason, channel and attempt).
+enum Explanations {
+    static let attempts = 12
+    static let table: [[[String]]] = (0..<3).map { kind in
+        Channel.allCases.sorted { $0.index < $1.index }.map { ch in (1...attempts).map { text(kind: kind, channel: ch, attempt: $0) } }
+    }
+
+    static func text(kind: Int, channel: Channel, attempt: Int) -> String {
+        let who: String
+        switch kind {
+        case 0: who = "first steps go to the top contact; "
+        case 1: who = "introducing the best-scored colleague not yet touched; "
         default: who = "next contact in play; "
         }
         return who + channel.rawValue + " attempt " + String(attempt)

@@ -72,20 +72,47 @@ struct FastTemplate: Sendable {
     }
 
     /// Renders with `values` indexed by slot; an optional slot is present when its value is non-empty.
+    /// One allocation: the length is summed first, then the bytes are copied.
     func render(_ values: [String]) -> String {
         var mask = 0
         if !values[FastTemplate.titleSlot].isEmpty { mask |= 1 }
         if !values[FastTemplate.primaryTitleSlot].isEmpty { mask |= 2 }
         if !values[FastTemplate.referenceSlot].isEmpty { mask |= 4 }
         let segs = variants[mask]
-        var out = ""
-        out.reserveCapacity(256)
+        var total = 0
         for seg in segs {
             switch seg {
-            case .text(let t): out += t
-            case .value(let i): out += values[i]
+            case .text(let t): total += t.utf8.count
+            case .value(let i): total += values[i].utf8.count
             }
         }
-        return out
+        guard total > 0 else { return "" }
+        return String(unsafeUninitializedCapacity: total) { buffer in
+            var n = 0
+            for seg in segs {
+                switch seg {
+                case .text(let t): n = FastTemplate.copyUTF8(t, into: buffer, at: n)
+                case .value(let i): n = FastTemplate.copyUTF8(values[i], into: buffer, at: n)
+                }
+            }
+            return n
+        }
+    }
+
+    /// Copies `s`'s UTF-8 into `buffer` at `offset` (which has room); returns the offset after it.
+    @inline(__always)
+    private static func copyUTF8(_ s: String, into buffer: UnsafeMutableBufferPointer<UInt8>, at offset: Int) -> Int {
+        let copied = s.utf8.withContiguousStorageIfAvailable { source -> Int in
+            guard let from = source.baseAddress, let to = buffer.baseAddress else { return 0 }
+            (to + offset).update(from: from, count: source.count)
+            return source.count
+        }
+        if let copied { return offset + copied }
+        var n = offset
+        for b in s.utf8 {
+            buffer[n] = b
+            n += 1
+        }
+        return n
     }
 }

@@ -67,7 +67,7 @@ enum LeadParser {
                                               field: "lead.account_contacts"))
             }
             for (i, item) in list.enumerated() {
-                let path = "lead.account_contacts[\(i)]"
+                let path = i < colleaguePaths.count ? colleaguePaths[i] : "lead.account_contacts[\(i)]"
                 guard let o = item.objectValue else {
                     warnings.append("\(path): skipped colleague: not an object")
                     continue
@@ -87,6 +87,9 @@ enum LeadParser {
         return .success(ParsedLead(accountId: account, primary: primary, colleagues: colleagues, topic: topic,
                                    company: company, meetingScheduled: meeting, warnings: warnings))
     }
+
+    /// Paths of the first colleagues, built once (they name the colleague in warnings).
+    private static let colleaguePaths = (0..<16).map { "lead.account_contacts[\($0)]" }
 
     /// SPEC: `true`, or a non-empty string other than "false", "no", "0".
     static func isSet(_ v: JSONValue?) -> Bool {

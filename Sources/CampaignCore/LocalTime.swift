@@ -134,6 +134,7 @@ final class TimeZoneCache: @unchecked Sendable {
     static let shared = TimeZoneCache()
     private let lock = NSLock()
     private var zones: [String: Zone] = [:]
+    private var recent: [(name: String, zone: Zone)] = []
     private let known: Set<String>
 
     private init() {
@@ -149,11 +150,23 @@ final class TimeZoneCache: @unchecked Sendable {
     func zone(_ identifier: String) -> Zone? {
         lock.lock()
         defer { lock.unlock() }
-        if let z = zones[identifier] { return z }
+        // Most lookups hit one of a few zones: comparing names is cheaper than hashing one.
+        for entry in recent where entry.name == identifier { return entry.zone }
+        if let z = zones[identifier] {
+            remember(identifier, z)
+            return z
+        }
         guard let tz = TimeZone(identifier: identifier),
               known.contains(identifier) || (identifier.contains("/") && tz.identifier == identifier) else { return nil }
         let z = Zone(tz)
         zones[identifier] = z
+        remember(identifier, z)
         return z
+    }
+
+    /// Keeps the last few zones looked up (called under the lock).
+    private func remember(_ name: String, _ z: Zone) {
+        if recent.count >= 8 { recent.removeFirst() }
+        recent.append((name, z))
     }
 }

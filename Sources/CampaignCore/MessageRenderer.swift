@@ -15,7 +15,7 @@ enum MessageRenderer {
 
     static let smsLimit = 160
 
-    static func render(config: CampaignConfig, campaign: CampaignState, contact: ContactState, channel: Channel,
+    static func render(config: CampaignConfig, company: String?, topic: String?, contact: ContactState, channel: Channel,
                        step: Int, referred: ContactState?, phrasing: Int) -> Message {
         let t = config.templates.compiled
         let defaults = TemplateSet.default.compiled
@@ -23,8 +23,8 @@ enum MessageRenderer {
         v[0] = Normalize.firstName(contact.name) ?? "there"
         // Names were cleaned on arrival; an unknown name is shown as the address.
         v[1] = contact.name == "Unknown" ? contact.email : contact.name
-        v[2] = campaign.company ?? "your team"
-        v[3] = campaign.topic ?? "our platform"
+        v[2] = company ?? "your team"
+        v[3] = topic ?? "our platform"
         v[4] = config.senderName
         v[5] = config.senderCompany
         v[6] = config.resolvedSignature
@@ -54,7 +54,7 @@ enum MessageRenderer {
         switch channel {
         case .email:
             var (subject, f1, c1) = pick(override?.emailSubject, t.emailSubject, defaults.emailSubject)
-            if subject.utf8.contains(0x0A) { subject = subject.split(separator: "\n").joined(separator: " ") }
+            if MessageRenderer.hasNewline(subject) { subject = subject.split(separator: "\n").joined(separator: " ") }
             let (body, f2, c2) = pick(override?.emailBody, t.emailBody, defaults.emailBody)
             return Message(subject: subject, body: body, usedFallback: f1 || f2, isClean: c1 && c2)
         case .sms:
@@ -73,6 +73,10 @@ enum MessageRenderer {
             let (body, f, clean) = pick(override?.linkedin, t.linkedin, defaults.linkedin)
             return Message(subject: nil, body: body, usedFallback: f, isClean: clean)
         }
+    }
+
+    static func hasNewline(_ s: String) -> Bool {
+        s.utf8.withContiguousStorageIfAvailable { $0.contains(0x0A) } ?? s.utf8.contains(0x0A)
     }
 
     /// Cuts at a word boundary and ends with "...", within `limit` characters.

@@ -2,49 +2,55 @@
 enum MessageText {
     /// False when the text holds an unfilled placeholder (`{{`, `}}`), a stub in brackets, "()",
     /// or a word like "None"/"null"/"undefined" that betrays a missing value.
-    /// One pass over the UTF-8 bytes (this runs for every message).
+    ///
+    /// One pass over the UTF-8 bytes (this runs for every message). Only a few bytes can make a text unclean:
+    /// brackets, braces, `)`, and the first letter of a word starting with N, n or u; every other byte is skipped
+    /// with one table lookup. (A word is a run of ASCII letters and non-ASCII bytes.)
     static func isClean(_ s: String) -> Bool {
         var s = s
-        return s.withUTF8 { bytes -> Bool in
+        return byteClass.withUnsafeBufferPointer { byteClass in s.withUTF8 { bytes -> Bool in
             let n = bytes.count
             var i = 0
-            var prev: UInt8 = 0
             while i < n {
                 let b = bytes[i]
                 switch byteClass[Int(b)] {
-                case 0: // letter: scan the whole word; only words starting with N, n or u can be bad
-                    let start = i
-                    i += 1
-                    while i < n && byteClass[Int(bytes[i])] == 0 { i += 1 }
-                    if (b == 0x4E || b == 0x6E || b == 0x75) && badWord(bytes, start, i) { return false }
-                    prev = bytes[i - 1]
-                    continue
-                case 2: // [ or ]
-                    return false
+                case 0: break // quiet
+                case 2: return false // [ or ]
                 case 3: // { or }
-                    if prev == b { return false }
+                    if i > 0 && bytes[i - 1] == b { return false }
                 case 4: // )
                     var k = i - 1
                     while k >= 0 && bytes[k] == 0x20 { k -= 1 }
                     if k >= 0 && bytes[k] == UInt8(ascii: "(") { return false }
+                case 5: // N, n or u: check the word when it starts here
+                    if i == 0 || !isLetter(bytes[i - 1]) {
+                        var end = i + 1
+                        while end < n && isLetter(bytes[end]) { end += 1 }
+                        if badWord(bytes, i, end) { return false }
+                        i = end
+                        continue
+                    }
                 default: break
                 }
-                prev = b
                 i += 1
             }
             return true
-        }
+        } }
     }
 
-    /// 0 letter (ASCII letters and every non-ASCII byte), 1 other, 2 square bracket, 3 brace, 4 closing parenthesis.
+    @inline(__always)
+    private static func isLetter(_ b: UInt8) -> Bool {
+        (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b >= 0x80
+    }
+
+    /// 0 quiet, 2 square bracket, 3 brace, 4 closing parenthesis, 5 a letter that may start a bad word.
     private static let byteClass: [UInt8] = (0..<256).map { v -> UInt8 in
-        let b = UInt8(v)
-        if (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b >= 0x80 { return 0 }
-        switch b {
+        switch UInt8(v) {
         case UInt8(ascii: "["), UInt8(ascii: "]"): return 2
         case UInt8(ascii: "{"), UInt8(ascii: "}"): return 3
         case UInt8(ascii: ")"): return 4
-        default: return 1
+        case UInt8(ascii: "N"), UInt8(ascii: "n"), UInt8(ascii: "u"): return 5
+        default: return 0
         }
     }
 

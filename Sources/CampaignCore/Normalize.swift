@@ -2,6 +2,15 @@
 enum Normalize {
     /// Whitespace trimmed from both ends (Foundation's `trimmingCharacters` is slow on Linux).
     static func trim(_ s: String) -> String {
+        // Fast path: both ends are ASCII non-whitespace (a byte below 0x80 is always a whole scalar).
+        let bytes = s.utf8
+        guard let first = bytes.first, let last = bytes.last else { return s }
+        if first < 0x80 && last < 0x80 && !isASCIIWhitespace(first) && !isASCIIWhitespace(last) { return s }
+        return generalTrim(s)
+    }
+
+    /// `trim` for any input (the reference for its fast path).
+    static func generalTrim(_ s: String) -> String {
         let u = s.unicodeScalars
         var start = u.startIndex, end = u.endIndex
         while start < end, u[start].properties.isWhitespace { start = u.index(after: start) }
@@ -10,8 +19,17 @@ enum Normalize {
         return String(u[start..<end])
     }
 
+    @inline(__always)
+    static func isASCIIWhitespace(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) }
+
     /// Trimmed, lower-cased email when it has a plausible form (`local@domain.tld`, no spaces, ≤ 254 chars).
     static func email(_ raw: String) -> String? {
+        if let fast = ASCIIEmail.check(raw) { return fast.valid }
+        return generalEmail(raw)
+    }
+
+    /// `email` for any input (the reference for `ASCIIEmail`).
+    static func generalEmail(_ raw: String) -> String? {
         let e = trim(raw).lowercased()
         guard e.utf8.count <= 254, !e.isEmpty else { return nil }
         let parts = e.split(separator: "@", omittingEmptySubsequences: false)
@@ -31,6 +49,12 @@ enum Normalize {
     /// Digits with an optional leading `+`, 7–15 digits; nil when unusable.
     static func phone(_ raw: String) -> String? {
         let t = trim(raw)
+        if t.utf8.allSatisfy({ $0 < 0x80 }) { return asciiPhone(t) }
+        return generalPhone(t)
+    }
+
+    /// `phone` for any trimmed input (the reference for its ASCII path).
+    static func generalPhone(_ t: String) -> String? {
         var out = ""
         for (i, ch) in t.enumerated() {
             if ch.isASCII && ch.isNumber { out.append(ch) }
@@ -40,6 +64,28 @@ enum Normalize {
         }
         let digits = out.filter { $0 != "+" }.count
         return (7...15).contains(digits) ? out : nil
+    }
+
+    /// `phone(_:)` over bytes for ASCII input (same rules; one byte is one character here, and a CR LF pair,
+    /// one character for `String`, is refused either way).
+    private static func asciiPhone(_ t: String) -> String? {
+        var out: [UInt8] = []
+        out.reserveCapacity(16)
+        var digits = 0
+        var i = 0
+        for b in t.utf8 {
+            defer { i += 1 }
+            switch b {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                out.append(b)
+                digits += 1
+            case UInt8(ascii: "+") where i == 0: out.append(b)
+            case UInt8(ascii: " "), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "("), UInt8(ascii: ")"),
+                 UInt8(ascii: "/"): continue
+            default: return nil
+            }
+        }
+        return (7...15).contains(digits) ? String(decoding: out, as: UTF8.self) : nil
     }
 
     /// Upper-case ISO 3166 alpha-2 code, or nil.
@@ -53,7 +99,8 @@ enum Normalize {
     /// whitespace collapsed; nil for empty or placeholder-like values ("None", "null", …).
     static func text(_ raw: String?) -> String? {
         guard let raw else { return nil }
-        if isPlain(raw) { return placeholderWords.contains(raw.lowercased()) ? nil : raw }
+        // Plain text is ASCII, so lower-casing keeps its length; no placeholder word is longer than 9 bytes.
+        if isPlain(raw) { return raw.utf8.count <= 9 && placeholderWords.contains(raw.lowercased()) ? nil : raw }
         var out = ""
         var lastSpace = true
         for ch in raw {
@@ -115,24 +162,39 @@ enum Normalize {
     /// (then the greeting says "there"). `name` is expected already cleaned by `text(_:)` (single spaces).
     static func firstName(_ name: String) -> String? {
         if name == "Unknown" { return nil }
-        // Byte-level scan (spaces, dots and commas are ASCII; stepping by Character is slow).
-        let u = name.utf8
-        var start = u.startIndex
-        while start < u.endIndex {
+        if let fast = name.utf8.withContiguousStorageIfAvailable({ firstNameBytes($0) }) { return fast }
+        var copy = name
+        return copy.withUTF8 { firstNameBytes($0) }
+    }
+
+    /// `firstName` over the UTF-8 bytes (spaces, dots and commas are ASCII, so every cut is at a scalar boundary).
+    private static func firstNameBytes(_ u: UnsafeBufferPointer<UInt8>) -> String? {
+        let n = u.count
+        var start = 0
+        while start < n {
             var end = start
-            while end < u.endIndex && u[end] != 0x20 { end = u.index(after: end) }
+            while end < n && u[end] != 0x20 { end += 1 }
             var wordEnd = end
-            while wordEnd > start && u[u.index(before: wordEnd)] == UInt8(ascii: ",") { wordEnd = u.index(before: wordEnd) }
+            while wordEnd > start && u[wordEnd - 1] == UInt8(ascii: ",") { wordEnd -= 1 }
             var bareEnd = wordEnd
-            while bareEnd > start && u[u.index(before: bareEnd)] == UInt8(ascii: ".") { bareEnd = u.index(before: bareEnd) }
+            while bareEnd > start && u[bareEnd - 1] == UInt8(ascii: ".") { bareEnd -= 1 }
             if bareEnd > start {
-                let isTitle = u.distance(from: start, to: bareEnd) <= 5 && isHonorific(name[start..<bareEnd])
-                if !isTitle { return String(name[start..<wordEnd]) }
+                let isTitle = bareEnd - start <= 5 && isHonorific(UnsafeBufferPointer(rebasing: u[start..<bareEnd]))
+                if !isTitle { return String(decoding: UnsafeBufferPointer(rebasing: u[start..<wordEnd]), as: UTF8.self) }
             }
-            start = end < u.endIndex ? u.index(after: end) : end
+            start = end < n ? end + 1 : end
         }
         return nil
     }
-}
 
-import Foundation
+    private static func isHonorific(_ word: UnsafeBufferPointer<UInt8>) -> Bool {
+        outer: for h in honorificBytes where h.count == word.count {
+            for k in 0..<word.count {
+                let b = word[k]
+                if ((b >= 0x41 && b <= 0x5A) ? b + 32 : b) != h[k] { continue outer }
+            }
+            return true
+        }
+        return false
+    }
+}

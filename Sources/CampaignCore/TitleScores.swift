@@ -1,3 +1,5 @@
+import Foundation
+
 /// The title → priority table, matched on whole words, case-insensitively.
 ///
 /// Configuration shape (`title_scores`): an object of phrase → integer score that *replaces* the default
@@ -34,6 +36,12 @@ public struct TitleScores: Sendable, Equatable {
 
     /// Lower-cased words of a title (letters and digits; everything else separates words).
     static func words(_ s: String) -> [String] {
+        if s.utf8.allSatisfy({ $0 < 0x80 }) { return asciiWords(s) }
+        return generalWords(s)
+    }
+
+    /// `words` for any input (the reference for its ASCII path).
+    static func generalWords(_ s: String) -> [String] {
         var out: [String] = []
         var cur = ""
         for ch in s.lowercased() {
@@ -48,16 +56,47 @@ public struct TitleScores: Sendable, Equatable {
         return out
     }
 
+    /// `words(_:)` over bytes for ASCII input (for ASCII, letters and digits are exactly `A-Z a-z 0-9`).
+    static func asciiWords(_ s: String) -> [String] {
+        var out: [String] = []
+        var cur: [UInt8] = []
+        func flush() {
+            if !cur.isEmpty { out.append(String(decoding: cur, as: UTF8.self)) }
+            cur.removeAll(keepingCapacity: true)
+        }
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): cur.append(b + 32)
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "*"): cur.append(b)
+            default: flush()
+            }
+        }
+        flush()
+        return out
+    }
+
+    /// Scores of titles seen before (titles repeat a lot; scoring one costs a few thousand instructions).
+    private let memo = Memo()
+
+    public static func == (a: TitleScores, b: TitleScores) -> Bool { a.table == b.table }
+
     /// The score of a title (0 for nil or no match).
     public func score(_ title: String?) -> Int {
         guard let title, !title.isEmpty else { return 0 }
+        if let known = memo.score(of: title) { return known }
+        let s = computeScore(title)
+        memo.remember(title, s)
+        return s
+    }
+
+    private func computeScore(_ title: String) -> Int {
         let w = TitleScores.words(title)
         var best = 0
         var i = 0
         while i < w.count {
             var matchScore = -1
             var matchLen = 0
-            for rule in rules {
+            for rule in rules where rule.words[0] == "*" || rule.words[0] == w[i] {
                 if let len = TitleScores.match(rule.words, w, at: i), rule.score > matchScore {
                     matchScore = rule.score
                     matchLen = len
@@ -89,5 +128,27 @@ public struct TitleScores: Sendable, Equatable {
             return go(p + 1, i + 1)
         }
         return go(0, start).map { $0 - start }
+    }
+}
+
+extension TitleScores {
+    /// A bounded, thread-safe title → score memo (it only ever holds what `computeScore` returns).
+    final class Memo: @unchecked Sendable {
+        private let lock = NSLock()
+        private var scores: [String: Int] = [:]
+        private static let limit = 4096
+
+        func score(of title: String) -> Int? {
+            lock.lock()
+            defer { lock.unlock() }
+            return scores[title]
+        }
+
+        func remember(_ title: String, _ score: Int) {
+            lock.lock()
+            defer { lock.unlock() }
+            if scores.count >= Memo.limit { scores.removeAll(keepingCapacity: true) }
+            scores[title] = score
+        }
     }
 }

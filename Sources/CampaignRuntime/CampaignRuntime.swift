@@ -16,6 +16,9 @@ public final class CampaignRuntime: Sendable {
     /// The runtime's clock (a `ManualClock` in tests and `--virtual-clock` mode).
     public let clock: any RuntimeClock
 
+    /// Whether `advanceClock` is available (`--virtual-clock`).
+    public var usesVirtualClock: Bool { clock is ManualClock }
+
     private enum Phase { case created, running, stopping, stopped }
 
     private struct Lifecycle {

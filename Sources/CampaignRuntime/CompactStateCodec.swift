@@ -82,19 +82,25 @@ final class CompactWriter {
 
     func bool(_ b: Bool) { bytes.append(b ? CompactTag.trueV : CompactTag.falseV) }
 
-    /// Any Encodable value, with fast paths for the primitive types.
+    /// One `Opened` per nesting depth, reused (a fresh object per nested value was measurable).
+    private var openedStack: [Opened] = []
+    private var depth = 0
+
+    /// Any Encodable value, with fast paths for the primitive types (metadata compares, not dynamic casts).
     func value<T: Encodable>(_ v: T) throws {
-        switch v {
-        case let s as String: string(s)
-        case let d as Date: double(d.timeIntervalSinceReferenceDate)
-        case let i as Int: int(Int64(i))
-        case let b as Bool: bool(b)
-        case let d as Double: double(d)
-        default:
-            let opened = Opened()
-            try v.encode(to: CompactEncoder(w: self, opened: opened))
-            if opened.container { bytes.append(CompactTag.end) } else if !opened.single { bytes.append(CompactTag.null) }
-        }
+        if T.self == String.self { string(v as! String); return }
+        if T.self == Date.self { double((v as! Date).timeIntervalSinceReferenceDate); return }
+        if T.self == Int.self { int(Int64(v as! Int)); return }
+        if T.self == Bool.self { bool(v as! Bool); return }
+        if T.self == Double.self { double(v as! Double); return }
+        if depth == openedStack.count { openedStack.append(Opened()) }
+        let opened = openedStack[depth]
+        opened.container = false
+        opened.single = false
+        depth += 1
+        defer { depth -= 1 }
+        try v.encode(to: CompactEncoder(w: self, opened: opened))
+        if opened.container { bytes.append(CompactTag.end) } else if !opened.single { bytes.append(CompactTag.null) }
     }
 }
 

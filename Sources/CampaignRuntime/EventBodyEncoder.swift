@@ -2,134 +2,18 @@ import CampaignCore
 import Foundation
 
 /// Turns a `DomainEvent` into the event body the store keeps (a JSON object without `seq`; the store
-/// splices the seq in). The gateway may supply the wire encoder; this default is deterministic.
+/// splices the seq in). The default, `JSONEventBodyEncoder`, is the protocol's (`EventBody`).
 public protocol EventBodyEncoder: Sendable {
     func body(for event: DomainEvent) -> Data
 }
 
-/// `{"account_id":…,"at":"2026-03-02T14:00:00.000Z","campaign_id":…,"type":…, <fields>}` with every
-/// object's keys sorted (byte order), no whitespace. The base fields win over a same-named field.
+/// The protocol's event body (`EventBody.encode`, protocols/abm-wire-v1.md §8.2): `account_id`, `at`
+/// (`2026-03-02T14:00:00.000Z`), `campaign_id`, `type` and the event's fields, keys sorted (byte order),
+/// no whitespace. The base fields win over a same-named field.
 public struct JSONEventBodyEncoder: EventBodyEncoder {
     public init() {}
 
-    public func body(for event: DomainEvent) -> Data {
-        // The four base keys merged into the sorted field keys, without copying the fields dictionary.
-        let base: [(String, JSONValue)] = [
-            ("account_id", .string(event.accountId)),
-            ("at", .string(ISO8601Millis.string(from: event.at))),
-            ("campaign_id", event.campaignId.map(JSONValue.string) ?? .null),
-            ("type", .string(event.type)),
-        ]
-        var keys = event.fields.keys.filter { k in !base.contains { $0.0 == k } }
-        keys.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        var writer = JSONWriter(capacity: 512)
-        writer.beginObject()
-        var b = 0, f = 0
-        while b < base.count || f < keys.count {
-            if f == keys.count || (b < base.count && base[b].0.utf8.lexicographicallyPrecedes(keys[f].utf8)) {
-                writer.member(base[b].0, base[b].1)
-                b += 1
-            } else {
-                writer.member(keys[f], event.fields[keys[f]]!)
-                f += 1
-            }
-        }
-        writer.endObject()
-        return Data(writer.bytes)
-    }
-}
-
-/// A small, fast, deterministic JSON serialiser for `JSONValue` (sorted keys, no whitespace).
-public struct JSONWriter {
-    public private(set) var bytes: [UInt8] = []
-
-    public init(capacity: Int = 256) {
-        bytes.reserveCapacity(capacity)
-    }
-
-    public static func encode(_ value: JSONValue) -> Data {
-        var w = JSONWriter()
-        w.write(value)
-        return Data(w.bytes)
-    }
-
-    public mutating func write(_ value: JSONValue) {
-        switch value {
-        case .null: append("null")
-        case .bool(let b): append(b ? "true" : "false")
-        case .int(let i): append(String(i))
-        case .double(let d):
-            if d.isFinite {
-                if d == d.rounded(), abs(d) < 1e15 { append(String(Int64(d))) } else { append("\(d)") }
-            } else {
-                append("null")
-            }
-        case .string(let s): writeString(s)
-        case .array(let a):
-            bytes.append(UInt8(ascii: "["))
-            for (i, v) in a.enumerated() {
-                if i > 0 { bytes.append(UInt8(ascii: ",")) }
-                write(v)
-            }
-            bytes.append(UInt8(ascii: "]"))
-        case .object(let o):
-            bytes.append(UInt8(ascii: "{"))
-            // Sort by UTF-8 bytes so the order does not depend on locale or Unicode collation.
-            let keys = o.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-            for (i, k) in keys.enumerated() {
-                if i > 0 { bytes.append(UInt8(ascii: ",")) }
-                writeString(k)
-                bytes.append(UInt8(ascii: ":"))
-                write(o[k]!)
-            }
-            bytes.append(UInt8(ascii: "}"))
-        }
-    }
-
-    private var needsComma = false
-
-    /// Streaming: `beginObject`, then `member` for each key in the order to write, then `endObject`.
-    public mutating func beginObject() {
-        bytes.append(UInt8(ascii: "{"))
-        needsComma = false
-    }
-
-    public mutating func member(_ key: String, _ value: JSONValue) {
-        if needsComma { bytes.append(UInt8(ascii: ",")) }
-        writeString(key)
-        bytes.append(UInt8(ascii: ":"))
-        write(value)
-        needsComma = true
-    }
-
-    public mutating func endObject() {
-        bytes.append(UInt8(ascii: "}"))
-    }
-
-    private mutating func append(_ s: String) {
-        bytes.append(contentsOf: s.utf8)
-    }
-
-    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
-
-    private mutating func writeString(_ s: String) {
-        bytes.append(UInt8(ascii: "\""))
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "\""): bytes.append(UInt8(ascii: "\\")); bytes.append(b)
-            case UInt8(ascii: "\\"): bytes.append(UInt8(ascii: "\\")); bytes.append(b)
-            case 0x0A: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "n"))
-            case 0x0D: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "r"))
-            case 0x09: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "t"))
-            case 0..<0x20:
-                bytes.append(contentsOf: Array("\\u00".utf8))
-                bytes.append(Self.hex[Int(b >> 4)])
-                bytes.append(Self.hex[Int(b & 0xF)])
-            default: bytes.append(b)
-            }
-        }
-        bytes.append(UInt8(ascii: "\""))
-    }
+    public func body(for event: DomainEvent) -> Data { Data(EventBody.encode(event)) }
 }
 
 /// ISO-8601 UTC instants with milliseconds (`2026-03-02T14:00:00.000Z`), formatted and parsed without

@@ -36,7 +36,8 @@ struct ServerInteropTests {
             samples.append(("event.schema.json", e))
             samples.append(("event.\(e["type"]!.stringValue!).schema.json", e))
         }
-        let (status, output) = try Repo.validateWithSchemas(samples)
+        let checked = samples
+        let (status, output) = try await onThread { try Repo.validateWithSchemas(checked) }
         #expect(status == 0, "\(output)")
         await f.stop()
     }
@@ -47,7 +48,7 @@ struct ServerInteropTests {
         import json, sys
         sys.path.insert(0, sys.argv[1])
         from abm_client import AbmClient
-        c = AbmClient(ingress=sys.argv[2], control=sys.argv[3], events=sys.argv[4], timeout=10)
+        c = AbmClient(ingress=sys.argv[2], control=sys.argv[3], events=sys.argv[4], timeout=30)
         leads = [{"account_id": f"py-{k}", "id": f"py-{k}-p", "name": "Ada Lovelace", "email": f"ada@py{k}.example.com",
                   "title": "CTO", "timezone": "UTC", "metadata": {"company_name": f"Py {k}"}} for k in range(50)]
         acks = list(c.send_leads(leads, window=20))
@@ -74,9 +75,41 @@ struct ServerInteropTests {
         process.standardOutput = pipe
         process.standardError = pipe
         try process.run()
-        let output = await Task.detached { pipe.fileHandleForReading.readDataToEndOfFile() }.value
-        process.waitUntilExit()
+        let output = try await onThread { () -> Data in
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return data
+        }
         #expect(process.terminationStatus == 0, "\(String(decoding: output, as: UTF8.self))")
         await f.stop()
+    }
+}
+
+@Suite struct ServerConfigFileTests {
+    @Test func deployExampleConfigIsValid() throws {
+        let file = try ServerConfigFile(contentsOf: Repo.root.appendingPathComponent("deploy/abm.example.json").path)
+        var options = ServerOptions()
+        file.apply(to: &options)
+        #expect(options.dataDirectory == "/var/lib/abm")
+        #expect(options.runtime.maxResidentCampaigns == 100_000)
+        #expect(options.campaign.maxTouchpoints == 7)
+        #expect(options.campaign.senderName == "Alex Morgan")
+        #expect(options.endpoints == GatewayEndpoints())
+    }
+
+    @Test func unknownOrWrongKeysNameTheKey() throws {
+        #expect(throws: CampaignError.self) { try ServerConfigFile(json: ["nope": 1]) }
+        do {
+            _ = try ServerConfigFile(json: ["runtime": ["max_resident_campaigns": 0]])
+            Issue.record("accepted a zero cap")
+        } catch {
+            #expect(error.field == "runtime.max_resident_campaigns")
+        }
+        do {
+            _ = try ServerConfigFile(json: ["campaign": ["max_touchpoints": "many"]])
+            Issue.record("accepted a bad campaign key")
+        } catch {
+            #expect(error.code == "invalid_config")
+        }
     }
 }

@@ -81,6 +81,22 @@ struct ServerTests {
         await f.stop()
     }
 
+    @Test func oneAccountFloodIsAppliedAndAckedInOrder() async throws {
+        let f = try await ServerFixture.start()
+        let n = 300
+        let messages = (0..<n).map { k in ZMQMessage([[], JSONWriter.encode(lead(id: "fl-\(k)", account: "flood"))]) }
+        #expect(await f.ingress.socket.send(batch: messages).isEmpty)
+        var ids: [String] = []
+        for _ in 0..<n {
+            let ack = try await f.ingress.receiveJSON()
+            #expect(ack["status"] == "accepted")
+            ids.append(ack["id"]?.stringValue ?? "")
+        }
+        // One account: one request at a time, in arrival order, so the acks come back in that order.
+        #expect(ids == (0..<n).map { "fl-\($0)" })
+        await f.stop()
+    }
+
     @Test func malformedRequestsAreRejectedAndStoreNothing() async throws {
         let f = try await ServerFixture.start()
         _ = try await f.ingress.call(lead(id: "base", account: "base"))
@@ -216,7 +232,7 @@ struct ServerTests {
 
     @Test func stopDrainsRequestsInFlight() async throws {
         let f = try await ServerFixture.start()
-        let n = 300
+        let n = 100
         let messages = (0..<n).map { k in ZMQMessage([[], JSONWriter.encode(lead(id: "d-\(k)", account: "d-\(k)"))]) }
         #expect(await f.ingress.socket.send(batch: messages).isEmpty)
         // Wait for the first ack (the server is reading), then stop while the rest are in flight.

@@ -27,6 +27,13 @@ import Testing
         #expect(parsed["message"] == "Hi \"Sam\"\n")
     }
 
+    @Test func stringsAreEscaped() throws {
+        let raw = "a\\b\t\u{01}\r é \"q\" end"
+        let data = JSONWriter.encode(.string(raw))
+        #expect(String(decoding: data, as: UTF8.self) == #""a\\b\t\u0001\r é \"q\" end""#)
+        #expect(try JSONDecoder().decode(String.self, from: Data(data)) == raw)
+    }
+
     @Test func nullCampaignIdIsWritten() {
         let event = DomainEvent(type: "contact.suppressed", at: Date(timeIntervalSince1970: 0), accountId: "a",
                                 campaignId: nil, fields: [:])

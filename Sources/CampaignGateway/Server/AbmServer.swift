@@ -91,8 +91,8 @@ public final class AbmServer: Sendable {
         var runtimeConfig = options.runtime
         runtimeConfig.logger = logger
         let runtime = CampaignRuntime(store: store, clock: clock, decider: CampaignEngine(config: options.campaign),
-                                      publisher: EventSocketPublisher(socket: events), configuration: runtimeConfig,
-                                      eventEncoder: WireEventBodyEncoder())
+                                      publisher: EventSocketPublisher(socket: events), configuration: runtimeConfig)
+        // The runtime's default event encoder is the protocol's (`EventBody`, shared with `WireEvent`).
         try await runtime.start()
         let gateway = GatewayServer(ingress: ingress, control: control, runtime: runtime, store: store,
                                     virtualClock: manual != nil, logger: logger)

@@ -24,9 +24,3 @@ public final class EventSocketPublisher: EventPublisher {
         _ = await socket.send(batch: messages)
     }
 }
-
-/// The runtime's event encoder producing the protocol's bodies (`WireEvent.encodeBody`).
-public struct WireEventBodyEncoder: EventBodyEncoder {
-    public init() {}
-    public func body(for event: DomainEvent) -> Data { Data(WireEvent.encodeBody(event)) }
-}

@@ -11,9 +11,22 @@ import Synchronization
 final class KeyedSerialDispatcher: Sendable {
     typealias Job = @Sendable () async -> Void
 
+    /// The jobs queued behind a running one; `head` instead of `removeFirst` keeps a long queue (one
+    /// account flooded with requests) linear.
+    private struct Queue {
+        var jobs: [Job] = []
+        var head = 0
+
+        mutating func pop() -> Job? {
+            guard head < jobs.count else { return nil }
+            defer { head += 1 }
+            return jobs[head]
+        }
+    }
+
     private struct State {
         /// Keys with a running job → the jobs queued behind it.
-        var queues: [String: [Job]] = [:]
+        var queues: [String: Queue] = [:]
         var inFlight = 0
         var drainWaiters: [CheckedContinuation<Void, Never>] = []
     }
@@ -28,10 +41,10 @@ final class KeyedSerialDispatcher: Sendable {
         let startNow = state.withLock { s -> Bool in
             s.inFlight += 1
             if s.queues[key] != nil {
-                s.queues[key]!.append(job)
+                s.queues[key]!.jobs.append(job)
                 return false
             }
-            s.queues[key] = []
+            s.queues[key] = Queue()
             return true
         }
         if startNow { Task { await self.run(key: key, first: job) } }
@@ -64,11 +77,11 @@ final class KeyedSerialDispatcher: Sendable {
             await job()
             let next = state.withLock { s -> Job? in
                 s.inFlight -= 1
-                if s.queues[key]!.isEmpty {
+                guard let next = s.queues[key]!.pop() else {
                     s.queues[key] = nil
                     return nil
                 }
-                return s.queues[key]!.removeFirst()
+                return next
             }
             guard let next else { break }
             job = next

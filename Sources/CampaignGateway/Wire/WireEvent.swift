@@ -22,18 +22,10 @@ public enum WireEvent {
     /// The body without `seq`: `type`, `at` (see `WireTime`), `account_id`, `campaign_id` (null when the
     /// event belongs to no campaign) and the type's fields, keys sorted. The four common keys win over
     /// a same-named entry of `fields`; a `seq` in `fields` is dropped (the store assigns it).
-    public static func encodeBody(_ event: DomainEvent) -> [UInt8] {
-        var o = event.fields
-        o["seq"] = nil
-        o["type"] = .string(event.type)
-        o["at"] = .string(WireTime.format(event.at))
-        o["account_id"] = .string(event.accountId)
-        o["campaign_id"] = event.campaignId.map(JSONValue.string) ?? .null
-        return JSONWriter.encode(.object(o))
-    }
+    public static func encodeBody(_ event: DomainEvent) -> [UInt8] { EventBody.encode(event) }
 
-    /// The event as the store appends it (`NewEvent.body` = `encodeBody`). CampaignRuntime does not
-    /// depend on this module: hand it this function (`WireEvent.newEvent`) as its event encoder.
+    /// The event as the store appends it (`NewEvent.body` = `encodeBody`, the same bytes as the
+    /// runtime's default `JSONEventBodyEncoder`: both are `EventBody.encode`).
     @Sendable public static func newEvent(_ event: DomainEvent) -> NewEvent {
         NewEvent(type: event.type, accountId: event.accountId, campaignId: event.campaignId, at: event.at,
                  body: Data(encodeBody(event)))

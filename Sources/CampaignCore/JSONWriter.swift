@@ -1,4 +1,3 @@
-import CampaignCore
 
 /// A deterministic JSON encoder: object keys sorted by their UTF-8 bytes (= by code point, as Python's
 /// `sort_keys=True`), no insignificant whitespace, non-ASCII written as raw UTF-8, control characters,

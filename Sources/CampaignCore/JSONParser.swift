@@ -1,4 +1,3 @@
-import CampaignCore
 
 /// Bounds the JSON parser enforces. Every bound is checked before the work it bounds is done.
 public struct JSONLimits: Sendable, Equatable {

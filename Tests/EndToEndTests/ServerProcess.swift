@@ -1,0 +1,282 @@
+import CampaignCore
+import CampaignGateway
+import Foundation
+import Synchronization
+import Testing
+import ZeroMQ
+
+struct Timeout: Error, CustomStringConvertible {
+    let what: String
+    var description: String { "timed out waiting for \(what)" }
+}
+
+/// `abm serve` as a separate process, on ephemeral loopback ports.
+final class ServerProcess: Sendable {
+    let process: Process
+    let endpoints: GatewayEndpoints
+    let dataDirectory: String
+    private let stderrPipe: Pipe
+
+    /// The `abm` binary built next to the test bundle (`swift build --build-tests` builds it too).
+    static var binary: URL {
+        get throws {
+            let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("abm")
+            let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            for candidate in [besideTests, root.appendingPathComponent(".build/debug/abm")]
+            where FileManager.default.isExecutableFile(atPath: candidate.path) {
+                return candidate
+            }
+            throw Timeout(what: "the abm binary (build it with `swift build`)")
+        }
+    }
+
+    static func tempDirectory() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("abm-e2e-\(UUID().uuidString)").path
+    }
+
+    /// Starts `abm serve` and returns once it printed its endpoints and `ready` (bounded).
+    static func start(dataDirectory: String, virtualClock: String? = "2026-03-02T09:00:00Z",
+                      config: String? = nil) async throws -> ServerProcess {
+        let process = Process()
+        process.executableURL = try binary
+        var args = ["serve", "--ingress", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*",
+                    "--events", "tcp://127.0.0.1:*", "--data-dir", dataDirectory, "--log-level", "warning"]
+        if let virtualClock { args += ["--virtual-clock", virtualClock] }
+        if let config { args += ["--config", config] }
+        process.arguments = args
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read stdout on a thread of its own until `ready` (or EOF: the process died).
+        let lines = try await onThread { () -> [String] in
+            var collected: [String] = []
+            var buffer = Data()
+            while true {
+                let chunk = out.fileHandleForReading.availableData
+                if chunk.isEmpty { return collected }
+                buffer.append(chunk)
+                while let nl = buffer.firstIndex(of: 0x0A) {
+                    let line = String(decoding: buffer[buffer.startIndex..<nl], as: UTF8.self)
+                    buffer.removeSubrange(buffer.startIndex...nl)
+                    collected.append(line)
+                    if line == "ready" { return collected }
+                }
+            }
+        }
+        var endpoints: [String: String] = [:]
+        for line in lines {
+            let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
+            if parts.count == 2 { endpoints[parts[0]] = parts[1] }
+        }
+        guard lines.last == "ready", let i = endpoints["ingress"], let c = endpoints["control"], let e = endpoints["events"] else {
+            process.terminate()
+            let errText = String(decoding: err.fileHandleForReading.availableData, as: UTF8.self)
+            throw Timeout(what: "`ready` from abm serve; got \(lines), stderr: \(errText)")
+        }
+        return ServerProcess(process: process, endpoints: GatewayEndpoints(ingress: i, control: c, events: e),
+                             dataDirectory: dataDirectory, stderrPipe: err)
+    }
+
+    private init(process: Process, endpoints: GatewayEndpoints, dataDirectory: String, stderrPipe: Pipe) {
+        self.process = process
+        self.endpoints = endpoints
+        self.dataDirectory = dataDirectory
+        self.stderrPipe = stderrPipe
+    }
+
+    /// SIGTERM, then the exit status (the server drains first).
+    func terminate() async -> Int32 {
+        process.terminate()
+        return await waitForExit()
+    }
+
+    /// SIGKILL: no drain, no cleanup.
+    func kill9() async {
+        kill(process.processIdentifier, SIGKILL)
+        _ = await waitForExit()
+    }
+
+    private func waitForExit() async -> Int32 {
+        let p = process
+        return (try? await onThread { p.waitUntilExit(); return p.terminationStatus }) ?? -1
+    }
+}
+
+/// Received messages, taken with a bounded wait (the bound is a failure, never a pacing sleep).
+final class Mailbox: Sendable {
+    private struct State {
+        var items: [ZMQMessage] = []
+        var head = 0
+        var waiter: (token: Int, continuation: CheckedContinuation<ZMQMessage?, Never>)?
+        var nextToken = 0
+    }
+
+    private let state = Mutex(State())
+
+    func put(_ message: ZMQMessage) {
+        let waiter = state.withLock { s -> CheckedContinuation<ZMQMessage?, Never>? in
+            if let w = s.waiter { s.waiter = nil; return w.continuation }
+            s.items.append(message)
+            return nil
+        }
+        waiter?.resume(returning: message)
+    }
+
+    func take(within seconds: Double) async -> ZMQMessage? {
+        await withCheckedContinuation { (c: CheckedContinuation<ZMQMessage?, Never>) in
+            let (ready, token) = state.withLock { s -> (ZMQMessage?, Int?) in
+                if s.head < s.items.count {
+                    defer { s.head += 1 }
+                    return (s.items[s.head], nil)
+                }
+                s.nextToken += 1
+                s.waiter = (s.nextToken, c)
+                return (nil, s.nextToken)
+            }
+            if let ready { c.resume(returning: ready); return }
+            Task {
+                try? await Task.sleep(for: .seconds(seconds))
+                let expired = self.state.withLock { s -> CheckedContinuation<ZMQMessage?, Never>? in
+                    guard let w = s.waiter, w.token == token! else { return nil }
+                    s.waiter = nil
+                    return w.continuation
+                }
+                expired?.resume(returning: nil)
+            }
+        }
+    }
+}
+
+/// A DEALER or SUB client on its own poll loop.
+final class Peer: Sendable {
+    let socket: AsyncZMQSocket
+    let loop: ZMQPollLoop
+    let mailbox = Mailbox()
+    private let reader: Task<Void, Never>
+
+    private init(socket: AsyncZMQSocket, loop: ZMQPollLoop) {
+        self.socket = socket
+        self.loop = loop
+        let mailbox = self.mailbox
+        reader = Task { do { for try await m in socket.messages { mailbox.put(m) } } catch {} }
+    }
+
+    static let context: ZMQContext = try! ZMQContext()
+
+    static func dealer(_ endpoint: String) throws -> Peer {
+        let s = try ZMQSocket(context, type: .dealer, options: [.sendHighWaterMark(0), .receiveHighWaterMark(0)])
+        try s.connect(endpoint)
+        let loop = try ZMQPollLoop(name: "e2e-dealer")
+        return Peer(socket: try loop.adopt(s, inboundCapacity: 8192), loop: loop)
+    }
+
+    static func subscriber(_ endpoint: String) throws -> Peer {
+        let s = try ZMQSocket(context, type: .sub, options: [.receiveHighWaterMark(0), .subscribe("")])
+        try s.connect(endpoint)
+        let loop = try ZMQPollLoop(name: "e2e-sub")
+        return Peer(socket: try loop.adopt(s, inboundCapacity: 8192), loop: loop)
+    }
+
+    func close() async {
+        reader.cancel()
+        await socket.close()
+        await loop.shutdown()
+    }
+
+    func send(_ body: JSONValue) async throws {
+        try await socket.send(ZMQMessage([[], JSONWriter.encode(body)]))
+    }
+
+    func receiveJSON(within seconds: Double = 15) async throws -> JSONValue {
+        guard let m = await mailbox.take(within: seconds) else { throw Timeout(what: "a message") }
+        return try JSONParser.parse(m.frames.last ?? [])
+    }
+
+    func call(_ body: JSONValue) async throws -> JSONValue {
+        try await send(body)
+        return try await receiveJSON()
+    }
+}
+
+/// Clients of one running server.
+struct Clients {
+    let ingress: Peer
+    let control: Peer
+
+    init(_ endpoints: GatewayEndpoints) throws {
+        ingress = try .dealer(endpoints.ingress)
+        control = try .dealer(endpoints.control)
+    }
+
+    func close() async {
+        await ingress.close()
+        await control.close()
+    }
+
+    /// The whole event log (replay, page by page), as the raw JSON objects.
+    func replay(after: Int64 = 0) async throws -> [JSONValue] {
+        var out: [JSONValue] = []
+        var after = after
+        while true {
+            let r = try await control.call(["type": "events", "id": .string("ev-\(UUID().uuidString)"),
+                                            "after_seq": .int(after), "limit": 1000])
+            let page = try #require(r["events"]?.arrayValue)
+            out += page
+            guard page.count == 1000, let last = page.last?["seq"], case .int(let s) = last else { return out }
+            after = s
+        }
+    }
+
+    func advance(days: Int, id: String = UUID().uuidString) async throws -> JSONValue {
+        try await control.call(["type": "clock.advance", "id": .string(id), "seconds": .int(Int64(days) * 86_400)])
+    }
+
+    /// A subscriber known to receive: warm-up leads until it sees an event, then its mailbox is drained
+    /// up to the warm-up's last event (found by replay).
+    func connectedSubscriber(_ endpoints: GatewayEndpoints) async throws -> Peer {
+        let sub = try Peer.subscriber(endpoints.events)
+        for k in 0..<100 {
+            let ack = try await ingress.call(lead(id: "warmup-\(k)-\(UUID().uuidString)", account: "warmup-\(k)"))
+            #expect(ack["status"] == "accepted" || ack["status"] == "duplicate")
+            if let first = await sub.mailbox.take(within: 0.05) {
+                let lastSeq = try await replay().last?["seq"]
+                var seen = try JSONParser.parse(first.frames[1])["seq"]
+                while seen != lastSeq {
+                    guard let m = await sub.mailbox.take(within: 5) else { throw Timeout(what: "warm-up events") }
+                    seen = try JSONParser.parse(m.frames[1])["seq"]
+                }
+                return sub
+            }
+        }
+        throw Timeout(what: "the subscription")
+    }
+}
+
+func lead(id: String, account: String, colleagues: [JSONValue] = []) -> JSONValue {
+    [
+        "type": "lead", "id": .string(id),
+        "lead": [
+            "account_id": .string(account), "id": .string("\(account)-p"), "name": "Jane Doe",
+            "email": .string("jane@\(account).example.com"), "title": "VP Engineering", "timezone": "UTC",
+            "account_contacts": .array(colleagues), "metadata": ["company_name": .string("Company \(account)")],
+        ],
+    ]
+}
+
+func colleague(_ account: String, _ n: Int, name: String) -> JSONValue {
+    ["id": .string("\(account)-c\(n)"), "name": .string(name), "email": .string("c\(n)@\(account).example.com"),
+     "title": "Engineering Manager", "timezone": "UTC"]
+}
+
+extension JSONValue {
+    var int: Int64? { if case .int(let i) = self { return i } else { return nil } }
+}
+
+/// Runs a blocking call (a pipe read, `waitUntilExit`, a child process) on a thread of its own, never
+/// on the cooperative pool, whose few threads (one per core) the servers under test need.
+func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
+        Thread { c.resume(with: Result { try body() }) }.start()
+    }
+}
