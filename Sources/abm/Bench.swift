@@ -1,5 +1,6 @@
 import AbmClientKit
 import ArgumentParser
+import CampaignCore
 import CampaignGateway
 import Foundation
 import Logging
