@@ -102,12 +102,18 @@ public enum Requests {
         return .object(o)
     }
 
-    public static func resume(accountId: String, id: String? = nil) -> JSONValue {
-        .object(command("resume", accountId: accountId, id: id))
+    /// `resume`; a `reason` is sent along (unknown fields are ignored by v1 servers).
+    public static func resume(accountId: String, reason: String? = nil, id: String? = nil) -> JSONValue {
+        var o = command("resume", accountId: accountId, id: id)
+        if let reason { o["reason"] = .string(reason) }
+        return .object(o)
     }
 
-    public static func cancel(accountId: String, id: String? = nil) -> JSONValue {
-        .object(command("cancel", accountId: accountId, id: id))
+    /// `cancel`; a `reason` is sent along (unknown fields are ignored by v1 servers).
+    public static func cancel(accountId: String, reason: String? = nil, id: String? = nil) -> JSONValue {
+        var o = command("cancel", accountId: accountId, id: id)
+        if let reason { o["reason"] = .string(reason) }
+        return .object(o)
     }
 
     public static func status(accountId: String, id: String? = nil) -> JSONValue {

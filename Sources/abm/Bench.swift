@@ -13,12 +13,12 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmark: acked leads/s (server vs a no-op ROUTER) and response→pause latency under load.",
         discussion: """
-        (a) --producers DEALER connections over tcp loopback, each keeping --window leads in flight, send
-        --leads distinct leads in total: first to a no-op ROUTER that acks without decoding or storing,
-        then to an embedded server (SQLite store in a temporary directory, virtual clock, so that no timer
-        fires meanwhile); leads/s from the start barrier to the last ack.
-        (b) While --background-rate leads/s stream in, sends --responses `reply` responses, one at a time,
-        for campaigns started in (a) and times each until its `campaign.paused` arrives on a SUB.
+        (a) --producers DEALER connections over tcp loopback, each keeping --window leads in flight, send \
+        --leads distinct leads in total: first to a no-op ROUTER that acks without decoding or storing, \
+        then to an embedded server (SQLite store in a temporary directory, virtual clock, so that no timer \
+        fires meanwhile); leads/s from the start barrier to the last ack. \
+        (b) While --background-rate leads/s stream in, sends --responses `reply` responses, one at a time, \
+        for campaigns started in (a) and times each until its `campaign.paused` arrives on a SUB. \
         Build with `swift build -c release` first; a debug build measures the debug build.
         """)
 

@@ -12,10 +12,10 @@ struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a 60-day demo campaign against an embedded server over real ZeroMQ and write an HTML report.",
         discussion: """
-        Starts the server on loopback ephemeral ports with a virtual clock (Monday 2026-03-02 08:00 UTC)
-        and a SQLite store (a temporary directory unless --data-dir), sends six accounts' leads through a
-        DEALER (the code of `abm lead`), follows the events with a SUB, sends a colleague's reply (the
-        campaign pauses) and an unsubscribe on the way, advances the clock a day at a time, then prints a
+        Starts the server on loopback ephemeral ports with a virtual clock (Monday 2026-03-02 08:00 UTC) \
+        and a SQLite store (a temporary directory unless --data-dir), sends six accounts' leads through a \
+        DEALER (the code of `abm lead`), follows the events with a SUB, sends a colleague's reply (the \
+        campaign pauses) and an unsubscribe on the way, advances the clock a day at a time, then prints a \
         per-account timeline and writes the HTML report. Progress goes to standard error.
         """)
 

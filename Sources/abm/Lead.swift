@@ -5,10 +5,10 @@ struct Lead: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Send a lead to the server's ingress and print the ack.",
         discussion: """
-        FILE holds a lead object ({"account_id": …, "email": …, "name": …, "account_contacts": […]}) or a
-        full request ({"type": "lead", "id": …, "lead": {…}}); - (or nothing, with a pipe) reads stdin.
-        The request id is --id, else the request's own id, else a new UUID; resending with the same id
-        is safe (the ack says "duplicate"). Exit status: 0 accepted or duplicate, 1 rejected,
+        FILE holds a lead object ({"account_id": …, "email": …, "name": …, "account_contacts": […]}) or a \
+        full request ({"type": "lead", "id": …, "lead": {…}}); - (or nothing, with a pipe) reads stdin. \
+        The request id is --id, else the request's own id, else a new UUID; resending with the same id \
+        is safe (the ack says "duplicate"). Exit status: 0 accepted or duplicate, 1 rejected, \
         2 bad input, 3 no reply in time, 4 socket error.
         """)
 

@@ -6,9 +6,9 @@ struct Respond: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Send a response (reply, unsubscribe, …) to the server's ingress and print the ack.",
         discussion: """
-        Either FILE (or - for stdin) with a response object {"account_id", "contact_email" or
-        "contact_id", "kind", "channel"?, "text"?, "return_date"?}, or the flags --account, --email
-        (or --contact-id) and --kind. Kinds: reply, meeting_scheduled, negative, unsubscribe, bounce,
+        Either FILE (or - for stdin) with a response object {"account_id", "contact_email" or \
+        "contact_id", "kind", "channel"?, "text"?, "return_date"?}, or the flags --account, --email \
+        (or --contact-id) and --kind. Kinds: reply, meeting_scheduled, negative, unsubscribe, bounce, \
         out_of_office. Exit status as for `abm lead`.
         """)
 

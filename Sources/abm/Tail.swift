@@ -7,9 +7,9 @@ struct Tail: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Follow the server's events, one line each (or JSON), without gaps or duplicates.",
         discussion: """
-        Subscribes to every event and filters here, so that it sees every seq: a gap (a dropped or
-        missed event) is filled from the log with control `events`, a repeated seq is dropped.
-        With --from-seq N it first replays the stored events from seq N on, then continues live.
+        Subscribes to every event and filters here, so that it sees every seq: a gap (a dropped or \
+        missed event) is filled from the log with control `events`, a repeated seq is dropped. \
+        With --from-seq N it first replays the stored events from seq N on, then continues live. \
         Runs until interrupted, or --count events were printed, or --idle seconds passed without one.
         """)
 
