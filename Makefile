@@ -4,7 +4,7 @@ SWIFT ?= swift
 APT_PACKAGES := libzmq3-dev python3-zmq python3-jsonschema
 PYTHON ?= /usr/bin/python3
 
-.PHONY: deps build demo test bench bench-zmq clean
+.PHONY: deps build demo test bench bench-abm bench-zmq clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -25,7 +25,14 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --no-parallel
 
-bench: bench-zmq
+bench: bench-abm bench-zmq
+
+# The server end to end: acked leads/s vs a no-op ROUTER, response→pause latency under load
+# (Benchmarks/RESULTS-gateway.md). Quick run: make bench-abm BENCH_ARGS="--leads 20000 --responses 200".
+BENCH_ARGS ?=
+bench-abm: deps
+	$(SWIFT) build -c release --product abm
+	.build/release/abm bench $(BENCH_ARGS)
 
 # ZeroMQ layer vs plain libzmq, same run (see README "Performance").
 bench-zmq: deps

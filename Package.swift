@@ -42,8 +42,11 @@ let package = Package(
         ]),
         // Human-readable views of an event log: a text timeline and an HTML report with an SVG chart.
         .target(name: "CampaignReport", dependencies: ["CampaignCore"]),
+        // Client side of the wire protocol: request building, a DEALER request channel, gap-free event
+        // tailing, the demo's data. Shared by the `abm` client commands, `abm demo` and `abm bench`.
+        .target(name: "AbmClientKit", dependencies: ["ZeroMQ", "CampaignCore", "CampaignGateway"]),
         .executableTarget(name: "abm", dependencies: [
-            "CampaignReport",
+            "CampaignReport", "AbmClientKit",
             "ZeroMQ", "CampaignCore", "CampaignStore", "CampaignRuntime", "CampaignGateway",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -61,6 +64,7 @@ let package = Package(
         .testTarget(name: "CampaignGatewayTests", dependencies: ["CampaignGateway", "ZeroMQ", "CampaignCore", "CampaignRuntime", "CampaignStore"]),
         .testTarget(name: "CampaignReportTests", dependencies: ["CampaignReport", "CampaignCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ZeroMQ", "CampaignCore", "CampaignGateway"]),
+        .testTarget(name: "AbmClientKitTests", dependencies: ["AbmClientKit", "ZeroMQ", "CampaignCore", "CampaignGateway"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,7 +1,18 @@
+import AbmClientKit
 import ArgumentParser
 
-// PLACEHOLDER: replaced by the gateway/CLI work.
-struct Cancel: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "(not built yet)")
-    func run() async throws { throw ValidationError("abm cancel: not built yet") }
+struct Cancel: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Cancel an account's campaign for good.",
+        discussion: "Prints the campaign after the command. Exit status: 0 ok, 1 refused (not_found, invalid_state, …), 3 no reply in time.")
+
+    @Argument(help: "The account id.") var accountId: String
+    @Option(help: "Why (sent as `reason`; a v1 server records its own reason and ignores it).") var reason: String?
+    @Option(help: "Request id (idempotency key); default: a new UUID.") var id: String?
+    @Flag(help: "Print the server's reply as JSON.") var json = false
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() throws {
+        try runCampaignCommand(Requests.cancel(accountId: accountId, reason: reason, id: id), connection: connection, json: json)
+    }
 }

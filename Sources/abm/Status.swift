@@ -1,7 +1,16 @@
+import AbmClientKit
 import ArgumentParser
 
-// PLACEHOLDER: replaced by the gateway/CLI work.
-struct Status: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "(not built yet)")
-    func run() async throws { throw ValidationError("abm status: not built yet") }
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show an account's campaign: status, touches per contact and channel, next due time.",
+        discussion: "Exit status: 0 ok, 1 refused (not_found), 3 no reply in time.")
+
+    @Argument(help: "The account id.") var accountId: String
+    @Flag(help: "Print the server's reply as JSON.") var json = false
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() throws {
+        try runCampaignCommand(Requests.status(accountId: accountId), connection: connection, json: json)
+    }
 }

@@ -1,0 +1,65 @@
+import CampaignCore
+import AbmClientKit
+import ArgumentParser
+import Foundation
+
+/// Endpoints and timeout shared by every client command (defaults: CONTRACT.md, or the environment
+/// variables `ABM_INGRESS`, `ABM_CONTROL`, `ABM_EVENTS`).
+struct ConnectionOptions: ParsableArguments {
+    @Option(help: "Ingress endpoint (ROUTER of the server).")
+    var ingress: String = ProcessInfo.processInfo.environment["ABM_INGRESS"] ?? AbmEndpoints.defaultIngress
+
+    @Option(help: "Control endpoint (ROUTER of the server).")
+    var control: String = ProcessInfo.processInfo.environment["ABM_CONTROL"] ?? AbmEndpoints.defaultControl
+
+    @Option(help: "Events endpoint (PUB of the server).")
+    var events: String = ProcessInfo.processInfo.environment["ABM_EVENTS"] ?? AbmEndpoints.defaultEvents
+
+    @Option(help: "Seconds to wait for a reply before giving up (exit status 3).")
+    var timeout: Double = 5
+
+    func validate() throws {
+        guard timeout > 0, timeout <= 3600 else { throw ValidationError("--timeout must be in (0, 3600] seconds") }
+    }
+
+    var endpoints: AbmEndpoints { AbmEndpoints(ingress: ingress, control: control, events: events) }
+
+    func client() throws(ClientError) -> AbmClient {
+        try AbmClient(endpoints: endpoints, timeoutMilliseconds: Int(timeout * 1000))
+    }
+}
+
+/// Runs a client command body: a `ClientError` is printed to stderr as `abm: <code>: <message>` and
+/// becomes the process's exit status.
+func runReportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as ClientError {
+        printError("abm: \(error)")
+        throw ExitCode(error.exitCode)
+    }
+}
+
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// Reads a JSON document from a file, or from stdin for `-` (or no argument when stdin is not a terminal).
+func readJSONInput(_ path: String?) throws(ClientError) -> (bytes: [UInt8], source: String) {
+    if path == nil || path == "-" {
+        if path == nil && isatty(STDIN_FILENO) != 0 {
+            throw .badInput("give a FILE, or - and the JSON on stdin")
+        }
+        return ([UInt8](FileHandle.standardInput.readDataToEndOfFile()), "stdin")
+    }
+    let file = path!
+    guard let data = FileManager.default.contents(atPath: file) else {
+        throw .badInput("cannot read \(file)")
+    }
+    return ([UInt8](data), file)
+}
+
+/// Prints a JSON value compactly, one line.
+func printJSON(_ value: JSONValue) {
+    print(String(decoding: Requests.encode(value), as: UTF8.self))
+}

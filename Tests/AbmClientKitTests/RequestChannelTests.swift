@@ -1,0 +1,61 @@
+import AbmClientKit
+import CampaignCore
+import CampaignGateway
+import Foundation
+import Testing
+import ZeroMQ
+
+/// A ROUTER on loopback that answers each request with a stale reply (another id) first, then its own.
+private func startRouter(context: ZMQContext, replies: Int) throws -> (endpoint: String, thread: Thread) {
+    let ready = DispatchSemaphore(value: 0)
+    let endpointBox = EndpointBox()
+    let thread = Thread {
+        do {
+            let router = try ZMQSocket(context, type: .router)
+            try router.bind("tcp://127.0.0.1:*")
+            endpointBox.value = try router.lastEndpoint
+            ready.signal()
+            for _ in 0..<replies {
+                let m = try router.receive()
+                let request = try JSONParser.parse(m[2])
+                let id = request["id"]?.stringValue ?? ""
+                try router.send(ZMQMessage([m[0], [], Array(#"{"type":"ack","id":"stale","status":"accepted"}"#.utf8)]))
+                let ack: JSONValue = ["type": "ack", "id": .string(id), "status": "accepted", "campaign_id": "cmp-1",
+                                      "warnings": .array([.string("framing \(m.count) \(m[1].isEmpty)")])]
+                try router.send(ZMQMessage([m[0], [], JSONWriter.encode(ack)]))
+            }
+        } catch {
+            endpointBox.value = "error \(error)"
+            ready.signal()
+        }
+    }
+    thread.start()
+    ready.wait()
+    return (endpointBox.value, thread)
+}
+
+private final class EndpointBox: @unchecked Sendable { var value = "" }
+
+@Suite struct RequestChannelTests {
+    @Test func requestSendsDelimiterAndMatchesReplyById() throws {
+        let context = try ZMQContext()
+        let (endpoint, _) = try startRouter(context: context, replies: 1)
+        #expect(endpoint.hasPrefix("tcp://"))
+        let client = try AbmClient(endpoints: AbmEndpoints(ingress: endpoint), timeoutMilliseconds: 5000, context: context)
+        let ack = try client.lead(["account_id": "acme", "email": "a@acme.example"], id: "lead-1")
+        #expect(ack["id"] == "lead-1")
+        #expect(ack["campaign_id"] == "cmp-1")
+        #expect(ack["warnings"] == ["framing 3 true"])
+    }
+
+    @Test func noServerIsATimeoutWithItsExitCode() throws {
+        let client = try AbmClient(endpoints: AbmEndpoints(control: "tcp://127.0.0.1:1"), timeoutMilliseconds: 100)
+        do {
+            _ = try client.command(Requests.status(accountId: "acme"))
+            Issue.record("expected a timeout")
+        } catch {
+            #expect(error.code == "timeout")
+            #expect(error.exitCode == ClientError.Exit.timeout)
+        }
+    }
+}
