@@ -8,17 +8,21 @@ public enum HTMLReport {
         ("email", "#2f6fdf"), ("sms", "#2a9d4b"), ("call", "#e07b00"), ("linkedin", "#7a3fc4"),
     ]
 
-    public static func render(_ events: [TimelineEvent], title: String) -> String {
+    /// - Parameter period: the time span the charts cover; by default from the first to the last event.
+    ///   A demo passes the whole simulated span so that quiet days at the end are visible.
+    public static func render(_ events: [TimelineEvent], title: String, period: ClosedRange<Date>? = nil) -> String {
         let accounts = AccountTimeline.group(events)
-        let start = events.map(\.at).min() ?? Date(timeIntervalSince1970: 0)
-        let end = max(events.map(\.at).max() ?? start, start.addingTimeInterval(86_400))
+        let first = events.map(\.at).min() ?? Date(timeIntervalSince1970: 0)
+        let start = min(period?.lowerBound ?? first, first)
+        let last = max(events.map(\.at).max() ?? start, period?.upperBound ?? start)
+        let end = max(last, start.addingTimeInterval(86_400))
         var html = """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8"><title>\(escape(title))</title>
         <style>
         body{font-family:system-ui,sans-serif;margin:2em;color:#222}
         h2{margin-top:2em;font-size:1.1em} table{border-collapse:collapse;font-size:.85em}
-        td,th{padding:2px 8px;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
+        td,th{padding:2px 8px;border-bottom:1px solid #eee;text-align:left;vertical-align:top} td:first-child{white-space:nowrap}
         .legend span{display:inline-block;margin-right:1.2em} .swatch{width:.8em;height:.8em;border-radius:50%;display:inline-block;margin-right:.3em}
         svg text{font-size:11px;fill:#333}
         </style></head><body>
@@ -52,11 +56,12 @@ public enum HTMLReport {
     /// Rows are contacts, x is time; a circle per touch, a dashed line per status change.
     static func chart(_ account: AccountTimeline, start: Date, end: Date) -> String {
         let contacts = account.contacts
-        let labelWidth = 230.0, plotWidth = 640.0, rowHeight = 26.0, top = 24.0
+        // The right margin leaves room for a status label drawn at the very end of the period.
+        let labelWidth = 230.0, plotWidth = 640.0, rightMargin = 80.0, rowHeight = 26.0, top = 24.0
         let height = top + rowHeight * Double(max(contacts.count, 1)) + 20
         let span = end.timeIntervalSince(start)
         func x(_ date: Date) -> Double { labelWidth + plotWidth * date.timeIntervalSince(start) / span }
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(labelWidth + plotWidth + 20))\" "
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(labelWidth + plotWidth + rightMargin))\" "
         svg += "height=\"\(Int(height))\" role=\"img\" aria-label=\"timeline of \(escape(account.accountId))\">\n"
         // Week ticks.
         var day = 0.0
@@ -80,6 +85,12 @@ public enum HTMLReport {
                 let channel = event.string("channel")
                 let tip = "#\(event.int("step") ?? 0) \(channel ?? "?") \(isoMinute(event.at))"
                 svg += "<circle cx=\"\(f(x(event.at)))\" cy=\"\(f(y))\" r=\"6\" fill=\"\(color(of: channel))\">"
+                svg += "<title>\(escape(tip))</title></circle>\n"
+            case "response.received":
+                // A response is a hollow ring on the responder's row.
+                guard let id = event.string("contact_id"), let y = row[id] else { continue }
+                let tip = "\(event.string("kind") ?? "response") \(isoMinute(event.at))"
+                svg += "<circle cx=\"\(f(x(event.at)))\" cy=\"\(f(y))\" r=\"6\" fill=\"none\" stroke=\"#c0392b\" stroke-width=\"2\">"
                 svg += "<title>\(escape(tip))</title></circle>\n"
             case "campaign.paused", "campaign.resumed", "campaign.completed", "campaign.cancelled":
                 let label = String(event.type.dropFirst("campaign.".count))

@@ -67,15 +67,19 @@ struct AccountTimeline {
 
     var touches: [TimelineEvent] { events.filter { $0.type == "touchpoint.due" } }
 
-    /// Contacts in the order they first appear (added, then touched), as (id, email).
+    /// Event types that name a contact, so that everyone the campaign heard from or about gets a row.
+    static let contactEvents: Set<String> = ["contact.added", "touchpoint.due", "response.received", "contact.suppressed",
+                                             "conflict.detected"]
+
+    /// Contacts in the order they first appear in the log, as (id, email); a contact named only by id
+    /// (a response by `contact_id`) is shown by its id.
     var contacts: [(id: String, email: String)] {
         var seen = Set<String>()
         var result: [(id: String, email: String)] = []
         for event in events {
             let id = event.string("contact_id")
-            let email = event.string("contact_email") ?? event.string("email")
-            guard event.type == "contact.added" || event.type == "touchpoint.due",
-                  let id, let email, !seen.contains(id) else { continue }
+            let email = event.string("contact_email") ?? event.string("email") ?? id
+            guard Self.contactEvents.contains(event.type), let id, let email, !seen.contains(id) else { continue }
             seen.insert(id)
             result.append((id, email))
         }

@@ -62,7 +62,8 @@ struct Demo: AsyncParsableCommand {
 
         let timeline = result.events.compactMap(TimelineEvent.init(json:))
         if !noTimeline { print(TimelineText.render(timeline)) }
-        let html = HTMLReport.render(timeline, title: "abm demo — \(DemoData.leads.count) accounts, \(days) days from \(DemoData.start.prefix(10))")
+        let html = HTMLReport.render(timeline, title: "abm demo — \(DemoData.leads.count) accounts, \(days) days from \(DemoData.start.prefix(10))",
+                                     period: start...start.addingTimeInterval(Double(days) * 86_400))
         let url = URL(fileURLWithPath: report)
         try Data(html.utf8).write(to: url)
         print(result.summary)

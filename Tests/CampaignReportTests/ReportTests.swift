@@ -48,11 +48,29 @@ private let sample: [TimelineEvent] = [
     let html = HTMLReport.render(sample, title: "Demo <report>")
     #expect(html.hasPrefix("<!DOCTYPE html>"))
     #expect(html.contains("<title>Demo &lt;report&gt;</title>"))
-    #expect(html.components(separatedBy: "<circle").count - 1 == 3)
+    #expect(html.components(separatedBy: "<circle").count - 1 == 4) // three touches and bob's reply
+    #expect(html.components(separatedBy: "fill=\"none\" stroke=\"#c0392b\"").count - 1 == 1)
     #expect(html.contains("fill=\"#2f6fdf\"")) // email
     #expect(html.contains("fill=\"#2a9d4b\"")) // sms
     #expect(html.contains("&quot;Hello &lt;b&gt;&quot;"))
     #expect(!html.contains("Hello <b>"))
     #expect(html.components(separatedBy: "stroke-dasharray").count - 1 == 1) // the pause marker
     #expect(html.contains("<svg") && html.hasSuffix("</html>\n"))
+}
+
+@Test func chartCoversTheGivenPeriodAndGivesResponderOnlyContactsARow() {
+    let events = [
+        event(1, "touchpoint.due", "2026-03-02T09:00:00.000Z",
+              ["step": 1, "channel": "email", "contact_id": "c1", "contact_email": "sarah@acme.com"]),
+        event(2, "response.received", "2026-03-03T09:00:00.000Z",
+              ["contact_id": "c9", "kind": "reply", "contact_email": "david@acme.com"]),
+    ]
+    let start = Date(timeIntervalSince1970: 1_772_442_000) // 2026-03-02T09:00Z
+    let html = HTMLReport.render(events, title: "t", period: start...start.addingTimeInterval(60 * 86_400))
+    // Week ticks run to the end of the period (day 56 is the last multiple of 7 within 60 days).
+    #expect(html.contains(">d56<"))
+    #expect(!html.contains(">d63<"))
+    #expect(html.contains(">david@acme.com</text>"))
+    // Without a period the chart spans the events only.
+    #expect(!HTMLReport.render(events, title: "t").contains(">d7<"))
 }
