@@ -108,7 +108,7 @@ import Testing
         #expect(s["status"] == "active")
         #expect(s["reason"] == .null)
         #expect(s["steps"] == 2)
-        #expect(s["next_due_at"] == "2026-03-12T13:00:00Z")
+        #expect(s["next_due_at"] == "2026-03-12T13:00:00.000Z")
         let next = try #require(s["next_touch"])
         #expect(next["channel"] == "sms")
         #expect(next["contact_id"] == .string(h.state.campaign!.contacts[0].id))

@@ -168,7 +168,7 @@ final class GatewayServer: Sendable {
             dispatcher.submit(key: accountId) { [runtime] in
                 let r = await runtime.command(requestId: id, accountId: accountId, command)
                 if r.ok {
-                    reply(ControlReply.ok(id: id, fields: ["campaign": r.campaign.map(CampaignView.wire) ?? .null]))
+                    reply(ControlReply.ok(id: id, fields: ["campaign": r.campaign ?? .null]))
                 } else {
                     let e = r.error.map(Self.wireError) ?? WireErrorBody(code: WireError.internal, message: "refused")
                     reply(ControlReply.failure(id: id, error: e))
@@ -177,7 +177,7 @@ final class GatewayServer: Sendable {
         case .status(let id, let accountId):
             dispatcher.submit(key: accountId) { [runtime] in
                 if let campaign = await runtime.status(accountId: accountId), campaign["campaign_id"] != nil {
-                    reply(ControlReply.ok(id: id, fields: ["campaign": CampaignView.wire(campaign)]))
+                    reply(ControlReply.ok(id: id, fields: ["campaign": campaign]))
                 } else {
                     reply(ControlReply.failure(id: id, error: WireErrorBody(
                         code: WireError.notFound, message: "account `\(accountId)` has no campaign", field: "account_id")))
