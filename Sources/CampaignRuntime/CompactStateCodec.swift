@@ -14,7 +14,7 @@ public struct CompactStateCodec: StateCodec {
     public init() {}
 
     public func encode(_ state: AccountState) throws -> Data {
-        let w = CompactWriter()
+        var w = CompactStateWriter()
         w.bytes.reserveCapacity(512)
         w.bytes.append(CompactTag.magic)
         w.accountState(state)  // hand-written, same bytes as `encodeGeneric` (see CompactStateWriter.swift)

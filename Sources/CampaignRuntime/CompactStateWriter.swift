@@ -8,8 +8,12 @@ import Foundation
 /// The keys and their order are those of the types' `CodingKeys` in `CampaignCore`. A field added there
 /// must be added here too: `CompactStateCodecTests` compares both paths byte for byte on real states and
 /// counts the stored properties of each type, so a forgotten field fails a test instead of being lost.
-extension CompactWriter {
-    func accountState(_ s: AccountState) {
+/// A value type writing into a local array: no class property accesses (exclusivity checks, retains)
+/// per byte, which the first hand-written version spent most of its time on.
+struct CompactStateWriter {
+    var bytes: [UInt8] = []
+
+    mutating func accountState(_ s: AccountState) {
         bytes.append(CompactTag.keyed)
         key("account"); string(s.accountId)
         key("started"); int(Int64(s.campaignsStarted))
@@ -17,7 +21,7 @@ extension CompactWriter {
         bytes.append(CompactTag.end)
     }
 
-    func campaignState(_ c: CampaignState) {
+    mutating func campaignState(_ c: CampaignState) {
         bytes.append(CompactTag.keyed)
         key("id"); string(c.id)
         key("status"); string(c.status.rawValue)
@@ -41,13 +45,13 @@ extension CompactWriter {
             key("outsiders")
             bytes.append(CompactTag.keyed)
             // Dictionary order, as `Dictionary.encode(to:)` writes it.
-            for (email, standing) in c.outsiders { key(email); string(standing.rawValue) }
+            for (email, standing) in c.outsiders { dynamicKey(email); string(standing.rawValue) }
             bytes.append(CompactTag.end)
         }
         bytes.append(CompactTag.end)
     }
 
-    func contactState(_ c: ContactState) {
+    mutating func contactState(_ c: ContactState) {
         bytes.append(CompactTag.keyed)
         key("id"); string(c.id)
         key("email"); string(c.email)
@@ -71,6 +75,51 @@ extension CompactWriter {
         bytes.append(CompactTag.end)
     }
 
+    // MARK: Primitives (as `CompactWriter`'s)
+
     /// As `Date`'s `Codable`: seconds since 2001 as a double.
-    func date(_ d: Date) { double(d.timeIntervalSinceReferenceDate) }
+    mutating func date(_ d: Date) { double(d.timeIntervalSinceReferenceDate) }
+
+    mutating func varint(_ v: UInt64) {
+        var v = v
+        while v >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        bytes.append(UInt8(v))
+    }
+
+    mutating func int(_ i: Int64) {
+        bytes.append(CompactTag.int)
+        varint(UInt64(bitPattern: (i << 1) ^ (i >> 63)))
+    }
+
+    mutating func double(_ d: Double) {
+        bytes.append(CompactTag.double)
+        var bits = d.bitPattern.littleEndian
+        for _ in 0..<8 {
+            bytes.append(UInt8(truncatingIfNeeded: bits))
+            bits >>= 8
+        }
+    }
+
+    mutating func string(_ s: String) {
+        bytes.append(CompactTag.string)
+        var s = s
+        s.withUTF8 { u in
+            varint(UInt64(u.count))
+            bytes.append(contentsOf: u)
+        }
+    }
+
+    /// A key: tagged like a string.
+    mutating func key(_ s: StaticString) {
+        bytes.append(CompactTag.string)
+        varint(UInt64(s.utf8CodeUnitCount))
+        bytes.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
+
+    mutating func dynamicKey(_ s: String) { string(s) }
+
+    mutating func bool(_ b: Bool) { bytes.append(b ? CompactTag.trueV : CompactTag.falseV) }
 }
