@@ -94,17 +94,93 @@ actor CampaignActor {
         try await ensureLoaded()
     }
 
+    // MARK: - Batched timer turns
+
+    /// A timer turn decided and waiting for its commit. The actor keeps the turn (later turns queue)
+    /// until `finishFire`.
+    struct PreparedFire: Sendable {
+        fileprivate let decided: Decided
+        /// What to commit.
+        var write: AccountWrite { decided.write! }
+    }
+
+    enum FireStart: Sendable {
+        /// A turn is running or queued (a request): fire through `fire(dueAt:now:)`, which queues behind it.
+        case busy
+        /// The timer was replaced or cleared meanwhile: nothing ran.
+        case stale
+        /// The decision stores nothing: the turn is over.
+        case done
+        /// Decided; commit `write`, then call `finishFire`.
+        case prepared(PreparedFire)
+    }
+
+    /// First half of a timer turn fired in a batch: decides without waiting for a commit, so that the
+    /// scheduler can commit many accounts' writes as one batch. Takes the turn only when the actor is
+    /// idle. Throws like `fire` (the actor is then broken).
+    func beginFire(dueAt: Date, now: Date) async throws -> FireStart {
+        guard !busy else { return .busy }
+        busy = true
+        guard !broken else { release(); throw Failure.dropped }
+        guard env.timers.isCurrent(accountId, dueAt: dueAt) else { release(); return .stale }
+        do {
+            try await ensureLoaded()
+            let d = try decide(.timerFired(dueAt: dueAt), now: now, timerDue: dueAt, request: nil, wantsStatus: false,
+                               makeReply: nil)
+            guard d.write != nil else {
+                apply(d)
+                release()
+                return .done
+            }
+            return .prepared(PreparedFire(decided: d))
+        } catch {
+            broken = true
+            release()
+            throw error
+        }
+    }
+
+    /// Second half of a batched timer turn: applies the decision once `committed`, or breaks the actor
+    /// when its write failed; then passes the turn on.
+    func finishFire(_ prepared: PreparedFire, committed: Bool) {
+        if committed { apply(prepared.decided) } else { broken = true }
+        release()
+    }
+
     // MARK: - The turn
+
+    /// A decision turned into one `AccountWrite` (nil when there is nothing to store), not yet applied.
+    fileprivate struct Decided: Sendable {
+        var result: Result<Outcome, CampaignError>
+        var write: AccountWrite?
+        var newState: AccountState?
+        var timer: TimerChange = .unchanged
+        var status: JSONValue?
+        var reply: Data?
+    }
 
     private func turn(_ input: CampaignInput, now: Date, timerDue: Date?, request: RequestKey?, wantsStatus: Bool,
                       makeReply: (@Sendable (Outcome, JSONValue?) -> Data)?) async throws -> Turn {
         try await ensureLoaded()
+        let d = try decide(input, now: now, timerDue: timerDue, request: request, wantsStatus: wantsStatus,
+                           makeReply: makeReply)
+        var stored: [StoredEvent] = []
+        if let write = d.write {
+            stored = try await env.committer.submit(write)
+        }
+        // Durable: now apply in memory.
+        apply(d)
+        return Turn(result: d.result, status: d.status, storedReply: d.reply, events: stored)
+    }
+
+    private func decide(_ input: CampaignInput, now: Date, timerDue: Date?, request: RequestKey?, wantsStatus: Bool,
+                        makeReply: (@Sendable (Outcome, JSONValue?) -> Data)?) throws -> Decided {
         let base = state ?? AccountState(accountId: accountId)
         let transition: Transition
         switch try env.decider.decide(base, input, now: now, context: env.engineContext) {
         case .failure(let error):
             // Rejected: nothing is stored, the state stays as it was.
-            return Turn(result: .failure(error))
+            return Decided(result: .failure(error))
         case .success(let t):
             transition = t
         }
@@ -135,16 +211,16 @@ actor CampaignActor {
             write.request = (key, data)
             reply = data
         }
-
-        var stored: [StoredEvent] = []
         let empty = write.state == nil && write.events.isEmpty && write.request == nil && write.suppressions.isEmpty
             && timer == .unchanged
-        if !empty {
-            stored = try await env.committer.submit(write)
-        }
-        // Durable: now apply in memory.
-        if changed { state = transition.state }
-        switch timer {
+        return Decided(result: .success(transition.outcome), write: empty ? nil : write,
+                       newState: changed ? transition.state : nil, timer: timer, status: status, reply: reply)
+    }
+
+    /// Applies a committed (or empty) decision in memory.
+    private func apply(_ d: Decided) {
+        if let s = d.newState { state = s }
+        switch d.timer {
         case .set(let at):
             if env.timers.set(accountId, dueAt: at) { env.wake() }
         case .clear:
@@ -152,7 +228,6 @@ actor CampaignActor {
         case .unchanged:
             break
         }
-        return Turn(result: .success(transition.outcome), status: status, storedReply: reply, events: stored)
     }
 
     private func ensureLoaded() async throws {

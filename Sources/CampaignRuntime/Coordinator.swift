@@ -214,4 +214,67 @@ final class Coordinator: Sendable {
             }
         }
     }
+
+    /// Fires a batch of due timers (one per account) with one group-commit submission: each idle account
+    /// decides in turn (holding its turn), all the writes are committed together, then each account applies
+    /// its decision. Accounts busy with a request queue their timer behind it through `fireTimer`, as does
+    /// an account whose actor broke earlier (it gets a fresh one). Failures are handled as in `fireTimer`.
+    func fireTimers(_ due: [(accountId: String, dueAt: Date, now: Date)]) async {
+        var prepared: [(accountId: String, now: Date, actor: CampaignActor, fire: CampaignActor.PreparedFire)] = []
+        var queued: [(accountId: String, dueAt: Date, now: Date)] = []
+        prepared.reserveCapacity(due.count)
+        for t in due {
+            guard !isParked(t.accountId) else { continue }
+            let actor = checkout(t.accountId)
+            do {
+                switch try await actor.beginFire(dueAt: t.dueAt, now: t.now) {
+                case .busy:
+                    checkin(t.accountId, actor)
+                    queued.append(t)
+                case .stale:
+                    checkin(t.accountId, actor)
+                case .done:
+                    checkin(t.accountId, actor)
+                    recordSuccess(t.accountId)
+                case .prepared(let fire):
+                    prepared.append((t.accountId, t.now, actor, fire))
+                }
+            } catch CampaignActor.Failure.dropped {
+                checkin(t.accountId, actor, drop: true)
+                queued.append(t)
+            } catch {
+                checkin(t.accountId, actor, drop: true)
+                timerFailed(t.accountId, error: error, now: t.now)
+            }
+        }
+        let results = await env.committer.submit(batch: prepared.map(\.fire.write))
+        for (p, result) in zip(prepared, results) {
+            switch result {
+            case .success:
+                await p.actor.finishFire(p.fire, committed: true)
+                checkin(p.accountId, p.actor)
+                recordSuccess(p.accountId)
+            case .failure(let error):
+                await p.actor.finishFire(p.fire, committed: false)
+                checkin(p.accountId, p.actor, drop: true)
+                timerFailed(p.accountId, error: error, now: p.now)
+            }
+        }
+        if queued.isEmpty { return }
+        await withTaskGroup(of: Void.self) { tasks in
+            for t in queued {
+                tasks.addTask { await self.fireTimer(t.accountId, dueAt: t.dueAt, now: t.now) }
+            }
+        }
+    }
+
+    /// A failed timer turn: retried after a backoff, or the campaign is parked.
+    private func timerFailed(_ accountId: String, error: any Error, now: Date) {
+        switch recordFailure(accountId, error: error, now: now) {
+        case .retry(let at):
+            if env.timers.retry(accountId, at: at) { env.wake() }
+        case .parked:
+            break
+        }
+    }
 }

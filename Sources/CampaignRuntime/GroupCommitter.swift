@@ -13,9 +13,21 @@ import Logging
 /// After a successful commit, and before any writer resumes, the committer extends the in-memory
 /// suppression list and hands the batch's events, in seq order, to the outbox.
 actor GroupCommitter {
+    /// One submission: a single turn's write, or a batch of timer turns' writes with one continuation.
     private struct Pending {
-        var write: AccountWrite
-        var continuation: CheckedContinuation<[StoredEvent], any Error>
+        enum Resume {
+            case one(CheckedContinuation<[StoredEvent], any Error>)
+            case many(CheckedContinuation<[Result<[StoredEvent], any Error>], Never>)
+        }
+        var writes: [AccountWrite]
+        var resume: Resume
+
+        func deliver(_ results: ArraySlice<Result<[StoredEvent], any Error>>) {
+            switch resume {
+            case .one(let c): c.resume(with: results.first!)
+            case .many(let c): c.resume(returning: Array(results))
+            }
+        }
     }
 
     private let store: any CampaignStorage
@@ -44,11 +56,25 @@ actor GroupCommitter {
     /// error when the write could not be committed (nothing of it is stored).
     func submit(_ write: AccountWrite) async throws -> [StoredEvent] {
         try await withCheckedThrowingContinuation { c in
-            queue.append(Pending(write: write, continuation: c))
-            if !running {
-                running = true
-                Task { await self.drain() }
-            }
+            enqueue(Pending(writes: [write], resume: .one(c)))
+        }
+    }
+
+    /// Commits several campaigns' writes (the scheduler's batch of timer turns) with whatever else is
+    /// queued; returns, per write and in order, its numbered events or the error that kept it out.
+    /// One bad write fails only itself (see the type's doc).
+    func submit(batch writes: [AccountWrite]) async -> [Result<[StoredEvent], any Error>] {
+        guard !writes.isEmpty else { return [] }
+        return await withCheckedContinuation { c in
+            enqueue(Pending(writes: writes, resume: .many(c)))
+        }
+    }
+
+    private func enqueue(_ pending: Pending) {
+        queue.append(pending)
+        if !running {
+            running = true
+            Task { await self.drain() }
         }
     }
 
@@ -62,9 +88,13 @@ actor GroupCommitter {
 
     private func drain() async {
         while !queue.isEmpty {
-            let take = min(queue.count, maxBatch)
-            let batch = Array(queue.prefix(take))
-            queue.removeFirst(take)
+            // Whole submissions, up to `maxBatch` writes (a larger batch submission goes alone).
+            var batch = [queue.removeFirst()]
+            var count = batch[0].writes.count
+            while let next = queue.first, count + next.writes.count <= maxBatch {
+                batch.append(queue.removeFirst())
+                count += next.writes.count
+            }
             await commit(batch)
         }
         running = false
@@ -74,38 +104,45 @@ actor GroupCommitter {
     }
 
     private func commit(_ batch: [Pending]) async {
+        let writes = batch.count == 1 ? batch[0].writes : batch.flatMap(\.writes)
+        var results: [Result<[StoredEvent], any Error>] = []
+        results.reserveCapacity(writes.count)
         do {
-            let numbered = try await store.commit(batch.map(\.write))
-            await committed(batch, numbered)
+            let numbered = try await store.commit(writes)
+            await committed(writes, numbered)
+            for i in writes.indices { results.append(.success(i < numbered.count ? numbered[i] : [])) }
         } catch {
-            if batch.count == 1 {
-                batch[0].continuation.resume(throwing: error)
-                return
-            }
-            logger.warning("batch commit failed; retrying its writes one by one",
-                           metadata: ["writes": "\(batch.count)", "error": "\(error)"])
-            for p in batch {
-                do {
-                    let numbered = try await store.commit([p.write])
-                    await committed([p], numbered)
-                } catch {
-                    p.continuation.resume(throwing: error)
+            if writes.count == 1 {
+                results.append(.failure(error))
+            } else {
+                logger.warning("batch commit failed; retrying its writes one by one",
+                               metadata: ["writes": "\(writes.count)", "error": "\(error)"])
+                for w in writes {
+                    do {
+                        let numbered = try await store.commit([w])
+                        await committed([w], numbered)
+                        results.append(.success(numbered.first ?? []))
+                    } catch {
+                        results.append(.failure(error))
+                    }
                 }
             }
         }
+        var start = 0
+        for p in batch {
+            p.deliver(results[start..<start + p.writes.count])
+            start += p.writes.count
+        }
     }
 
-    private func committed(_ batch: [Pending], _ numbered: [[StoredEvent]]) async {
+    private func committed(_ writes: [AccountWrite], _ numbered: [[StoredEvent]]) async {
         commits += 1
-        writesCommitted += batch.count
+        writesCommitted += writes.count
         var all: [StoredEvent] = []
-        for (i, p) in batch.enumerated() {
-            if !p.write.suppressions.isEmpty { suppressions.insert(contentsOf: p.write.suppressions) }
+        for (i, w) in writes.enumerated() {
+            if !w.suppressions.isEmpty { suppressions.insert(contentsOf: w.suppressions) }
             if i < numbered.count { all.append(contentsOf: numbered[i]) }
         }
         if !all.isEmpty { await outbox.enqueue(all) }
-        for (i, p) in batch.enumerated() {
-            p.continuation.resume(returning: i < numbered.count ? numbered[i] : [])
-        }
     }
 }

@@ -5,8 +5,10 @@ import Logging
 /// Fires due timers. One loop sleeps until the earliest timer in the `TimerIndex` (or until woken by an
 /// earlier one), then fires everything due.
 ///
-/// Batching, for throughput: the timers that are due together are fired concurrently (up to
-/// `concurrency` turns in flight), so their writes meet in the group committer and commit together.
+/// Batching, for throughput: the timers that are due together are fired in chunks (`Coordinator.fireTimers`:
+/// the chunk's accounts decide one after the other, their writes go to the group committer as one
+/// submission), with several chunks in flight (up to `concurrency` turns), so that no timer turn needs a
+/// task or a continuation of its own.
 /// With the wall clock, "together" is everything due by now. With a `ManualClock`, it is every timer
 /// due at the same instant: the clock is stepped through the due times in order (so each turn sees
 /// `now` = its due time), and the next instant starts only when the previous one's turns have
@@ -18,6 +20,9 @@ actor Scheduler: ManualClockDriver {
     private let coordinator: Coordinator
     private let groupLimit: Int
     private let concurrency: Int
+    /// Timer turns per batch (`Coordinator.fireTimers`); `concurrency / chunkSize` batches run at once.
+    private let chunkSize: Int
+    private static let maxChunk = 128
     private let afterAdvance: @Sendable (Date) async -> Void
 
     private var loopTask: Task<Void, Never>?
@@ -38,6 +43,7 @@ actor Scheduler: ManualClockDriver {
         self.coordinator = coordinator
         self.groupLimit = max(1, groupLimit)
         self.concurrency = max(1, concurrency)
+        self.chunkSize = max(1, min(Self.maxChunk, self.concurrency / 4))
         self.afterAdvance = afterAdvance
     }
 
@@ -125,21 +131,25 @@ actor Scheduler: ManualClockDriver {
     private func fire(_ group: [TimerIndex.Entry], now: Date) async {
         fired += group.count
         let coordinator = self.coordinator
-        if group.count == 1 {
-            await coordinator.fireTimer(group[0].accountId, dueAt: group[0].dueAt, now: max(now, group[0].dueAt))
+        let due = group.map { (accountId: $0.accountId, dueAt: $0.dueAt, now: max(now, $0.dueAt)) }
+        if due.count <= chunkSize {
+            await coordinator.fireTimers(due)
             return
         }
+        // Chunks of timer turns: each chunk decides its accounts one after the other and commits their
+        // writes as one submission; several chunks in flight keep the committer busy while others decide.
         await withTaskGroup(of: Void.self) { tasks in
             var inFlight = 0
-            for e in group {
-                if inFlight >= concurrency {
+            var start = 0
+            while start < due.count {
+                if inFlight * chunkSize >= concurrency {
                     await tasks.next()
                     inFlight -= 1
                 }
+                let chunk = Array(due[start..<min(start + chunkSize, due.count)])
+                start += chunk.count
                 // Below request priority: a response must not queue behind a burst of timer turns.
-                tasks.addTask(priority: .utility) {
-                    await coordinator.fireTimer(e.accountId, dueAt: e.dueAt, now: max(now, e.dueAt))
-                }
+                tasks.addTask(priority: .utility) { await coordinator.fireTimers(chunk) }
                 inFlight += 1
             }
         }
