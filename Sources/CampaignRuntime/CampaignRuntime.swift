@@ -65,7 +65,7 @@ public final class CampaignRuntime: Sendable {
                                   groupLimit: configuration.timerGroupLimit,
                                   concurrency: configuration.timerConcurrency,
                                   afterAdvance: { [store, outbox, logger] now in
-                                      do { try await store.setMeta(CampaignRuntime.clockMetaKey, ISO8601Millis.string(from: now)) }
+                                      do { try await store.setMeta(CampaignRuntime.clockMetaKey, WireTime.format(now)) }
                                       catch { logger.warning("could not store the clock", metadata: ["error": "\(error)"]) }
                                       await outbox.flush()
                                   })
@@ -87,10 +87,10 @@ public final class CampaignRuntime: Sendable {
     public func start() async throws {
         env.suppressions.replace(with: try await store.suppressedEmails())
         if let manual = clock as? ManualClock {
-            if let stored = try await store.meta(Self.clockMetaKey), let instant = ISO8601Millis.date(from: stored) {
+            if let stored = try await store.meta(Self.clockMetaKey), let instant = WireTime.parse(stored) {
                 manual.move(to: instant)
             }
-            try await store.setMeta(Self.clockMetaKey, ISO8601Millis.string(from: manual.now))
+            try await store.setMeta(Self.clockMetaKey, WireTime.format(manual.now))
         }
         try await outbox.republishBacklog()
         // Every pending timer, paged in keyset order (~60 B each in memory). Overdue ones fire once,
@@ -130,7 +130,7 @@ public final class CampaignRuntime: Sendable {
         await committer.waitIdle()
         await outbox.flush()
         if let manual = clock as? ManualClock {
-            try? await store.setMeta(Self.clockMetaKey, ISO8601Millis.string(from: manual.now))
+            try? await store.setMeta(Self.clockMetaKey, WireTime.format(manual.now))
         }
         lifecycle.withLock { $0.phase = .stopped }
         logger.info("runtime stopped")

@@ -5,18 +5,6 @@ import Testing
 @testable import CampaignRuntime
 
 @Suite struct EncodingTests {
-    @Test func isoMillisecondsRoundTrip() {
-        let d = Date(timeIntervalSince1970: 1_772_460_000.123)
-        #expect(ISO8601Millis.string(from: d) == "2026-03-02T14:00:00.123Z")
-        #expect(ISO8601Millis.string(from: Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000Z")
-        #expect(ISO8601Millis.string(from: Date(timeIntervalSince1970: 951_782_400)) == "2000-02-29T00:00:00.000Z")
-        #expect(ISO8601Millis.date(from: "2026-03-02T14:00:00.123Z") == d)
-        #expect(ISO8601Millis.date(from: "2026-03-02T14:00:00Z") == Date(timeIntervalSince1970: 1_772_460_000))
-        #expect(ISO8601Millis.date(from: "2026-03-02T14:00:00.5+00:00") == Date(timeIntervalSince1970: 1_772_460_000.5))
-        #expect(ISO8601Millis.date(from: "2026-03-02 14:00:00Z") == nil)
-        #expect(ISO8601Millis.date(from: "2026-03-02T14:00:00.123456Z") == d)
-    }
-
     @Test func eventBodyIsSortedDeterministicJSON() throws {
         let event = DomainEvent(type: "touchpoint.due", at: Date(timeIntervalSince1970: 1_772_460_000),
                                 accountId: "acme", campaignId: "c-1",

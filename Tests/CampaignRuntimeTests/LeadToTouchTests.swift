@@ -41,7 +41,7 @@ import Testing
         let status = await runtime.status(accountId: "acme")
         #expect(status?["status"] == "completed")
         #expect(status?["parked"] == nil)
-        #expect(try await store.meta(CampaignRuntime.clockMetaKey) == ISO8601Millis.string(from: now))
+        #expect(try await store.meta(CampaignRuntime.clockMetaKey) == WireTime.format(now))
         await runtime.shutdown()
     }
 
