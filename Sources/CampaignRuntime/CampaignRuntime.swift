@@ -271,7 +271,7 @@ public final class CampaignRuntime: Sendable {
             coordinator.dropIfStateless(accountId, actor, hasState: hasState)
             return status
         } catch {
-            _ = coordinator.recordFailure(accountId, error: error, now: clock.now)
+            // A read is not a failure of the campaign's handling: it never counts towards parking.
             return ["account_id": .string(accountId), "parked": false,
                     "failure": .object(["message": .string(String(describing: error))])]
         }
@@ -289,7 +289,7 @@ public final class CampaignRuntime: Sendable {
             throw ReplyError(code: ReplyError.notVirtualClock, message: "clock.advance needs --virtual-clock")
         }
         guard seconds >= 0, seconds.isFinite else {
-            throw ReplyError(code: CampaignError.invalidField, message: "seconds must be > 0", field: "seconds")
+            throw ReplyError(code: CampaignError.invalidField, message: "seconds must be ≥ 0 (the wire requires > 0)", field: "seconds")
         }
         await manual.advance(by: seconds)
         return manual.now

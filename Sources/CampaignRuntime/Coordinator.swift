@@ -98,7 +98,8 @@ final class Coordinator: Sendable {
             let e = Entry(CampaignActor(accountId: accountId, env: env))
             e.inUse = 1
             r.entries[accountId] = e
-            r.hand.append(accountId)
+            // The clock hand only matters with a cap; without one it would grow with every activation.
+            if maxResident != nil { r.hand.append(accountId) }
             r.activations += 1
             if let cap = maxResident, r.entries.count > cap {
                 Self.passivate(&r, downTo: cap)
