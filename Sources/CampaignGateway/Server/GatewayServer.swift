@@ -75,6 +75,10 @@ final class GatewayServer: Sendable {
         return s
     }
 
+    /// Requests accepted for processing and not answered yet, at most: past it the server stops
+    /// reading until half of them are answered (protocol §12, back-pressure).
+    static let maxInFlight = 10_000
+
     /// Requests in flight right now.
     var inFlight: Int { dispatcher.inFlight }
 
@@ -83,6 +87,9 @@ final class GatewayServer: Sendable {
             for try await message in socket.messages {
                 handle(message)
                 if Task.isCancelled { break }
+                if dispatcher.inFlight >= Self.maxInFlight {
+                    await dispatcher.waitForRoom(below: Self.maxInFlight / 2)
+                }
             }
         } catch {
             if !Task.isCancelled { logger.error("receive loop ended", metadata: ["error": "\(error)"]) }
@@ -176,8 +183,13 @@ final class GatewayServer: Sendable {
             }
         case .status(let id, let accountId):
             dispatcher.submit(key: accountId) { [runtime] in
-                if let campaign = await runtime.status(accountId: accountId), campaign["campaign_id"] != nil {
+                let campaign = await runtime.status(accountId: accountId)
+                if let campaign, campaign["campaign_id"] != nil {
                     reply(ControlReply.ok(id: id, fields: ["campaign": campaign]))
+                } else if let failure = campaign?["failure"], let message = failure["message"]?.stringValue {
+                    // The campaign could not be read (store or actor failure): not the same as "no campaign".
+                    reply(ControlReply.failure(id: id, error: WireErrorBody(
+                        code: WireError.internal, message: "status of `\(accountId)` unavailable: \(message)")))
                 } else {
                     reply(ControlReply.failure(id: id, error: WireErrorBody(
                         code: WireError.notFound, message: "account `\(accountId)` has no campaign", field: "account_id")))

@@ -29,6 +29,20 @@ final class KeyedSerialDispatcher: Sendable {
         var queues: [String: Queue] = [:]
         var inFlight = 0
         var drainWaiters: [CheckedContinuation<Void, Never>] = []
+        /// Readers waiting for fewer than `limit` jobs in flight (back-pressure).
+        var roomWaiters: [(limit: Int, continuation: CheckedContinuation<Void, Never>)] = []
+
+        /// Takes the room waiters that may go on now.
+        mutating func takeRoomWaiters() -> [CheckedContinuation<Void, Never>] {
+            guard !roomWaiters.isEmpty else { return [] }
+            var ready: [CheckedContinuation<Void, Never>] = []
+            roomWaiters.removeAll { w in
+                guard inFlight < w.limit else { return false }
+                ready.append(w.continuation)
+                return true
+            }
+            return ready
+        }
     }
 
     private let state = Mutex(State())
@@ -59,6 +73,20 @@ final class KeyedSerialDispatcher: Sendable {
         }
     }
 
+    /// Returns once fewer than `limit` jobs are in flight. The receive loops call it so that a flood
+    /// of requests stops reading (libzmq's queues then push back on the senders) instead of queueing
+    /// without bound.
+    func waitForRoom(below limit: Int) async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { s -> Bool in
+                if s.inFlight < limit { return true }
+                s.roomWaiters.append((limit, c))
+                return false
+            }
+            if now { c.resume() }
+        }
+    }
+
     /// Returns once no job is in flight.
     func drain() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
@@ -75,14 +103,16 @@ final class KeyedSerialDispatcher: Sendable {
         var job = first
         while true {
             await job()
-            let next = state.withLock { s -> Job? in
+            let (next, room) = state.withLock { s -> (Job?, [CheckedContinuation<Void, Never>]) in
                 s.inFlight -= 1
+                let room = s.takeRoomWaiters()
                 guard let next = s.queues[key]!.pop() else {
                     s.queues[key] = nil
-                    return nil
+                    return (nil, room)
                 }
-                return next
+                return (next, room)
             }
+            for w in room { w.resume() }
             guard let next else { break }
             job = next
         }
@@ -92,9 +122,10 @@ final class KeyedSerialDispatcher: Sendable {
     private func finished(count: Int) {
         let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
             s.inFlight -= count
-            guard s.inFlight == 0 else { return [] }
+            let room = s.takeRoomWaiters()
+            guard s.inFlight == 0 else { return room }
             defer { s.drainWaiters = [] }
-            return s.drainWaiters
+            return room + s.drainWaiters
         }
         for w in waiters { w.resume() }
     }
