@@ -188,6 +188,11 @@ public final class CampaignRuntime: Sendable {
                 ReplyCoding.encode(Ack(status: .accepted, campaignId: outcome.campaignId, warnings: outcome.warnings))
             }
             storedReply = turn.storedReply
+            if case .response = input, let last = turn.events.last?.seq {
+                // "Once a response is acknowledged, no touch is emitted": a touch committed just before
+                // the response must be out on the wire before the ack, not published after it.
+                await outbox.waitPublished(upTo: last)
+            }
             switch turn.result {
             case .success(let outcome):
                 return Ack(status: .accepted, campaignId: outcome.campaignId, warnings: outcome.warnings)

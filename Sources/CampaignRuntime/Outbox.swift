@@ -20,6 +20,7 @@ actor Outbox {
     private var publishedSeq: Int64 = 0
     private var markedSeq: Int64 = 0
     private var flushWaiters: [(seq: Int64, continuation: CheckedContinuation<Void, Never>)] = []
+    private var publishWaiters: [(seq: Int64, continuation: CheckedContinuation<Void, Never>)] = []
 
     init(store: any CampaignStorage, publisher: any EventPublisher, markEvery: Int, logger: Logger) {
         self.store = store
@@ -77,6 +78,13 @@ actor Outbox {
 
     var lastPublishedSeq: Int64 { publishedSeq }
 
+    /// Returns once every event up to `seq` (already enqueued) has been handed to the publisher.
+    /// Unlike `flush`, it does not wait for the published seq to be stored.
+    func waitPublished(upTo seq: Int64) async {
+        if publishedSeq >= seq { return }
+        await withCheckedContinuation { publishWaiters.append((seq, $0)) }
+    }
+
     private func publishLoop() async {
         while true {
             if !queue.isEmpty {
@@ -84,6 +92,7 @@ actor Outbox {
                 queue.removeAll(keepingCapacity: true)
                 await publisher.publish(batch)
                 publishedSeq = batch.last!.seq
+                resumePublishWaiters()
             }
             let drained = queue.isEmpty
             if publishedSeq > markedSeq, drained || publishedSeq - markedSeq >= Int64(markEvery) {
@@ -104,6 +113,15 @@ actor Outbox {
                 return
             }
         }
+    }
+
+    private func resumePublishWaiters() {
+        guard !publishWaiters.isEmpty else { return }
+        var keep: [(seq: Int64, continuation: CheckedContinuation<Void, Never>)] = []
+        for w in publishWaiters {
+            if w.seq <= publishedSeq { w.continuation.resume() } else { keep.append(w) }
+        }
+        publishWaiters = keep
     }
 
     private func resumeFlushWaiters() {

@@ -147,3 +147,20 @@ import Testing
         await runtime.shutdown()
     }
 }
+
+@Suite struct PauseOrderingTests {
+    /// Everything committed up to a response, the pause included, is published before its ack returns.
+    @Test func aResponseAckComesAfterItsEventsArePublished() async throws {
+        let (runtime, _, publisher) = try await startRuntime(InMemoryStore(), publisher: RecordingPublisher(yields: 2_000))
+        for n in 0..<50 {
+            _ = await runtime.submitLead(requestId: "l\(n)", lead: lead("acct\(n)"))
+        }
+        let ack = await runtime.submitResponse(requestId: "r", ResponseInput(
+            accountId: "acct7", contactEmail: "c1@acct7.example", kind: "reply"))
+        #expect(ack.status == .accepted)
+        let published = await publisher.seqs
+        let events = try await allEvents(runtime)
+        let paused = try #require(events.first { $0.type == "campaign.paused" && $0.accountId == "acct7" })
+        #expect(Set(published).isSuperset(of: 1...paused.seq))
+    }
+}

@@ -12,8 +12,13 @@ let day: TimeInterval = 86_400
 /// Records every published event, in order.
 actor RecordingPublisher: EventPublisher {
     private(set) var events: [StoredEvent] = []
+    /// Makes publishing lag behind commits (a slow subscriber link) without sleeping.
+    private let yields: Int
 
-    func publish(_ batch: [StoredEvent]) {
+    init(yields: Int = 0) { self.yields = yields }
+
+    func publish(_ batch: [StoredEvent]) async {
+        for _ in 0..<yields { await Task.yield() }
         events.append(contentsOf: batch)
     }
 
