@@ -276,7 +276,7 @@ public final class CampaignRuntime: Sendable {
             coordinator.dropIfStateless(accountId, actor, hasState: hasState)
             return status
         } catch {
-            // A read is not a failure of the campaign's handling: it never counts towards parking.
+            _ = coordinator.recordFailure(accountId, error: error, now: clock.now)
             return ["account_id": .string(accountId), "parked": false,
                     "failure": .object(["message": .string(String(describing: error))])]
         }
