@@ -102,6 +102,8 @@ actor CampaignActor {
         fileprivate let decided: Decided
         /// What to commit.
         var write: AccountWrite { decided.write! }
+        /// The addresses the write sends a touch to.
+        var touches: [String] { decided.touches }
     }
 
     enum FireStart: Sendable {
@@ -141,9 +143,15 @@ actor CampaignActor {
     }
 
     /// Second half of a batched timer turn: applies the decision once `committed`, or breaks the actor
-    /// when its write failed; then passes the turn on.
-    func finishFire(_ prepared: PreparedFire, committed: Bool) {
-        if committed { apply(prepared.decided) } else { broken = true }
+    /// when its write failed; then passes the turn on. A write refused because an address it touches was
+    /// suppressed meanwhile (`SuppressedSinceDecision`) leaves the actor whole: nothing was applied, and
+    /// the caller fires the timer again, which decides anew.
+    func finishFire(_ prepared: PreparedFire, result: Result<[StoredEvent], any Error>) {
+        switch result {
+        case .success: apply(prepared.decided)
+        case .failure(let error) where error is SuppressedSinceDecision: break
+        case .failure: broken = true
+        }
         release()
     }
 
@@ -157,20 +165,31 @@ actor CampaignActor {
         var timer: TimerChange = .unchanged
         var status: JSONValue?
         var reply: Data?
+        /// The addresses the write sends a touch to.
+        var touches: [String] = []
     }
 
     private func turn(_ input: CampaignInput, now: Date, timerDue: Date?, request: RequestKey?, wantsStatus: Bool,
                       makeReply: (@Sendable (Outcome, JSONValue?) -> Data)?) async throws -> Turn {
         try await ensureLoaded()
-        let d = try decide(input, now: now, timerDue: timerDue, request: request, wantsStatus: wantsStatus,
-                           makeReply: makeReply)
-        var stored: [StoredEvent] = []
-        if let write = d.write {
-            stored = try await env.committer.submit(write)
+        // Decided again when the commit refuses a touch to an address suppressed meanwhile (each round
+        // sees one more suppression, so this ends; the bound only guards against a bug).
+        for round in 0... {
+            let d = try decide(input, now: now, timerDue: timerDue, request: request, wantsStatus: wantsStatus,
+                               makeReply: makeReply)
+            var stored: [StoredEvent] = []
+            if let write = d.write {
+                do {
+                    stored = try await env.committer.submit(write, touching: d.touches)
+                } catch is SuppressedSinceDecision where round < 100 {
+                    continue
+                }
+            }
+            // Durable: now apply in memory.
+            apply(d)
+            return Turn(result: d.result, status: d.status, storedReply: d.reply, events: stored)
         }
-        // Durable: now apply in memory.
-        apply(d)
-        return Turn(result: d.result, status: d.status, storedReply: d.reply, events: stored)
+        fatalError("unreachable")
     }
 
     private func decide(_ input: CampaignInput, now: Date, timerDue: Date?, request: RequestKey?, wantsStatus: Bool,
@@ -186,6 +205,7 @@ actor CampaignActor {
         }
 
         var write = AccountWrite(accountId: accountId)
+        var touches: [String] = []
         let changed = transition.state != base
         if changed { write.state = try env.codec.encode(transition.state) }
         // A fired timer is spent unless the decision schedules the next one.
@@ -193,6 +213,9 @@ actor CampaignActor {
         for effect in transition.effects {
             switch effect {
             case .emit(let event):
+                if event.type == "touchpoint.due", let email = event.fields["contact_email"]?.stringValue {
+                    touches.append(email)
+                }
                 write.events.append(NewEvent(type: event.type, accountId: event.accountId, campaignId: event.campaignId,
                                              at: event.at, body: env.eventEncoder.body(for: event)))
             case .schedule(let at):
@@ -214,7 +237,8 @@ actor CampaignActor {
         let empty = write.state == nil && write.events.isEmpty && write.request == nil && write.suppressions.isEmpty
             && timer == .unchanged
         return Decided(result: .success(transition.outcome), write: empty ? nil : write,
-                       newState: changed ? transition.state : nil, timer: timer, status: status, reply: reply)
+                       newState: changed ? transition.state : nil, timer: timer, status: status, reply: reply,
+                       touches: touches)
     }
 
     /// Applies a committed (or empty) decision in memory.

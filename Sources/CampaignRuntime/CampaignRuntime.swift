@@ -90,6 +90,10 @@ public final class CampaignRuntime: Sendable {
             if let stored = try await store.meta(Self.clockMetaKey), let instant = WireTime.parse(stored) {
                 manual.move(to: instant)
             }
+            // The stored clock is written at the end of an advance; a crash in the middle of one leaves it
+            // behind the events already committed. No event is stamped later than the clock that made it,
+            // so the newest stamps are a floor for the clock.
+            if let newest = try await newestEventTime() { manual.move(to: newest) }
             try await store.setMeta(Self.clockMetaKey, WireTime.format(manual.now))
         }
         try await outbox.republishBacklog()
@@ -276,7 +280,7 @@ public final class CampaignRuntime: Sendable {
             coordinator.dropIfStateless(accountId, actor, hasState: hasState)
             return status
         } catch {
-            _ = coordinator.recordFailure(accountId, error: error, now: clock.now)
+            // A read is not a failure of the campaign's handling: it never counts towards parking.
             return ["account_id": .string(accountId), "parked": false,
                     "failure": .object(["message": .string(String(describing: error))])]
         }
@@ -361,6 +365,14 @@ public final class CampaignRuntime: Sendable {
         coordinator.unpark(accountId)
         if env.timers.retry(accountId, at: clock.now) { env.wake() }
         logger.info("campaign un-parked", metadata: ["account_id": "\(accountId)"])
+    }
+
+    /// The latest `at` among the last events of the log (nil when it is empty). Under the virtual clock
+    /// events are committed in clock order, so the tail holds the newest stamps.
+    private func newestEventTime() async throws -> Date? {
+        let last = try await store.lastSeq()
+        guard last > 0 else { return nil }
+        return try await store.events(afterSeq: max(0, last - 1000), limit: 1000).map(\.at).max()
     }
 
     private func directStatus(_ accountId: String) async throws -> JSONValue? {

@@ -221,7 +221,7 @@ final class Coordinator: Sendable {
     /// its decision. Accounts busy with a request queue their timer behind it through `fireTimer`, as does
     /// an account whose actor broke earlier (it gets a fresh one). Failures are handled as in `fireTimer`.
     func fireTimers(_ due: [(accountId: String, dueAt: Date, now: Date)]) async {
-        var prepared: [(accountId: String, now: Date, actor: CampaignActor, fire: CampaignActor.PreparedFire)] = []
+        var prepared: [(accountId: String, dueAt: Date, now: Date, actor: CampaignActor, fire: CampaignActor.PreparedFire)] = []
         var queued: [(accountId: String, dueAt: Date, now: Date)] = []
         prepared.reserveCapacity(due.count)
         for t in due {
@@ -238,7 +238,7 @@ final class Coordinator: Sendable {
                     checkin(t.accountId, actor)
                     recordSuccess(t.accountId)
                 case .prepared(let fire):
-                    prepared.append((t.accountId, t.now, actor, fire))
+                    prepared.append((t.accountId, t.dueAt, t.now, actor, fire))
                 }
             } catch CampaignActor.Failure.dropped {
                 checkin(t.accountId, actor, drop: true)
@@ -248,15 +248,18 @@ final class Coordinator: Sendable {
                 timerFailed(t.accountId, error: error, now: t.now)
             }
         }
-        let results = await env.committer.submit(batch: prepared.map(\.fire.write))
+        let results = await env.committer.submit(batch: prepared.map(\.fire.write), touching: prepared.map(\.fire.touches))
         for (p, result) in zip(prepared, results) {
+            await p.actor.finishFire(p.fire, result: result)
             switch result {
             case .success:
-                await p.actor.finishFire(p.fire, committed: true)
                 checkin(p.accountId, p.actor)
                 recordSuccess(p.accountId)
+            case .failure(let error) where error is SuppressedSinceDecision:
+                // Not a failure: decided before an address it touches was suppressed. Fire again.
+                checkin(p.accountId, p.actor)
+                queued.append((p.accountId, p.dueAt, p.now))
             case .failure(let error):
-                await p.actor.finishFire(p.fire, committed: false)
                 checkin(p.accountId, p.actor, drop: true)
                 timerFailed(p.accountId, error: error, now: p.now)
             }

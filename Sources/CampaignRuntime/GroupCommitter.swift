@@ -12,6 +12,12 @@ import Logging
 ///
 /// After a successful commit, and before any writer resumes, the committer extends the in-memory
 /// suppression list and hands the batch's events, in seq order, to the outbox.
+///
+/// Suppression is checked here, where the write commits, and not only where it was decided: a turn
+/// decided while another account's unsubscribe of the same address was being committed would otherwise
+/// send to that address after its suppression. A write that touches an address suppressed by an earlier
+/// commit (or by an earlier write of its own batch) is refused with `SuppressedSinceDecision`, nothing of
+/// it stored; its turn decides again and sees the suppression.
 actor GroupCommitter {
     /// One submission: a single turn's write, or a batch of timer turns' writes with one continuation.
     private struct Pending {
@@ -20,6 +26,8 @@ actor GroupCommitter {
             case many(CheckedContinuation<[Result<[StoredEvent], any Error>], Never>)
         }
         var writes: [AccountWrite]
+        /// Per write, the addresses it sends a touch to.
+        var touches: [[String]]
         var resume: Resume
 
         func deliver(_ results: ArraySlice<Result<[StoredEvent], any Error>>) {
@@ -54,19 +62,20 @@ actor GroupCommitter {
 
     /// Commits `write` with whatever else is queued; returns its events, numbered. Throws the store's
     /// error when the write could not be committed (nothing of it is stored).
-    func submit(_ write: AccountWrite) async throws -> [StoredEvent] {
+    /// `touching`: the addresses the write sends a touch to (checked against the suppression list).
+    func submit(_ write: AccountWrite, touching: [String] = []) async throws -> [StoredEvent] {
         try await withCheckedThrowingContinuation { c in
-            enqueue(Pending(writes: [write], resume: .one(c)))
+            enqueue(Pending(writes: [write], touches: [touching], resume: .one(c)))
         }
     }
 
     /// Commits several campaigns' writes (the scheduler's batch of timer turns) with whatever else is
     /// queued; returns, per write and in order, its numbered events or the error that kept it out.
     /// One bad write fails only itself (see the type's doc).
-    func submit(batch writes: [AccountWrite]) async -> [Result<[StoredEvent], any Error>] {
+    func submit(batch writes: [AccountWrite], touching: [[String]]) async -> [Result<[StoredEvent], any Error>] {
         guard !writes.isEmpty else { return [] }
         return await withCheckedContinuation { c in
-            enqueue(Pending(writes: writes, resume: .many(c)))
+            enqueue(Pending(writes: writes, touches: touching, resume: .many(c)))
         }
     }
 
@@ -104,7 +113,39 @@ actor GroupCommitter {
     }
 
     private func commit(_ batch: [Pending]) async {
-        let writes = batch.count == 1 ? batch[0].writes : batch.flatMap(\.writes)
+        let all = batch.count == 1 ? batch[0].writes : batch.flatMap(\.writes)
+        var results = [Result<[StoredEvent], any Error>?](repeating: nil, count: all.count)
+        // Refuse the writes that touch an address suppressed by now; the rest commit.
+        var writes: [AccountWrite] = []
+        var positions: [Int] = []
+        writes.reserveCapacity(all.count)
+        positions.reserveCapacity(all.count)
+        var batchSuppressed: Set<String> = []
+        var index = 0
+        for p in batch {
+            for (w, touched) in zip(p.writes, p.touches) {
+                if let address = touched.first(where: { suppressions.contains($0) || batchSuppressed.contains($0) }) {
+                    results[index] = .failure(SuppressedSinceDecision(email: address))
+                } else {
+                    if !w.suppressions.isEmpty { batchSuppressed.formUnion(w.suppressions) }
+                    writes.append(w)
+                    positions.append(index)
+                }
+                index += 1
+            }
+        }
+        if !writes.isEmpty {
+            for (position, result) in zip(positions, await commitWrites(writes)) { results[position] = result }
+        }
+        var start = 0
+        for p in batch {
+            p.deliver(ArraySlice(results[start..<start + p.writes.count].map { $0! }))
+            start += p.writes.count
+        }
+    }
+
+    /// One transaction for `writes`; when it fails, each write alone.
+    private func commitWrites(_ writes: [AccountWrite]) async -> [Result<[StoredEvent], any Error>] {
         var results: [Result<[StoredEvent], any Error>] = []
         results.reserveCapacity(writes.count)
         do {
@@ -128,11 +169,7 @@ actor GroupCommitter {
                 }
             }
         }
-        var start = 0
-        for p in batch {
-            p.deliver(results[start..<start + p.writes.count])
-            start += p.writes.count
-        }
+        return results
     }
 
     private func committed(_ writes: [AccountWrite], _ numbered: [[StoredEvent]]) async {
@@ -145,4 +182,11 @@ actor GroupCommitter {
         }
         if !all.isEmpty { await outbox.enqueue(all) }
     }
+}
+
+/// A write refused at commit: it touches an address that was suppressed after the write was decided.
+/// Nothing of it is stored; the turn decides again.
+struct SuppressedSinceDecision: Error, Sendable, CustomStringConvertible {
+    var email: String
+    var description: String { "\(email) was suppressed after the decision to touch it" }
 }

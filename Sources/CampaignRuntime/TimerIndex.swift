@@ -57,11 +57,13 @@ final class TimerIndex: Sendable {
     }
 
     /// Schedules another attempt at firing the account's current timer (after a failure, or after an
-    /// operator un-parks it). Returns true when the sleeping scheduler must be woken.
+    /// operator un-parks it), never before the timer is due: an un-parked campaign whose next touch is
+    /// two days off waits those two days. Returns true when the sleeping scheduler must be woken.
     @discardableResult
-    func retry(_ accountId: String, at fireAt: Date) -> Bool {
+    func retry(_ accountId: String, at earliest: Date) -> Bool {
         state.withLock { s in
             guard let due = s.current[accountId] else { return false }
+            let fireAt = max(earliest, due)
             s.heap.insert(Entry(fireAt: fireAt, dueAt: due, accountId: accountId))
             return Self.needsWake(&s, fireAt)
         }

@@ -117,6 +117,77 @@ import Testing
         #expect(await runtime.status(accountId: "bad")?["parked"] == nil)
     }
 
+    /// Un-parking does not fire a timer that is not due yet: the touch goes out when it was planned.
+    @Test func unparkingKeepsAFutureTimerForItsDueTime() async throws {
+        let store = FaultyStore(InMemoryStore())
+        let (runtime, _, _) = try await startRuntime(store)
+        #expect(await runtime.submitLead(requestId: "l", lead: lead("later")).status == .accepted)
+        await runtime.settle()
+        let due = try #require(try await store.timer(accountId: "later"))
+        #expect(due > monday9.addingTimeInterval(day))
+        store.fail("later")
+        for k in 0..<3 {  // three failed requests park it (maxFailures 3)
+            let r = await runtime.submitResponse(requestId: "r\(k)", ResponseInput(accountId: "later", contactEmail: "nobody@later.example", kind: "negative"))
+            #expect(r.error?.code == "unavailable")
+        }
+        #expect(runtime.parkedAccounts == ["later"])
+        store.heal("later")
+        let before = try await allEvents(runtime).count
+        #expect(await runtime.retry(accountId: "later"))
+        await runtime.settle()
+        #expect(try await allEvents(runtime).count == before, "un-parking fired a timer due at \(due)")
+        _ = try await runtime.advanceClock(seconds: due.timeIntervalSince(monday9))
+        let touches = try await allEvents(runtime).filter { $0.type == "touchpoint.due" }
+        #expect(touches.count == 2)
+        #expect(touches.last?.at == due)
+    }
+
+    /// A status that cannot be read is answered with the failure, but a read is not a failed turn of the
+    /// campaign: it never counts towards parking.
+    @Test func failingStatusReadsDoNotPark() async throws {
+        let store = FaultyStore(InMemoryStore())
+        let (first, _, _) = try await startRuntime(store)
+        #expect(await first.submitLead(requestId: "l", lead: lead("shaky")).status == .accepted)
+        await first.shutdown()
+        // A fresh runtime: the campaign is not resident, so a status reads the store.
+        let (runtime, _, _) = try await startRuntime(store)
+        store.fail("shaky")
+        for _ in 0..<5 {
+            let status = await runtime.status(accountId: "shaky")
+            #expect(status?["failure"] != nil)
+            #expect(status?["parked"] == false)
+        }
+        #expect(runtime.parkedAccounts.isEmpty)
+        store.heal("shaky")
+        #expect(await runtime.status(accountId: "shaky")?["status"] == "active")
+        let r = await runtime.submitResponse(requestId: "r", ResponseInput(accountId: "shaky", contactEmail: "pat@shaky.example", kind: "reply"))
+        #expect(r.status == .accepted)
+    }
+
+    /// A crash in the middle of a long `clock.advance` (the clock is stored at its end): after the restart
+    /// the clock is not earlier than the events already in the log, so new events never go back in time.
+    @Test func theVirtualClockDoesNotRunBackwardsAfterACrashMidAdvance() async throws {
+        let path = temporaryDatabasePath()
+        let crashStore = FaultyStore(try SQLiteStore(path: path))
+        // The "crash": once the clock passes day 10 of the advance, nothing more reaches the file.
+        let (a, _, _) = try await startRuntime(crashStore, decider: KillAfter(monday9.addingTimeInterval(10 * day), store: crashStore))
+        for i in 0..<10 { _ = await a.submitLead(requestId: "l\(i)", lead: lead("acct\(i)")) }
+        _ = try await a.advanceClock(seconds: 30 * day)
+        let before = try await SQLiteStore(path: path).events(afterSeq: 0, limit: 100_000)
+        let newestBefore = try #require(before.map(\.at).max())
+        #expect(newestBefore > monday9.addingTimeInterval(5 * day), "the crash came too early to prove anything")
+
+        // Restarted as `abm serve --virtual-clock <the same start>` would be.
+        let (b, clockB, _) = try await startRuntime(try SQLiteStore(path: path), at: monday9)
+        #expect(clockB.now >= newestBefore)
+        #expect(await b.submitLead(requestId: "new", lead: lead("fresh")).status == .accepted)
+        _ = try await b.advanceClock(seconds: day)
+        let after = try await allEvents(b).dropFirst(before.count)
+        #expect(!after.isEmpty)
+        for e in after { #expect(e.at >= newestBefore, "\(e.type) stamped \(e.at), before \(newestBefore)") }
+        await b.shutdown()
+    }
+
     @Test func retriesBackOffInClockTime() async throws {
         let store = FaultyStore(InMemoryStore())
         let (runtime, _, _) = try await startRuntime(store) {
@@ -170,4 +241,25 @@ import Testing
         #expect(await runtime.retry(accountId: "boom"))
         #expect(await runtime.submitLead(requestId: "c", lead: lead("boom", extra: ["new@boom.example"])).status == .accepted)
     }
+}
+
+/// The real engine; kills `store` (every later call throws, like a process that died) at the first decision
+/// made at or after `instant`.
+struct KillAfter: CampaignDecider {
+    let engine = CampaignEngine()
+    let instant: Date
+    let store: FaultyStore
+
+    init(_ instant: Date, store: FaultyStore) {
+        self.instant = instant
+        self.store = store
+    }
+
+    func decide(_ state: AccountState, _ input: CampaignInput, now: Date,
+                context: EngineContext) throws -> Result<Transition, CampaignError> {
+        if now >= instant { store.kill() }
+        return try engine.decide(state, input, now: now, context: context)
+    }
+
+    func status(_ state: AccountState, now: Date) -> JSONValue? { engine.status(state, now: now) }
 }

@@ -30,6 +30,7 @@ public final class AbmServer: Sendable {
     private let ingressLoop: ZMQPollLoop
     private let outputLoop: ZMQPollLoop
     private let eventsSocket: AsyncZMQSocket
+    private let storeDirectory: LockedDataDirectory?
     private let stopped = Mutex(false)
     private let logger: Logger
 
@@ -39,7 +40,8 @@ public final class AbmServer: Sendable {
 
     private init(endpoints: GatewayEndpoints, runtime: CampaignRuntime, store: any CampaignStorage,
                  virtualClock: ManualClock?, gateway: GatewayServer, context: ZMQContext, ingressLoop: ZMQPollLoop,
-                 outputLoop: ZMQPollLoop, eventsSocket: AsyncZMQSocket, logger: Logger) {
+                 outputLoop: ZMQPollLoop, eventsSocket: AsyncZMQSocket, storeDirectory: LockedDataDirectory?,
+                 logger: Logger) {
         self.endpoints = endpoints
         self.runtime = runtime
         self.store = store
@@ -49,6 +51,7 @@ public final class AbmServer: Sendable {
         self.ingressLoop = ingressLoop
         self.outputLoop = outputLoop
         self.eventsSocket = eventsSocket
+        self.storeDirectory = storeDirectory
         self.logger = logger
     }
 
@@ -56,37 +59,34 @@ public final class AbmServer: Sendable {
     /// events, reloads timers) and starts serving. Throws on a bind failure, an unreadable store, …
     public static func start(options: ServerOptions) async throws -> AbmServer {
         let logger = options.logger
-        let store: any CampaignStorage
-        if options.isInMemory {
-            store = InMemoryStore()
-        } else {
-            let dir = URL(fileURLWithPath: options.dataDirectory!, isDirectory: true)
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            store = try SQLiteStore(path: dir.appendingPathComponent(ServerOptions.databaseFileName).path)
-        }
-        let manual = options.virtualClockStart.map { ManualClock(start: $0) }
-        let clock: any RuntimeClock = manual ?? WallClock()
-
+        // Order matters: the store lock first (a second server on a store in use stops before binding
+        // anything), then the sockets (a port in use stops before a database is created), then the store.
+        let storeDirectory = try options.isInMemory ? nil : LockedDataDirectory(options.dataDirectory!)
         let context = try ZMQContext()
         let ingressLoop = try ZMQPollLoop(name: "abm-ingress")
         let outputLoop = try ZMQPollLoop(name: "abm-control")
-        func router(_ endpoint: String, on loop: ZMQPollLoop) throws -> AsyncZMQSocket {
-            let socket = try ZMQSocket(context, type: .router, linger: 2000, options: [
-                .routerMandatory(true), .sendHighWaterMark(1_000_000), .receiveHighWaterMark(100_000),
-                .maxMessageSize(WireLimits.maxMessageBytes),
-            ])
-            socket.maxFramesPerMessage = maxFramesPerMessage
-            try socket.bind(endpoint)
-            return try loop.adopt(socket, inboundCapacity: 4096)
+        let sockets: (ingress: AsyncZMQSocket, control: AsyncZMQSocket, events: AsyncZMQSocket)
+        do {
+            sockets = try bindSockets(options.endpoints, context: context, ingressLoop: ingressLoop,
+                                      outputLoop: outputLoop)
+        } catch {
+            await ingressLoop.shutdown()
+            await outputLoop.shutdown()
+            storeDirectory?.abandon()
+            throw error
         }
-        let ingress = try router(options.endpoints.ingress, on: ingressLoop)
-        let control = try router(options.endpoints.control, on: outputLoop)
-        let pub = try ZMQSocket(context, type: .pub, linger: 2000, options: [.sendHighWaterMark(1_000_000)])
-        try pub.bind(options.endpoints.events)
-        let events = try outputLoop.adopt(pub)
+        let (ingress, control, events) = sockets
         let bound = GatewayEndpoints(ingress: ingress.endpoint ?? options.endpoints.ingress,
                                      control: control.endpoint ?? options.endpoints.control,
                                      events: events.endpoint ?? options.endpoints.events)
+        let store: any CampaignStorage
+        if let storeDirectory {
+            store = try SQLiteStore(path: storeDirectory.url.appendingPathComponent(ServerOptions.databaseFileName).path)
+        } else {
+            store = InMemoryStore()
+        }
+        let manual = options.virtualClockStart.map { ManualClock(start: $0) }
+        let clock: any RuntimeClock = manual ?? WallClock()
 
         var runtimeConfig = options.runtime
         runtimeConfig.logger = logger
@@ -101,7 +101,27 @@ public final class AbmServer: Sendable {
                                           "events": "\(bound.events)"])
         return AbmServer(endpoints: bound, runtime: runtime, store: store, virtualClock: manual, gateway: gateway,
                          context: context, ingressLoop: ingressLoop, outputLoop: outputLoop, eventsSocket: events,
-                         logger: logger)
+                         storeDirectory: storeDirectory, logger: logger)
+    }
+
+    private static func bindSockets(_ endpoints: GatewayEndpoints, context: ZMQContext, ingressLoop: ZMQPollLoop,
+                                    outputLoop: ZMQPollLoop) throws
+        -> (ingress: AsyncZMQSocket, control: AsyncZMQSocket, events: AsyncZMQSocket) {
+        func router(_ endpoint: String, on loop: ZMQPollLoop) throws -> AsyncZMQSocket {
+            let socket = try ZMQSocket(context, type: .router, linger: 2000, options: [
+                .routerMandatory(true), .sendHighWaterMark(1_000_000), .receiveHighWaterMark(100_000),
+                .maxMessageSize(WireLimits.maxMessageBytes),
+            ])
+            socket.maxFramesPerMessage = maxFramesPerMessage
+            try socket.bind(endpoint)
+            return try loop.adopt(socket, inboundCapacity: 4096)
+        }
+        let ingress = try router(endpoints.ingress, on: ingressLoop)
+        let control = try router(endpoints.control, on: outputLoop)
+        let pub = try ZMQSocket(context, type: .pub, linger: 2000, options: [.sendHighWaterMark(1_000_000)])
+        try pub.bind(endpoints.events)
+        let events = try outputLoop.adopt(pub)
+        return (ingress, control, events)
     }
 
     /// Counters of the ZeroMQ front (requests, malformed, unroutable, failed replies).
@@ -120,6 +140,11 @@ public final class AbmServer: Sendable {
         await eventsSocket.close()
         await ingressLoop.shutdown()
         await outputLoop.shutdown()
+        if let storeDirectory {
+            // The file is closed before the lock goes, so the next server never shares it with this one.
+            try? await store.close()
+            storeDirectory.release()
+        }
         logger.info("stopped")
     }
 }
