@@ -205,6 +205,8 @@ actor CampaignActor {
         }
 
         var write = AccountWrite(accountId: accountId)
+        // Fenced by the store unless still this process's lease (0, never a lease epoch, when not owned).
+        write.epoch = env.ownership.epoch(write.shard) ?? 0
         var touches: [String] = []
         let changed = transition.state != base
         if changed { write.state = try env.codec.encode(transition.state) }

@@ -34,6 +34,7 @@ public final class CampaignRuntime: Sendable {
     private let committer: GroupCommitter
     private let outbox: Outbox
     private let inFlight = InFlightRequests()
+    private let owner: String
     private let lifecycle = Locked(Lifecycle())
     private let logger: Logger
 
@@ -49,6 +50,7 @@ public final class CampaignRuntime: Sendable {
         self.store = store
         self.logger = logger
         let suppressions = SuppressionList()
+        let ownership = ShardOwnership()
         let outbox = Outbox(store: store, publisher: publisher, markEvery: configuration.markPublishedEvery,
                             logger: logger)
         let committer = GroupCommitter(store: store, outbox: outbox, suppressions: suppressions,
@@ -56,7 +58,7 @@ public final class CampaignRuntime: Sendable {
         let wake = SchedulerWake()
         let env = RuntimeEnvironment(store: store, clock: clock, decider: decider, codec: stateCodec,
                                      eventEncoder: eventEncoder, committer: committer, timers: TimerIndex(),
-                                     suppressions: suppressions, wake: wake, logger: logger)
+                                     suppressions: suppressions, ownership: ownership, wake: wake, logger: logger)
         let coordinator = Coordinator(env: env, maxResident: configuration.maxResidentCampaigns,
                                       maxFailures: configuration.maxFailures,
                                       backoffBase: configuration.retryBackoff,
@@ -64,13 +66,15 @@ public final class CampaignRuntime: Sendable {
         let scheduler = Scheduler(clock: clock, timers: env.timers, coordinator: coordinator,
                                   groupLimit: configuration.timerGroupLimit,
                                   concurrency: configuration.timerConcurrency,
-                                  afterAdvance: { [store, outbox, logger] now in
-                                      do { try await store.setMeta(CampaignRuntime.clockMetaKey, WireTime.format(now)) }
+                                  afterAdvance: { [store, outbox, logger, ownership] now in
+                                      // A fenced process writes nothing, not even the clock.
+                                      do { if ownership.ownedCount > 0 { try await store.setMeta(CampaignRuntime.clockMetaKey, WireTime.format(now)) } }
                                       catch { logger.warning("could not store the clock", metadata: ["error": "\(error)"]) }
                                       await outbox.flush()
                                   })
         wake.attach(scheduler)
         self.env = env
+        self.owner = configuration.owner
         self.outbox = outbox
         self.committer = committer
         self.coordinator = coordinator
@@ -85,6 +89,9 @@ public final class CampaignRuntime: Sendable {
     /// Loads what the runtime keeps in memory and starts firing timers. With a `ManualClock`, the clock
     /// first moves to the stored clock time when that is later (it never runs backwards).
     public func start() async throws {
+        // Every shard, taken over from whoever wrote this store before: a process still running on it is
+        // fenced from its next write on (the data directory lock keeps that from happening with SQLite).
+        env.ownership.acquired(try await store.acquireShards(Array(0..<shardCount), owner: owner))
         env.suppressions.replace(with: try await store.suppressedEmails())
         if let manual = clock as? ManualClock {
             if let stored = try await store.meta(Self.clockMetaKey), let instant = WireTime.parse(stored) {
@@ -133,7 +140,7 @@ public final class CampaignRuntime: Sendable {
         }
         await committer.waitIdle()
         await outbox.flush()
-        if let manual = clock as? ManualClock {
+        if let manual = clock as? ManualClock, env.ownership.ownedCount > 0 {
             try? await store.setMeta(Self.clockMetaKey, WireTime.format(manual.now))
         }
         lifecycle.withLock { $0.phase = .stopped }
@@ -186,6 +193,7 @@ public final class CampaignRuntime: Sendable {
         }
         var storedReply: Data? = nil
         defer { inFlight.finish(key, storedReply: storedReply) }
+        guard owns(accountId) else { return .rejected(Self.notOwnerError(accountId)) }
         guard !coordinator.isParked(accountId) else { return .rejected(Self.parkedError(accountId)) }
         do {
             let turn = try await runTurn(accountId, input, key: key, wantsStatus: false) { outcome, _ in
@@ -204,8 +212,7 @@ public final class CampaignRuntime: Sendable {
                 return .rejected(ReplyError(error))
             }
         } catch {
-            _ = coordinator.recordFailure(accountId, error: error, now: clock.now)
-            return .rejected(Self.unavailable(error))
+            return .rejected(await failed(accountId, error))
         }
     }
 
@@ -232,6 +239,7 @@ public final class CampaignRuntime: Sendable {
         }
         var storedReply: Data? = nil
         defer { inFlight.finish(key, storedReply: storedReply) }
+        guard owns(accountId) else { return .rejected(Self.notOwnerError(accountId)) }
         if coordinator.isParked(accountId) {
             guard command == .resume else { return .rejected(Self.parkedError(accountId)) }
             unparkAndRetry(accountId)
@@ -248,9 +256,23 @@ public final class CampaignRuntime: Sendable {
                 return .rejected(ReplyError(error))
             }
         } catch {
-            _ = coordinator.recordFailure(accountId, error: error, now: clock.now)
-            return .rejected(Self.unavailable(error))
+            return .rejected(await failed(accountId, error))
         }
+    }
+
+    /// A failed request turn: counts towards parking, unless the shard was taken over (then this process
+    /// forgets it).
+    private func failed(_ accountId: String, _ error: any Error) async -> ReplyError {
+        if error.isFenced {
+            await coordinator.shardLost(accountId)
+            return Self.notOwnerError(accountId)
+        }
+        _ = coordinator.recordFailure(accountId, error: error, now: clock.now)
+        return Self.unavailable(error)
+    }
+
+    private func owns(_ accountId: String) -> Bool {
+        env.ownership.owns(accountShard(accountId))
     }
 
     /// Un-parks a parked campaign and retries its pending timer at once. Returns whether it was parked.
@@ -399,6 +421,12 @@ public final class CampaignRuntime: Sendable {
     }
 
     private static let notRunning = ReplyError(code: ReplyError.shuttingDown, message: "the runtime is not running")
+
+    private static func notOwnerError(_ accountId: String) -> ReplyError {
+        ReplyError(code: ReplyError.notOwner,
+                   message: "account \(accountId) belongs to a shard another process took over; this one no longer writes it",
+                   field: "account_id")
+    }
 
     private static func parkedError(_ accountId: String) -> ReplyError {
         ReplyError(code: ReplyError.parked,

@@ -207,12 +207,26 @@ final class Coordinator: Sendable {
             let turn = try await withActor(accountId) { try await $0.fire(dueAt: dueAt, now: now) }
             if turn != nil { recordSuccess(accountId) }
         } catch {
-            switch recordFailure(accountId, error: error, now: now) {
-            case .retry(let at):
-                if env.timers.retry(accountId, at: at) { env.wake() }
-            case .parked:
-                break
+            await timerFailed(accountId, error: error, now: now)
+        }
+    }
+
+    /// The store refused a write of the account's shard: another owner took it over. This process reads
+    /// the leases again and forgets every shard it lost (their requests are refused, their timers dropped):
+    /// it never writes them again.
+    func shardLost(_ accountId: String) async {
+        var lost = [accountShard(accountId)]
+        if let leases = try? await env.store.shardLeases() {
+            lost += (0..<shardCount).filter { shard in
+                guard let mine = env.ownership.epoch(shard) else { return false }
+                return leases[shard]?.epoch != mine
             }
+        }
+        for shard in lost where env.ownership.lose(shard) {
+            env.timers.dropShard(shard)
+            env.logger.error("shard taken over by another owner: this process no longer writes it", metadata: [
+                "shard": "\(shard)", "shards_owned": "\(env.ownership.ownedCount)",
+            ])
         }
     }
 
@@ -225,7 +239,7 @@ final class Coordinator: Sendable {
         var queued: [(accountId: String, dueAt: Date, now: Date)] = []
         prepared.reserveCapacity(due.count)
         for t in due {
-            guard !isParked(t.accountId) else { continue }
+            guard !isParked(t.accountId), env.ownership.owns(accountShard(t.accountId)) else { continue }
             let actor = checkout(t.accountId)
             do {
                 switch try await actor.beginFire(dueAt: t.dueAt, now: t.now) {
@@ -245,7 +259,7 @@ final class Coordinator: Sendable {
                 queued.append(t)
             } catch {
                 checkin(t.accountId, actor, drop: true)
-                timerFailed(t.accountId, error: error, now: t.now)
+                await timerFailed(t.accountId, error: error, now: t.now)
             }
         }
         let results = await env.committer.submit(batch: prepared.map(\.fire.write), touching: prepared.map(\.fire.touches))
@@ -261,7 +275,7 @@ final class Coordinator: Sendable {
                 queued.append((p.accountId, p.dueAt, p.now))
             case .failure(let error):
                 checkin(p.accountId, p.actor, drop: true)
-                timerFailed(p.accountId, error: error, now: p.now)
+                await timerFailed(p.accountId, error: error, now: p.now)
             }
         }
         if queued.isEmpty { return }
@@ -272,8 +286,13 @@ final class Coordinator: Sendable {
         }
     }
 
-    /// A failed timer turn: retried after a backoff, or the campaign is parked.
-    private func timerFailed(_ accountId: String, error: any Error, now: Date) {
+    /// A failed timer turn: retried after a backoff, or the campaign is parked; dropped when the shard was
+    /// taken over.
+    private func timerFailed(_ accountId: String, error: any Error, now: Date) async {
+        if error.isFenced {
+            await shardLost(accountId)
+            return
+        }
         switch recordFailure(accountId, error: error, now: now) {
         case .retry(let at):
             if env.timers.retry(accountId, at: at) { env.wake() }

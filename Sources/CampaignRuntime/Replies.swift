@@ -38,6 +38,8 @@ public struct ReplyError: Sendable, Codable, Equatable, Error, CustomStringConve
     public static let shuttingDown = "shutting_down"
     /// The operation needs the virtual clock.
     public static let notVirtualClock = "not_virtual_clock"
+    /// Another process took over the account's shard (this one is fenced): send to the current owner.
+    public static let notOwner = "not_owner"
 }
 
 /// The acknowledgement of a lead or response (CONTRACT.md `ack`, minus `type` and `id`).

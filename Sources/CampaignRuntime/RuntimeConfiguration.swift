@@ -20,12 +20,14 @@ public struct RuntimeConfiguration: Sendable {
     public var timerConcurrency: Int
     /// The outbox records its progress (`markPublished`) after this many events, and when idle.
     public var markPublishedEvery: Int
+    /// This process's name as a shard owner (stored in the lease rows; shows who took a store over).
+    public var owner: String
     public var logger: Logger
 
     public init(maxResidentCampaigns: Int? = nil, maxCommitBatch: Int = 1000, maxFailures: Int = 5,
                 retryBackoff: TimeInterval = 1, maxRetryBackoff: TimeInterval = 600,
                 timerGroupLimit: Int = 10_000, timerConcurrency: Int = 512, markPublishedEvery: Int = 10_000,
-                logger: Logger = Logger(label: "abm.runtime")) {
+                owner: String = RuntimeConfiguration.defaultOwner, logger: Logger = Logger(label: "abm.runtime")) {
         self.maxResidentCampaigns = maxResidentCampaigns
         self.maxCommitBatch = maxCommitBatch
         self.maxFailures = maxFailures
@@ -34,6 +36,12 @@ public struct RuntimeConfiguration: Sendable {
         self.timerGroupLimit = timerGroupLimit
         self.timerConcurrency = timerConcurrency
         self.markPublishedEvery = markPublishedEvery
+        self.owner = owner
         self.logger = logger
+    }
+
+    /// `<host>:<pid>`.
+    public static var defaultOwner: String {
+        "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
     }
 }

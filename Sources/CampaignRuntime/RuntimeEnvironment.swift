@@ -14,13 +14,14 @@ final class RuntimeEnvironment: Sendable {
     let committer: GroupCommitter
     let timers: TimerIndex
     let suppressions: SuppressionList
+    let ownership: ShardOwnership
     let engineContext: EngineContext
     let wake: SchedulerWake
     let logger: Logger
 
     init(store: any CampaignStorage, clock: any RuntimeClock, decider: any CampaignDecider, codec: any StateCodec,
          eventEncoder: any EventBodyEncoder, committer: GroupCommitter, timers: TimerIndex,
-         suppressions: SuppressionList, wake: SchedulerWake, logger: Logger) {
+         suppressions: SuppressionList, ownership: ShardOwnership, wake: SchedulerWake, logger: Logger) {
         self.store = store
         self.clock = clock
         self.decider = decider
@@ -29,6 +30,7 @@ final class RuntimeEnvironment: Sendable {
         self.committer = committer
         self.timers = timers
         self.suppressions = suppressions
+        self.ownership = ownership
         self.engineContext = EngineContext(isSuppressed: { [suppressions] in suppressions.contains($0) })
         self.wake = wake
         self.logger = logger

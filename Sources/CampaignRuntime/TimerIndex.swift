@@ -1,3 +1,4 @@
+import CampaignStore
 import Foundation
 import HeapModule
 
@@ -49,6 +50,13 @@ final class TimerIndex: Sendable {
             s.current[accountId] = dueAt
             s.heap.insert(Entry(fireAt: dueAt, dueAt: dueAt, accountId: accountId))
             return Self.needsWake(&s, dueAt)
+        }
+    }
+
+    /// Forgets the timers of every account in `shard` (the shard was taken over by another owner).
+    func dropShard(_ shard: Int) {
+        state.withLock { s in
+            s.current = s.current.filter { accountShard($0.key) != shard }
         }
     }
 

@@ -17,6 +17,7 @@ public actor InMemoryStore: CampaignStorage {
     private var suppressed: Set<String> = []
     private var metaValues: [String: String] = [:]
     private var published: Int64 = 0
+    private var leases: [Int: ShardLease] = [:]
     private var closed = false
 
     public init() {}
@@ -42,6 +43,9 @@ public actor InMemoryStore: CampaignStorage {
         // Check everything first, so a failing batch leaves nothing behind (all or nothing).
         var versions: [String: Int64] = [:]
         for write in writes {
+            if let epoch = write.epoch, leases[write.shard]?.epoch != epoch {
+                throw StoreError.fenced(shard: write.shard, epoch: epoch, current: leases[write.shard]?.epoch)
+            }
             for event in write.events { try EventBody.validate(event.body, type: event.type) }
             // Versions as they will be when this write runs (earlier writes of the batch count).
             let current = versions[write.accountId] ?? accounts[write.accountId]?.version ?? 0
@@ -165,6 +169,22 @@ public actor InMemoryStore: CampaignStorage {
         try StoreError.checkMetaKey(key)
         try open()
         metaValues[key] = value
+    }
+
+    public func acquireShards(_ shards: [Int], owner: String) throws -> [Int: Int64] {
+        try open()
+        var epochs: [Int: Int64] = [:]
+        for shard in Set(shards) {
+            let epoch = (leases[shard]?.epoch ?? 0) + 1
+            leases[shard] = ShardLease(owner: owner, epoch: epoch)
+            epochs[shard] = epoch
+        }
+        return epochs
+    }
+
+    public func shardLeases() throws -> [Int: ShardLease] {
+        try open()
+        return leases
     }
 
     public func accountCount() throws -> Int {

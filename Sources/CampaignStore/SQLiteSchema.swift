@@ -43,6 +43,14 @@ enum SQLiteSchema {
                 CREATE TABLE meta(key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
                 """)
         }
+        migrator.registerMigration("v2-shard-leases") { db in
+            try db.execute(sql: """
+                CREATE TABLE shard_leases(
+                  shard INTEGER PRIMARY KEY NOT NULL,
+                  owner TEXT NOT NULL,
+                  epoch INTEGER NOT NULL);
+                """)
+        }
         return migrator
     }
 

@@ -142,6 +142,22 @@ public final class SQLiteStore: CampaignStorage {
         var newAccounts: Int64 = 0
         var result: [[StoredEvent]] = []
         result.reserveCapacity(writes.count)
+        // Fencing: each shard's lease is read once per batch, inside the transaction (SQLite has one writer,
+        // so it cannot change before the commit).
+        var leaseChecked: [Int: Int64] = [:]
+        let selectLease = try db.cachedStatement(sql: "SELECT epoch FROM shard_leases WHERE shard = ?")
+        for write in writes {
+            guard let epoch = write.epoch else { continue }
+            let current: Int64?
+            if let known = leaseChecked[write.shard] {
+                current = known
+            } else {
+                selectLease.setUncheckedArguments([write.shard])
+                current = try Int64.fetchOne(selectLease)
+                if let current { leaseChecked[write.shard] = current }
+            }
+            if current != epoch { throw StoreError.fenced(shard: write.shard, epoch: epoch, current: current) }
+        }
         for write in writes {
             if let expected = write.expectedVersion {
                 selectVersion.setUncheckedArguments([write.accountId])
@@ -195,6 +211,34 @@ public final class SQLiteStore: CampaignStorage {
                 """).execute(arguments: [SQLiteSchema.metaAccountCount, String(newAccounts)])
         }
         return result
+    }
+
+    // MARK: - Shard leases
+
+    public func acquireShards(_ shards: [Int], owner: String) async throws -> [Int: Int64] {
+        try await write { db in
+            let bump = try db.cachedStatement(sql: """
+                INSERT INTO shard_leases(shard, owner, epoch) VALUES (?, ?, 1)
+                ON CONFLICT(shard) DO UPDATE SET owner = excluded.owner, epoch = epoch + 1
+                RETURNING epoch
+                """)
+            var epochs: [Int: Int64] = [:]
+            for shard in Set(shards) {
+                bump.setUncheckedArguments([shard, owner])
+                epochs[shard] = try Int64.fetchOne(bump) ?? 1
+            }
+            return epochs
+        }
+    }
+
+    public func shardLeases() async throws -> [Int: ShardLease] {
+        try await read { db in
+            var leases: [Int: ShardLease] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT shard, owner, epoch FROM shard_leases") {
+                leases[row[0]] = ShardLease(owner: row[1], epoch: row[2])
+            }
+            return leases
+        }
     }
 
     // MARK: - Accounts

@@ -90,8 +90,9 @@ public struct AccountWrite: Sendable {
     /// Compare-and-set: when non-nil, the batch fails with `store.version_conflict` unless the account's
     /// stored version equals this (0 = the account must not exist yet). nil = no check (single node).
     public var expectedVersion: Int64?
-    /// The shard-ownership epoch this write was decided under; stored with its events. Engines shared by
-    /// several processes (PostgreSQL) fence on it; the embedded engines only record it.
+    /// The shard-ownership epoch this write was decided under (`acquireShards`); stored with its events.
+    /// When non-nil the commit fences on it: unless it is still the shard's current lease epoch, the batch
+    /// fails with `store.fenced` and nothing of it is stored. nil = no check.
     public var epoch: Int64?
 
     public init(accountId: String, state: Data? = nil, timer: TimerChange = .unchanged, events: [NewEvent] = [],
@@ -163,6 +164,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
 /// - Timers are ordered by (dueAt, accountId); one timer per account.
 /// - A failing batch (bad event body, version conflict, I/O) throws and leaves nothing of itself behind.
 /// - After `close()`, every call throws `store.closed`.
+/// - Shard leases: `acquireShards` takes shards over, bumping each one's epoch; a write carrying an older
+///   epoch of its shard fails its whole batch with `store.fenced` (the previous owner is fenced).
 public protocol CampaignStorage: Sendable {
     /// The account's state blob, or nil when the account is unknown.
     func loadState(accountId: String) async throws -> Data?
@@ -198,9 +201,28 @@ public protocol CampaignStorage: Sendable {
     func timers(after: DueTimer?, upTo: Date?, limit: Int) async throws -> [DueTimer]
     /// The number of accounts with a stored state.
     func accountCount() async throws -> Int
+    /// Takes the shards over for `owner`: each one's lease epoch is bumped (1 for a shard never leased) and
+    /// returned. Every write decided by an earlier owner of these shards is refused from then on.
+    func acquireShards(_ shards: [Int], owner: String) async throws -> [Int: Int64]
+    /// The current lease of each leased shard: owner and epoch.
+    func shardLeases() async throws -> [Int: ShardLease]
     /// Releases the engine (closes files). Idempotent; later calls throw `store.closed`.
     func close() async throws
 }
+
+/// Who holds a shard, and under which epoch.
+public struct ShardLease: Sendable, Equatable {
+    public var owner: String
+    public var epoch: Int64
+
+    public init(owner: String, epoch: Int64) {
+        self.owner = owner
+        self.epoch = epoch
+    }
+}
+
+/// The number of shards accounts are spread over (`accountShard`).
+public let shardCount = 256
 
 extension CampaignStorage {
     /// All pending timers, paged: `timers(after:upTo:limit:)` without a bound.

@@ -82,6 +82,10 @@ final class HoldingStore: CampaignStorage, Sendable {
         try await base.timers(after: after, upTo: upTo, limit: limit)
     }
     func accountCount() async throws -> Int { try await base.accountCount() }
+    func acquireShards(_ shards: [Int], owner: String) async throws -> [Int: Int64] {
+        try await base.acquireShards(shards, owner: owner)
+    }
+    func shardLeases() async throws -> [Int: ShardLease] { try await base.shardLeases() }
     func close() async throws { try await base.close() }
 }
 

@@ -147,6 +147,10 @@ final class FaultyStore: CampaignStorage, @unchecked Sendable {
         try check(); return try await base.timers(after: after, upTo: upTo, limit: limit)
     }
     func accountCount() async throws -> Int { try check(); return try await base.accountCount() }
+    func acquireShards(_ shards: [Int], owner: String) async throws -> [Int: Int64] {
+        try check(); return try await base.acquireShards(shards, owner: owner)
+    }
+    func shardLeases() async throws -> [Int: ShardLease] { try check(); return try await base.shardLeases() }
     func close() async throws { try await base.close() }
 }
 

@@ -323,6 +323,42 @@ struct ConformanceTests {
         }
     }
 
+    @Test("shard leases: acquiring bumps the epoch; a write under an older epoch fails its whole batch", arguments: StoreEngine.all)
+    func shardLeasesFence(engine: StoreEngine) async throws {
+        try await withStore(engine) { store in
+            let shard = accountShard("a")
+            let first = try await store.acquireShards([shard, accountShard("b")], owner: "one")
+            #expect(first[shard] == 1)
+            #expect(try await store.shardLeases()[shard] == ShardLease(owner: "one", epoch: 1))
+            var ok = write("a", events: 1)
+            ok.epoch = 1
+            _ = try await store.commit([ok])
+
+            let second = try await store.acquireShards([shard], owner: "two")
+            #expect(second[shard] == 2)
+            #expect(try await store.shardLeases()[shard] == ShardLease(owner: "two", epoch: 2))
+            // The old owner's batch, even mixed with a write of a shard it still holds, stores nothing.
+            var stale = write("a", state: "{\"late\":true}", events: 2)
+            stale.epoch = 1
+            var other = write("b", events: 1)
+            other.epoch = first[accountShard("b")]
+            await expectStoreError("store.fenced") { _ = try await store.commit([other, stale]) }
+            #expect(try await store.lastSeq() == 1)
+            #expect(try await store.loadState(accountId: "b") == nil)
+            #expect(try await store.loadAccount(accountId: "a")?.version == 1)
+            // A write of a shard never leased, with an epoch, is fenced too; without one it is not checked.
+            var unleased = write("zz", events: 1)
+            unleased.epoch = 1
+            if accountShard("zz") != shard && accountShard("zz") != accountShard("b") {
+                await expectStoreError("store.fenced") { _ = try await store.commit([unleased]) }
+            }
+            _ = try await store.commit([write("zz", events: 1)])
+            var current = write("a", events: 1)
+            current.epoch = 2
+            #expect(try await store.commit([current])[0].map(\.seq) == [3])
+        }
+    }
+
     @Test("after close every call throws store.closed; close is idempotent", arguments: StoreEngine.all)
     func closed(engine: StoreEngine) async throws {
         let (store, cleanup) = try engine.open()
