@@ -34,8 +34,8 @@ public struct AccountState: Codable, Sendable, Equatable {
 ///   primary unless the primary can no longer be reached; focus steps wait for the top contact; out-of-office and
 ///   the gap let another contact in play take the step. A due time equal to `now` is emitted in the same
 ///   transition (a lead inside the window gets its first touch at once).
-/// - Leads (`Engine+Lead.swift`): duplicates fill missing fields; id collisions reject the primary or skip the
-///   colleague; already-suppressed contacts are kept (state `suppressed`) and never touched; lead metadata
+/// - Leads (`Engine+Lead.swift`): duplicates fill missing fields; an id held by another person refuses the lead
+///   (`invalid_field` naming the contact's `id`); already-suppressed contacts are kept (state `suppressed`) and never touched; lead metadata
 ///   `meeting_scheduled` is a conflict (checked only with `conflict_check_enabled`).
 /// - Responses (`Engine+Response.swift`): unknown `contact_id` is `not_found`; a bounce is local to the campaign,
 ///   an unsubscribe global; answers from addresses not (yet) contacts are remembered for later leads.
