@@ -147,7 +147,9 @@ public struct CampaignConfig: Sendable, Equatable {
             guard let o = v.objectValue else { throw C.bad(key, "must be an object {name, company, signature}") }
             for (k, e) in o {
                 let s = try C.string(e, "\(key).\(k)").trimmingCharacters(in: .whitespacesAndNewlines)
-                guard !s.isEmpty, MessageText.isClean(s) else { throw C.bad("\(key).\(k)", "must be a non-empty plain text") }
+                guard !s.isEmpty else { throw C.bad("\(key).\(k)", "must be a non-empty plain text") }
+                // Judged like a lead's values (messages do not look at values again).
+                if let why = Normalize.problem(s) { throw C.bad("\(key).\(k)", why) }
                 switch k {
                 case "name": senderName = s
                 case "company": senderCompany = s

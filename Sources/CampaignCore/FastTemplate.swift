@@ -26,6 +26,9 @@ struct FastTemplate: Sendable {
 
     /// Indexed by presence mask: 1 = title, 2 = primary_title, 4 = reference.
     let variants: [[Segment]]
+    /// Per variant: its literal text is free of holes and stubs (`MessageText.isClean` on each text segment,
+    /// judged once here rather than on every message).
+    let literalClean: [Bool]
     /// The swift-mustache template (kept for reference and tests).
     let template: MustacheTemplate
 
@@ -47,6 +50,9 @@ struct FastTemplate: Sendable {
             variants.append(FastTemplate.segments(template.render(ctx)))
         }
         self.variants = variants
+        literalClean = variants.map { segs in
+            segs.allSatisfy { if case .text(let t) = $0 { return MessageText.isClean(t) } else { return true } }
+        }
     }
 
     private static func segments(_ s: String) -> [Segment] {
@@ -72,22 +78,30 @@ struct FastTemplate: Sendable {
     }
 
     /// Renders with `values` indexed by slot; an optional slot is present when its value is non-empty.
-    /// One allocation: the length is summed first, then the bytes are copied.
-    func render(_ values: [String]) -> String {
+    func render(_ values: [String]) -> String { renderChecked(values).text }
+
+    /// Renders and judges the result: clean when the template's own text has no hole or stub and no value it
+    /// places is empty. The values themselves are not looked at: they were judged on arrival (`Normalize.text`)
+    /// or are built-in fallbacks. One allocation: the length is summed first, then the bytes are copied.
+    func renderChecked(_ values: [String]) -> (text: String, clean: Bool) {
         var mask = 0
         if !values[FastTemplate.titleSlot].isEmpty { mask |= 1 }
         if !values[FastTemplate.primaryTitleSlot].isEmpty { mask |= 2 }
         if !values[FastTemplate.referenceSlot].isEmpty { mask |= 4 }
         let segs = variants[mask]
         var total = 0
+        var clean = literalClean[mask]
         for seg in segs {
             switch seg {
             case .text(let t): total += t.utf8.count
-            case .value(let i): total += values[i].utf8.count
+            case .value(let i):
+                let n = values[i].utf8.count
+                if n == 0 { clean = false }
+                total += n
             }
         }
-        guard total > 0 else { return "" }
-        return String(unsafeUninitializedCapacity: total) { buffer in
+        guard total > 0 else { return ("", false) }
+        let text = String(unsafeUninitializedCapacity: total) { buffer in
             var n = 0
             for seg in segs {
                 switch seg {
@@ -97,6 +111,7 @@ struct FastTemplate: Sendable {
             }
             return n
         }
+        return (text, clean)
     }
 
     /// Copies `s`'s UTF-8 into `buffer` at `offset` (which has room); returns the offset after it.

@@ -1,9 +1,11 @@
 /// Renders a touch's message at emit time from the compiled templates.
 ///
-/// Fail closed: values were cleaned on arrival (`Normalize.text`), optional values live only in sections, and
-/// the result is checked (`MessageText.isClean`); a user template that still renders something unclean falls
-/// back to the built-in template of that channel (`template_fallback: true` on the event), and a message that is
-/// still unclean is not sent (the touch is blocked, see `emitTouch`). SMS is kept within 160 characters: first
+/// Fail closed, judging the template and not the user's words: values were judged on arrival (`Normalize.text`
+/// refuses placeholders and control characters; legitimate text such as "null safety" or "NaN Labs" is kept
+/// verbatim), optional values live only in sections, and the template's own text and holes are checked
+/// (`FastTemplate.renderChecked`: stubs in its literal text, an empty value in a hole); a user template that
+/// fails falls back to the built-in template of that channel (`template_fallback: true` on the event), and a
+/// message that still fails is not sent (the touch is blocked, see `emitTouch`). SMS is kept within 160 characters: first
 /// the compact SMS template, then a cut at a word boundary.
 enum MessageRenderer {
     struct Message {
@@ -35,9 +37,9 @@ enum MessageRenderer {
             v[7] = referred.name == "Unknown" ? referred.email : referred.name
             v[8] = Normalize.firstName(referred.name) ?? v[7]
             v[FastTemplate.primaryTitleSlot] = referred.title ?? ""
-            let ref = t.references[phrasing % t.references.count].render(v)
-            v[FastTemplate.referenceSlot] = MessageText.isClean(ref)
-                ? ref : defaults.references[phrasing % defaults.references.count].render(v)
+            let ref = t.references[phrasing % t.references.count].renderChecked(v)
+            v[FastTemplate.referenceSlot] = ref.clean
+                ? ref.text : defaults.references[phrasing % defaults.references.count].render(v)
         } else {
             // On touches to the primary these name the contact itself (no reference is made).
             v[7] = v[1]
@@ -46,10 +48,10 @@ enum MessageRenderer {
         let override = t.steps[step]
         /// (text, used the built-in fallback, clean)
         func pick(_ custom: FastTemplate?, _ channelTemplate: FastTemplate, _ builtin: FastTemplate) -> (String, Bool, Bool) {
-            let text = (custom ?? channelTemplate).render(v)
-            if MessageText.isClean(text) { return (text, false, true) }
-            let fallback = builtin.render(v)
-            return (fallback, true, MessageText.isClean(fallback))
+            let r = (custom ?? channelTemplate).renderChecked(v)
+            if r.clean { return (r.text, false, true) }
+            let fallback = builtin.renderChecked(v)
+            return (fallback.text, true, fallback.clean)
         }
         switch channel {
         case .email:
@@ -60,10 +62,11 @@ enum MessageRenderer {
         case .sms:
             var (body, fallback, clean) = pick(override?.sms, t.sms, defaults.sms)
             if body.utf8.count > smsLimit && body.count > smsLimit {
-                body = defaults.compactSMS.render(v)
+                let compact = defaults.compactSMS.renderChecked(v)
+                body = compact.text
                 fallback = true
                 if body.count > smsLimit { body = cut(body, to: smsLimit) }
-                clean = MessageText.isClean(body)
+                clean = compact.clean
             }
             return Message(subject: nil, body: body, usedFallback: fallback, isClean: clean)
         case .call:
