@@ -5,9 +5,9 @@ import Mustache
 ///
 /// Why this is exact: `TemplateSet` admits only plain variables and sections/inverted sections over the known
 /// variables, rendered as TEXT (no escaping). Always-filled variables are non-empty strings (sections over them
-/// always render); optional ones (`title`, `primary_title`, `reference`) are either absent or non-empty. So the
-/// output's shape depends only on which optional values are present: the template is rendered once by
-/// swift-mustache for each of the 8 presence patterns, with a sentinel in place of each value, and the sentinels
+/// always render); optional ones (`title`, `primary_title`, `reference`, `previous_touch_date`) are either absent
+/// or non-empty. So the output's shape depends only on which optional values are present: the template is rendered
+/// once by swift-mustache for each of the 16 presence patterns, with a sentinel in place of each value, and the sentinels
 /// are then turned into slots.
 struct FastTemplate: Sendable {
     enum Segment: Sendable {
@@ -18,13 +18,15 @@ struct FastTemplate: Sendable {
     /// Every variable a template may use; the index is the slot number.
     static let variables = [
         "first_name", "full_name", "company", "topic", "sender_name", "sender_company", "signature",
-        "primary_name", "primary_first_name", "step", "channel",
-        "title", "primary_title", "reference",
+        "primary_name", "primary_first_name", "step", "channel", "sender_intro",
+        "title", "primary_title", "reference", "previous_touch_date",
     ]
-    static let titleSlot = 11, primaryTitleSlot = 12, referenceSlot = 13
+    /// The optional slots (all after the always-filled ones), in presence-mask bit order.
+    static let titleSlot = 12, primaryTitleSlot = 13, referenceSlot = 14, previousTouchSlot = 15
+    static let optionalSlots = [titleSlot, primaryTitleSlot, referenceSlot, previousTouchSlot]
     static let slotCount = variables.count
 
-    /// Indexed by presence mask: 1 = title, 2 = primary_title, 4 = reference.
+    /// Indexed by presence mask: 1 = title, 2 = primary_title, 4 = reference, 8 = previous_touch_date.
     let variants: [[Segment]]
     /// Per variant: its literal text is free of holes and stubs (`MessageText.isClean` on each text segment,
     /// judged once here rather than on every message).
@@ -35,17 +37,11 @@ struct FastTemplate: Sendable {
     init(_ template: MustacheTemplate) {
         self.template = template
         var variants: [[Segment]] = []
-        for mask in 0..<8 {
+        for mask in 0..<(1 << FastTemplate.optionalSlots.count) {
             var ctx: [String: String] = [:]
             for (i, name) in FastTemplate.variables.enumerated() {
-                let present: Bool
-                switch i {
-                case FastTemplate.titleSlot: present = mask & 1 != 0
-                case FastTemplate.primaryTitleSlot: present = mask & 2 != 0
-                case FastTemplate.referenceSlot: present = mask & 4 != 0
-                default: present = true
-                }
-                if present { ctx[name] = "\u{E000}\(i)\u{E001}" }
+                let bit = FastTemplate.optionalSlots.firstIndex(of: i)
+                if bit.map({ mask & (1 << $0) != 0 }) ?? true { ctx[name] = "\u{E000}\(i)\u{E001}" }
             }
             variants.append(FastTemplate.segments(template.render(ctx)))
         }
@@ -88,6 +84,7 @@ struct FastTemplate: Sendable {
         if !values[FastTemplate.titleSlot].isEmpty { mask |= 1 }
         if !values[FastTemplate.primaryTitleSlot].isEmpty { mask |= 2 }
         if !values[FastTemplate.referenceSlot].isEmpty { mask |= 4 }
+        if !values[FastTemplate.previousTouchSlot].isEmpty { mask |= 8 }
         let segs = variants[mask]
         var total = 0
         var clean = literalClean[mask]

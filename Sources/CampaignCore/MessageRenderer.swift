@@ -25,21 +25,28 @@ enum MessageRenderer {
         v[0] = Normalize.firstName(contact.name) ?? "there"
         // Names were cleaned on arrival; an unknown name is shown as the address.
         v[1] = contact.name == "Unknown" ? contact.email : contact.name
-        v[2] = company ?? "your team"
+        // Fallbacks chosen to read naturally in every default template ("for your company").
+        v[2] = company ?? "your company"
         v[3] = topic ?? "our platform"
         v[4] = config.senderName
         v[5] = config.senderCompany
         v[6] = config.resolvedSignature
         v[9] = String(step)
         v[10] = channel.rawValue
+        v[11] = config.senderIntro
+        if let last = contact.lastTouchAt?.timeIntervalSince1970 {
+            let zone = contact.timezone.flatMap { TimeZoneCache.shared.zone($0) } ?? config.defaultZone
+            v[FastTemplate.previousTouchSlot] = localDate(last, zone)
+        }
         v[FastTemplate.titleSlot] = contact.title ?? ""
         if let referred {
             v[7] = referred.name == "Unknown" ? referred.email : referred.name
             v[8] = Normalize.firstName(referred.name) ?? v[7]
             v[FastTemplate.primaryTitleSlot] = referred.title ?? ""
-            let ref = t.references[phrasing % t.references.count].renderChecked(v)
-            v[FastTemplate.referenceSlot] = ref.clean
-                ? ref.text : defaults.references[phrasing % defaults.references.count].render(v)
+            // SMS has its own, shorter phrasings.
+            let (mine, builtin) = channel == .sms ? (t.smsReferences, defaults.smsReferences) : (t.references, defaults.references)
+            let ref = mine[phrasing % mine.count].renderChecked(v)
+            v[FastTemplate.referenceSlot] = ref.clean ? ref.text : builtin[phrasing % builtin.count].render(v)
         } else {
             // On touches to the primary these name the contact itself (no reference is made).
             v[7] = v[1]
@@ -76,6 +83,16 @@ enum MessageRenderer {
             let (body, f, clean) = pick(override?.linkedin, t.linkedin, defaults.linkedin)
             return Message(subject: nil, body: body, usedFallback: f, isClean: clean)
         }
+    }
+
+    private static let months = ["January", "February", "March", "April", "May", "June", "July", "August",
+                                 "September", "October", "November", "December"]
+
+    /// "March 2": the local date of `t` in `zone`.
+    static func localDate(_ t: Double, _ zone: Zone) -> String {
+        let local = t + LocalTime.offset(zone, at: t)
+        let (month, day) = LocalTime.monthAndDay(ofDay: Int((local / LocalTime.secondsPerDay).rounded(.down)))
+        return months[month - 1] + " " + String(day)
     }
 
     static func hasNewline(_ s: String) -> Bool {

@@ -57,7 +57,7 @@ import Testing
                 #expect(!text.contains("None") && !text.contains("()") && !text.contains("{{") && !text.contains("["))
             }
         }
-        #expect(t[0].str("message")!.contains("your team"))
+        #expect(t[0].str("message")!.contains("your company"))
         #expect(t[0].str("message")!.contains("our platform"))
         #expect(Set(t.map { $0.str("channel")! }) == ["email", "sms", "call", "linkedin"])
     }
