@@ -18,7 +18,7 @@ import Foundation
 /// - `title_scores` object phrase → int, replaces the table, see `TitleScores`
 /// - `out_of_office_default_days` number > 0 (7): how long an out-of-office without `return_date` lasts
 /// - `sender` object `{name, company, signature}` used in messages (defaults "The team", "our team",
-///   "Best regards,\n<name>")
+///   "Best regards,\n<name>"; a call opener introduces only what was configured)
 /// - `templates` object, see `TemplateSet`
 public struct CampaignConfig: Sendable, Equatable {
     public static let `default` = CampaignConfig()
@@ -38,8 +38,33 @@ public struct CampaignConfig: Sendable, Equatable {
     public var holidays = Holidays.none
     public var titleScores = TitleScores.default
     public var outOfOfficeDefaultDays: Double = 7
-    public var senderName = "The team" { didSet { resolvedSignature = signature ?? "Best regards,\n\(senderName)" } }
-    public var senderCompany = "our team"
+    public var senderName = "The team" {
+        didSet {
+            resolvedSignature = signature ?? "Best regards,\n\(senderName)"
+            senderNameIsSet = true
+            senderIntro = CampaignConfig.intro(self)
+        }
+    }
+    public var senderCompany = "our team" {
+        didSet {
+            senderCompanyIsSet = true
+            senderIntro = CampaignConfig.intro(self)
+        }
+    }
+    /// Whether the sender was configured (the call opener introduces only a configured sender).
+    private(set) var senderNameIsSet = false, senderCompanyIsSet = false
+    /// How the caller introduces themselves in a call opener ("Hi Sarah, <intro>."), kept in step with the
+    /// sender: it reads naturally whatever is configured, rather than "this is The team from our team".
+    private(set) var senderIntro = "thanks for taking my call"
+
+    private static func intro(_ c: CampaignConfig) -> String {
+        switch (c.senderNameIsSet, c.senderCompanyIsSet) {
+        case (true, true): return "this is \(c.senderName) from \(c.senderCompany)"
+        case (true, false): return "this is \(c.senderName)"
+        case (false, true): return "I'm calling from \(c.senderCompany)"
+        case (false, false): return "thanks for taking my call"
+        }
+    }
     /// nil: "Best regards,\n" + sender name.
     public var signature: String? { didSet { resolvedSignature = signature ?? "Best regards,\n\(senderName)" } }
     /// The signature as used in messages (kept in step with `senderName` and `signature`).
@@ -147,7 +172,9 @@ public struct CampaignConfig: Sendable, Equatable {
             guard let o = v.objectValue else { throw C.bad(key, "must be an object {name, company, signature}") }
             for (k, e) in o {
                 let s = try C.string(e, "\(key).\(k)").trimmingCharacters(in: .whitespacesAndNewlines)
-                guard !s.isEmpty, MessageText.isClean(s) else { throw C.bad("\(key).\(k)", "must be a non-empty plain text") }
+                guard !s.isEmpty else { throw C.bad("\(key).\(k)", "must be a non-empty plain text") }
+                // Judged like a lead's values (messages do not look at values again).
+                if let why = Normalize.problem(s) { throw C.bad("\(key).\(k)", why) }
                 switch k {
                 case "name": senderName = s
                 case "company": senderCompany = s
@@ -222,6 +249,7 @@ public struct CampaignConfig: Sendable, Equatable {
         guard let o = v.objectValue else { throw bad(key, "must be an object") }
         var email = base.email, sms = base.sms, call = base.call, linkedin = base.linkedin
         var refs = base.colleagueReferences
+        var smsRefs = base.smsReferences
         var steps = base.steps
         for (k, e) in o {
             switch k {
@@ -238,6 +266,11 @@ public struct CampaignConfig: Sendable, Equatable {
             case "sms": sms = try string(e, "\(key).sms")
             case "call": call = try string(e, "\(key).call")
             case "linkedin": linkedin = try string(e, "\(key).linkedin")
+            case "sms_references":
+                guard let a = e.arrayValue, !a.isEmpty else { throw bad("\(key).sms_references", "must be a non-empty array of strings") }
+                var out: [String] = []
+                for (i, r) in a.enumerated() { out.append(try string(r, "\(key).sms_references[\(i)]")) }
+                smsRefs = out
             case "colleague_references":
                 guard let a = e.arrayValue, !a.isEmpty else { throw bad("\(key).colleague_references", "must be a non-empty array of strings") }
                 var out: [String] = []
@@ -273,6 +306,7 @@ public struct CampaignConfig: Sendable, Equatable {
             default: throw bad("\(key).\(k)", "unknown key")
             }
         }
-        return try TemplateSet(email: email, sms: sms, call: call, linkedin: linkedin, colleagueReferences: refs, steps: steps)
+        return try TemplateSet(email: email, sms: sms, call: call, linkedin: linkedin, colleagueReferences: refs, steps: steps,
+                               smsReferences: smsRefs)
     }
 }

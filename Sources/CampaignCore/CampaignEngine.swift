@@ -34,8 +34,8 @@ public struct AccountState: Codable, Sendable, Equatable {
 ///   primary unless the primary can no longer be reached; focus steps wait for the top contact; out-of-office and
 ///   the gap let another contact in play take the step. A due time equal to `now` is emitted in the same
 ///   transition (a lead inside the window gets its first touch at once).
-/// - Leads (`Engine+Lead.swift`): duplicates fill missing fields; id collisions reject the primary or skip the
-///   colleague; already-suppressed contacts are kept (state `suppressed`) and never touched; lead metadata
+/// - Leads (`Engine+Lead.swift`): duplicates fill missing fields; an id held by another person refuses the lead
+///   (`invalid_field` naming the contact's `id`); already-suppressed contacts are kept (state `suppressed`) and never touched; lead metadata
 ///   `meeting_scheduled` is a conflict (checked only with `conflict_check_enabled`).
 /// - Responses (`Engine+Response.swift`): unknown `contact_id` is `not_found`; a bounce is local to the campaign,
 ///   an unsubscribe global; answers from addresses not (yet) contacts are remembered for later leads.
@@ -43,7 +43,9 @@ public struct AccountState: Codable, Sendable, Equatable {
 ///   colleague references are omitted when the primary unsubscribed; an unclean user template falls back to the
 ///   built-in one; a message that is still unclean blocks that contact (`conflict.detected`, `message_not_clean`).
 /// - Timers (`handleTimer`): a timer whose due time is earlier than the planned one is stale and ignored; a late
-///   one fires the planned touch, stamped with the planned due time.
+///   one (handled after its due time) sends the planned touch once, at the firing instant moved into the contact's
+///   window, stamped with that instant (`planned_at` carries the planned one); the next interval counts from the
+///   actual send. See docs/scheduling.md.
 public struct CampaignEngine: Sendable {
     public let config: CampaignConfig
 
@@ -65,7 +67,7 @@ public struct CampaignEngine: Sendable {
         case .command(let command):
             result = handleCommand(command, now: now, work: &work)
         case .timerFired(let dueAt):
-            handleTimer(dueAt: (dueAt.timeIntervalSince1970 * 1000).rounded(.down) / 1000, work: &work)
+            handleTimer(dueAt: (dueAt.timeIntervalSince1970 * 1000).rounded(.down) / 1000, now: now, work: &work)
             result = .success(())
         }
         switch result {

@@ -54,11 +54,18 @@ extension CampaignEngine {
 /// Timers.
 extension CampaignEngine {
     /// A timer is current when it is the pending one (its due time equals the planned one, to the millisecond,
-    /// or is later); anything else is stale and ignored. Events are stamped with the planned due time.
-    func handleTimer(dueAt: Double, work: inout Work) {
+    /// or is later); anything else is stale and ignored.
+    ///
+    /// A timer handled late (the runtime was down or busy) does not replay the missed schedule: the planned touch
+    /// goes out once, at the firing instant moved into the contact's window, and is stamped with that instant
+    /// (`planned_at` keeps the planned one). The next interval then counts from the actual send, so a long
+    /// downtime shifts the rest of the campaign instead of sending every missed touch at once.
+    func handleTimer(dueAt: Double, now: Double, work: inout Work) {
         guard let camp = work.state.campaign, camp.status == .active, let due = camp.nextDueAt?.timeIntervalSince1970,
               dueAt >= due - 0.001 else { return }
         let preferred = camp.nextContactId.map { (id: $0, reason: camp.nextReason ?? "round_robin") }
-        advance(work: &work, earliest: due, until: due, preferred: preferred)
+        // Never before the planned instant (a caller may pass an earlier `now`), else the firing instant.
+        let firing = max(now, due)
+        advance(work: &work, earliest: firing, until: firing, preferred: preferred, plannedAt: due)
     }
 }

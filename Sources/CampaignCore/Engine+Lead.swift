@@ -5,8 +5,9 @@ import Foundation
 /// Choices where SPEC is silent:
 /// - Duplicate emails (within a lead or across leads) merge into the first contact; later data only fills
 ///   fields that were missing (title, phone, time zone, country, LinkedIn, a name that was "Unknown").
-/// - A sender's id already used by another person: the primary is rejected (`invalid_field`), a colleague is
-///   skipped with a warning. Generated ids are `contact-<n>`, never equal to an id in use.
+/// - A sender's id already used by another person (another address), for the primary or a colleague: the lead is
+///   refused (`invalid_field` naming `<path>.id`) and nothing is stored; the same address with the same id is a
+///   duplicate and merges. Generated ids are `contact-<n>`, never equal to an id in use.
 /// - A contact already on the global suppression list is kept (state `suppressed`, visible in status) and never
 ///   touched; the acknowledgement warns about it.
 /// - `metadata.meeting_scheduled` on a lead is a conflict (only when `conflict_check_enabled`): it pauses the
@@ -134,14 +135,11 @@ extension CampaignEngine {
             }
             var id = d.id
             if let given = id {
+                // Another person (another address) holds it: refused, so that nothing the sender named is dropped.
                 if usedIds.contains(given) {
-                    if isLeadPrimary {
-                        return .failure(CampaignError(code: CampaignError.invalidField,
-                                                      message: "\(d.path).id \"\(given)\" is already used by another contact",
-                                                      field: "\(d.path).id"))
-                    }
-                    work.warnings.append("\(d.path).id: skipped colleague: id \"\(given)\" is already used by another contact")
-                    continue
+                    return .failure(CampaignError(code: CampaignError.invalidField,
+                                                  message: "\(d.path).id \"\(given)\" is already used by another contact",
+                                                  field: "\(d.path).id"))
                 }
                 usedIds.insert(given)
             } else {

@@ -108,10 +108,13 @@ extension CampaignEngine {
     }
 
     /// Plans and, while something is due no later than `until`, emits touches; then schedules the timer
-    /// (or completes the campaign). `preferred`: the contact a fired timer was planned for.
-    func advance(work: inout Work, earliest: Double, until limit: Double, preferred: (id: String, reason: String)? = nil) {
+    /// (or completes the campaign). `preferred`: the contact a fired timer was planned for; `plannedAt`: that
+    /// timer's due time (the first touch sent later than it carries it as `planned_at`).
+    func advance(work: inout Work, earliest: Double, until limit: Double, preferred: (id: String, reason: String)? = nil,
+                 plannedAt: Double? = nil) {
         var earliest = earliest
         var preferred = preferred
+        var plannedAt = plannedAt
         // Bounded: each pass either emits a touch, excludes a contact, or stops.
         for _ in 0..<(config.maxTouchpoints + 1000) {
             // Decide from a borrowed view; every change below is made in place (no copies of the contact list).
@@ -159,18 +162,22 @@ extension CampaignEngine {
                     earliest = max(earliest, at)
                     continue
                 }
-                emitTouch(work: &work, contact: i, at: at, reason: reason)
+                emitTouch(work: &work, contact: i, at: at, reason: reason, plannedAt: plannedAt)
+                plannedAt = nil
                 earliest = max(earliest, at)
             }
         }
     }
 
-    /// Emits one touchpoint and records it.
-    func emitTouch(work: inout Work, contact i: Int, at: Double, reason: String) {
+    /// Emits one touchpoint and records it. `plannedAt`: when it was planned, if that may be earlier than `at`.
+    func emitTouch(work: inout Work, contact i: Int, at: Double, reason: String, plannedAt: Double? = nil) {
         guard work.state.campaign != nil else { return }
         // The campaign is changed in place (a copy would retain every field and share the contact list).
         switch recordTouch(&work.state.campaign!, contact: i, at: at, reason: reason) {
-        case .sent(let fields): work.emit("touchpoint.due", at: at, fields)
+        case .sent(var fields):
+            // Only a touch that went out later than planned says so (on time, `at` is the planned instant).
+            if let p = plannedAt, p < at { fields["planned_at"] = .string(WireTime.format(Date(timeIntervalSince1970: p))) }
+            work.emit("touchpoint.due", at: at, fields)
         case .blocked(let fields): work.emit("conflict.detected", at: at, fields)
         }
     }

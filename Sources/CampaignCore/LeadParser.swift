@@ -26,10 +26,26 @@ struct ParsedLead {
 }
 
 /// Validates the wire `lead` object (the prototype's flat shape, or a nested `contact`/`primary` object for
-/// the primary). Primary problems and a missing `account_id` reject the lead; a bad colleague is skipped
-/// with a warning.
+/// the primary). Primary problems and a missing `account_id` reject the lead; a colleague without a usable
+/// address is skipped with a warning; a text value that cannot go into a message (`Normalize.text`: a
+/// placeholder, control or direction characters), the primary's or a colleague's, rejects the lead naming it.
 enum LeadParser {
-    struct Failure: Error { var error: CampaignError }
+    struct Failure: Error {
+        var error: CampaignError
+        /// True when the whole lead is refused even if this is a colleague.
+        var refusesLead = false
+    }
+
+    /// A free-text field judged by `Normalize.text`; a refusal names `field`.
+    static func text(_ raw: String?, field: String) -> Result<String?, Failure> {
+        switch Normalize.text(raw) {
+        case .absent: return .success(nil)
+        case .value(let v): return .success(v)
+        case .refused(let why):
+            return .failure(Failure(error: CampaignError(code: CampaignError.invalidField, message: "\(field) \(why)", field: field),
+                                    refusesLead: true))
+        }
+    }
 
     static func parse(_ lead: JSONValue, config: CampaignConfig) -> Result<ParsedLead, CampaignError> {
         guard let obj = lead.objectValue else {
@@ -57,7 +73,7 @@ enum LeadParser {
         let primary: ContactDraft
         switch contact(primarySource, path: primaryPath, config: config) {
         case .success(let c): primary = c
-        case .failure(let e): return .failure(e)
+        case .failure(let f): return .failure(f.error)
         }
         var warnings: [String] = primary.warnings
         var colleagues: [ContactDraft] = []
@@ -76,13 +92,26 @@ enum LeadParser {
                 case .success(let c):
                     colleagues.append(c)
                     warnings += c.warnings
-                case .failure(let e): warnings.append("\(e.field ?? path): skipped colleague: \(e.message)")
+                case .failure(let f):
+                    if f.refusesLead { return .failure(f.error) }
+                    warnings.append("\(f.error.field ?? path): skipped colleague: \(f.error.message)")
                 }
             }
         }
         let meta = obj["metadata"]?.objectValue ?? [:]
-        let topic = Normalize.text((obj["topic"] ?? obj["inquiry_topic"] ?? meta["topic"]).flatMap(scalarString))
-        let company = Normalize.text((meta["company_name"] ?? obj["company_name"] ?? obj["company"]).flatMap(scalarString))
+        // The first key present names the field in a refusal.
+        let topicKey = obj["topic"] != nil ? "lead.topic" : obj["inquiry_topic"] != nil ? "lead.inquiry_topic" : "lead.metadata.topic"
+        let companyKey = meta["company_name"] != nil ? "lead.metadata.company_name"
+            : obj["company_name"] != nil ? "lead.company_name" : "lead.company"
+        let topic: String?, company: String?
+        switch text((obj["topic"] ?? obj["inquiry_topic"] ?? meta["topic"]).flatMap(scalarString), field: topicKey) {
+        case .success(let t): topic = t
+        case .failure(let f): return .failure(f.error)
+        }
+        switch text((meta["company_name"] ?? obj["company_name"] ?? obj["company"]).flatMap(scalarString), field: companyKey) {
+        case .success(let c): company = c
+        case .failure(let f): return .failure(f.error)
+        }
         let meeting = isSet(meta["meeting_scheduled"]) || isSet(obj["meeting_scheduled"])
         return .success(ParsedLead(accountId: account, primary: primary, colleagues: colleagues, topic: topic,
                                    company: company, meetingScheduled: meeting, warnings: warnings))
@@ -121,33 +150,43 @@ enum LeadParser {
     }
 
     /// One contact; an error names the offending field.
-    static func contact(_ o: [String: JSONValue], path: String, config: CampaignConfig) -> Result<ContactDraft, CampaignError> {
+    static func contact(_ o: [String: JSONValue], path: String, config: CampaignConfig) -> Result<ContactDraft, Failure> {
         func field(_ key: String) throws(Failure) -> String? {
             switch optionalString(o, key, path) {
             case .success(let s): return s
             case .failure(let e): throw Failure(error: e)
             }
         }
+        func fail(_ e: CampaignError) -> Result<ContactDraft, Failure> { .failure(Failure(error: e)) }
+        /// A free-text field that goes into messages (raw: `Normalize.text` collapses whitespace itself).
+        func textField(_ key: String) throws(Failure) -> String? {
+            guard let v = o[key], !v.isNull else { return nil }
+            guard let raw = v.stringValue else {
+                throw Failure(error: CampaignError(code: CampaignError.invalidField, message: "\(path).\(key) must be a string",
+                                                   field: "\(path).\(key)"))
+            }
+            return try text(raw, field: "\(path).\(key)").get()
+        }
         do throws(Failure) {
             guard let rawEmail = try field("email") else {
-                return .failure(CampaignError(code: CampaignError.missingField, message: "\(path).email is required",
+                return fail(CampaignError(code: CampaignError.missingField, message: "\(path).email is required",
                                               field: "\(path).email"))
             }
             guard let email = Normalize.email(rawEmail) else {
-                return .failure(CampaignError(code: CampaignError.invalidField,
+                return fail(CampaignError(code: CampaignError.invalidField,
                                               message: "\(path).email is not a plausible address: \"\(rawEmail)\"",
                                               field: "\(path).email"))
             }
             var id: String?
             if let raw = o["id"], !raw.isNull {
                 guard let s = scalarString(raw).map(Normalize.trim), !s.isEmpty else {
-                    return .failure(CampaignError(code: CampaignError.invalidField, message: "\(path).id must be a non-empty string",
+                    return fail(CampaignError(code: CampaignError.invalidField, message: "\(path).id must be a non-empty string",
                                                   field: "\(path).id"))
                 }
                 id = s
             }
-            let name = Normalize.text(try field("name")) ?? "Unknown"
-            let title = Normalize.text(try field("title"))
+            let name = try textField("name") ?? "Unknown"
+            let title = try textField("title")
             var phone: String?
             var warnings: [String] = []
             if let p = try field("phone") {
@@ -157,7 +196,7 @@ enum LeadParser {
             var tz: String?
             if let z = try field("timezone") {
                 guard TimeZoneCache.shared.zone(z) != nil else {
-                    return .failure(CampaignError(code: CampaignError.invalidField,
+                    return fail(CampaignError(code: CampaignError.invalidField,
                                                   message: "\(path).timezone is not a known IANA time zone: \"\(z)\"",
                                                   field: "\(path).timezone"))
                 }
@@ -166,7 +205,7 @@ enum LeadParser {
             var country: String?
             if let c = try field("country") {
                 guard let cc = Normalize.country(c) else {
-                    return .failure(CampaignError(code: CampaignError.invalidField,
+                    return fail(CampaignError(code: CampaignError.invalidField,
                                                   message: "\(path).country must be an ISO 3166 alpha-2 code: \"\(c)\"",
                                                   field: "\(path).country"))
                 }
@@ -177,7 +216,7 @@ enum LeadParser {
             return .success(ContactDraft(id: id, email: email, name: name, title: title, phone: phone, timezone: tz,
                                          country: country, linkedinURL: linkedin, path: path, warnings: warnings))
         } catch {
-            return .failure(error.error)
+            return .failure(error)
         }
     }
 }

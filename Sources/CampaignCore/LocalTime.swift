@@ -41,6 +41,17 @@ enum LocalTime {
     }
 
     /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+    /// The civil (month, day) of a day number (days since 1970-01-01), the inverse of `dayNumber` (H. Hinnant).
+    static func monthAndDay(ofDay z: Int) -> (month: Int, day: Int) {
+        let z = z + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        return (mp < 10 ? mp + 3 : mp - 9, doy - (153 * mp + 2) / 5 + 1)
+    }
+
     static func dayNumber(year: Int, month: Int, day: Int) -> Int {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400

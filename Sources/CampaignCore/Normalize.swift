@@ -95,49 +95,117 @@ enum Normalize {
         return c
     }
 
-    /// Text safe to put into a message: brackets and braces removed (they could fake a placeholder or a stub),
-    /// whitespace collapsed; nil for empty or placeholder-like values ("None", "null", …).
-    static func text(_ raw: String?) -> String? {
-        guard let raw else { return nil }
-        // Plain text is ASCII, so lower-casing keeps its length; no placeholder word is longer than 9 bytes.
-        if isPlain(raw) { return raw.utf8.count <= 9 && placeholderWords.contains(raw.lowercased()) ? nil : raw }
+    /// A free-text value of a lead (name, title, topic, company) as judged on arrival.
+    enum UserText: Equatable {
+        /// Not given, or given as "no value" ("n/a", "-", "unknown").
+        case absent
+        /// Usable as is in a message: whitespace runs collapsed to one space, everything else verbatim.
+        case value(String)
+        /// Cannot be used; the lead is refused naming the field. The text says why ("… is a placeholder").
+        case refused(String)
+    }
+
+    /// Judges a free-text value once, when the lead arrives, so that messages need no second look at it.
+    ///
+    /// Legitimate text is kept verbatim, brackets and words like "null" inside it included ("null safety in
+    /// Kotlin", "NaN Labs", "C++ (and Rust)"). Refused: a value that is only a placeholder ("null", "None",
+    /// "undefined", "[First Name]", "{{topic}}"), one holding `{{` or `}}` (it would read as an unfilled
+    /// template hole), one with no letter or digit ("()"), and one holding control or invisible format
+    /// characters (a right-to-left override would reorder the message around it).
+    static func text(_ raw: String?) -> UserText {
+        guard let raw else { return .absent }
+        if isPlainASCII(raw) { return judge(raw) }
         var out = ""
         var lastSpace = true
-        for ch in raw {
-            if "{}[]()<>".contains(ch) { continue }
-            if ch.isWhitespace {
+        for scalar in raw.unicodeScalars {
+            if scalar.properties.isWhitespace {
                 if !lastSpace { out.append(" ") }
                 lastSpace = true
-            } else {
-                out.append(ch)
-                lastSpace = false
+                continue
             }
+            if let why = forbidden(scalar) { return .refused(why) }
+            out.unicodeScalars.append(scalar)
+            lastSpace = false
         }
-        while out.last == " " { out.removeLast() }
-        if out.isEmpty || placeholderWords.contains(out.lowercased()) { return nil }
-        return out
+        if out.last == " " { out.removeLast() }
+        return judge(out)
     }
 
-    /// Fast path: printable ASCII without brackets, no leading, trailing or double spaces.
-    private static func isPlain(_ s: String) -> Bool {
+    /// Why a text may not go into a message as it is (a configured sender name or signature), or nil. Unlike
+    /// `text(_:)` it keeps line breaks: it only judges.
+    static func problem(_ s: String) -> String? {
+        for scalar in s.unicodeScalars where !scalar.properties.isWhitespace {
+            if let why = forbidden(scalar) { return why }
+        }
+        if case .refused(let why) = judge(trim(s)) { return why }
+        return nil
+    }
+
+    /// Control characters other than whitespace, and invisible format characters (bidi controls, BOM, soft
+    /// hyphen…) except the zero-width (non-)joiners that some scripts and emoji need.
+    private static func forbidden(_ scalar: Unicode.Scalar) -> String? {
+        switch scalar.properties.generalCategory {
+        case .control, .privateUse, .surrogate:
+            break
+        case .format where scalar.value != 0x200C && scalar.value != 0x200D:
+            break
+        default:
+            return nil
+        }
+        let hex = String(scalar.value, radix: 16, uppercase: true)
+        return "contains an invisible control or direction character (U+\(String(repeating: "0", count: max(0, 4 - hex.count)) + hex))"
+    }
+
+    /// The verdict on a value already free of forbidden characters, single-spaced and trimmed.
+    private static func judge(_ s: String) -> UserText {
+        if s.isEmpty { return .absent }
+        if s.utf8.count <= 9 {
+            let lower = s.lowercased()
+            if noValueWords.contains(lower) { return .absent }
+            if placeholderWords.contains(lower) { return .refused("is a placeholder (\"\(s)\"), not a value") }
+        }
+        let u = s.utf8
+        var hasAlnum = false, hasNonASCII = false
+        var prev: UInt8 = 0
+        for b in u {
+            if (b == UInt8(ascii: "{") || b == UInt8(ascii: "}")) && prev == b {
+                return .refused("holds \"\(b == UInt8(ascii: "{") ? "{{" : "}}")\", which reads as an unfilled template placeholder")
+            }
+            if b >= 0x80 { hasNonASCII = true }
+            else if (b >= 0x30 && b <= 0x39) || ((b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A) { hasAlnum = true }
+            prev = b
+        }
+        if !hasAlnum && hasNonASCII {
+            hasAlnum = s.unicodeScalars.contains { $0.properties.isAlphabetic || $0.properties.numericType != nil }
+        }
+        if !hasAlnum { return .refused("has no letter or digit") }
+        if let f = u.first, let l = u.last,
+           (f == UInt8(ascii: "[") && l == UInt8(ascii: "]")) || (f == UInt8(ascii: "<") && l == UInt8(ascii: ">")) {
+            return .refused("is a placeholder (\"\(s)\"), not a value")
+        }
+        return .value(s)
+    }
+
+    /// Fast path: printable ASCII, no leading, trailing or double spaces (nothing to collapse or refuse by
+    /// character; `judge` does the rest).
+    private static func isPlainASCII(_ s: String) -> Bool {
         var prevSpace = true
-        var any = false
         for b in s.utf8 {
             if b < 0x20 || b >= 0x7F { return false }
-            switch b {
-            case UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: "("),
-                 UInt8(ascii: ")"), UInt8(ascii: "<"), UInt8(ascii: ">"): return false
-            case 0x20:
+            if b == 0x20 {
                 if prevSpace { return false }
                 prevSpace = true
-            default: prevSpace = false
+            } else {
+                prevSpace = false
             }
-            any = true
         }
-        return any && !prevSpace
+        return !prevSpace
     }
 
-    static let placeholderWords: Set<String> = ["none", "null", "nil", "undefined", "nan", "n/a", "unknown", "-"]
+    /// Values that betray a missing value in the sender's system: refused.
+    static let placeholderWords: Set<String> = ["none", "null", "nil", "undefined", "nan"]
+    /// Values by which people say "no value": taken as absent.
+    static let noValueWords: Set<String> = ["n/a", "-", "unknown"]
     private static let honorificBytes: [[UInt8]] = ["dr", "mr", "mrs", "ms", "miss", "mx", "prof", "sir", "madam", "dame"]
         .map { Array($0.utf8) }
 

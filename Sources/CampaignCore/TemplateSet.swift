@@ -8,16 +8,20 @@ import Mustache
 /// Configuration shape (`templates`, every key optional, merged over the defaults):
 /// ```json
 /// {"email": {"subject": "…", "body": "…"}, "sms": "…", "call": "…", "linkedin": "…",
-///  "colleague_references": ["…", "…", "…"],
+///  "colleague_references": ["…", "…", "…"], "sms_references": ["…", "…", "…"],
 ///  "steps": {"4": {"email": {"subject": "…"}, "sms": "…"}}}
 /// ```
-/// Variables (always filled, with fallbacks): `first_name` ("there"), `full_name`, `company` ("your team"),
+/// Variables (always filled, with fallbacks): `first_name` ("there"), `full_name`, `company` ("your company"),
 /// `topic` ("our platform"), `sender_name`, `sender_company`, `signature`, `primary_name`,
-/// `primary_first_name`, `step`, `channel`.
+/// `primary_first_name`, `step`, `channel`, `sender_intro` (for a call opener: "this is Alex from Acme",
+/// "this is Alex", "I'm calling from Acme" or "thanks for taking my call", by what `sender` configures).
 /// Optional variables, usable only inside their own section (`{{#title}}…{{title}}…{{/title}}`), so that a
 /// missing value can never leave "()" or a dangling phrase: `title`, `primary_title`, `reference`
-/// (the rendered colleague reference; present only on touches to colleagues).
-/// Colleague-reference phrasings may use the same variables except `reference`.
+/// (the rendered colleague reference; present only on touches to colleagues), `previous_touch_date` (the
+/// contact's local date of the previous touch to them, "March 2"; absent on the first).
+/// Colleague-reference phrasings may use the same variables except `reference`; e-mail, call and LinkedIn use
+/// `colleague_references`, SMS the shorter `sms_references`; the phrasing rotates with each reference made.
+/// The defaults mention the previous touch's date, so that no two touches to one person read the same.
 /// Anything else (unknown variables, partials, delimiter changes, pragmas) is rejected as `invalid_config`.
 public struct TemplateSet: Sendable, Equatable {
     public struct Email: Sendable, Equatable {
@@ -51,13 +55,14 @@ public struct TemplateSet: Sendable, Equatable {
     public var call: String
     public var linkedin: String
     public var colleagueReferences: [String]
+    public var smsReferences: [String]
     public var steps: [Int: StepOverride]
 
     let compiled: CompiledTemplates
 
     public static func == (a: TemplateSet, b: TemplateSet) -> Bool {
         a.email == b.email && a.sms == b.sms && a.call == b.call && a.linkedin == b.linkedin
-            && a.colleagueReferences == b.colleagueReferences && a.steps == b.steps
+            && a.colleagueReferences == b.colleagueReferences && a.smsReferences == b.smsReferences && a.steps == b.steps
     }
 
     // MARK: defaults
@@ -67,7 +72,9 @@ public struct TemplateSet: Sendable, Equatable {
         body: """
         Hi {{first_name}},
 
-        {{#reference}}I'm reaching out because {{reference}}, and I thought it could be relevant to you as well.
+        {{#previous_touch_date}}Following up on my message of {{previous_touch_date}}.
+
+        {{/previous_touch_date}}{{#reference}}I'm reaching out because {{reference}}, and I thought it could be relevant to you as well.
 
         {{/reference}}I'd like to show you how {{sender_company}} can help {{company}} with {{topic}}.
 
@@ -76,29 +83,36 @@ public struct TemplateSet: Sendable, Equatable {
         {{signature}}
         """)
     public static let defaultSMS =
-        "Hi {{first_name}}! {{#reference}}{{primary_name}} on your team asked us about {{topic}}. {{/reference}}Open to a quick call about {{topic}} for {{company}}? - {{sender_name}}"
+        "Hi {{first_name}}! {{#previous_touch_date}}Following up on my {{previous_touch_date}} note. {{/previous_touch_date}}{{#reference}}{{reference}}. {{/reference}}Open to a quick call about {{topic}} for {{company}}? - {{sender_name}}"
     /// Used when a rendered SMS exceeds 160 characters.
     static let compactSMS =
-        "Hi {{first_name}}! {{#reference}}{{primary_first_name}} on your team asked us about this. {{/reference}}Open to a quick call? - {{sender_name}}"
+        "Hi {{first_name}}! {{#previous_touch_date}}Following up on my {{previous_touch_date}} note. {{/previous_touch_date}}{{#reference}}{{reference}}. {{/reference}}Open to a quick call? - {{sender_name}}"
     public static let defaultCall = """
-        Call {{full_name}}{{#title}} ({{title}}){{/title}} at {{company}}.
-        Opener: Hi {{first_name}}, this is {{sender_name}} from {{sender_company}}.{{#reference}} I'm calling because {{reference}}.{{/reference}}
+        Call {{full_name}}{{#title}} ({{title}}){{/title}} about {{topic}}.
+        Opener: Hi {{first_name}}, {{sender_intro}}.{{#previous_touch_date}} I'm following up on my message of {{previous_touch_date}}.{{/previous_touch_date}}{{#reference}} I'm calling because {{reference}}.{{/reference}}
         Ask: how is {{company}} approaching {{topic}} today?
         Goal: book a 20-minute follow-up.
         """
     public static let defaultLinkedIn =
-        "Hi {{first_name}}, {{#reference}}{{reference}}. {{/reference}}I help teams like yours at {{company}} with {{topic}} and would be glad to connect. - {{sender_name}}"
+        "Hi {{first_name}}, {{#reference}}{{reference}}. {{/reference}}I work with teams looking into {{topic}} and would be glad to connect and hear how {{company}} approaches it{{#previous_touch_date}} (following up on my message of {{previous_touch_date}}){{/previous_touch_date}}. - {{sender_name}}"
     public static let defaultColleagueReferences = [
         "your colleague {{primary_name}}{{#primary_title}} ({{primary_title}}){{/primary_title}} recently asked about {{topic}}",
-        "{{primary_name}}{{#primary_title}}, {{primary_title}},{{/primary_title}} from your team at {{company}} got in touch with us about {{topic}}",
+        "{{primary_name}}{{#primary_title}}, {{primary_title}},{{/primary_title}} from your team got in touch with us about {{topic}}",
         "{{primary_name}}{{#primary_title}} ({{primary_title}}){{/primary_title}} at {{company}} has been looking into {{topic}} with us",
+    ]
+    /// Shorter phrasings for SMS (160 characters), each starting with the name (it follows "Hi Ann! ").
+    public static let defaultSMSReferences = [
+        "{{primary_name}} on your team asked us about {{topic}}",
+        "{{primary_first_name}} from your team was in touch with us about {{topic}}",
+        "{{primary_first_name}} on your team has been looking into {{topic}} with us",
     ]
 
     public static let `default`: TemplateSet = {
         // The defaults are tested to compile; a failure here is a programming error.
         do {
             return try TemplateSet(email: defaultEmail, sms: defaultSMS, call: defaultCall, linkedin: defaultLinkedIn,
-                                   colleagueReferences: defaultColleagueReferences, steps: [:])
+                                   colleagueReferences: defaultColleagueReferences, steps: [:],
+                                   smsReferences: defaultSMSReferences)
         } catch {
             fatalError("default templates do not compile: \(error)")
         }
@@ -106,17 +120,17 @@ public struct TemplateSet: Sendable, Equatable {
 
     /// Builds and compiles a set; errors name the offending key (`templates.sms`, …).
     public init(email: Email, sms: String, call: String, linkedin: String, colleagueReferences: [String],
-                steps: [Int: StepOverride]) throws(CampaignError) {
+                steps: [Int: StepOverride], smsReferences: [String] = TemplateSet.defaultSMSReferences) throws(CampaignError) {
         self.email = email
         self.sms = sms
         self.call = call
         self.linkedin = linkedin
         self.colleagueReferences = colleagueReferences
+        self.smsReferences = smsReferences
         self.steps = steps
-        guard !colleagueReferences.isEmpty else {
-            throw CampaignError(code: CampaignError.invalidConfig,
-                                message: "templates.colleague_references must hold at least one phrasing",
-                                field: "templates.colleague_references")
+        for (list, key) in [(colleagueReferences, "colleague_references"), (smsReferences, "sms_references")] where list.isEmpty {
+            throw CampaignError(code: CampaignError.invalidConfig, message: "templates.\(key) must hold at least one phrasing",
+                                field: "templates.\(key)")
         }
         let c = CompiledTemplates()
         c.emailSubject = try TemplateSet.compile(email.subject, key: "templates.email.subject")
@@ -129,6 +143,9 @@ public struct TemplateSet: Sendable, Equatable {
         for (i, r) in colleagueReferences.enumerated() {
             c.references.append(try TemplateSet.compile(r, key: "templates.colleague_references[\(i)]",
                                                         allowReference: false))
+        }
+        for (i, r) in smsReferences.enumerated() {
+            c.smsReferences.append(try TemplateSet.compile(r, key: "templates.sms_references[\(i)]", allowReference: false))
         }
         for (step, o) in steps {
             let base = "templates.steps.\(step)"
@@ -146,7 +163,7 @@ public struct TemplateSet: Sendable, Equatable {
     // MARK: validation and compilation
 
     static let alwaysFilled: Set<String> = Set(FastTemplate.variables.prefix(FastTemplate.titleSlot))
-    static let optional: Set<String> = ["title", "primary_title", "reference"]
+    static let optional: Set<String> = ["title", "primary_title", "reference", "previous_touch_date"]
 
     static func compile(_ text: String, key: String, allowReference: Bool = true) throws(CampaignError) -> FastTemplate {
         try validate(text, key: key, allowReference: allowReference)
@@ -222,5 +239,6 @@ final class CompiledTemplates: @unchecked Sendable {
     var call: FastTemplate!
     var linkedin: FastTemplate!
     var references: [FastTemplate] = []
+    var smsReferences: [FastTemplate] = []
     var steps: [Int: Step] = [:]
 }

@@ -98,16 +98,47 @@ import Testing
 
     @Test func idsAreSendersOrGeneratedAndNeverCollide() throws {
         var h = Harness()
-        let t = try h.lead(flatLead(colleagues: [
+        _ = try h.lead(flatLead(colleagues: [
             colleague("a@acme.com"),                      // generated
             colleague("b@acme.com", id: "contact-1"),      // sender took what would have been generated
-            colleague("c@acme.com", id: "p-1"),            // collides with the primary: skipped
         ], extra: ["id": "p-1"]), now: t0).get()
         let ids = h.state.campaign!.contacts.map(\.id)
         #expect(Set(ids).count == ids.count)
         #expect(ids.contains("p-1") && ids.contains("contact-1"))
         #expect(ids.count == 3)
-        #expect(t.outcome.warnings.contains { $0.hasPrefix("lead.account_contacts[2].id") })
+    }
+
+    /// Issue #8, fault 5: a colleague whose id belongs to someone else is refused at the ack, naming the field,
+    /// and nothing is stored (it used to be skipped with a warning, the lead accepted).
+    @Test func aColleagueIdUsedByAnotherPersonRefusesTheLead() throws {
+        var h = Harness()
+        let before = h.state
+        let r = h.lead(flatLead(colleagues: [
+            colleague("a@acme.com"),
+            colleague("c@acme.com", id: "p-1"),           // the primary's id, another address
+        ], extra: ["id": "p-1"]), now: t0)
+        guard case .failure(let e) = r else { Issue.record("accepted: \(r)"); return }
+        #expect(e.code == CampaignError.invalidField)
+        #expect(e.field == "lead.account_contacts[1].id")
+        #expect(h.state == before && h.events.isEmpty)
+
+        // Two colleagues of one lead claiming one id.
+        let twice = h.lead(flatLead(colleagues: [colleague("a@acme.com", id: "x"), colleague("b@acme.com", id: "x")]),
+                           now: t0)
+        #expect((try? twice.get()) == nil)
+        if case .failure(let e) = twice { #expect(e.field == "lead.account_contacts[1].id") }
+
+        // A later lead whose colleague takes a running campaign's id: refused, the campaign unchanged.
+        _ = try h.lead(flatLead(extra: ["id": "p-1"]), now: t0).get()
+        let running = h.state
+        let later = h.lead(flatLead(colleagues: [colleague("z@acme.com", id: "p-1")]), now: t0.addingTimeInterval(60))
+        if case .failure(let e) = later { #expect(e.field == "lead.account_contacts[0].id") } else { Issue.record("accepted") }
+        #expect(h.state == running)
+
+        // The same person (same address) with the same id is a duplicate: merged, not refused.
+        _ = try h.lead(flatLead(colleagues: [colleague("sarah.chen@acme.com", title: "CTO", id: "p-1")]),
+                       now: t0.addingTimeInterval(120)).get()
+        #expect(h.state.campaign!.contacts.count == 1)
     }
 
     @Test func secondLeadMergesIntoRunningCampaign() throws {

@@ -35,12 +35,15 @@ import Testing
             #expect(await b.status(accountId: account)?["campaign_id"]?.stringValue == campaignId)
         }
         #expect(await b.status(accountId: "acct7")?["status"] == "paused")
-        // Each account whose timer fell in the downtime fired it exactly once, stamped with its due time.
+        // Each account whose timer fell in the downtime fired it exactly once, stamped with the instant it went
+        // out (the restart) and carrying its planned due time.
         let late = afterRestart.dropFirst(beforeCrash.count).filter { $0.type == "touchpoint.due" }
         #expect(!late.isEmpty)
         #expect(Set(late.map(\.accountId)).count == late.count)
         for t in late {
-            #expect(t.at > crashTime && t.at < restart)
+            #expect(t.at == restart)
+            let planned = t.json["planned_at"]?.stringValue.flatMap(WireTime.parse)
+            #expect(planned.map { $0 > crashTime && $0 < restart } == true)
         }
         #expect(!late.contains { $0.accountId == "acct7" })
         // Replay includes the republished tail; the idempotency replies survived too.
