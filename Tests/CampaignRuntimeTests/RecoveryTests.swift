@@ -191,6 +191,29 @@ import Testing
         await b.shutdown()
     }
 
+    /// A campaign parked while its timer came due, then un-parked 60 days later, fires that timer once, late:
+    /// one touch, the campaign still active. (Late timers used to emit every missed touch at once, which
+    /// completed the campaign; whether an operator's `resume` then found it active or completed depended on
+    /// which of the two turns ran first — the flaky failure of the test above.)
+    @Test func unparkingAfterLongDowntimeSendsOneLateTouch() async throws {
+        let store = FaultyStore(InMemoryStore())
+        let (runtime, clock, _) = try await startRuntime(store)
+        #expect(await runtime.submitLead(requestId: "l", lead: lead("idle")).status == .accepted)
+        await runtime.settle()
+        store.fail("idle")
+        _ = try await runtime.advanceClock(seconds: 3 * day)  // the timer fails, retries, parks
+        #expect(runtime.parkedAccounts == ["idle"])
+        _ = try await runtime.advanceClock(seconds: 60 * day)
+        store.heal("idle")
+        #expect(await runtime.retry(accountId: "idle"))
+        await runtime.settle()
+        let touches = try await allEvents(runtime).filter { $0.type == "touchpoint.due" }
+        #expect(touches.count == 2)
+        #expect(touches.last?.at == clock.now)
+        #expect(await runtime.status(accountId: "idle")?["status"] == "active")
+        #expect(await runtime.command(requestId: "r", accountId: "idle", .resume).error?.code != "invalid_state")
+    }
+
     @Test func retriesBackOffInClockTime() async throws {
         let store = FaultyStore(InMemoryStore())
         let (runtime, _, _) = try await startRuntime(store) {
