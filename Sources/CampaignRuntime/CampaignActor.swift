@@ -155,6 +155,87 @@ actor CampaignActor {
         release()
     }
 
+    // MARK: - Batched request turns
+
+    /// One request of a batch, for this account.
+    struct BatchRequest: Sendable {
+        var input: CampaignInput
+        var key: RequestKey
+    }
+
+    /// A batch of this account's requests decided in order and waiting for their commit. The actor keeps
+    /// the turn (later turns queue) until `finishBatch`.
+    struct PreparedBatch: Sendable {
+        fileprivate let decided: [Decided]
+        /// Per request, in order: the outcome, and the reply stored with it (nil when rejected).
+        var results: [(result: Result<Outcome, CampaignError>, reply: Data?)] {
+            decided.map { ($0.result, $0.reply) }
+        }
+        /// What to commit, in order (one write per request that stores something).
+        var writes: [AccountWrite] { decided.compactMap(\.write) }
+        var touches: [[String]] { decided.compactMap { $0.write == nil ? nil : $0.touches } }
+    }
+
+    /// Takes the turn when the actor is idle, without waiting: false when a turn runs or is queued (the
+    /// caller then sends the requests through `handle`, which queues).
+    func tryClaim() -> Bool {
+        guard !busy, !broken else { return false }
+        busy = true
+        return true
+    }
+
+    /// Whether the state was read from the store already (else the batch reads it with the others').
+    var isLoaded: Bool { loaded }
+
+    /// With the turn claimed: decides `requests` in order, each on the state the previous one left, without
+    /// waiting for a commit. `preloaded`: the batch's read of this account (`.some(nil)`: it has no state),
+    /// or nil to read it here. Throws like `handle` (the actor is then broken and the turn released).
+    func decideBatch(_ requests: [BatchRequest], now: Date, preloaded: Data??,
+                     makeReply: @escaping @Sendable (Outcome, JSONValue?) -> Data) async throws -> PreparedBatch {
+        do {
+            if !loaded {
+                if let preloaded {
+                    state = try preloaded.map { try env.codec.decode($0) }
+                    loaded = true
+                } else {
+                    try await ensureLoaded()
+                }
+            }
+            var decided: [Decided] = []
+            decided.reserveCapacity(requests.count)
+            var current: AccountState? = state
+            for r in requests {
+                let d = try decide(r.input, now: now, timerDue: nil, request: r.key, wantsStatus: false,
+                                   makeReply: makeReply, on: .some(current))
+                if let s = d.newState { current = s }
+                decided.append(d)
+            }
+            return PreparedBatch(decided: decided)
+        } catch {
+            broken = true
+            release()
+            throw error
+        }
+    }
+
+    /// Ends a claimed batch turn. `committed`: every write of the batch is durable (they commit together:
+    /// see `GroupCommitter`); then the decisions are applied in order. Otherwise nothing is applied and the
+    /// actor is broken, except after a `SuppressedSinceDecision` refusal (nothing stored, state intact).
+    func finishBatch(_ prepared: PreparedBatch, result: Result<Void, any Error>) {
+        switch result {
+        case .success:
+            for d in prepared.decided { apply(d) }
+        case .failure(let error) where error is SuppressedSinceDecision:
+            break
+        case .failure:
+            broken = true
+        }
+        release()
+    }
+
+    /// Gives a claimed turn back without deciding anything.
+    func releaseClaim() { release() }
+
     // MARK: - The turn
 
     /// A decision turned into one `AccountWrite` (nil when there is nothing to store), not yet applied.
@@ -193,8 +274,9 @@ actor CampaignActor {
     }
 
     private func decide(_ input: CampaignInput, now: Date, timerDue: Date?, request: RequestKey?, wantsStatus: Bool,
-                        makeReply: (@Sendable (Outcome, JSONValue?) -> Data)?) throws -> Decided {
-        let base = state ?? AccountState(accountId: accountId)
+                        makeReply: (@Sendable (Outcome, JSONValue?) -> Data)?, on current: AccountState?? = .none) throws -> Decided {
+        // `current`: the state left by the decisions of the same batch before this one (not yet applied).
+        let base = (current ?? state) ?? AccountState(accountId: accountId)
         let transition: Transition
         switch try env.decider.decide(base, input, now: now, context: env.engineContext) {
         case .failure(let error):

@@ -27,16 +27,18 @@ public final class CampaignRuntime: Sendable {
         var drainWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    private let store: any CampaignStorage
-    private let env: RuntimeEnvironment
-    private let coordinator: Coordinator
+    let store: any CampaignStorage
+    let env: RuntimeEnvironment
+    let coordinator: Coordinator
     private let scheduler: Scheduler
-    private let committer: GroupCommitter
-    private let outbox: Outbox
-    private let inFlight = InFlightRequests()
+    let committer: GroupCommitter
+    let outbox: Outbox
+    let inFlight = InFlightRequests()
+    /// Chains of batched requests that could not take the fast path (see `submit(batch:)`).
+    let lanes = AccountLanes()
     private let owner: String
     private let lifecycle = Locked(Lifecycle())
-    private let logger: Logger
+    let logger: Logger
 
     /// - Parameters:
     ///   - decider: the campaign engine (`CampaignEngine(config:)`); tests may wrap it.
@@ -152,33 +154,50 @@ public final class CampaignRuntime: Sendable {
     /// A lead (`lead` object of the ingress request). Rejected before routing when `account_id` is
     /// missing (`missing_field`) or not a non-empty string (`invalid_field`), field `lead.account_id`.
     public func submitLead(requestId: String, lead: JSONValue) async -> Ack {
-        let accountId: String
-        switch lead["account_id"] {
-        case nil, .null?:
-            return .rejected(ReplyError(code: CampaignError.missingField, message: "lead.account_id is required",
-                                        field: "lead.account_id"))
-        case .string(let s)? where !s.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty:
-            accountId = s
-        default:
-            return .rejected(ReplyError(code: CampaignError.invalidField,
-                                        message: "lead.account_id must be a non-empty string",
-                                        field: "lead.account_id"))
+        switch Self.route(.lead(id: requestId, lead: lead)) {
+        case .failure(let error): return .rejected(error)
+        case .success(let (accountId, input)):
+            return await ingress(RequestKey(space: .ingress, id: requestId), accountId: accountId, input: input)
         }
-        return await ingress(RequestKey(space: .ingress, id: requestId), accountId: accountId, input: .lead(lead))
     }
 
     /// A response (reply, unsubscribe, …). For an account without a campaign it is `not_found`, except
     /// `unsubscribe`, which is always recorded (the engine decides both).
     public func submitResponse(requestId: String, _ response: ResponseInput) async -> Ack {
-        guard !response.accountId.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-            return .rejected(ReplyError(code: CampaignError.missingField, message: "account_id is required",
-                                        field: "account_id"))
+        switch Self.route(.response(id: requestId, response)) {
+        case .failure(let error): return .rejected(error)
+        case .success(let (accountId, input)):
+            return await ingress(RequestKey(space: .ingress, id: requestId), accountId: accountId, input: input)
         }
-        return await ingress(RequestKey(space: .ingress, id: requestId), accountId: response.accountId,
-                             input: .response(response))
     }
 
-    private func ingress(_ key: RequestKey, accountId: String, input: CampaignInput) async -> Ack {
+    /// The account a request is about, and its engine input; refused before routing when a lead's
+    /// `account_id` is missing (`missing_field`) or not a non-empty string (`invalid_field`, field
+    /// `lead.account_id`), or a response's `account_id` is empty (`missing_field`).
+    static func route(_ request: IngressRequest) -> Result<(String, CampaignInput), ReplyError> {
+        switch request {
+        case .lead(_, let lead):
+            switch lead["account_id"] {
+            case nil, .null?:
+                return .failure(ReplyError(code: CampaignError.missingField, message: "lead.account_id is required",
+                                           field: "lead.account_id"))
+            case .string(let s)? where !s.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty:
+                return .success((s, .lead(lead)))
+            default:
+                return .failure(ReplyError(code: CampaignError.invalidField,
+                                           message: "lead.account_id must be a non-empty string",
+                                           field: "lead.account_id"))
+            }
+        case .response(_, let response):
+            guard !response.accountId.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                return .failure(ReplyError(code: CampaignError.missingField, message: "account_id is required",
+                                           field: "account_id"))
+            }
+            return .success((response.accountId, .response(response)))
+        }
+    }
+
+    func ingress(_ key: RequestKey, accountId: String, input: CampaignInput) async -> Ack {
         guard enter() else { return .rejected(Self.notRunning) }
         defer { leave() }
         switch await admit(key) {
@@ -197,7 +216,7 @@ public final class CampaignRuntime: Sendable {
         guard !coordinator.isParked(accountId) else { return .rejected(Self.parkedError(accountId)) }
         do {
             let turn = try await runTurn(accountId, input, key: key, wantsStatus: false) { outcome, _ in
-                ReplyCoding.encode(Ack(status: .accepted, campaignId: outcome.campaignId, warnings: outcome.warnings))
+                Ack.storedAccepted(campaignId: outcome.campaignId, warnings: outcome.warnings)
             }
             storedReply = turn.storedReply
             if case .response = input, let last = turn.events.last?.seq {
@@ -262,7 +281,7 @@ public final class CampaignRuntime: Sendable {
 
     /// A failed request turn: counts towards parking, unless the shard was taken over (then this process
     /// forgets it).
-    private func failed(_ accountId: String, _ error: any Error) async -> ReplyError {
+    func failed(_ accountId: String, _ error: any Error) async -> ReplyError {
         if error.isFenced {
             await coordinator.shardLost(accountId)
             return Self.notOwnerError(accountId)
@@ -271,7 +290,7 @@ public final class CampaignRuntime: Sendable {
         return Self.unavailable(error)
     }
 
-    private func owns(_ accountId: String) -> Bool {
+    func owns(_ accountId: String) -> Bool {
         env.ownership.owns(accountShard(accountId))
     }
 
@@ -402,7 +421,7 @@ public final class CampaignRuntime: Sendable {
         return env.decider.status(try env.codec.decode(data), now: clock.now)
     }
 
-    private func enter() -> Bool {
+    func enter() -> Bool {
         lifecycle.withLock { l in
             guard l.phase == .running else { return false }
             l.inFlight += 1
@@ -410,7 +429,7 @@ public final class CampaignRuntime: Sendable {
         }
     }
 
-    private func leave() {
+    func leave() {
         let waiters: [CheckedContinuation<Void, Never>] = lifecycle.withLock { l in
             l.inFlight -= 1
             guard l.inFlight == 0 else { return [] }
@@ -420,21 +439,21 @@ public final class CampaignRuntime: Sendable {
         for w in waiters { w.resume() }
     }
 
-    private static let notRunning = ReplyError(code: ReplyError.shuttingDown, message: "the runtime is not running")
+    static let notRunning = ReplyError(code: ReplyError.shuttingDown, message: "the runtime is not running")
 
-    private static func notOwnerError(_ accountId: String) -> ReplyError {
+    static func notOwnerError(_ accountId: String) -> ReplyError {
         ReplyError(code: ReplyError.notOwner,
                    message: "account \(accountId) belongs to a shard another process took over; this one no longer writes it",
                    field: "account_id")
     }
 
-    private static func parkedError(_ accountId: String) -> ReplyError {
+    static func parkedError(_ accountId: String) -> ReplyError {
         ReplyError(code: ReplyError.parked,
                    message: "campaign \(accountId) is parked after repeated failures; resume or retry it",
                    field: "account_id")
     }
 
-    private static func unavailable(_ error: any Error) -> ReplyError {
+    static func unavailable(_ error: any Error) -> ReplyError {
         ReplyError(code: ReplyError.unavailable,
                    message: "not applied (\(error)); retrying with the same id is safe")
     }

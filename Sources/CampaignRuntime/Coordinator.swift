@@ -88,7 +88,7 @@ final class Coordinator: Sendable {
         }
     }
 
-    private func checkout(_ accountId: String) -> CampaignActor {
+    func checkout(_ accountId: String) -> CampaignActor {
         registry.withLock { r in
             if let e = r.entries[accountId] {
                 e.inUse += 1
@@ -108,7 +108,7 @@ final class Coordinator: Sendable {
         }
     }
 
-    private func checkin(_ accountId: String, _ actor: CampaignActor, drop: Bool = false) {
+    func checkin(_ accountId: String, _ actor: CampaignActor, drop: Bool = false) {
         registry.withLock { r in
             guard let e = r.entries[accountId], e.actor === actor else { return }
             e.inUse -= 1

@@ -7,8 +7,9 @@ import Logging
 ///
 /// A commit starts as soon as the previous one has finished and takes whatever is queued, up to
 /// `maxBatch` writes. There is no timed wait: under light load a write commits alone at once; under
-/// load the queue fills while the previous fsync runs. When a batch fails, each of its writes is
-/// retried alone, so one bad write fails only its own campaign.
+/// load the queue fills while the previous fsync runs. When a batch fails, each account's writes are
+/// retried alone (together: a batch of one account's requests is all or nothing), so one bad write
+/// fails only its own campaign.
 ///
 /// After a successful commit, and before any writer resumes, the committer extends the in-memory
 /// suppression list and hands the batch's events, in seq order, to the outbox.
@@ -115,23 +116,29 @@ actor GroupCommitter {
     private func commit(_ batch: [Pending]) async {
         let all = batch.count == 1 ? batch[0].writes : batch.flatMap(\.writes)
         var results = [Result<[StoredEvent], any Error>?](repeating: nil, count: all.count)
-        // Refuse the writes that touch an address suppressed by now; the rest commit.
+        // Refuse the writes that touch an address suppressed by now; the rest commit. An account's writes
+        // go together (its later writes were decided on the state its earlier ones leave).
+        var refusedAccounts: [String: String] = [:]
+        var batchSuppressed: Set<String> = []
+        for p in batch {
+            for (w, touched) in zip(p.writes, p.touches) where refusedAccounts[w.accountId] == nil {
+                if let address = touched.first(where: { suppressions.contains($0) || batchSuppressed.contains($0) }) {
+                    refusedAccounts[w.accountId] = address
+                } else if !w.suppressions.isEmpty {
+                    batchSuppressed.formUnion(w.suppressions)
+                }
+            }
+        }
         var writes: [AccountWrite] = []
         var positions: [Int] = []
         writes.reserveCapacity(all.count)
         positions.reserveCapacity(all.count)
-        var batchSuppressed: Set<String> = []
-        var index = 0
-        for p in batch {
-            for (w, touched) in zip(p.writes, p.touches) {
-                if let address = touched.first(where: { suppressions.contains($0) || batchSuppressed.contains($0) }) {
-                    results[index] = .failure(SuppressedSinceDecision(email: address))
-                } else {
-                    if !w.suppressions.isEmpty { batchSuppressed.formUnion(w.suppressions) }
-                    writes.append(w)
-                    positions.append(index)
-                }
-                index += 1
+        for (index, w) in all.enumerated() {
+            if let address = refusedAccounts[w.accountId] {
+                results[index] = .failure(SuppressedSinceDecision(email: address))
+            } else {
+                writes.append(w)
+                positions.append(index)
             }
         }
         if !writes.isEmpty {
@@ -156,17 +163,27 @@ actor GroupCommitter {
             if writes.count == 1 {
                 results.append(.failure(error))
             } else {
-                logger.warning("batch commit failed; retrying its writes one by one",
+                logger.warning("batch commit failed; retrying each account's writes alone",
                                metadata: ["writes": "\(writes.count)", "error": "\(error)"])
-                for w in writes {
+                var byAccount: [String: [Int]] = [:]
+                var order: [String] = []
+                for (i, w) in writes.enumerated() {
+                    if byAccount[w.accountId] == nil { order.append(w.accountId) }
+                    byAccount[w.accountId, default: []].append(i)
+                }
+                var slots = [Result<[StoredEvent], any Error>?](repeating: nil, count: writes.count)
+                for account in order {
+                    let indices = byAccount[account]!
+                    let group = indices.map { writes[$0] }
                     do {
-                        let numbered = try await store.commit([w])
-                        await committed([w], numbered)
-                        results.append(.success(numbered.first ?? []))
+                        let numbered = try await store.commit(group)
+                        await committed(group, numbered)
+                        for (k, i) in indices.enumerated() { slots[i] = .success(k < numbered.count ? numbered[k] : []) }
                     } catch {
-                        results.append(.failure(error))
+                        for i in indices { slots[i] = .failure(error) }
                     }
                 }
+                results = slots.map { $0! }
             }
         }
         return results

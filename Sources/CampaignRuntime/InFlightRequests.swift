@@ -13,7 +13,7 @@ final class InFlightRequests: Sendable {
         case again
     }
 
-    private let waiting = Locked([RequestKey: [CheckedContinuation<Admission, Never>]]())
+    fileprivate let waiting = Locked([RequestKey: [CheckedContinuation<Admission, Never>]]())
 
     func admit(_ key: RequestKey) async -> Admission {
         await withCheckedContinuation { c in
@@ -34,6 +34,18 @@ final class InFlightRequests: Sendable {
         let waiters = waiting.withLock { $0.removeValue(forKey: key) } ?? []
         for c in waiters {
             c.resume(returning: storedReply.map(Admission.stored) ?? .again)
+        }
+    }
+}
+
+extension InFlightRequests {
+    /// Claims `key` when nobody handles it, without waiting (a batch of requests); false when the same id
+    /// is being handled (the caller takes the waiting path, `admit`).
+    func tryAdmit(_ key: RequestKey) -> Bool {
+        waiting.withLock { w in
+            guard w[key] == nil else { return false }
+            w[key] = []
+            return true
         }
     }
 }

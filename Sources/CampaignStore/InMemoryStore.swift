@@ -91,6 +91,20 @@ public actor InMemoryStore: CampaignStorage {
         return replies[key]
     }
 
+    public func replies(for keys: [RequestKey]) throws -> [RequestKey: Data] {
+        try open()
+        var found: [RequestKey: Data] = [:]
+        for key in keys { if let r = replies[key] { found[key] = r } }
+        return found
+    }
+
+    public func loadStates(accountIds: [String]) throws -> [String: Data] {
+        try open()
+        var states: [String: Data] = [:]
+        for id in accountIds { if let a = accounts[id] { states[id] = a.state } }
+        return states
+    }
+
     private func sortedTimers() -> [(id: String, due: Int64)] {
         timerByAccount.map { (id: $0.key, due: $0.value) }
             .sorted { $0.due != $1.due ? $0.due < $1.due : $0.id < $1.id }

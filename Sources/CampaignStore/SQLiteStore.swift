@@ -250,6 +250,20 @@ public final class SQLiteStore: CampaignStorage {
         }
     }
 
+    /// One read transaction, one indexed lookup per account (a single dispatch to GRDB's reader).
+    public func loadStates(accountIds: [String]) async throws -> [String: Data] {
+        guard !accountIds.isEmpty else { try checkOpen(); return [:] }
+        return try await read { db in
+            let statement = try db.cachedStatement(sql: "SELECT state FROM accounts WHERE account_id = ?")
+            var states: [String: Data] = [:]
+            for id in accountIds {
+                statement.setUncheckedArguments([id])
+                if let state = try Data.fetchOne(statement) { states[id] = state }
+            }
+            return states
+        }
+    }
+
     public func loadAccount(accountId: String) async throws -> StoredAccount? {
         try await read { db in
             let statement = try db.cachedStatement(sql: "SELECT shard, state, version FROM accounts WHERE account_id = ?")
@@ -274,6 +288,19 @@ public final class SQLiteStore: CampaignStorage {
         try await read { db in
             try Data.fetchOne(db.cachedStatement(sql: "SELECT reply FROM requests WHERE space = ? AND id = ?"),
                               arguments: [key.space.rawValue, key.id])
+        }
+    }
+
+    public func replies(for keys: [RequestKey]) async throws -> [RequestKey: Data] {
+        guard !keys.isEmpty else { try checkOpen(); return [:] }
+        return try await read { db in
+            let statement = try db.cachedStatement(sql: "SELECT reply FROM requests WHERE space = ? AND id = ?")
+            var found: [RequestKey: Data] = [:]
+            for key in keys {
+                statement.setUncheckedArguments([key.space.rawValue, key.id])
+                if let reply = try Data.fetchOne(statement) { found[key] = reply }
+            }
+            return found
         }
     }
 

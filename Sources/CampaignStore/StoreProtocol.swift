@@ -174,6 +174,10 @@ public protocol CampaignStorage: Sendable {
     func commit(_ writes: [AccountWrite]) async throws -> [[StoredEvent]]
     /// The stored reply to a request id, if that id was committed before.
     func reply(for key: RequestKey) async throws -> Data?
+    /// The stored replies of those `keys` that were committed before, in one read (a batch of requests).
+    func replies(for keys: [RequestKey]) async throws -> [RequestKey: Data]
+    /// The state blobs of those accounts that have one, in one read (a batch of requests).
+    func loadStates(accountIds: [String]) async throws -> [String: Data]
     /// Timers due at or before `upTo`, earliest first.
     func dueTimers(upTo: Date, limit: Int) async throws -> [DueTimer]
     /// The earliest pending timer.

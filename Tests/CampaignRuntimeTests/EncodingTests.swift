@@ -107,3 +107,14 @@ import Testing
         #expect(Mirror(reflecting: s.campaign!.contacts[0]).children.count == 16)
     }
 }
+
+@Suite struct StoredReplyTests {
+    @Test func theHandWrittenStoredAckDecodesAsTheCodableOne() throws {
+        for (campaign, warnings) in [("acme-c1", []), ("a\"b\\c\u{1}", ["w1", "ünï \"q\""]), (nil, ["x"])] as [(String?, [String])] {
+            let data = Ack.storedAccepted(campaignId: campaign, warnings: warnings)
+            let decoded = try #require(ReplyCoding.decode(Ack.self, data))
+            #expect(decoded == Ack(status: .accepted, campaignId: campaign, warnings: warnings))
+            #expect(decoded == ReplyCoding.decode(Ack.self, ReplyCoding.encode(decoded)))
+        }
+    }
+}

@@ -66,6 +66,10 @@ final class HoldingStore: CampaignStorage, Sendable {
 
     func loadState(accountId: String) async throws -> Data? { try await base.loadState(accountId: accountId) }
     func reply(for key: RequestKey) async throws -> Data? { try await base.reply(for: key) }
+    func replies(for keys: [RequestKey]) async throws -> [RequestKey: Data] { return try await base.replies(for: keys) }
+    func loadStates(accountIds: [String]) async throws -> [String: Data] {
+        return try await base.loadStates(accountIds: accountIds)
+    }
     func dueTimers(upTo: Date, limit: Int) async throws -> [DueTimer] { try await base.dueTimers(upTo: upTo, limit: limit) }
     func nextTimer() async throws -> DueTimer? { try await base.nextTimer() }
     func events(afterSeq: Int64, limit: Int) async throws -> [StoredEvent] { try await base.events(afterSeq: afterSeq, limit: limit) }

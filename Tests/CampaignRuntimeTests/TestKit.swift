@@ -121,6 +121,10 @@ final class FaultyStore: CampaignStorage, @unchecked Sendable {
         return try await base.commit(writes)
     }
     func reply(for key: RequestKey) async throws -> Data? { try check(); return try await base.reply(for: key) }
+    func replies(for keys: [RequestKey]) async throws -> [RequestKey: Data] { try check(); return try await base.replies(for: keys) }
+    func loadStates(accountIds: [String]) async throws -> [String: Data] {
+        try check(); for a in accountIds { try check(a) }; return try await base.loadStates(accountIds: accountIds)
+    }
     func dueTimers(upTo: Date, limit: Int) async throws -> [DueTimer] {
         try check(); return try await base.dueTimers(upTo: upTo, limit: limit)
     }

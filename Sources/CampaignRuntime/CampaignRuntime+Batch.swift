@@ -1,0 +1,273 @@
+import CampaignCore
+import CampaignStore
+import Foundation
+
+/// One request of an ingress batch, as the gateway decoded it.
+public enum IngressRequest: Sendable {
+    case lead(id: String, lead: JSONValue)
+    case response(id: String, ResponseInput)
+
+    public var id: String {
+        switch self {
+        case .lead(let id, _), .response(let id, _): id
+        }
+    }
+}
+
+/// The acks of a batch handed to `CampaignRuntime.submit(batch:)`, in request order, once its writes are
+/// committed (and, for responses, every event up to them published).
+public struct PendingAcks: Sendable {
+    let task: Task<[Ack], Never>
+
+    public var acks: [Ack] {
+        get async { await task.value }
+    }
+}
+
+/// A one-shot result handed from a lane's job to the batch waiting for it.
+private final class AckBox: Sendable {
+    private let state = Locked<(ack: Ack?, waiter: CheckedContinuation<Ack, Never>?)>((nil, nil))
+
+    func fulfil(_ ack: Ack) {
+        let w = state.withLock { s -> CheckedContinuation<Ack, Never>? in
+            s.ack = ack
+            defer { s.waiter = nil }
+            return s.waiter
+        }
+        w?.resume(returning: ack)
+    }
+
+    var value: Ack {
+        get async {
+            await withCheckedContinuation { c in
+                let ready = state.withLock { s -> Ack? in
+                    if let a = s.ack { return a }
+                    s.waiter = c
+                    return nil
+                }
+                if let ready { c.resume(returning: ready) }
+            }
+        }
+    }
+}
+
+extension CampaignRuntime {
+    /// A whole batch of ingress requests (the gateway's poll batch): per account in arrival order, with one
+    /// read of the batch's stored replies, one read of the states of accounts not in memory, one decision
+    /// pass per account on its actor and one group-commit submission for all of them. Returns once the
+    /// batch is decided and handed to the committer; its acks come with the commit (`PendingAcks`).
+    ///
+    /// Call it from one task at a time (the gateway's receive loop): arrival order per account is the order
+    /// of these calls. An account whose turn is busy (a timer turn, an operator command, the previous
+    /// batch's commit) takes the per-request path, in a lane that keeps its order (`AccountLanes`).
+    public func submit(batch requests: [IngressRequest]) async -> PendingAcks {
+        guard enter() else {
+            let refused = requests.map { _ in Ack.rejected(Self.notRunning) }
+            return PendingAcks(task: Task { refused })
+        }
+        var acks = [Ack?](repeating: nil, count: requests.count)
+        var routed: [(accountId: String, input: CampaignInput, key: RequestKey)?] = []
+        routed.reserveCapacity(requests.count)
+        var order: [String] = []
+        var byAccount: [String: [Int]] = [:]
+        for (i, r) in requests.enumerated() {
+            switch Self.route(r) {
+            case .failure(let error):
+                acks[i] = .rejected(error)
+                routed.append(nil)
+            case .success(let (accountId, input)):
+                routed.append((accountId, input, RequestKey(space: .ingress, id: r.id)))
+                if byAccount[accountId] == nil { order.append(accountId) }
+                byAccount[accountId, default: []].append(i)
+            }
+        }
+
+        // Who takes the batch path: accounts owned, not parked, with no lane and an idle turn.
+        var fast: [(accountId: String, actor: CampaignActor, requests: [Int])] = []
+        var laned: [(index: Int, box: AckBox)] = []
+        var sameIdInFlight: [Int] = []
+        for accountId in order {
+            let indices = byAccount[accountId]!
+            if !owns(accountId) {
+                for i in indices { acks[i] = .rejected(Self.notOwnerError(accountId)) }
+                continue
+            }
+            if coordinator.isParked(accountId) {
+                for i in indices { acks[i] = .rejected(Self.parkedError(accountId)) }
+                continue
+            }
+            if !lanes.isBusy(accountId) {
+                let actor = coordinator.checkout(accountId)
+                if await actor.tryClaim() {
+                    var claimed: [Int] = []
+                    for i in indices {
+                        if inFlight.tryAdmit(routed[i]!.key) { claimed.append(i) } else { sameIdInFlight.append(i) }
+                    }
+                    fast.append((accountId, actor, claimed))
+                    continue
+                }
+                coordinator.checkin(accountId, actor)
+            }
+            for i in indices {
+                let box = AckBox()
+                let (a, input, key) = routed[i]!
+                lanes.submit(accountId) { box.fulfil(await self.ingress(key, accountId: a, input: input)) }
+                laned.append((i, box))
+            }
+        }
+        let runtime = self
+        let task = Task { [routed, fast, laned, sameIdInFlight, acks] in
+            var acks = acks
+            await runtime.decideAndCommit(fast, routed: routed, acks: &acks)
+            for (i, box) in laned { acks[i] = await box.value }
+            // The same id twice at once: the later one waits for the first and gets its stored reply.
+            for i in sameIdInFlight {
+                let (accountId, input, key) = routed[i]!
+                acks[i] = await runtime.ingress(key, accountId: accountId, input: input)
+            }
+            runtime.leave()
+            return acks.map { $0 ?? .rejected(Self.notRunning) }
+        }
+        return PendingAcks(task: task)
+    }
+
+    /// The batch path proper: every account in `fast` holds its turn.
+    private func decideAndCommit(_ fast: [(accountId: String, actor: CampaignActor, requests: [Int])],
+                                 routed: [(accountId: String, input: CampaignInput, key: RequestKey)?],
+                                 acks: inout [Ack?]) async {
+        // 1. Ids seen before: one read for the batch.
+        let keys = fast.flatMap { $0.requests.map { routed[$0]!.key } }
+        let stored: [RequestKey: Data]
+        do {
+            stored = try await store.replies(for: keys)
+        } catch {
+            for f in fast {
+                await f.actor.releaseClaim()
+                coordinator.checkin(f.accountId, f.actor)
+                for i in f.requests {
+                    acks[i] = .rejected(Self.unavailable(error))
+                    inFlight.finish(routed[i]!.key, storedReply: nil)
+                }
+            }
+            return
+        }
+        var work: [(accountId: String, actor: CampaignActor, requests: [Int])] = []
+        for f in fast {
+            var fresh: [Int] = []
+            for i in f.requests {
+                let key = routed[i]!.key
+                if let data = stored[key] {
+                    var ack = ReplyCoding.decode(Ack.self, data) ?? Ack(status: .accepted)
+                    ack.status = .duplicate
+                    acks[i] = ack
+                    inFlight.finish(key, storedReply: data)
+                } else {
+                    fresh.append(i)
+                }
+            }
+            if fresh.isEmpty {
+                await f.actor.releaseClaim()
+                coordinator.checkin(f.accountId, f.actor)
+            } else {
+                work.append((f.accountId, f.actor, fresh))
+            }
+        }
+
+        // 2. States of the accounts not in memory: one read (a failing read leaves each to read its own).
+        var unloaded: [String] = []
+        for w in work where !(await w.actor.isLoaded) { unloaded.append(w.accountId) }
+        let states = unloaded.isEmpty ? [:] : try? await store.loadStates(accountIds: unloaded)
+        let unloadedSet = Set(unloaded)
+
+        // 3. Decide, account by account, each on its own actor.
+        let now = clock.now
+        let makeReply: @Sendable (Outcome, JSONValue?) -> Data = { outcome, _ in
+            Ack.storedAccepted(campaignId: outcome.campaignId, warnings: outcome.warnings)
+        }
+        var prepared: [(accountId: String, actor: CampaignActor, requests: [Int], batch: CampaignActor.PreparedBatch)] = []
+        for w in work {
+            // `.some(nil)`: read, no state (a new account); nil: not read here.
+            var preloaded: Data?? = nil
+            if unloadedSet.contains(w.accountId), let states { preloaded = .some(states[w.accountId]) }
+            do {
+                let batch = try await w.actor.decideBatch(
+                    w.requests.map { CampaignActor.BatchRequest(input: routed[$0]!.input, key: routed[$0]!.key) },
+                    now: now, preloaded: preloaded, makeReply: makeReply)
+                prepared.append((w.accountId, w.actor, w.requests, batch))
+            } catch {
+                coordinator.checkin(w.accountId, w.actor, drop: true)
+                let reply = await failed(w.accountId, error)
+                for i in w.requests {
+                    acks[i] = .rejected(reply)
+                    inFlight.finish(routed[i]!.key, storedReply: nil)
+                }
+            }
+        }
+
+        // 4. One submission for every account's writes.
+        let writes = prepared.flatMap(\.batch.writes)
+        let results = writes.isEmpty ? [] : await committer.submit(batch: writes, touching: prepared.flatMap(\.batch.touches))
+
+        // 5. Apply, answer.
+        var offset = 0
+        var lastSeq: Int64 = 0
+        var answersResponse = false
+        for p in prepared {
+            let count = p.batch.writes.count
+            let mine = results[offset..<offset + count]
+            offset += count
+            var failure: (any Error)?
+            for r in mine {
+                switch r {
+                case .success(let events): lastSeq = max(lastSeq, events.last?.seq ?? 0)
+                case .failure(let error): failure = failure ?? error
+                }
+            }
+            if let failure, failure is SuppressedSinceDecision {
+                // Decided before an address it touches was suppressed: decided again, per request, in a lane
+                // taken before the turn is given back (so later batches queue behind it).
+                var boxes: [(Int, AckBox)] = []
+                for i in p.requests {
+                    let (accountId, input, key) = routed[i]!
+                    inFlight.finish(key, storedReply: nil)
+                    let box = AckBox()
+                    lanes.submit(accountId) { box.fulfil(await self.ingress(key, accountId: accountId, input: input)) }
+                    boxes.append((i, box))
+                }
+                await p.actor.finishBatch(p.batch, result: .failure(failure))
+                coordinator.checkin(p.accountId, p.actor)
+                for (i, box) in boxes { acks[i] = await box.value }
+                continue
+            }
+            if let failure {
+                await p.actor.finishBatch(p.batch, result: .failure(failure))
+                coordinator.checkin(p.accountId, p.actor, drop: true)
+                let reply = await failed(p.accountId, failure)
+                for i in p.requests {
+                    acks[i] = .rejected(reply)
+                    inFlight.finish(routed[i]!.key, storedReply: nil)
+                }
+                continue
+            }
+            await p.actor.finishBatch(p.batch, result: .success(()))
+            let hasState = await p.actor.hasState
+            coordinator.checkin(p.accountId, p.actor)
+            coordinator.recordSuccess(p.accountId)
+            coordinator.dropIfStateless(p.accountId, p.actor, hasState: hasState)
+            for (i, r) in zip(p.requests, p.batch.results) {
+                switch r.result {
+                case .success(let outcome):
+                    acks[i] = Ack(status: .accepted, campaignId: outcome.campaignId, warnings: outcome.warnings)
+                    if case .response = routed[i]!.input { answersResponse = true }
+                case .failure(let error):
+                    acks[i] = .rejected(ReplyError(error))
+                }
+                inFlight.finish(routed[i]!.key, storedReply: r.reply)
+            }
+        }
+        if answersResponse, lastSeq > 0 {
+            // As for a single response: every event committed up to it is out before its ack.
+            await outbox.waitPublished(upTo: lastSeq)
+        }
+    }
+}
