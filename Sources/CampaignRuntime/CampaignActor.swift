@@ -261,7 +261,7 @@ actor CampaignActor {
             var stored: [StoredEvent] = []
             if let write = d.write {
                 do {
-                    stored = try await env.committer.submit(write, touching: d.touches)
+                    stored = try await env.committer.submit(write, touching: d.touches, urgent: input.isUrgent)
                 } catch is SuppressedSinceDecision where round < 100 {
                     continue
                 }
@@ -365,6 +365,16 @@ actor CampaignActor {
             next.resume()  // `busy` stays true: the turn passes to the next waiter.
         } else {
             busy = false
+        }
+    }
+}
+
+extension CampaignInput {
+    /// Responses and operator commands go ahead of leads and timer turns in the commit queue.
+    var isUrgent: Bool {
+        switch self {
+        case .response, .command: true
+        case .lead, .timerFired: false
         }
     }
 }

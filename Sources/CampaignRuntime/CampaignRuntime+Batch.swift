@@ -204,9 +204,28 @@ extension CampaignRuntime {
             }
         }
 
-        // 4. One submission for every account's writes.
-        let writes = prepared.flatMap(\.batch.writes)
-        let results = writes.isEmpty ? [] : await committer.submit(batch: writes, touching: prepared.flatMap(\.batch.touches))
+        // 4. One submission for every account's writes; accounts answering a response in a second, urgent
+        //    one (committed ahead of queued leads and timer turns), then the results back in account order.
+        let isUrgent = prepared.map { p in p.requests.contains { routed[$0]!.input.isUrgent } }
+        let urgentPart = zip(prepared, isUrgent).filter { $0.1 }.map(\.0)
+        let normalPart = zip(prepared, isUrgent).filter { !$0.1 }.map(\.0)
+        async let urgentResults = urgentPart.isEmpty ? [] : committer.submit(
+            batch: urgentPart.flatMap(\.batch.writes), touching: urgentPart.flatMap(\.batch.touches), urgent: true)
+        let normalResults = normalPart.isEmpty ? [] : await committer.submit(
+            batch: normalPart.flatMap(\.batch.writes), touching: normalPart.flatMap(\.batch.touches))
+        let urgentDone = await urgentResults
+        var results: [Result<[StoredEvent], any Error>] = []
+        var u = 0, n = 0
+        for (p, flag) in zip(prepared, isUrgent) {
+            let count = p.batch.writes.count
+            if flag {
+                results += urgentDone[u..<u + count]
+                u += count
+            } else {
+                results += normalResults[n..<n + count]
+                n += count
+            }
+        }
 
         // 5. Apply, answer.
         var offset = 0

@@ -46,6 +46,9 @@ actor GroupCommitter {
     private let logger: Logger
 
     private var queue = Deque<Pending>()
+    /// Responses and operator commands: taken before `queue`, so that a reply's pause is not committed
+    /// behind a burst of leads or timer turns.
+    private var urgent = Deque<Pending>()
     private var running = false
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
 
@@ -64,24 +67,25 @@ actor GroupCommitter {
     /// Commits `write` with whatever else is queued; returns its events, numbered. Throws the store's
     /// error when the write could not be committed (nothing of it is stored).
     /// `touching`: the addresses the write sends a touch to (checked against the suppression list).
-    func submit(_ write: AccountWrite, touching: [String] = []) async throws -> [StoredEvent] {
+    /// `urgent`: a response or an operator command (committed ahead of queued leads and timer turns).
+    func submit(_ write: AccountWrite, touching: [String] = [], urgent: Bool = false) async throws -> [StoredEvent] {
         try await withCheckedThrowingContinuation { c in
-            enqueue(Pending(writes: [write], touches: [touching], resume: .one(c)))
+            enqueue(Pending(writes: [write], touches: [touching], resume: .one(c)), urgent: urgent)
         }
     }
 
     /// Commits several campaigns' writes (the scheduler's batch of timer turns) with whatever else is
     /// queued; returns, per write and in order, its numbered events or the error that kept it out.
     /// One bad write fails only itself (see the type's doc).
-    func submit(batch writes: [AccountWrite], touching: [[String]]) async -> [Result<[StoredEvent], any Error>] {
+    func submit(batch writes: [AccountWrite], touching: [[String]], urgent: Bool = false) async -> [Result<[StoredEvent], any Error>] {
         guard !writes.isEmpty else { return [] }
         return await withCheckedContinuation { c in
-            enqueue(Pending(writes: writes, touches: touching, resume: .many(c)))
+            enqueue(Pending(writes: writes, touches: touching, resume: .many(c)), urgent: urgent)
         }
     }
 
-    private func enqueue(_ pending: Pending) {
-        queue.append(pending)
+    private func enqueue(_ pending: Pending, urgent isUrgent: Bool) {
+        if isUrgent { urgent.append(pending) } else { queue.append(pending) }
         if !running {
             running = true
             Task { await self.drain() }
@@ -90,19 +94,22 @@ actor GroupCommitter {
 
     /// Returns once nothing is queued or being committed.
     func waitIdle() async {
-        if !running && queue.isEmpty { return }
+        if !running && queue.isEmpty && urgent.isEmpty { return }
         await withCheckedContinuation { idleWaiters.append($0) }
     }
 
     var stats: (commits: Int, writes: Int) { (commits, writesCommitted) }
 
+    /// Submissions waiting for a commit (for tests and statistics).
+    var queuedCount: Int { queue.count + urgent.count }
+
     private func drain() async {
-        while !queue.isEmpty {
-            // Whole submissions, up to `maxBatch` writes (a larger batch submission goes alone).
-            var batch = [queue.removeFirst()]
+        while !queue.isEmpty || !urgent.isEmpty {
+            // Whole submissions, up to `maxBatch` writes (a larger batch submission goes alone), urgent first.
+            var batch = [urgent.popFirst() ?? queue.removeFirst()]
             var count = batch[0].writes.count
-            while let next = queue.first, count + next.writes.count <= maxBatch {
-                batch.append(queue.removeFirst())
+            while let next = urgent.first ?? queue.first, count + next.writes.count <= maxBatch {
+                batch.append(urgent.isEmpty ? queue.removeFirst() : urgent.removeFirst())
                 count += next.writes.count
             }
             await commit(batch)

@@ -101,3 +101,34 @@ import Testing
         #expect(await runtime.submit(batch: [.lead(id: "2", lead: lead("bad"))]).acks.map(\.status) == [.accepted])
     }
 }
+
+@Suite struct CommitPriorityTests {
+    /// A response's write queued behind leads is committed before them (the urgent lane).
+    @Test func urgentWritesCommitAheadOfQueuedOnes() async throws {
+        let store = HoldingStore(InMemoryStore())
+        let outbox = Outbox(store: store, publisher: RecordingPublisher(), markEvery: 100, logger: .init(label: "t"))
+        let committer = GroupCommitter(store: store, outbox: outbox, suppressions: SuppressionList(), maxBatch: 1,
+                                       logger: .init(label: "t"))
+        func write(_ account: String, suppress: [String] = []) -> AccountWrite {
+            AccountWrite(accountId: account, state: Data("{}".utf8),
+                         events: [NewEvent(type: "x", accountId: account, campaignId: nil, at: monday9, body: Data("{}".utf8))],
+                         suppressions: suppress)
+        }
+        store.holdNextSuppression()
+        let first = Task { try await committer.submit(write("first", suppress: ["s@x.example"])) }
+        await store.waitUntilHeld()
+        let lead = Task { try await committer.submit(write("lead")) }
+        let leads = Task { await committer.submit(batch: [write("lead2"), write("lead3")], touching: [[], []]) }
+        // Both queued behind the held commit before the urgent one arrives.
+        while await committer.queuedCount < 2 { await Task.yield() }
+        let urgent = Task { try await committer.submit(write("reply"), urgent: true) }
+        while await committer.queuedCount < 3 { await Task.yield() }
+        store.release()
+        _ = try await first.value
+        let replySeq = try await urgent.value.first!.seq
+        let leadSeq = try await lead.value.first!.seq
+        let batchSeqs = await leads.value.compactMap { try? $0.get().first?.seq }
+        #expect(replySeq < leadSeq)
+        #expect(batchSeqs.allSatisfy { replySeq < $0 })
+    }
+}
