@@ -33,9 +33,9 @@ public final class AbmServer: Sendable {
     private let stopped = Mutex(false)
     private let logger: Logger
 
-    /// Receive-side cap of the ROUTERs: more frames than this and libzmq's layer discards the message
-    /// unread (no identity left to answer); 3…64 frames get `bad_framing` when not exactly 3.
-    static let maxFramesPerMessage = 64
+    /// Receive-side cap of the ROUTERs (identity included): frames past it are dropped unread and the
+    /// message arrives marked truncated, so that it is refused with `bad_framing` like any other framing error.
+    static let maxFramesPerMessage = WireLimits.maxFrames
 
     private init(endpoints: GatewayEndpoints, runtime: CampaignRuntime, store: any CampaignStorage,
                  virtualClock: ManualClock?, gateway: GatewayServer, context: ZMQContext, ingressLoop: ZMQPollLoop,
@@ -76,6 +76,7 @@ public final class AbmServer: Sendable {
                 .maxMessageSize(WireLimits.maxMessageBytes),
             ])
             socket.maxFramesPerMessage = maxFramesPerMessage
+            socket.keepsTruncatedMessages = true
             try socket.bind(endpoint)
             return try loop.adopt(socket, inboundCapacity: 4096)
         }

@@ -12,8 +12,7 @@ public struct GatewayStatistics: Sendable, Equatable {
     public var requests: Int
     /// Requests refused by the wire layer (malformed), each answered with a `rejected` ack / `ok:false`.
     public var malformed: Int
-    /// Messages dropped because no reply could be routed (no identity frame), plus messages libzmq's
-    /// layer discarded for having too many frames.
+    /// Messages dropped because no reply could be routed (no identity frame).
     public var unroutable: Int
     /// Replies libzmq refused (the client left before its reply).
     public var failedReplies: Int
@@ -102,7 +101,7 @@ final class GatewayServer: Sendable {
         guard let identity = routableIdentity(message) else { return }
         let request: WireRequest
         do {
-            request = try decoder.decodeIngress(Array(message.frames.dropFirst()))
+            request = try decoder.decodeIngress(try Self.requestFrames(message))
         } catch {
             counters.withLock { $0.malformed += 1 }
             ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(Ack.rejected(error).encode())))
@@ -159,7 +158,7 @@ final class GatewayServer: Sendable {
         guard let identity = routableIdentity(message) else { return }
         let request: WireRequest
         do {
-            request = try decoder.decodeControl(Array(message.frames.dropFirst()))
+            request = try decoder.decodeControl(try Self.requestFrames(message))
         } catch {
             counters.withLock { $0.malformed += 1 }
             controlReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(ControlReply.failure(error))))
@@ -242,6 +241,15 @@ final class GatewayServer: Sendable {
     }
 
     // MARK: - Helpers
+
+    /// The frames after the identity; a message cut at the frame cap is `bad_framing` (its body is not read).
+    private static func requestFrames(_ message: ZMQMessage) throws(WireError) -> [[UInt8]] {
+        if message.isTruncated {
+            throw WireError(code: WireError.badFraming,
+                            message: "more than \(WireLimits.maxFrames - 1) frames; expected [empty delimiter][body]")
+        }
+        return Array(message.frames.dropFirst())
+    }
 
     /// The ROUTER's identity frame, or nil (counted) when there is none to route a reply to.
     private func routableIdentity(_ message: ZMQMessage) -> [UInt8]? {
