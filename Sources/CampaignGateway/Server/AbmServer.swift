@@ -72,7 +72,7 @@ public final class AbmServer: Sendable {
         let outputLoop = try ZMQPollLoop(name: "abm-control")
         func router(_ endpoint: String, on loop: ZMQPollLoop) throws -> AsyncZMQSocket {
             let socket = try ZMQSocket(context, type: .router, linger: 2000, options: [
-                .routerMandatory(true), .sendHighWaterMark(1_000_000), .receiveHighWaterMark(100_000),
+                .routerMandatory(true), .sendHighWaterMark(options.replyHighWaterMark), .receiveHighWaterMark(100_000),
                 .maxMessageSize(WireLimits.maxMessageBytes),
             ])
             socket.maxFramesPerMessage = maxFramesPerMessage
@@ -96,7 +96,8 @@ public final class AbmServer: Sendable {
         // The runtime's default event encoder is the protocol's (`EventBody`, shared with `WireEvent`).
         try await runtime.start()
         let gateway = GatewayServer(ingress: ingress, control: control, runtime: runtime, store: store,
-                                    virtualClock: manual != nil, logger: logger)
+                                    virtualClock: manual != nil, maxInFlightPerPeer: options.maxInFlightPerPeer,
+                                    logger: logger)
         gateway.start()
         logger.info("serving", metadata: ["ingress": "\(bound.ingress)", "control": "\(bound.control)",
                                           "events": "\(bound.events)"])

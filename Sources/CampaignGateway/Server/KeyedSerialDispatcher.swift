@@ -50,6 +50,16 @@ final class KeyedSerialDispatcher: Sendable {
     /// Jobs submitted and not finished yet.
     var inFlight: Int { state.withLock { $0.inFlight } }
 
+    /// Runs `job` after every job submitted earlier with the same `key` has finished, then `then`.
+    func submit(key: String, then: @escaping @Sendable () -> Void, _ job: @escaping Job) {
+        submit(key: key) { await job(); then() }
+    }
+
+    /// Runs `job`, then `then`, concurrently with everything else.
+    func submitUnordered(then: @escaping @Sendable () -> Void, _ job: @escaping Job) {
+        submitUnordered { await job(); then() }
+    }
+
     /// Runs `job` after every job submitted earlier with the same `key` has finished.
     func submit(key: String, _ job: @escaping Job) {
         let startNow = state.withLock { s -> Bool in

@@ -19,6 +19,14 @@ public struct ServerOptions: Sendable {
     /// Runtime tuning (max resident campaigns, commit batch, …); its `logger` is replaced by `logger`.
     public var runtime: RuntimeConfiguration
     public var logger: Logger
+    /// Requests one client connection (ROUTER peer) may have in flight; past it its requests are refused
+    /// with `rate_limited` (protocol §12) while other clients go on. Default 4,096.
+    public var maxInFlightPerPeer: Int = 4096
+    /// Replies libzmq queues for one peer (the ROUTERs' `ZMQ_SNDHWM`). A peer with this many unread
+    /// replies does not read: further replies to it are dropped and its requests refused with
+    /// `rate_limited` until it reads again. Well above `maxInFlightPerPeer`, so that a client that reads
+    /// never reaches it. Default 16,384 (a few MiB per stuck peer).
+    public var replyHighWaterMark: Int = 16_384
 
     public init(endpoints: GatewayEndpoints = GatewayEndpoints(), dataDirectory: String? = nil,
                 virtualClockStart: Date? = nil, campaign: CampaignConfig = .default,
