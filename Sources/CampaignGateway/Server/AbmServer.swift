@@ -32,6 +32,7 @@ public final class AbmServer: Sendable {
     private let eventsSocket: AsyncZMQSocket
     private let stopped = Mutex(false)
     private let logger: Logger
+    private let drainTimeout: Duration
 
     /// Receive-side cap of the ROUTERs (identity included): frames past it are dropped unread and the
     /// message arrives marked truncated, so that it is refused with `bad_framing` like any other framing error.
@@ -39,7 +40,7 @@ public final class AbmServer: Sendable {
 
     private init(endpoints: GatewayEndpoints, runtime: CampaignRuntime, store: any CampaignStorage,
                  virtualClock: ManualClock?, gateway: GatewayServer, context: ZMQContext, ingressLoop: ZMQPollLoop,
-                 outputLoop: ZMQPollLoop, eventsSocket: AsyncZMQSocket, logger: Logger) {
+                 outputLoop: ZMQPollLoop, eventsSocket: AsyncZMQSocket, drainTimeout: Duration, logger: Logger) {
         self.endpoints = endpoints
         self.runtime = runtime
         self.store = store
@@ -49,6 +50,7 @@ public final class AbmServer: Sendable {
         self.ingressLoop = ingressLoop
         self.outputLoop = outputLoop
         self.eventsSocket = eventsSocket
+        self.drainTimeout = drainTimeout
         self.logger = logger
     }
 
@@ -103,7 +105,7 @@ public final class AbmServer: Sendable {
                                           "events": "\(bound.events)"])
         return AbmServer(endpoints: bound, runtime: runtime, store: store, virtualClock: manual, gateway: gateway,
                          context: context, ingressLoop: ingressLoop, outputLoop: outputLoop, eventsSocket: events,
-                         logger: logger)
+                         drainTimeout: options.drainTimeout, logger: logger)
     }
 
     /// Counters of the ZeroMQ front (requests, malformed, unroutable, failed replies).
@@ -112,11 +114,21 @@ public final class AbmServer: Sendable {
     /// Graceful stop: stops reading requests, lets those in flight finish and sends their replies, shuts
     /// the runtime down (its queued events are committed and published), then closes the sockets
     /// (lingering up to 2 s so that queued replies and events reach connected peers). Idempotent.
+    ///
+    /// Bounded by `ServerOptions.drainTimeout`: past it the requests not answered yet are abandoned (never
+    /// acked; producers resend them), and the runtime gets the same time again to finish the commit in
+    /// progress before the sockets close anyway (an unfinished commit is rolled back by SQLite, as after
+    /// a crash: nothing acknowledged is lost).
     public func stop() async {
         let first = stopped.withLock { s -> Bool in defer { s = true }; return !s }
         guard first else { return }
-        await gateway.drain()
-        await runtime.shutdown()
+        let deadline = ContinuousClock.now.advanced(by: drainTimeout)
+        let drained = await gateway.drain(until: deadline)
+        let runtime = self.runtime
+        let grace = drained ? deadline : ContinuousClock.now.advanced(by: max(drainTimeout, .seconds(1)))
+        if await !untilDeadline(grace, { await runtime.shutdown() }) {
+            logger.warning("runtime did not stop within the drain timeout; closing anyway")
+        }
         await gateway.ingress.close()
         await gateway.control.close()
         await eventsSocket.close()

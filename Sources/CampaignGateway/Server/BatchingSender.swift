@@ -19,6 +19,9 @@ final class BatchingSender: Sendable {
         var dropped = 0
         /// Peers whose last reply was refused for a full pipe (at most `maxBlocked`).
         var blocked: Set<[UInt8]> = []
+        /// Set by `abandon()`: later messages are dropped.
+        var abandoned = false
+        var abandonedCount = 0
     }
 
     /// Bounds the blocked set (routing ids of peers that may have left): a peer forgotten here is simply
@@ -44,9 +47,19 @@ final class BatchingSender: Sendable {
         state.withLock { $0.blocked.isEmpty ? false : $0.blocked.contains(peer) }
     }
 
+    /// From now on drops what is queued (a stop past its drain deadline): replies of requests that finish
+    /// after it are never sent, so that their producers resend them.
+    func abandon() {
+        state.withLock { $0.abandoned = true }
+    }
+
+    /// Replies dropped by `abandon()`.
+    var abandonedReplies: Int { state.withLock { $0.abandonedCount } }
+
     /// Queues `message`; a send round starts unless one is running (it will pick this one up).
     func enqueue(_ message: ZMQMessage) {
         let start = state.withLock { s -> Bool in
+            if s.abandoned { s.abandonedCount += 1; return false }
             s.pending.append(message)
             if s.sending { return false }
             s.sending = true

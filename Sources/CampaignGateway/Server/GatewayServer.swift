@@ -66,14 +66,25 @@ final class GatewayServer: Sendable {
         loops.withLock { $0 = [ingressLoop, controlLoop] }
     }
 
-    /// Stops reading, lets every request in flight finish and sends its reply.
-    func drain() async {
+    /// Stops reading, lets every request in flight finish and sends its reply, until `deadline`. Past it
+    /// the requests not answered yet are abandoned (queued ones dropped, replies of running ones never
+    /// sent) and it returns false.
+    func drain(until deadline: ContinuousClock.Instant) async -> Bool {
         let tasks = loops.withLock { l -> [Task<Void, Never>] in defer { l = [] }; return l }
         for t in tasks { t.cancel() }
         for t in tasks { await t.value }
-        await dispatcher.drain()
+        let dispatcher = self.dispatcher
+        let drained = await untilDeadline(deadline) { await dispatcher.drain() }
+        if !drained {
+            let dropped = dispatcher.abandonQueued()
+            ingressReplies.abandon()
+            controlReplies.abandon()
+            logger.warning("drain deadline passed: unanswered requests abandoned (never acked)",
+                           metadata: ["queued": "\(dropped)", "running": "\(dispatcher.inFlight)"])
+        }
         await ingressReplies.flush()
         await controlReplies.flush()
+        return drained
     }
 
     var statistics: GatewayStatistics {

@@ -97,6 +97,27 @@ final class KeyedSerialDispatcher: Sendable {
         }
     }
 
+    /// Drops every job that has not started (a stop past its deadline); running jobs finish. Returns
+    /// how many were dropped.
+    @discardableResult
+    func abandonQueued() -> Int {
+        let (dropped, waiters) = state.withLock { s -> (Int, [CheckedContinuation<Void, Never>]) in
+            var dropped = 0
+            for key in s.queues.keys {
+                let q = s.queues[key]!
+                dropped += q.jobs.count - q.head
+                s.queues[key] = Queue()
+            }
+            s.inFlight -= dropped
+            let room = s.takeRoomWaiters()
+            guard s.inFlight == 0 else { return (dropped, room) }
+            defer { s.drainWaiters = [] }
+            return (dropped, room + s.drainWaiters)
+        }
+        for w in waiters { w.resume() }
+        return dropped
+    }
+
     /// Returns once no job is in flight.
     func drain() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in

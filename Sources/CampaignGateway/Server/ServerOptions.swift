@@ -27,6 +27,10 @@ public struct ServerOptions: Sendable {
     /// `rate_limited` until it reads again. Well above `maxInFlightPerPeer`, so that a client that reads
     /// never reaches it. Default 16,384 (a few MiB per stuck peer).
     public var replyHighWaterMark: Int = 16_384
+    /// How long a graceful stop (SIGTERM) may take to answer the requests already read (`--drain-timeout`).
+    /// Past it, requests not yet answered are abandoned: never acknowledged, so their producers resend
+    /// them (a resent request that was committed after all answers `duplicate`). Default 30 s.
+    public var drainTimeout: Duration = .seconds(30)
 
     public init(endpoints: GatewayEndpoints = GatewayEndpoints(), dataDirectory: String? = nil,
                 virtualClockStart: Date? = nil, campaign: CampaignConfig = .default,

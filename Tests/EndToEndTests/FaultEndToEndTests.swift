@@ -1,0 +1,65 @@
+import CampaignCore
+import CampaignGateway
+import Foundation
+import Testing
+import ZeroMQ
+
+/// Issue #8 over a real `abm serve` process.
+@Suite(.timeLimit(.minutes(2)))
+struct FaultEndToEndTests {
+    /// SIGTERM with a backlog (a long `clock.advance` and leads behind it): the drain stops at
+    /// `--drain-timeout`, what is not answered by then is never acked, the process exits 0 soon after,
+    /// and every acked request survived (resent, it is `duplicate`); the abandoned ones are resent.
+    @Test func sigtermDrainStopsAtItsDeadline() async throws {
+        let dir = ServerProcess.tempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let drainTimeout = 0.5
+        let server = try await ServerProcess.start(dataDirectory: dir,
+                                                   extraArguments: ["--drain-timeout", "\(drainTimeout)"])
+        let c = try Clients(server.endpoints)
+        let campaigns = (0..<1000).map { lead(id: "cp-\($0)", account: "cp-\($0)") }
+        _ = await c.ingress.socket.send(batch: campaigns.map { ZMQMessage([[], JSONWriter.encode($0)]) })
+        for _ in campaigns { #expect(try await c.ingress.receiveJSON()["status"] == "accepted") }
+        // The backlog: two months of touches for 1,000 campaigns (seconds of work), and leads.
+        let advanceStarted = ContinuousClock.now
+        try await c.control.send(["type": "clock.advance", "id": "adv", "seconds": .int(60 * 86_400)])
+        let n = 2000
+        let requests = (0..<n).map { lead(id: "dr-\($0)", account: "dr-\($0)") }
+        _ = await c.ingress.socket.send(batch: requests.map { ZMQMessage([[], JSONWriter.encode($0)]) })
+        var acked: Set<String> = []
+        let first = try await c.ingress.receiveJSON(within: 30)
+        acked.insert(try #require(first["id"]?.stringValue))
+        let signalled = ContinuousClock.now
+        kill(server.process.processIdentifier, SIGTERM)
+        let status = await server.exitStatus(within: 30)
+        let stopTook = ContinuousClock.now - signalled
+        if status == nil { await server.kill9() }
+        #expect(status == 0)
+        while let m = await c.ingress.mailbox.take(within: 0.5) {
+            let ack = try JSONParser.parse(m.frames.last!)
+            #expect(ack["status"] == "accepted", "\(ack)")
+            acked.insert(ack["id"]!.stringValue!)
+        }
+        let advanceReply = await c.control.mailbox.take(within: 0.1)
+        await c.close()
+        print("e2e drain deadline \(drainTimeout) s: exit \(stopTook) after SIGTERM (\(signalled - advanceStarted) into the advance); \(acked.count) of \(n) leads acked; advance answered: \(advanceReply != nil)")
+        // The deadline, the runtime's grace (as long again, at least 1 s) and the sockets' 2 s linger.
+        #expect(stopTook < .seconds(drainTimeout + 1 + 2 + 1.5), "SIGTERM took \(stopTook)")
+        #expect(advanceReply == nil, "the advance was answered: it was not cut by the deadline")
+
+        let restarted = try await ServerProcess.start(dataDirectory: dir)
+        let d = try Clients(restarted.endpoints)
+        _ = await d.ingress.socket.send(batch: requests.map { ZMQMessage([[], JSONWriter.encode($0)]) })
+        for _ in 0..<n {
+            let ack = try await d.ingress.receiveJSON()
+            let id = ack["id"]!.stringValue!
+            if acked.contains(id) {
+                #expect(ack["status"] == "duplicate", "\(id) was acked before the stop: \(ack)")
+            } else {
+                #expect(ack["status"] == "accepted" || ack["status"] == "duplicate", "\(ack)")
+            }
+        }
+        await d.close()
+        #expect(await restarted.terminate() == 0)
+    }
+}
