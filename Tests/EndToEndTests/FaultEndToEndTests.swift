@@ -62,4 +62,52 @@ struct FaultEndToEndTests {
         await d.close()
         #expect(await restarted.terminate() == 0)
     }
+
+    /// A configuration whose touch events are ~12 KB each (a 12 KB signature in every email), with the
+    /// campaigns passivated (at most 10 resident), so that what is measured is buffers, not campaign state.
+    static func bigEventsConfig(in dir: String) throws -> String {
+        let signature = String(repeating: "Best regards from Example Inc. ", count: 400)
+        let config: JSONValue = ["campaign": [
+            "max_touchpoints": 7, "touchpoint_intervals_days": [1, 1, 1, 1, 1, 1], "channel_escalation": ["email"],
+            "sender": ["name": "Alex", "company": "Example Inc.", "signature": .string(signature)],
+        ], "runtime": ["max_resident_campaigns": 10]]
+        let path = dir + "/abm.json"
+        try Data(JSONWriter.encode(config)).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// After a burst (leads, their events published, the whole log replayed) the server's resident memory
+    /// returns to near its start-up baseline once it is idle. It used to stay at its peak: glibc kept the
+    /// freed memory in its arenas (see `IdleMemoryTrimmer`).
+    @Test func memoryReturnsToBaselineAfterABurst() async throws {
+        let dir = ServerProcess.tempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let server = try await ServerProcess.start(dataDirectory: dir + "/data", config: try Self.bigEventsConfig(in: dir))
+        let c = try Clients(server.endpoints)
+        let sub = try await c.connectedSubscriber(server.endpoints)
+        let baseline = try server.residentKiB()
+        let n = 3000
+        let burst = (0..<n).map { lead(id: "burst-\($0)", account: "burst-\($0)") }
+        _ = await c.ingress.socket.send(batch: burst.map { ZMQMessage([[], JSONWriter.encode($0)]) })
+        for _ in burst { #expect(try await c.ingress.receiveJSON(within: 60)["status"] == "accepted") }
+        _ = try await c.advance(days: 3)
+        let log = try await c.replay()
+        var peak = try server.residentKiB()
+        while await sub.mailbox.take(within: 0.5) != nil {}
+        peak = max(peak, try server.residentKiB())
+        // Watchdog: the server trims after a second of idleness; 15 s is a bound, not a pace.
+        let margin = 32 * 1024
+        var after = peak
+        let deadline = ContinuousClock.now.advanced(by: .seconds(15))
+        while after > baseline + margin, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(200))
+            after = try server.residentKiB()
+        }
+        print("e2e burst of \(n) leads, \(log.count) events: RSS \(baseline / 1024) MiB at start, \(peak / 1024) MiB at peak, \(after / 1024) MiB when idle")
+        #expect(after <= baseline + margin, "RSS \(after / 1024) MiB, baseline \(baseline / 1024) MiB")
+        await sub.close()
+        await c.close()
+        #expect(await server.terminate() == 0)
+    }
 }

@@ -102,6 +102,15 @@ final class ServerProcess: Sendable {
         return process.terminationStatus
     }
 
+    /// The server's resident memory (`VmRSS` of /proc/<pid>/status), in KiB.
+    func residentKiB() throws -> Int {
+        let status = try String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kib = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        else { throw Timeout(what: "VmRSS in /proc/\(process.processIdentifier)/status") }
+        return kib
+    }
+
     /// SIGKILL: no drain, no cleanup.
     func kill9() async {
         kill(process.processIdentifier, SIGKILL)
@@ -204,9 +213,9 @@ final class Peer: Sendable {
         return try JSONParser.parse(m.frames.last ?? [])
     }
 
-    func call(_ body: JSONValue) async throws -> JSONValue {
+    func call(_ body: JSONValue, within seconds: Double = 15) async throws -> JSONValue {
         try await send(body)
-        return try await receiveJSON()
+        return try await receiveJSON(within: seconds)
     }
 }
 

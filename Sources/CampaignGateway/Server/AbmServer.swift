@@ -33,6 +33,7 @@ public final class AbmServer: Sendable {
     private let stopped = Mutex(false)
     private let logger: Logger
     private let drainTimeout: Duration
+    private let trimmer = IdleMemoryTrimmer()
 
     /// Receive-side cap of the ROUTERs (identity included): frames past it are dropped unread and the
     /// message arrives marked truncated, so that it is refused with `bad_framing` like any other framing error.
@@ -93,8 +94,9 @@ public final class AbmServer: Sendable {
 
         var runtimeConfig = options.runtime
         runtimeConfig.logger = logger
+        let publisher = EventSocketPublisher(socket: events)
         let runtime = CampaignRuntime(store: store, clock: clock, decider: CampaignEngine(config: options.campaign),
-                                      publisher: EventSocketPublisher(socket: events), configuration: runtimeConfig)
+                                      publisher: publisher, configuration: runtimeConfig)
         // The runtime's default event encoder is the protocol's (`EventBody`, shared with `WireEvent`).
         try await runtime.start()
         let gateway = GatewayServer(ingress: ingress, control: control, runtime: runtime, store: store,
@@ -103,9 +105,14 @@ public final class AbmServer: Sendable {
         gateway.start()
         logger.info("serving", metadata: ["ingress": "\(bound.ingress)", "control": "\(bound.control)",
                                           "events": "\(bound.events)"])
-        return AbmServer(endpoints: bound, runtime: runtime, store: store, virtualClock: manual, gateway: gateway,
-                         context: context, ingressLoop: ingressLoop, outputLoop: outputLoop, eventsSocket: events,
-                         drainTimeout: options.drainTimeout, logger: logger)
+        let server = AbmServer(endpoints: bound, runtime: runtime, store: store, virtualClock: manual, gateway: gateway,
+                               context: context, ingressLoop: ingressLoop, outputLoop: outputLoop, eventsSocket: events,
+                               drainTimeout: options.drainTimeout, logger: logger)
+        server.trimmer.start { [gateway, publisher] in
+            let s = gateway.statistics
+            return s.requests + s.malformed + s.rateLimited + publisher.publishedCount
+        }
+        return server
     }
 
     /// Counters of the ZeroMQ front (requests, malformed, unroutable, failed replies).
@@ -122,6 +129,7 @@ public final class AbmServer: Sendable {
     public func stop() async {
         let first = stopped.withLock { s -> Bool in defer { s = true }; return !s }
         guard first else { return }
+        trimmer.stop()
         let deadline = ContinuousClock.now.advanced(by: drainTimeout)
         let drained = await gateway.drain(until: deadline)
         let runtime = self.runtime

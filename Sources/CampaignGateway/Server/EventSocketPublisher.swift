@@ -2,6 +2,7 @@ import CampaignCore
 import CampaignRuntime
 import CampaignStore
 import Foundation
+import Synchronization
 import ZeroMQ
 
 /// Publishes committed events on the events PUB socket as `[topic][body]`, topic `<type>/<account_id>`,
@@ -9,6 +10,10 @@ import ZeroMQ
 /// The runtime's outbox calls `publish` in seq order; one `send(batch:)` per call.
 public final class EventSocketPublisher: EventPublisher {
     let socket: AsyncZMQSocket
+    private let published = Atomic(0)
+
+    /// Events handed to the PUB so far.
+    var publishedCount: Int { published.load(ordering: .relaxed) }
 
     init(socket: AsyncZMQSocket) {
         self.socket = socket
@@ -22,5 +27,6 @@ public final class EventSocketPublisher: EventPublisher {
         // PUB never blocks: a slow subscriber loses messages at its high-water mark and recovers by
         // replay (`events` with `after_seq`), as the protocol says.
         _ = await socket.send(batch: messages)
+        published.add(events.count, ordering: .relaxed)
     }
 }

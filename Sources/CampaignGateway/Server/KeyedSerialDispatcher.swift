@@ -139,6 +139,8 @@ final class KeyedSerialDispatcher: Sendable {
                 let room = s.takeRoomWaiters()
                 guard let next = s.queues[key]!.pop() else {
                     s.queues[key] = nil
+                    // A dictionary keeps its capacity when emptied: after a burst over 100k accounts give it back.
+                    if s.queues.isEmpty { s.queues = [:] }
                     return (nil, room)
                 }
                 return (next, room)
