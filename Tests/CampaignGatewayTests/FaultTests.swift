@@ -128,3 +128,33 @@ extension FaultTests {
         await f.stop()
     }
 }
+
+extension FaultTests {
+    /// An event over `maxLiveEventBytes` is stored, not published: the subscriber sees a gap in `seq`
+    /// and replay returns the event.
+    @Test func eventOverTheLiveSizeCapIsAGapThatReplayFills() async throws {
+        let f = try await ServerFixture.start { $0.maxLiveEventBytes = 2048 }
+        let sub = try await f.connectedSubscriber()
+        let colleagues = (0..<40).map { colleague("big", $0, name: "Colleague Number \($0) With A Long Name") }
+        #expect(try await f.ingress.call(lead(id: "big", account: "big", colleagues: colleagues))["status"] == "accepted")
+        #expect(try await f.ingress.call(lead(id: "small", account: "small"))["status"] == "accepted")
+        await f.server.runtime.settle()
+        let stored = try await f.events().filter { $0["account_id"] == "big" || $0["account_id"] == "small" }
+        let big = try #require(stored.first { $0["type"] == "campaign.started" && $0["account_id"] == "big" })
+        #expect(JSONWriter.encode(big).count > 2048)
+        var live: [JSONValue] = []
+        while let m = await sub.mailbox.take(within: 0.5) { live.append(try JSONParser.parse(m.frames[1])) }
+        let liveSeqs: Set<Int64> = Set(live.compactMap { $0["seq"]?.int64 })
+        let storedSeqs: Set<Int64> = Set(stored.compactMap { $0["seq"]?.int64 })
+        let bigSeq = try #require(big["seq"]?.int64)
+        #expect(!liveSeqs.contains(bigSeq))
+        #expect(live.contains { $0["account_id"] == "small" })
+        #expect(liveSeqs.isSubset(of: storedSeqs))
+        await sub.close()
+        await f.stop()
+    }
+}
+
+extension JSONValue {
+    var int64: Int64? { if case .int(let i) = self { return i } else { return nil } }
+}

@@ -63,6 +63,60 @@ struct FaultEndToEndTests {
         #expect(await restarted.terminate() == 0)
     }
 
+    /// A subscriber that never reads, next to one that does: the server's memory stays bounded (the PUB
+    /// queues at most `eventHighWaterMark` events of at most `maxLiveEventBytes` per subscriber), and the
+    /// reading subscriber gets every event, live or by replay of the gaps it saw.
+    @Test func subscriberThatNeverReadsHoldsBoundedMemory() async throws {
+        let dir = ServerProcess.tempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        // 1,000 campaigns × 7 touches of ~12 KB each ≈ 85 MB of events.
+        let server = try await ServerProcess.start(dataDirectory: dir + "/data", config: try Self.bigEventsConfig(in: dir))
+        let c = try Clients(server.endpoints)
+        let reader = try await c.connectedSubscriber(server.endpoints)
+        let before = try server.residentKiB()
+        // Never read: a one-message queue and a small kernel buffer, so the server holds the rest.
+        let stuck = try ZMQSocket(Peer.context, type: .sub, options: [
+            .receiveHighWaterMark(1), .receiveBufferSize(4096), .subscribe([]),
+        ])
+        try stuck.connect(server.endpoints.events)
+        let campaigns = (0..<1000).map { lead(id: "sub-\($0)", account: "sub-\($0)") }
+        _ = await c.ingress.socket.send(batch: campaigns.map { ZMQMessage([[], JSONWriter.encode($0)]) })
+        for _ in campaigns { #expect(try await c.ingress.receiveJSON()["status"] == "accepted") }
+        var seen: Set<Int64> = []
+        while let m = await reader.mailbox.take(within: 0.5) { seen.insert(try JSONParser.parse(m.frames[1])["seq"]!.int!) }
+
+        let advanced = try await c.control.call(["type": "clock.advance", "id": "adv", "seconds": .int(30 * 86_400)], within: 60)
+        #expect(advanced["ok"] == true)
+        let lastSeq = try #require(try await c.replay().last?["seq"]?.int)
+        var peakKiB = before
+        while let m = await reader.mailbox.take(within: 1) {
+            seen.insert(try JSONParser.parse(m.frames[1])["seq"]!.int!)
+            if seen.count % 1000 == 0 { peakKiB = max(peakKiB, try server.residentKiB()) }
+        }
+        // Freed memory goes back to the OS once the server is idle (IdleMemoryTrimmer); what a stuck
+        // subscriber holds is not free, so it stays. Watchdog: 10 s.
+        var after = try server.residentKiB()
+        let settled = ContinuousClock.now.advanced(by: .seconds(10))
+        while after - before >= 40 * 1024, ContinuousClock.now < settled {
+            try await Task.sleep(for: .milliseconds(200))
+            after = try server.residentKiB()
+        }
+        let first = try #require(seen.min())
+        let live = seen.count
+        // Gaps are recoverable: replay fills every one.
+        for event in try await c.replay(after: first) { seen.insert(event["seq"]!.int!) }
+        #expect(seen == Set(first...lastSeq), "\(Set(first...lastSeq).subtracting(seen).count) events missing after replay")
+        print("e2e slow subscriber: \(lastSeq - first + 1) events, \(live) live; RSS \(before / 1024) MiB before, peak ≥ \(peakKiB / 1024) MiB, \((after) / 1024) MiB after")
+        // Unbounded, the stuck subscriber's queue held ~100 MB; bounded, at most 1,000 × 16 KiB plus the
+        // kernel buffer (the rest of the margin: the store's caches).
+        #expect(after - before < 40 * 1024, "RSS grew by \((after - before) / 1024) MiB")
+        stuck.close()
+        await reader.close()
+        await c.close()
+        #expect(await server.terminate() == 0)
+    }
+
     /// A configuration whose touch events are ~12 KB each (a 12 KB signature in every email), with the
     /// campaigns passivated (at most 10 resident), so that what is measured is buffers, not campaign state.
     static func bigEventsConfig(in dir: String) throws -> String {

@@ -39,6 +39,9 @@ public final class AbmServer: Sendable {
     /// message arrives marked truncated, so that it is refused with `bad_framing` like any other framing error.
     static let maxFramesPerMessage = WireLimits.maxFrames
 
+    /// The events PUB's kernel send buffer per subscriber connection (`SO_SNDBUF`).
+    static let eventSocketSendBuffer = 256 * 1024
+
     private init(endpoints: GatewayEndpoints, runtime: CampaignRuntime, store: any CampaignStorage,
                  virtualClock: ManualClock?, gateway: GatewayServer, context: ZMQContext, ingressLoop: ZMQPollLoop,
                  outputLoop: ZMQPollLoop, eventsSocket: AsyncZMQSocket, drainTimeout: Duration, logger: Logger) {
@@ -85,7 +88,11 @@ public final class AbmServer: Sendable {
         }
         let ingress = try router(options.endpoints.ingress, on: ingressLoop)
         let control = try router(options.endpoints.control, on: outputLoop)
-        let pub = try ZMQSocket(context, type: .pub, linger: 2000, options: [.sendHighWaterMark(1_000_000)])
+        // A slow subscriber holds at most eventHighWaterMark × maxLiveEventBytes in libzmq plus the fixed
+        // kernel buffer (a set SO_SNDBUF also stops the kernel from growing it to several MiB).
+        let pub = try ZMQSocket(context, type: .pub, linger: 2000, options: [
+            .sendHighWaterMark(options.eventHighWaterMark), .sendBufferSize(eventSocketSendBuffer),
+        ])
         try pub.bind(options.endpoints.events)
         let events = try outputLoop.adopt(pub)
         let bound = GatewayEndpoints(ingress: ingress.endpoint ?? options.endpoints.ingress,
@@ -94,7 +101,7 @@ public final class AbmServer: Sendable {
 
         var runtimeConfig = options.runtime
         runtimeConfig.logger = logger
-        let publisher = EventSocketPublisher(socket: events)
+        let publisher = EventSocketPublisher(socket: events, maxLiveEventBytes: options.maxLiveEventBytes)
         let runtime = CampaignRuntime(store: store, clock: clock, decider: CampaignEngine(config: options.campaign),
                                       publisher: publisher, configuration: runtimeConfig)
         // The runtime's default event encoder is the protocol's (`EventBody`, shared with `WireEvent`).

@@ -31,6 +31,13 @@ public struct ServerOptions: Sendable {
     /// Past it, requests not yet answered are abandoned: never acknowledged, so their producers resend
     /// them (a resent request that was committed after all answers `duplicate`). Default 30 s.
     public var drainTimeout: Duration = .seconds(30)
+    /// Events queued per subscriber (the PUB's `ZMQ_SNDHWM`); a subscriber further behind loses the newer
+    /// events (it sees a gap in `seq` and replays them, protocol §8.3). Default 1,000.
+    public var eventHighWaterMark: Int = 1000
+    /// Events larger than this (topic + body, bytes) are not published live, only stored: a subscriber
+    /// sees the gap and replays them. With `eventHighWaterMark` it bounds what one subscriber can hold in
+    /// bytes. Default 16 KiB (ordinary events are 0.3–2 KiB).
+    public var maxLiveEventBytes: Int = 16 * 1024
 
     public init(endpoints: GatewayEndpoints = GatewayEndpoints(), dataDirectory: String? = nil,
                 virtualClockStart: Date? = nil, campaign: CampaignConfig = .default,
