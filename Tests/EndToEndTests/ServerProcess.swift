@@ -102,6 +102,12 @@ final class ServerProcess: Sendable {
         return process.terminationStatus
     }
 
+    /// What the server wrote on standard error so far (its log, at `--log-level warning`). Call it after
+    /// the process exited: it reads to the end of the pipe.
+    func standardErrorText() -> String {
+        String(decoding: stderrPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    }
+
     /// The server's resident memory (`VmRSS` of /proc/<pid>/status), in KiB.
     func residentKiB() throws -> Int {
         let status = try String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)
