@@ -64,10 +64,20 @@ public final class AsyncZMQSocket: Sendable {
         return await submit(messages, isolation: isolation)
     }
 
-    private func submit(_ messages: [ZMQMessage], isolation: isolated (any Actor)?) async -> [SendFailure] {
+    /// Like `send(batch:)`, but never waits for room: a message libzmq cannot queue right now fails with
+    /// `EAGAIN` (`ZMQError.again`). On a ROUTER with `routerMandatory(true)` that is a peer at its send
+    /// high-water mark, i.e. one that does not read: its messages fail while the others' go out, and the
+    /// call returns as soon as each message was accepted or refused (no head-of-line blocking).
+    public func trySend(batch messages: [ZMQMessage], isolation: isolated (any Actor)? = #isolation) async -> [SendFailure] {
+        if messages.isEmpty { return [] }
+        return await submit(messages, failWhenFull: true, isolation: isolation)
+    }
+
+    private func submit(_ messages: [ZMQMessage], failWhenFull: Bool = false,
+                        isolation: isolated (any Actor)?) async -> [SendFailure] {
         await withUnsafeContinuation(isolation: isolation) { (c: UnsafeContinuation<[SendFailure], Never>) in
             let ticket = SendTicket(count: messages.count, continuation: c)
-            if !loop.core.post(.send(id, messages, ticket)) {
+            if !loop.core.post(.send(id, messages, ticket, failWhenFull: failWhenFull)) {
                 c.resume(returning: messages.indices.map { SendFailure(index: $0, error: .closed("send")) })
             }
         }

@@ -108,11 +108,14 @@ final class PendingBatch {
     let baseIndex: Int
     /// The next message to send.
     var next = 0
+    /// A message libzmq cannot queue now (`EAGAIN`) fails at once instead of waiting for room.
+    let failWhenFull: Bool
 
-    init(_ messages: [ZMQMessage], ticket: SendTicket, baseIndex: Int = 0) {
+    init(_ messages: [ZMQMessage], ticket: SendTicket, baseIndex: Int = 0, failWhenFull: Bool = false) {
         self.messages = messages
         self.ticket = ticket
         self.baseIndex = baseIndex
+        self.failWhenFull = failWhenFull
     }
 }
 
@@ -124,7 +127,7 @@ public struct SendFailure: Sendable, Hashable, Error {
 
 enum Command: Sendable {
     case add(Int, Transfer<RawSocket>, Inbox)
-    case send(Int, [ZMQMessage], SendTicket)
+    case send(Int, [ZMQMessage], SendTicket, failWhenFull: Bool)
     case perform(Int, @Sendable (RawSocket?) -> Void)
     case close(Int, UnsafeContinuation<Void, Never>?)
     case shutdown(UnsafeContinuation<Void, Never>?)
@@ -216,12 +219,12 @@ final class LoopCore: @unchecked Sendable {
                     let entry = Entry(id: id, raw: raw.value, inbox: inbox)
                     if !entry.receives { inbox.finish() }
                     entries.append(entry)
-                case .send(let id, let messages, let ticket):
+                case .send(let id, let messages, let ticket, let failWhenFull):
                     guard let entry = entries.first(where: { $0.id == id }) else {
                         for i in messages.indices { ticket.fail(SendFailure(index: i, error: .closed("send"))) }
                         continue
                     }
-                    entry.outbox.append(PendingBatch(messages, ticket: ticket))
+                    entry.outbox.append(PendingBatch(messages, ticket: ticket, failWhenFull: failWhenFull))
                     flush(entry)
                 case .perform(let id, let body):
                     body(entries.first(where: { $0.id == id })?.raw)
@@ -286,7 +289,7 @@ final class LoopCore: @unchecked Sendable {
         for command in late {
             switch command {
             case .add(_, let raw, let inbox): raw.value.close(); inbox.finish()
-            case .send(_, let messages, let ticket):
+            case .send(_, let messages, let ticket, _):
                 for i in messages.indices { ticket.fail(SendFailure(index: i, error: .closed("send"))) }
             case .perform(_, let body): body(nil)
             case .close(_, let done): done?.resume()
@@ -300,7 +303,7 @@ final class LoopCore: @unchecked Sendable {
 
     /// Sends queued messages without blocking, in order, until the queue is empty or libzmq says EAGAIN.
     /// On a ROUTER, EAGAIN concerns one peer (its queue is full): that peer's messages stay queued in
-    /// order while messages to other peers go on. Returns whether any message was sent or failed.
+    /// order while messages to other peers go on. Messages of a `failWhenFull` batch fail with EAGAIN instead. Returns whether any message was sent or failed.
     @discardableResult
     private func flush(_ entry: Entry) -> Bool {
         let isRouter = entry.raw.type == .router
@@ -316,13 +319,14 @@ final class LoopCore: @unchecked Sendable {
                 while batch.next < messages.count {
                     let k = batch.next
                     if !blockedPeers.isEmpty, blockedPeers.contains(messages[k].frames.first ?? []) {
-                        kept.append(PendingBatch([messages[k]], ticket: batch.ticket, baseIndex: batch.baseIndex + k))
+                        kept.append(PendingBatch([messages[k]], ticket: batch.ticket, baseIndex: batch.baseIndex + k,
+                                                 failWhenFull: batch.failWhenFull))
                         batch.next += 1
                         continue
                     }
                     let rc = entry.raw.send(messages[k], dontWait: true)
                     if rc == EINTR { continue }
-                    if rc == EAGAIN {
+                    if rc == EAGAIN && !batch.failWhenFull {
                         if !isRouter { stopped = true; return }
                         blockedPeers.insert(messages[k].frames.first ?? [])
                         kept.append(PendingBatch([messages[k]], ticket: batch.ticket, baseIndex: batch.baseIndex + k))

@@ -7,8 +7,10 @@ final class RawSocket {
     let type: SocketType
     /// Keeps the context alive until this socket is closed (so `zmq_ctx_term` can never wait on it).
     let context: ZMQContext
-    /// Messages with more frames than this are discarded on receive (counted in `discardedMessages`).
+    /// Messages with more frames than this are discarded on receive (counted in `discardedMessages`),
+    /// or delivered cut to `maxFrames` frames with `isTruncated` set when `keepsTruncated` is on.
     var maxFrames: Int = 64
+    var keepsTruncated = false
     private(set) var discardedMessages = 0
     /// Read the ZAP `User-Id` property of each received message into `ZMQMessage.userID`.
     var readsUserID = false
@@ -150,12 +152,16 @@ final class RawSocket {
                 frames.append([])  // marker: over the limit; keep draining
             }
         }
+        var truncated = false
         if frames.count > maxFrames {
             discardedMessages += 1
-            return (0, nil)
+            guard keepsTruncated else { return (0, nil) }
+            frames.removeLast()
+            truncated = true
         }
         var message = ZMQMessage(frames)
         message.userID = userID
+        message.isTruncated = truncated
         return (0, message)
     }
 
@@ -181,11 +187,10 @@ final class RawSocket {
             if frameCount <= maxFrames { batch.appendFrame(msg) }
         }
         if frameCount > maxFrames {
-            batch.rollBack(to: mark)
             discardedMessages += 1
-            return 0
+            guard keepsTruncated else { batch.rollBack(to: mark); return 0 }
         }
-        batch.endMessage(userID: userID)
+        batch.endMessage(userID: userID, truncated: frameCount > maxFrames)
         return 0
     }
 

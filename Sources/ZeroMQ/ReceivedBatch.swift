@@ -30,6 +30,8 @@ struct ReceivedBatch: Sendable {
     private(set) var large: [[UInt8]] = []
     /// ZAP User-Ids by message index (only sockets with `readsUserID`; usually empty).
     private(set) var userIDs: [Int: String] = [:]
+    /// Indices of messages cut at the frame limit (usually empty).
+    private(set) var truncated: Set<Int> = []
 
     /// The number of complete messages.
     var count: Int { ends.count }
@@ -42,6 +44,7 @@ struct ReceivedBatch: Sendable {
         ends.removeAll(keepingCapacity: true)
         if !large.isEmpty { large.removeAll() }
         if !userIDs.isEmpty { userIDs.removeAll() }
+        if !truncated.isEmpty { truncated.removeAll() }
     }
 
     // MARK: poll-thread side
@@ -80,8 +83,9 @@ struct ReceivedBatch: Sendable {
     }
 
     /// Closes the message whose frames were appended since the previous one.
-    mutating func endMessage(userID: String?) {
+    mutating func endMessage(userID: String?, truncated isTruncated: Bool = false) {
         if let userID { userIDs[ends.count] = userID }
+        if isTruncated { truncated.insert(ends.count) }
         ends.append(spans.count)
     }
 
@@ -105,6 +109,7 @@ struct ReceivedBatch: Sendable {
             message = ZMQMessage(frames)
         }
         if !userIDs.isEmpty { message.userID = userIDs[index] }
+        if !truncated.isEmpty { message.isTruncated = truncated.contains(index) }
         return message
     }
 

@@ -9,6 +9,10 @@ public enum SocketOption: Sendable, Hashable {
     case sendHighWaterMark(Int)
     /// Inbound queue limit per peer, in messages (`ZMQ_RCVHWM`); 0 = unlimited.
     case receiveHighWaterMark(Int)
+    /// The kernel's send buffer of each TCP connection, in bytes (`ZMQ_SNDBUF`, `SO_SNDBUF`); -1 = OS default.
+    case sendBufferSize(Int)
+    /// The kernel's receive buffer of each TCP connection, in bytes (`ZMQ_RCVBUF`, `SO_RCVBUF`); -1 = OS default.
+    case receiveBufferSize(Int)
     /// Largest accepted inbound *frame* in bytes (`ZMQ_MAXMSGSIZE`); -1 = no limit. Larger: peer is dropped.
     case maxMessageSize(Int)
     /// This socket's routing id as seen by a ROUTER peer (`ZMQ_ROUTING_ID`), 1–255 bytes, not starting with 0.
@@ -71,6 +75,8 @@ public enum SocketOption: Sendable, Hashable {
         switch self {
         case .linger(let ms): ("LINGER", ZMQ_LINGER, .int(Int32(clamping: ms)))
         case .sendHighWaterMark(let n): ("SNDHWM", ZMQ_SNDHWM, .int(Int32(clamping: n)))
+        case .sendBufferSize(let n): ("SNDBUF", ZMQ_SNDBUF, .int(Int32(clamping: n)))
+        case .receiveBufferSize(let n): ("RCVBUF", ZMQ_RCVBUF, .int(Int32(clamping: n)))
         case .receiveHighWaterMark(let n): ("RCVHWM", ZMQ_RCVHWM, .int(Int32(clamping: n)))
         case .maxMessageSize(let n): ("MAXMSGSIZE", ZMQ_MAXMSGSIZE, .int64(Int64(n)))
         case .routingID(let id): ("ROUTING_ID", ZMQ_ROUTING_ID, .bytes(id))

@@ -7,6 +7,10 @@ public struct ZMQMessage: Sendable, Hashable, ExpressibleByArrayLiteral, CustomS
     /// The ZAP `User-Id` the sender authenticated as (received messages only, when the socket's
     /// `readsUserID` is on and a ZAP handler set one); nil otherwise. Never sent.
     public var userID: String?
+    /// The sender sent more frames than the receiving socket keeps (`maxFramesPerMessage`) and the socket
+    /// `keepsTruncatedMessages`: `frames` holds only the first ones (so that a ROUTER still has the
+    /// routing id to refuse the message). Received messages only; never sent.
+    public var isTruncated = false
 
     public init(_ frames: [[UInt8]]) { self.frames = frames }
 

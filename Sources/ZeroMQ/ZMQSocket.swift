@@ -29,6 +29,14 @@ public struct ZMQSocket: ~Copyable {
         nonmutating set { raw.maxFrames = max(1, newValue) }
     }
 
+    /// Whether a message over `maxFramesPerMessage` is delivered with its first frames and
+    /// `ZMQMessage.isTruncated` set (so a ROUTER can still answer its sender), instead of being discarded
+    /// (default off). Either way it counts in `discardedMessages`.
+    public var keepsTruncatedMessages: Bool {
+        get { raw.keepsTruncated }
+        nonmutating set { raw.keepsTruncated = newValue }
+    }
+
     /// Whether received messages carry the sender's ZAP `User-Id` in `ZMQMessage.userID` (default off).
     /// Kept when the socket is adopted by a `ZMQPollLoop`.
     public var readsUserID: Bool {
@@ -36,7 +44,7 @@ public struct ZMQSocket: ~Copyable {
         nonmutating set { raw.readsUserID = newValue }
     }
 
-    /// How many received messages were discarded for exceeding `maxFramesPerMessage`.
+    /// How many received messages were discarded (or truncated) for exceeding `maxFramesPerMessage`.
     public var discardedMessages: Int { raw.discardedMessages }
 
     /// Binds to `endpoint` (`tcp://127.0.0.1:*` picks a free port; read it back with `lastEndpoint`).

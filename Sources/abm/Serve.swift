@@ -37,9 +37,16 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")
     var logLevel: String?
 
+    @Option(name: .customLong("drain-timeout"),
+            help: "Seconds SIGTERM may spend answering requests already read (default 30); past it they are abandoned, never acked.")
+    var drainTimeout: Double?
+
     func validate() throws {
         if let virtualClock, WireTime.parse(virtualClock) == nil {
             throw ValidationError("--virtual-clock: `\(virtualClock)` is not an ISO-8601 instant like 2026-03-02T09:00:00Z")
+        }
+        if let drainTimeout, !(drainTimeout >= 0 && drainTimeout <= 86_400) {
+            throw ValidationError("--drain-timeout: must be a number of seconds in 0…86400")
         }
         if let logLevel, Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level: `\(logLevel)` is not one of trace, debug, info, notice, warning, error, critical")
@@ -58,6 +65,7 @@ struct Serve: AsyncParsableCommand {
         if let events { options.endpoints.events = events }
         if let dataDir { options.dataDirectory = dataDir }
         if let virtualClock { options.virtualClockStart = WireTime.parse(virtualClock) }
+        if let drainTimeout { options.drainTimeout = .milliseconds(Int(drainTimeout * 1000)) }
         let level = logLevel.flatMap(Logger.Level.init(rawValue:)) ?? options.logger.logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

@@ -139,10 +139,12 @@ struct ServerFixture {
     let control: TestPeer
 
     static func start(dataDirectory: String? = nil, virtualClock: Date? = t0,
-                      campaign: JSONValue = .null) async throws -> ServerFixture {
+                      campaign: JSONValue = .null,
+                      configure: (inout ServerOptions) -> Void = { _ in }) async throws -> ServerFixture {
         var options = ServerOptions(endpoints: .ephemeral, dataDirectory: dataDirectory, virtualClockStart: virtualClock,
                                     campaign: try CampaignConfig(merging: campaign))
         options.logger.logLevel = .error
+        configure(&options)
         let server = try await AbmServer.start(options: options)
         return ServerFixture(server: server, ingress: try .dealer(server.endpoints.ingress),
                              control: try .dealer(server.endpoints.control))

@@ -36,13 +36,14 @@ final class ServerProcess: Sendable {
 
     /// Starts `abm serve` and returns once it printed its endpoints and `ready` (bounded).
     static func start(dataDirectory: String, virtualClock: String? = "2026-03-02T09:00:00Z",
-                      config: String? = nil) async throws -> ServerProcess {
+                      config: String? = nil, extraArguments: [String] = []) async throws -> ServerProcess {
         let process = Process()
         process.executableURL = try binary
         var args = ["serve", "--ingress", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*",
                     "--events", "tcp://127.0.0.1:*", "--data-dir", dataDirectory, "--log-level", "warning"]
         if let virtualClock { args += ["--virtual-clock", virtualClock] }
         if let config { args += ["--config", config] }
+        args += extraArguments
         process.arguments = args
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
@@ -89,6 +90,31 @@ final class ServerProcess: Sendable {
     func terminate() async -> Int32 {
         process.terminate()
         return await waitForExit()
+    }
+
+    /// The exit status, or nil if the process is still running after `seconds` (a watchdog, not pacing).
+    func exitStatus(within seconds: Double) async -> Int32? {
+        let deadline = ContinuousClock.now.advanced(by: .seconds(seconds))
+        while process.isRunning {
+            if ContinuousClock.now >= deadline { return nil }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return process.terminationStatus
+    }
+
+    /// What the server wrote on standard error so far (its log, at `--log-level warning`). Call it after
+    /// the process exited: it reads to the end of the pipe.
+    func standardErrorText() -> String {
+        String(decoding: stderrPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    }
+
+    /// The server's resident memory (`VmRSS` of /proc/<pid>/status), in KiB.
+    func residentKiB() throws -> Int {
+        let status = try String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kib = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        else { throw Timeout(what: "VmRSS in /proc/\(process.processIdentifier)/status") }
+        return kib
     }
 
     /// SIGKILL: no drain, no cleanup.
@@ -193,9 +219,9 @@ final class Peer: Sendable {
         return try JSONParser.parse(m.frames.last ?? [])
     }
 
-    func call(_ body: JSONValue) async throws -> JSONValue {
+    func call(_ body: JSONValue, within seconds: Double = 15) async throws -> JSONValue {
         try await send(body)
-        return try await receiveJSON()
+        return try await receiveJSON(within: seconds)
     }
 }
 

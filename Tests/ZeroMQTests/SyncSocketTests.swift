@@ -170,3 +170,34 @@ import ZeroMQ
         #expect(throws: ZMQError.self) { _ = try sub.receive() }  // EAGAIN after RCVTIMEO
     }
 }
+
+@Suite struct TruncatedMessageTests {
+    /// With `keepsTruncatedMessages` a message over the frame cap arrives cut and marked, on both receive
+    /// paths (the synchronous one and the poll loop's batches), instead of vanishing.
+    @Test func overTheFrameCapArrivesMarked() async throws {
+        let context = try ZMQContext()
+        let pull = try ZMQSocket(context, type: .pull)
+        pull.maxFramesPerMessage = 3
+        pull.keepsTruncatedMessages = true
+        try pull.bind("inproc://truncated")
+        let push = try ZMQSocket(context, type: .push)
+        try push.connect("inproc://truncated")
+        try push.send(ZMQMessage([[1], [2], [3], [4], [5]]))
+        try push.send(ZMQMessage([[1], [2], [3]]))
+        let cut = try pull.receive()
+        #expect(cut.frames == [[1], [2], [3]] && cut.isTruncated)
+        #expect(try pull.receive().isTruncated == false)
+        #expect(pull.discardedMessages == 1)
+
+        let loop = try ZMQPollLoop(name: "test-trunc")
+        let async = try loop.adopt(pull)
+        try push.send(ZMQMessage([[9], [8], [7], [6]]))
+        try push.send(ZMQMessage([[9]]))
+        var it = async.messages.makeAsyncIterator()
+        let first = try #require(try await it.next())
+        #expect(first.frames == [[9], [8], [7]] && first.isTruncated)
+        let second = try #require(try await it.next())
+        #expect(second.frames == [[9]] && !second.isTruncated)
+        await loop.shutdown()
+    }
+}

@@ -33,15 +33,20 @@ public final class AbmServer: Sendable {
     private let storeDirectory: LockedDataDirectory?
     private let stopped = Mutex(false)
     private let logger: Logger
+    private let drainTimeout: Duration
+    private let trimmer = IdleMemoryTrimmer()
 
-    /// Receive-side cap of the ROUTERs: more frames than this and libzmq's layer discards the message
-    /// unread (no identity left to answer); 3…64 frames get `bad_framing` when not exactly 3.
-    static let maxFramesPerMessage = 64
+    /// Receive-side cap of the ROUTERs (identity included): frames past it are dropped unread and the
+    /// message arrives marked truncated, so that it is refused with `bad_framing` like any other framing error.
+    static let maxFramesPerMessage = WireLimits.maxFrames
+
+    /// The events PUB's kernel send buffer per subscriber connection (`SO_SNDBUF`).
+    static let eventSocketSendBuffer = 256 * 1024
 
     private init(endpoints: GatewayEndpoints, runtime: CampaignRuntime, store: any CampaignStorage,
                  virtualClock: ManualClock?, gateway: GatewayServer, context: ZMQContext, ingressLoop: ZMQPollLoop,
                  outputLoop: ZMQPollLoop, eventsSocket: AsyncZMQSocket, storeDirectory: LockedDataDirectory?,
-                 logger: Logger) {
+                 drainTimeout: Duration, logger: Logger) {
         self.endpoints = endpoints
         self.runtime = runtime
         self.store = store
@@ -52,6 +57,7 @@ public final class AbmServer: Sendable {
         self.outputLoop = outputLoop
         self.eventsSocket = eventsSocket
         self.storeDirectory = storeDirectory
+        self.drainTimeout = drainTimeout
         self.logger = logger
     }
 
@@ -67,8 +73,7 @@ public final class AbmServer: Sendable {
         let outputLoop = try ZMQPollLoop(name: "abm-control")
         let sockets: (ingress: AsyncZMQSocket, control: AsyncZMQSocket, events: AsyncZMQSocket)
         do {
-            sockets = try bindSockets(options.endpoints, context: context, ingressLoop: ingressLoop,
-                                      outputLoop: outputLoop)
+            sockets = try bindSockets(options, context: context, ingressLoop: ingressLoop, outputLoop: outputLoop)
         } catch {
             await ingressLoop.shutdown()
             await outputLoop.shutdown()
@@ -90,36 +95,48 @@ public final class AbmServer: Sendable {
 
         var runtimeConfig = options.runtime
         runtimeConfig.logger = logger
+        let publisher = EventSocketPublisher(socket: events, maxLiveEventBytes: options.maxLiveEventBytes)
         let runtime = CampaignRuntime(store: store, clock: clock, decider: CampaignEngine(config: options.campaign),
-                                      publisher: EventSocketPublisher(socket: events), configuration: runtimeConfig)
+                                      publisher: publisher, configuration: runtimeConfig)
         // The runtime's default event encoder is the protocol's (`EventBody`, shared with `WireEvent`).
         try await runtime.start()
         let gateway = GatewayServer(ingress: ingress, control: control, runtime: runtime, store: store,
-                                    virtualClock: manual != nil, logger: logger)
+                                    virtualClock: manual != nil, maxInFlightPerPeer: options.maxInFlightPerPeer,
+                                    logger: logger)
         gateway.start()
         logger.info("serving", metadata: ["ingress": "\(bound.ingress)", "control": "\(bound.control)",
                                           "events": "\(bound.events)"])
-        return AbmServer(endpoints: bound, runtime: runtime, store: store, virtualClock: manual, gateway: gateway,
-                         context: context, ingressLoop: ingressLoop, outputLoop: outputLoop, eventsSocket: events,
-                         storeDirectory: storeDirectory, logger: logger)
+        let server = AbmServer(endpoints: bound, runtime: runtime, store: store, virtualClock: manual, gateway: gateway,
+                               context: context, ingressLoop: ingressLoop, outputLoop: outputLoop, eventsSocket: events,
+                               storeDirectory: storeDirectory, drainTimeout: options.drainTimeout, logger: logger)
+        server.trimmer.start { [gateway, publisher] in
+            let s = gateway.statistics
+            return s.requests + s.malformed + s.rateLimited + publisher.publishedCount
+        }
+        return server
     }
 
-    private static func bindSockets(_ endpoints: GatewayEndpoints, context: ZMQContext, ingressLoop: ZMQPollLoop,
+    private static func bindSockets(_ options: ServerOptions, context: ZMQContext, ingressLoop: ZMQPollLoop,
                                     outputLoop: ZMQPollLoop) throws
         -> (ingress: AsyncZMQSocket, control: AsyncZMQSocket, events: AsyncZMQSocket) {
         func router(_ endpoint: String, on loop: ZMQPollLoop) throws -> AsyncZMQSocket {
             let socket = try ZMQSocket(context, type: .router, linger: 2000, options: [
-                .routerMandatory(true), .sendHighWaterMark(1_000_000), .receiveHighWaterMark(100_000),
+                .routerMandatory(true), .sendHighWaterMark(options.replyHighWaterMark), .receiveHighWaterMark(100_000),
                 .maxMessageSize(WireLimits.maxMessageBytes),
             ])
             socket.maxFramesPerMessage = maxFramesPerMessage
+            socket.keepsTruncatedMessages = true
             try socket.bind(endpoint)
             return try loop.adopt(socket, inboundCapacity: 4096)
         }
-        let ingress = try router(endpoints.ingress, on: ingressLoop)
-        let control = try router(endpoints.control, on: outputLoop)
-        let pub = try ZMQSocket(context, type: .pub, linger: 2000, options: [.sendHighWaterMark(1_000_000)])
-        try pub.bind(endpoints.events)
+        let ingress = try router(options.endpoints.ingress, on: ingressLoop)
+        let control = try router(options.endpoints.control, on: outputLoop)
+        // A slow subscriber holds at most eventHighWaterMark × maxLiveEventBytes in libzmq plus the fixed
+        // kernel buffer (a set SO_SNDBUF also stops the kernel from growing it to several MiB).
+        let pub = try ZMQSocket(context, type: .pub, linger: 2000, options: [
+            .sendHighWaterMark(options.eventHighWaterMark), .sendBufferSize(eventSocketSendBuffer),
+        ])
+        try pub.bind(options.endpoints.events)
         let events = try outputLoop.adopt(pub)
         return (ingress, control, events)
     }
@@ -130,11 +147,22 @@ public final class AbmServer: Sendable {
     /// Graceful stop: stops reading requests, lets those in flight finish and sends their replies, shuts
     /// the runtime down (its queued events are committed and published), then closes the sockets
     /// (lingering up to 2 s so that queued replies and events reach connected peers). Idempotent.
+    ///
+    /// Bounded by `ServerOptions.drainTimeout`: past it the requests not answered yet are abandoned (never
+    /// acked; producers resend them), and the runtime gets the same time again to finish the commit in
+    /// progress before the sockets close anyway (an unfinished commit is rolled back by SQLite, as after
+    /// a crash: nothing acknowledged is lost).
     public func stop() async {
         let first = stopped.withLock { s -> Bool in defer { s = true }; return !s }
         guard first else { return }
-        await gateway.drain()
-        await runtime.shutdown()
+        trimmer.stop()
+        let deadline = ContinuousClock.now.advanced(by: drainTimeout)
+        let drained = await gateway.drain(until: deadline)
+        let runtime = self.runtime
+        let grace = drained ? deadline : ContinuousClock.now.advanced(by: max(drainTimeout, .seconds(1)))
+        if await !untilDeadline(grace, { await runtime.shutdown() }) {
+            logger.warning("runtime did not stop within the drain timeout; closing anyway")
+        }
         await gateway.ingress.close()
         await gateway.control.close()
         await eventsSocket.close()

@@ -12,11 +12,14 @@ public struct GatewayStatistics: Sendable, Equatable {
     public var requests: Int
     /// Requests refused by the wire layer (malformed), each answered with a `rejected` ack / `ok:false`.
     public var malformed: Int
-    /// Messages dropped because no reply could be routed (no identity frame), plus messages libzmq's
-    /// layer discarded for having too many frames.
+    /// Messages dropped because no reply could be routed (no identity frame).
     public var unroutable: Int
     /// Replies libzmq refused (the client left before its reply).
     public var failedReplies: Int
+    /// Requests refused with `rate_limited`: the client had too many in flight or did not read its replies.
+    public var rateLimited = 0
+    /// Replies dropped because the client's queue was full (it does not read them).
+    public var droppedReplies = 0
 }
 
 /// The ZeroMQ front of the runtime: the ingress and control ROUTERs. Decodes each request
@@ -37,11 +40,13 @@ final class GatewayServer: Sendable {
     private let dispatcher = KeyedSerialDispatcher()
     private let ingressReplies: BatchingSender
     private let controlReplies: BatchingSender
+    private let ingressWindows: PeerWindows
+    private let controlWindows: PeerWindows
     private let loops = Mutex<[Task<Void, Never>]>([])
     private let counters = Mutex(GatewayStatistics(requests: 0, malformed: 0, unroutable: 0, failedReplies: 0))
 
     init(ingress: AsyncZMQSocket, control: AsyncZMQSocket, runtime: CampaignRuntime, store: any CampaignStorage,
-         virtualClock: Bool, logger: Logger) {
+         virtualClock: Bool, maxInFlightPerPeer: Int, logger: Logger) {
         self.ingress = ingress
         self.control = control
         self.runtime = runtime
@@ -50,6 +55,8 @@ final class GatewayServer: Sendable {
         self.logger = logger
         self.ingressReplies = BatchingSender(socket: ingress)
         self.controlReplies = BatchingSender(socket: control)
+        self.ingressWindows = PeerWindows(limit: maxInFlightPerPeer)
+        self.controlWindows = PeerWindows(limit: maxInFlightPerPeer)
     }
 
     /// Starts reading both ROUTERs.
@@ -59,19 +66,31 @@ final class GatewayServer: Sendable {
         loops.withLock { $0 = [ingressLoop, controlLoop] }
     }
 
-    /// Stops reading, lets every request in flight finish and sends its reply.
-    func drain() async {
+    /// Stops reading, lets every request in flight finish and sends its reply, until `deadline`. Past it
+    /// the requests not answered yet are abandoned (queued ones dropped, replies of running ones never
+    /// sent) and it returns false.
+    func drain(until deadline: ContinuousClock.Instant) async -> Bool {
         let tasks = loops.withLock { l -> [Task<Void, Never>] in defer { l = [] }; return l }
         for t in tasks { t.cancel() }
         for t in tasks { await t.value }
-        await dispatcher.drain()
+        let dispatcher = self.dispatcher
+        let drained = await untilDeadline(deadline) { await dispatcher.drain() }
+        if !drained {
+            let dropped = dispatcher.abandonQueued()
+            ingressReplies.abandon()
+            controlReplies.abandon()
+            logger.warning("drain deadline passed: unanswered requests abandoned (never acked)",
+                           metadata: ["queued": "\(dropped)", "running": "\(dispatcher.inFlight)"])
+        }
         await ingressReplies.flush()
         await controlReplies.flush()
+        return drained
     }
 
     var statistics: GatewayStatistics {
         var s = counters.withLock { $0 }
         s.failedReplies = ingressReplies.failedSends + controlReplies.failedSends
+        s.droppedReplies = ingressReplies.droppedForFullPeer + controlReplies.droppedForFullPeer
         return s
     }
 
@@ -100,25 +119,34 @@ final class GatewayServer: Sendable {
 
     private func handleIngress(_ message: ZMQMessage) {
         guard let identity = routableIdentity(message) else { return }
+        if ingressReplies.isBlocked(identity) {
+            return ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(refuseBlocked(Self.blockedAck))))
+        }
         let request: WireRequest
         do {
-            request = try decoder.decodeIngress(Array(message.frames.dropFirst()))
+            request = try decoder.decodeIngress(try Self.requestFrames(message))
         } catch {
             counters.withLock { $0.malformed += 1 }
             ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(Ack.rejected(error).encode())))
             return
         }
+        if let refusal = rateLimit(identity, ingressWindows, ingressReplies) {
+            ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(
+                Ack.rejected(id: request.id, error: refusal).encode())))
+            return
+        }
         counters.withLock { $0.requests += 1 }
+        let done: @Sendable () -> Void = { [ingressWindows] in ingressWindows.release(identity) }
         switch request {
         case .lead(let id, let accountId, let lead):
-            dispatcher.submit(key: accountId) { [runtime, ingressReplies] in
+            dispatcher.submit(key: accountId, then: done) { [runtime, ingressReplies] in
                 let ack = await runtime.submitLead(requestId: id, lead: lead)
                 let body = Self.wireAck(id: id, status: ack.status, campaignId: ack.campaignId,
                                         warnings: ack.warnings, error: ack.error)
                 ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(body)))
             }
         case .response(let id, let input):
-            dispatcher.submit(key: input.accountId) { [runtime, ingressReplies] in
+            dispatcher.submit(key: input.accountId, then: done) { [runtime, ingressReplies] in
                 let ack = await runtime.submitResponse(requestId: id, input)
                 let body = Self.wireAck(id: id, status: ack.status, campaignId: ack.campaignId,
                                         warnings: ack.warnings, error: ack.error)
@@ -126,6 +154,7 @@ final class GatewayServer: Sendable {
             }
         default:
             // `decodeIngress` returns only lead and response.
+            done()
             let error = WireErrorBody(code: WireError.unknownType, message: "not an ingress request", field: "type")
             ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(Ack.rejected(id: request.id, error: error).encode())))
         }
@@ -157,22 +186,30 @@ final class GatewayServer: Sendable {
 
     private func handleControl(_ message: ZMQMessage) {
         guard let identity = routableIdentity(message) else { return }
+        if controlReplies.isBlocked(identity) {
+            return controlReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(refuseBlocked(Self.blockedReply))))
+        }
         let request: WireRequest
         do {
-            request = try decoder.decodeControl(Array(message.frames.dropFirst()))
+            request = try decoder.decodeControl(try Self.requestFrames(message))
         } catch {
             counters.withLock { $0.malformed += 1 }
             controlReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(ControlReply.failure(error))))
             return
         }
-        counters.withLock { $0.requests += 1 }
         let reply: @Sendable ([UInt8]) -> Void = { [controlReplies] body in
             controlReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(body)))
         }
+        if let refusal = rateLimit(identity, controlWindows, controlReplies) {
+            reply(ControlReply.failure(id: request.id, error: refusal))
+            return
+        }
+        counters.withLock { $0.requests += 1 }
+        let done: @Sendable () -> Void = { [controlWindows] in controlWindows.release(identity) }
         switch request {
         case .pause(let id, let accountId, _), .resume(let id, let accountId), .cancel(let id, let accountId):
             let command = request.campaignCommand!
-            dispatcher.submit(key: accountId) { [runtime] in
+            dispatcher.submit(key: accountId, then: done) { [runtime] in
                 let r = await runtime.command(requestId: id, accountId: accountId, command)
                 if r.ok {
                     reply(ControlReply.ok(id: id, fields: ["campaign": r.campaign ?? .null]))
@@ -182,7 +219,7 @@ final class GatewayServer: Sendable {
                 }
             }
         case .status(let id, let accountId):
-            dispatcher.submit(key: accountId) { [runtime] in
+            dispatcher.submit(key: accountId, then: done) { [runtime] in
                 let campaign = await runtime.status(accountId: accountId)
                 if let campaign, campaign["campaign_id"] != nil {
                     reply(ControlReply.ok(id: id, fields: ["campaign": campaign]))
@@ -196,7 +233,7 @@ final class GatewayServer: Sendable {
                 }
             }
         case .events(let id, let afterSeq, let limit):
-            dispatcher.submitUnordered { [runtime, store] in
+            dispatcher.submitUnordered(then: done) { [runtime, store] in
                 do {
                     let events = try await runtime.events(afterSeq: afterSeq, limit: limit)
                     let lastSeq = try await store.lastSeq()
@@ -208,16 +245,18 @@ final class GatewayServer: Sendable {
             }
         case .clockAdvance(let id, let seconds):
             guard virtualClock else {
+                done()
                 reply(ControlReply.failure(id: id, error: WireErrorBody(
                     code: WireError.notVirtualClock, message: "clock.advance needs a server started with --virtual-clock")))
                 return
             }
             // One advance at a time, in arrival order (a key no account id can equal: ids are non-empty
             // strings, this one starts with NUL).
-            dispatcher.submit(key: "\u{0}clock") { [runtime, store] in
+            dispatcher.submit(key: "\u{0}clock", then: done) { [runtime, store] in
                 reply(await Self.advanceClock(id: id, seconds: seconds, runtime: runtime, store: store))
             }
         default:
+            done()
             let error = WireErrorBody(code: WireError.unknownType, message: "not a control command", field: "type")
             reply(ControlReply.failure(id: request.id, error: error))
         }
@@ -242,6 +281,37 @@ final class GatewayServer: Sendable {
     }
 
     // MARK: - Helpers
+
+    /// Takes a slot of `peer`'s window, or returns the `rate_limited` refusal (counted): the peer has
+    /// `maxInFlightPerPeer` requests in flight.
+    private func rateLimit(_ peer: [UInt8], _ windows: PeerWindows, _ replies: BatchingSender) -> WireErrorBody? {
+        if windows.acquire(peer) { return nil }
+        counters.withLock { $0.rateLimited += 1 }
+        return WireErrorBody(code: WireError.rateLimited, message:
+            "more than \(windows.limit) requests in flight on this connection; read replies, then resend the same id")
+    }
+
+    /// A peer whose last reply was dropped (it does not read) is cut off: its requests are refused
+    /// unread, so that a flood costs no decoding and no store work. The refusal has `"id": null`; once one
+    /// goes through (the peer reads again) the peer is served again.
+    private func refuseBlocked(_ body: [UInt8]) -> [UInt8] {
+        counters.withLock { $0.rateLimited += 1 }
+        return body
+    }
+
+    private static let blockedMessage = "this connection does not read its replies; read them, then resend the same id"
+    private static let blockedError = WireErrorBody(code: WireError.rateLimited, message: blockedMessage)
+    private static let blockedAck = Ack.rejected(id: nil, error: blockedError).encode()
+    private static let blockedReply = ControlReply.failure(id: nil, error: blockedError)
+
+    /// The frames after the identity; a message cut at the frame cap is `bad_framing` (its body is not read).
+    private static func requestFrames(_ message: ZMQMessage) throws(WireError) -> [[UInt8]] {
+        if message.isTruncated {
+            throw WireError(code: WireError.badFraming,
+                            message: "more than \(WireLimits.maxFrames - 1) frames; expected [empty delimiter][body]")
+        }
+        return Array(message.frames.dropFirst())
+    }
 
     /// The ROUTER's identity frame, or nil (counted) when there is none to route a reply to.
     private func routableIdentity(_ message: ZMQMessage) -> [UInt8]? {

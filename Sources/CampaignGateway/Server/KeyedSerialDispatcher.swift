@@ -50,6 +50,16 @@ final class KeyedSerialDispatcher: Sendable {
     /// Jobs submitted and not finished yet.
     var inFlight: Int { state.withLock { $0.inFlight } }
 
+    /// Runs `job` after every job submitted earlier with the same `key` has finished, then `then`.
+    func submit(key: String, then: @escaping @Sendable () -> Void, _ job: @escaping Job) {
+        submit(key: key) { await job(); then() }
+    }
+
+    /// Runs `job`, then `then`, concurrently with everything else.
+    func submitUnordered(then: @escaping @Sendable () -> Void, _ job: @escaping Job) {
+        submitUnordered { await job(); then() }
+    }
+
     /// Runs `job` after every job submitted earlier with the same `key` has finished.
     func submit(key: String, _ job: @escaping Job) {
         let startNow = state.withLock { s -> Bool in
@@ -87,6 +97,27 @@ final class KeyedSerialDispatcher: Sendable {
         }
     }
 
+    /// Drops every job that has not started (a stop past its deadline); running jobs finish. Returns
+    /// how many were dropped.
+    @discardableResult
+    func abandonQueued() -> Int {
+        let (dropped, waiters) = state.withLock { s -> (Int, [CheckedContinuation<Void, Never>]) in
+            var dropped = 0
+            for key in s.queues.keys {
+                let q = s.queues[key]!
+                dropped += q.jobs.count - q.head
+                s.queues[key] = Queue()
+            }
+            s.inFlight -= dropped
+            let room = s.takeRoomWaiters()
+            guard s.inFlight == 0 else { return (dropped, room) }
+            defer { s.drainWaiters = [] }
+            return (dropped, room + s.drainWaiters)
+        }
+        for w in waiters { w.resume() }
+        return dropped
+    }
+
     /// Returns once no job is in flight.
     func drain() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
@@ -108,6 +139,8 @@ final class KeyedSerialDispatcher: Sendable {
                 let room = s.takeRoomWaiters()
                 guard let next = s.queues[key]!.pop() else {
                     s.queues[key] = nil
+                    // A dictionary keeps its capacity when emptied: after a burst over 100k accounts give it back.
+                    if s.queues.isEmpty { s.queues = [:] }
                     return (nil, room)
                 }
                 return (next, room)

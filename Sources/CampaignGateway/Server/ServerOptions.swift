@@ -19,6 +19,25 @@ public struct ServerOptions: Sendable {
     /// Runtime tuning (max resident campaigns, commit batch, …); its `logger` is replaced by `logger`.
     public var runtime: RuntimeConfiguration
     public var logger: Logger
+    /// Requests one client connection (ROUTER peer) may have in flight; past it its requests are refused
+    /// with `rate_limited` (protocol §12) while other clients go on. Default 4,096.
+    public var maxInFlightPerPeer: Int = 4096
+    /// Replies libzmq queues for one peer (the ROUTERs' `ZMQ_SNDHWM`). A peer with this many unread
+    /// replies does not read: further replies to it are dropped and its requests refused with
+    /// `rate_limited` until it reads again. Well above `maxInFlightPerPeer`, so that a client that reads
+    /// never reaches it. Default 16,384 (a few MiB per stuck peer).
+    public var replyHighWaterMark: Int = 16_384
+    /// How long a graceful stop (SIGTERM) may take to answer the requests already read (`--drain-timeout`).
+    /// Past it, requests not yet answered are abandoned: never acknowledged, so their producers resend
+    /// them (a resent request that was committed after all answers `duplicate`). Default 30 s.
+    public var drainTimeout: Duration = .seconds(30)
+    /// Events queued per subscriber (the PUB's `ZMQ_SNDHWM`); a subscriber further behind loses the newer
+    /// events (it sees a gap in `seq` and replays them, protocol §8.3). Default 1,000.
+    public var eventHighWaterMark: Int = 1000
+    /// Events larger than this (topic + body, bytes) are not published live, only stored: a subscriber
+    /// sees the gap and replays them. With `eventHighWaterMark` it bounds what one subscriber can hold in
+    /// bytes. Default 16 KiB (ordinary events are 0.3–2 KiB).
+    public var maxLiveEventBytes: Int = 16 * 1024
 
     public init(endpoints: GatewayEndpoints = GatewayEndpoints(), dataDirectory: String? = nil,
                 virtualClockStart: Date? = nil, campaign: CampaignConfig = .default,

@@ -42,11 +42,14 @@ public struct WireError: Error, Sendable, Equatable, CustomStringConvertible {
     public static let notVirtualClock = "not_virtual_clock"
     /// The server failed to store the request (nothing was stored; retrying the same id is safe).
     public static let `internal` = "internal"
+    /// The connection has too many requests in flight, or does not read its replies: the request was not
+    /// processed (nothing stored); read the replies, then resend the same id.
+    public static let rateLimited = "rate_limited"
 
     /// Every stable code, for documentation checks and tests.
     public static let allCodes: [String] = [
         badFraming, invalidJSON, missingField, invalidField, unknownType, notFound, invalidState,
-        invalidConfig, notVirtualClock, `internal`,
+        invalidConfig, notVirtualClock, `internal`, rateLimited,
     ]
 }
 
