@@ -68,6 +68,19 @@ final class BatchingSender: Sendable {
         if start { Task { await self.sendRounds() } }
     }
 
+    /// Queues several replies at once (a batch's acks): one lock, at most one sending task.
+    func enqueue(contentsOf messages: [ZMQMessage]) {
+        guard !messages.isEmpty else { return }
+        let start = state.withLock { s -> Bool in
+            if s.abandoned { s.abandonedCount += messages.count; return false }
+            s.pending.append(contentsOf: messages)
+            if s.sending { return false }
+            s.sending = true
+            return true
+        }
+        if start { Task { await self.sendRounds() } }
+    }
+
     /// Returns once everything queued so far has been handed to libzmq (or refused).
     func flush() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in

@@ -61,7 +61,7 @@ final class GatewayServer: Sendable {
 
     /// Starts reading both ROUTERs.
     func start() {
-        let ingressLoop = Task { await self.receive(from: self.ingress) { self.handleIngress($0) } }
+        let ingressLoop = Task { await self.receiveIngressBatches() }
         let controlLoop = Task { await self.receive(from: self.control) { self.handleControl($0) } }
         loops.withLock { $0 = [ingressLoop, controlLoop] }
     }
@@ -117,10 +117,56 @@ final class GatewayServer: Sendable {
 
     // MARK: - Ingress
 
-    private func handleIngress(_ message: ZMQMessage) {
-        guard let identity = routableIdentity(message) else { return }
+    /// Ingress, a poll batch at a time: every message of the batch is decoded, the valid requests go to
+    /// the runtime as one batch (`CampaignRuntime.submit(batch:)`: per-account order, one commit), and
+    /// their acks go out together once it is committed. This loop is the one caller of `submit(batch:)`,
+    /// so the order of batches is the order of arrival; commits overlap with the next batch's decoding.
+    private func receiveIngressBatches() async {
+        do {
+            for try await messages in ingress.batches {
+                var requests: [IngressRequest] = []
+                var identities: [[UInt8]] = []
+                requests.reserveCapacity(messages.count)
+                identities.reserveCapacity(messages.count)
+                for message in messages {
+                    if let (identity, request) = admitIngress(message) {
+                        requests.append(request)
+                        identities.append(identity)
+                    }
+                }
+                if !requests.isEmpty {
+                    counters.withLock { $0.requests += requests.count }
+                    let pending = await runtime.submit(batch: requests)
+                    dispatcher.submitUnordered(weight: requests.count) { [ingressReplies, ingressWindows, identities, requests] in
+                        let acks = await pending.acks
+                        var replies: [ZMQMessage] = []
+                        replies.reserveCapacity(acks.count)
+                        for ((identity, request), ack) in zip(zip(identities, requests), acks) {
+                            let body = Self.wireAck(id: request.id, status: ack.status, campaignId: ack.campaignId,
+                                                    warnings: ack.warnings, error: ack.error)
+                            replies.append(ZMQMessage(routingID: identity, replyFrames(body)))
+                            ingressWindows.release(identity)
+                        }
+                        ingressReplies.enqueue(contentsOf: replies)
+                    }
+                }
+                if Task.isCancelled { break }
+                if dispatcher.inFlight >= Self.maxInFlight {
+                    await dispatcher.waitForRoom(below: Self.maxInFlight / 2)
+                }
+            }
+        } catch {
+            if !Task.isCancelled { logger.error("receive loop ended", metadata: ["error": "\(error)"]) }
+        }
+    }
+
+    /// One ingress message: its identity and request when it is to be handled, else (malformed, a peer cut
+    /// off or over its window) nil, with the refusal already queued.
+    private func admitIngress(_ message: ZMQMessage) -> ([UInt8], IngressRequest)? {
+        guard let identity = routableIdentity(message) else { return nil }
         if ingressReplies.isBlocked(identity) {
-            return ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(refuseBlocked(Self.blockedAck))))
+            ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(refuseBlocked(Self.blockedAck))))
+            return nil
         }
         let request: WireRequest
         do {
@@ -128,36 +174,24 @@ final class GatewayServer: Sendable {
         } catch {
             counters.withLock { $0.malformed += 1 }
             ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(Ack.rejected(error).encode())))
-            return
+            return nil
+        }
+        let ingressRequest: IngressRequest
+        switch request {
+        case .lead(let id, _, let lead): ingressRequest = .lead(id: id, lead: lead)
+        case .response(let id, let input): ingressRequest = .response(id: id, input)
+        default:
+            // `decodeIngress` returns only lead and response.
+            let error = WireErrorBody(code: WireError.unknownType, message: "not an ingress request", field: "type")
+            ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(Ack.rejected(id: request.id, error: error).encode())))
+            return nil
         }
         if let refusal = rateLimit(identity, ingressWindows, ingressReplies) {
             ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(
                 Ack.rejected(id: request.id, error: refusal).encode())))
-            return
+            return nil
         }
-        counters.withLock { $0.requests += 1 }
-        let done: @Sendable () -> Void = { [ingressWindows] in ingressWindows.release(identity) }
-        switch request {
-        case .lead(let id, let accountId, let lead):
-            dispatcher.submit(key: accountId, then: done) { [runtime, ingressReplies] in
-                let ack = await runtime.submitLead(requestId: id, lead: lead)
-                let body = Self.wireAck(id: id, status: ack.status, campaignId: ack.campaignId,
-                                        warnings: ack.warnings, error: ack.error)
-                ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(body)))
-            }
-        case .response(let id, let input):
-            dispatcher.submit(key: input.accountId, then: done) { [runtime, ingressReplies] in
-                let ack = await runtime.submitResponse(requestId: id, input)
-                let body = Self.wireAck(id: id, status: ack.status, campaignId: ack.campaignId,
-                                        warnings: ack.warnings, error: ack.error)
-                ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(body)))
-            }
-        default:
-            // `decodeIngress` returns only lead and response.
-            done()
-            let error = WireErrorBody(code: WireError.unknownType, message: "not an ingress request", field: "type")
-            ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(Ack.rejected(id: request.id, error: error).encode())))
-        }
+        return (identity, ingressRequest)
     }
 
     static func wireAck(id: String, status: ReplyStatus, campaignId: String?, warnings: [String],

@@ -74,12 +74,13 @@ final class KeyedSerialDispatcher: Sendable {
         if startNow { Task { await self.run(key: key, first: job) } }
     }
 
-    /// Runs `job` now, concurrently with everything else (requests about no account).
-    func submitUnordered(_ job: @escaping Job) {
-        state.withLock { $0.inFlight += 1 }
+    /// Runs `job` now, concurrently with everything else (requests about no account). `weight`: how many
+    /// requests it answers (a batch counts each of its requests towards the in-flight bound).
+    func submitUnordered(weight: Int = 1, _ job: @escaping Job) {
+        state.withLock { $0.inFlight += weight }
         Task {
             await job()
-            self.finished(count: 1)
+            self.finished(count: weight)
         }
     }
 
