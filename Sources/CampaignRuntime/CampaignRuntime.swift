@@ -23,6 +23,7 @@ public final class CampaignRuntime: Sendable {
 
     private struct Lifecycle {
         var phase = Phase.created
+        var sweeper: Task<Void, Never>?
         var inFlight = 0
         var drainWaiters: [CheckedContinuation<Void, Never>] = []
     }
@@ -37,6 +38,7 @@ public final class CampaignRuntime: Sendable {
     /// Chains of batched requests that could not take the fast path (see `submit(batch:)`).
     let lanes = AccountLanes()
     private let owner: String
+    private let idleSweepInterval: TimeInterval?
     private let lifecycle = Locked(Lifecycle())
     let logger: Logger
 
@@ -77,6 +79,7 @@ public final class CampaignRuntime: Sendable {
         wake.attach(scheduler)
         self.env = env
         self.owner = configuration.owner
+        self.idleSweepInterval = configuration.idleSweepInterval
         self.outbox = outbox
         self.committer = committer
         self.coordinator = coordinator
@@ -117,7 +120,18 @@ public final class CampaignRuntime: Sendable {
             loaded += page.count
             after = last
         }
-        lifecycle.withLock { $0.phase = .running }
+        let sweeper = idleSweepInterval.map { interval in
+            Task { [coordinator] in
+                // Wall-clock time on purpose: idleness is about memory, not campaign time.
+                while (try? await Task.sleep(nanoseconds: UInt64(interval * 1e9))) != nil {
+                    coordinator.sweepIdle()
+                }
+            }
+        }
+        lifecycle.withLock {
+            $0.phase = .running
+            $0.sweeper = sweeper
+        }
         await scheduler.start()
         logger.info("runtime started", metadata: ["timers": "\(loaded)"])
     }
@@ -131,6 +145,7 @@ public final class CampaignRuntime: Sendable {
             return running
         }
         guard wasRunning else { return }
+        lifecycle.withLock { $0.sweeper?.cancel() }
         await scheduler.stop()
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let done = lifecycle.withLock { l -> Bool in
@@ -344,6 +359,11 @@ public final class CampaignRuntime: Sendable {
         await manual.advance(by: seconds)
         return manual.now
     }
+
+    /// Runs one idle sweep now (what the background sweeper does every `idleSweepInterval`); returns how
+    /// many campaigns were passivated.
+    @discardableResult
+    public func sweepIdleCampaigns() -> Int { coordinator.sweepIdle() }
 
     /// Returns once everything due by now has fired and every committed event is published.
     public func settle() async {

@@ -28,7 +28,12 @@ final class Coordinator: Sendable {
         let actor: CampaignActor
         var inUse = 0
         var referenced = true
-        init(_ actor: CampaignActor) { self.actor = actor }
+        /// The idle sweep's generation when the entry was last used.
+        var generation: UInt32
+        init(_ actor: CampaignActor, generation: UInt32) {
+            self.actor = actor
+            self.generation = generation
+        }
     }
 
     private struct Registry {
@@ -36,6 +41,8 @@ final class Coordinator: Sendable {
         var hand = Deque<String>()
         var activations = 0
         var passivations = 0
+        /// Bumped by each idle sweep.
+        var generation: UInt32 = 0
     }
 
     let env: RuntimeEnvironment
@@ -93,9 +100,10 @@ final class Coordinator: Sendable {
             if let e = r.entries[accountId] {
                 e.inUse += 1
                 e.referenced = true
+                e.generation = r.generation
                 return e.actor
             }
-            let e = Entry(CampaignActor(accountId: accountId, env: env))
+            let e = Entry(CampaignActor(accountId: accountId, env: env), generation: r.generation)
             e.inUse = 1
             r.entries[accountId] = e
             // The clock hand only matters with a cap; without one it would grow with every activation.
@@ -140,6 +148,34 @@ final class Coordinator: Sendable {
         if r.hand.count > r.entries.count * 2 + 1024 {
             r.hand = Deque(r.hand.filter { r.entries[$0] != nil })
         }
+    }
+
+    /// Passivates the campaigns not used since the sweep before last, i.e. idle for one to two sweep
+    /// intervals, so that memory goes back down after a burst (their state is in the store; a timer or a
+    /// request activates them again). Works in chunks so that routing never waits long for the lock.
+    /// Returns how many were passivated.
+    @discardableResult
+    func sweepIdle() -> Int {
+        let ids = registry.withLock { r -> [String] in
+            r.generation &+= 1
+            return Array(r.entries.keys)
+        }
+        var dropped = 0
+        var start = 0
+        while start < ids.count {
+            let end = min(start + 4096, ids.count)
+            registry.withLock { r in
+                for id in ids[start..<end] {
+                    guard let e = r.entries[id], e.inUse == 0, r.generation &- e.generation >= 2 else { continue }
+                    r.entries[id] = nil
+                    r.passivations += 1
+                    dropped += 1
+                }
+                if r.entries.isEmpty && !r.hand.isEmpty { r.hand = Deque() }
+            }
+            start = end
+        }
+        return dropped
     }
 
     var residentCount: Int { registry.withLock { $0.entries.count } }

@@ -5,6 +5,9 @@ import Logging
 public struct RuntimeConfiguration: Sendable {
     /// Campaigns kept in memory at most; idle ones beyond it are passivated (nil: no cap).
     public var maxResidentCampaigns: Int?
+    /// Campaigns with no turn for one to two of these intervals (wall-clock seconds) are passivated, so that
+    /// memory returns to its baseline after a burst (nil: never). Default 30 s.
+    public var idleSweepInterval: TimeInterval?
     /// Writes per group commit at most.
     public var maxCommitBatch: Int
     /// Failed turns in a row after which a campaign is parked.
@@ -24,11 +27,12 @@ public struct RuntimeConfiguration: Sendable {
     public var owner: String
     public var logger: Logger
 
-    public init(maxResidentCampaigns: Int? = nil, maxCommitBatch: Int = 1000, maxFailures: Int = 5,
+    public init(maxResidentCampaigns: Int? = nil, idleSweepInterval: TimeInterval? = 30, maxCommitBatch: Int = 1000, maxFailures: Int = 5,
                 retryBackoff: TimeInterval = 1, maxRetryBackoff: TimeInterval = 600,
                 timerGroupLimit: Int = 10_000, timerConcurrency: Int = 512, markPublishedEvery: Int = 10_000,
                 owner: String = RuntimeConfiguration.defaultOwner, logger: Logger = Logger(label: "abm.runtime")) {
         self.maxResidentCampaigns = maxResidentCampaigns
+        self.idleSweepInterval = idleSweepInterval
         self.maxCommitBatch = maxCommitBatch
         self.maxFailures = maxFailures
         self.retryBackoff = retryBackoff

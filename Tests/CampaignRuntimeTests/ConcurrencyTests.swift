@@ -124,3 +124,21 @@ import Testing
         #expect(passivatedStats.residentCampaigns <= 1)
     }
 }
+
+@Suite struct IdlePassivationTests {
+    /// After a burst, campaigns with no turn for a whole sweep interval leave memory; one in use stays, and a
+    /// passivated one comes back from the store on its next request or timer.
+    @Test func idleCampaignsArePassivatedAfterABurst() async throws {
+        let (runtime, _, _) = try await startRuntime(InMemoryStore()) { $0.idleSweepInterval = nil }
+        for i in 0..<50 { _ = await runtime.submitLead(requestId: "l\(i)", lead: lead("acct\(i)")) }
+        #expect(await runtime.statistics().residentCampaigns == 50)
+        #expect(runtime.sweepIdleCampaigns() == 0)  // used since the previous sweep
+        _ = await runtime.submitResponse(requestId: "r", ResponseInput(accountId: "acct7", contactEmail: "pat@acct7.example", kind: "reply"))
+        #expect(runtime.sweepIdleCampaigns() == 49)
+        #expect(await runtime.statistics().residentCampaigns == 1)
+        #expect(await runtime.status(accountId: "acct7")?["status"] == "paused")
+        _ = try await runtime.advanceClock(seconds: 60 * day)
+        let touches = try await allEvents(runtime).filter { $0.type == "touchpoint.due" }
+        #expect(touches.count == 49 * 7 + 1)
+    }
+}

@@ -52,7 +52,9 @@ struct FaultEndToEndTests {
         let report = try #require(log.split(separator: "\n").first { $0.contains("drain deadline passed") },
                                   "no abandonment at the deadline; stderr: \(log)")
         print("e2e drain: \(report)")
-        #expect(acked.count < n)
+        // Something read was left unanswered: leads (with the batched ingress they may all be done by then)
+        // or the advance.
+        #expect(acked.count < n || advanceReply == nil)
 
         let restarted = try await ServerProcess.start(dataDirectory: dir)
         let d = try Clients(restarted.endpoints)

@@ -62,7 +62,8 @@ public struct ServerOptions: Sendable {
 /// ```json
 /// {
 ///   "campaign": { "max_touchpoints": 5, "templates": { … } },        // SPEC.md keys (CampaignConfig)
-///   "runtime": { "max_resident_campaigns": 100000, "max_commit_batch": 1000, "timer_concurrency": 512 },
+///   "runtime": { "max_resident_campaigns": 100000, "idle_passivation_seconds": 30, "max_commit_batch": 1000,
+///                "timer_concurrency": 512 },
 ///   "endpoints": { "ingress": "tcp://127.0.0.1:5570", "control": "…", "events": "…" },
 ///   "data_dir": "./abm-data",
 ///   "virtual_clock": "2026-03-02T09:00:00Z",
@@ -73,6 +74,8 @@ public struct ServerOptions: Sendable {
 public struct ServerConfigFile: Sendable {
     public var campaign: CampaignConfig?
     public var maxResidentCampaigns: Int?
+    /// `runtime.idle_passivation_seconds`: the idle sweep interval (0 = never passivate idle campaigns).
+    public var idleSweepInterval: Int?
     public var maxCommitBatch: Int?
     public var timerConcurrency: Int?
     public var ingress: String?
@@ -108,6 +111,9 @@ public struct ServerConfigFile: Sendable {
                 for (k, v) in r {
                     switch k {
                     case "max_resident_campaigns": maxResidentCampaigns = try Self.positive(v, "runtime.\(k)")
+                    case "idle_passivation_seconds":
+                        guard case .int(let n) = v, n >= 0 else { throw Self.bad("runtime.\(k)", "must be an integer ≥ 0") }
+                        idleSweepInterval = Int(n)
                     case "max_commit_batch": maxCommitBatch = try Self.positive(v, "runtime.\(k)")
                     case "timer_concurrency": timerConcurrency = try Self.positive(v, "runtime.\(k)")
                     default: throw Self.bad("runtime.\(k)", "unknown key")
@@ -145,6 +151,7 @@ public struct ServerConfigFile: Sendable {
     public func apply(to options: inout ServerOptions) {
         if let campaign { options.campaign = campaign }
         if let maxResidentCampaigns { options.runtime.maxResidentCampaigns = maxResidentCampaigns }
+        if let idleSweepInterval { options.runtime.idleSweepInterval = idleSweepInterval == 0 ? nil : TimeInterval(idleSweepInterval) }
         if let maxCommitBatch { options.runtime.maxCommitBatch = maxCommitBatch }
         if let timerConcurrency { options.runtime.timerConcurrency = timerConcurrency }
         if let ingress { options.endpoints.ingress = ingress }
