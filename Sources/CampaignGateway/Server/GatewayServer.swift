@@ -98,6 +98,11 @@ final class GatewayServer: Sendable {
     /// reading until half of them are answered (protocol §12, back-pressure).
     static let maxInFlight = 10_000
 
+    /// Requests handed to the runtime as one batch at most: a poll batch can hold thousands; smaller runtime
+    /// batches keep commits short (a response never waits long behind one) and overlap deciding with
+    /// committing.
+    static let maxBatchRequests = 256
+
     /// Requests in flight right now.
     var inFlight: Int { dispatcher.inFlight }
 
@@ -123,7 +128,9 @@ final class GatewayServer: Sendable {
     /// so the order of batches is the order of arrival; commits overlap with the next batch's decoding.
     private func receiveIngressBatches() async {
         do {
-            for try await messages in ingress.batches {
+            for try await received in ingress.batches {
+              for start in stride(from: 0, to: received.count, by: Self.maxBatchRequests) {
+                let messages = received[start..<min(start + Self.maxBatchRequests, received.count)]
                 var requests: [IngressRequest] = []
                 var identities: [[UInt8]] = []
                 requests.reserveCapacity(messages.count)
@@ -150,6 +157,7 @@ final class GatewayServer: Sendable {
                         ingressReplies.enqueue(contentsOf: replies)
                     }
                 }
+              }
                 if Task.isCancelled { break }
                 if dispatcher.inFlight >= Self.maxInFlight {
                     await dispatcher.waitForRoom(below: Self.maxInFlight / 2)
