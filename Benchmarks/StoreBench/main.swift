@@ -4,11 +4,14 @@ import Foundation
 // StoreBench: commit throughput of the SQLite store by batch size.
 // Each account write = one ~1 KB state blob + one ~400 B event + one timer set (3 rows).
 // One committer, commits back to back, a fresh database file per configuration in a temp dir.
+// `leads`: the shape of a new lead as `abm` stores it (measured on `abm bench`'s store): a new account with
+// a 630 B state, one 450 B event, a timer and a 63 B request reply (4 rows), batches of 256 and 1,000.
 //
-//   swift run -c release StoreBench [seconds-per-config=3] [full|normal|both=full] [dir]
+//   swift run -c release StoreBench [seconds-per-config=3] [full|normal|both|leads=full] [dir]
 
 let arguments = CommandLine.arguments
 let seconds = arguments.count > 1 ? Double(arguments[1]) ?? 3 : 3
+let leadShape = arguments.count > 2 && arguments[2] == "leads"
 let modes: [SQLiteStore.Options.Synchronous] = {
     switch arguments.count > 2 ? arguments[2] : "full" {
     case "normal": return [.normal]
@@ -17,7 +20,10 @@ let modes: [SQLiteStore.Options.Synchronous] = {
     }
 }()
 let baseDir = arguments.count > 3 ? URL(fileURLWithPath: arguments[3]) : FileManager.default.temporaryDirectory
-let batchSizes = [1, 10, 100, 1000]
+let batchSizes = leadShape ? [256, 1000] : [1, 10, 100, 1000]
+let leadState = Data((0..<630).map { _ in UInt8(ascii: "s") })
+let leadEventTail = Data(",\"pad\":\"\(String(repeating: "p", count: 400))\"}".utf8)
+let reply = Data(#"{"status":"accepted","campaignId":"acct-000000-c1","warnings":[]}"#.utf8)
 
 let state = Data((0..<1024).map { _ in UInt8(ascii: "s") })
 // Built once: the benchmark should measure the store, not string building.
@@ -50,6 +56,15 @@ for mode in modes {
         while clock.now - began < .seconds(seconds) {
             let writes = (0..<batch).map { _ -> AccountWrite in
                 n += 1
+                if leadShape {
+                    let account = "acct-\(n)"
+                    var body = Data("{\"type\":\"campaign.started\",\"n\":\(n)".utf8)
+                    body.append(leadEventTail)
+                    return AccountWrite(accountId: account, state: leadState, timer: .set(start.addingTimeInterval(Double(n))),
+                                        events: [NewEvent(type: "campaign.started", accountId: account, campaignId: account + "-c1",
+                                                          at: start, body: body)],
+                                        request: (RequestKey(space: .ingress, id: "req-\(n)"), reply))
+                }
                 let account = "acct-\(n % 100_000)"
                 return AccountWrite(accountId: account, state: state, timer: .set(start.addingTimeInterval(Double(n))),
                                     events: [NewEvent(type: "touch.sent", accountId: account, campaignId: "camp",
@@ -66,7 +81,7 @@ for mode in modes {
         try await store.close()
         latencies.sort()
         let cps = Double(commits) / secs
-        let figures = String(format: "%.0f | %.0f | %.0f | %.2f | %.2f", cps, cps * Double(batch), cps * Double(batch) * 3,
+        let figures = String(format: "%.0f | %.0f | %.0f | %.2f | %.2f", cps, cps * Double(batch), cps * Double(batch) * (leadShape ? 4 : 3),
                              percentile(latencies, 0.5), percentile(latencies, 0.99))
         print("| \(mode.rawValue) | \(batch) | \(commits) | \(figures) |")
     }

@@ -46,7 +46,9 @@ struct Bench: AsyncParsableCommand {
         let (producers, window) = (self.producers, self.window)
         progress.line("bench: \(total) leads over \(producers) DEALERs × \(window) in flight, tcp loopback")
 
-        // (a) baseline: the no-op ROUTER.
+        // (a) baseline: the no-op ROUTER. CPU time of the whole process (getrusage) around each phase: the
+        // no-op phase is what the clients and libzmq cost per ack, the server phase adds the server's cost.
+        let noopCPU = ProcessCPU.now()
         let noop = try await onThread(name: "abm-bench-noop-load") {
             let router = try NoOpRouter(context: context, expected: total)
             let outcome = try LeadLoad.run(context: context, endpoint: router.endpoint, producers: producers,
@@ -55,6 +57,7 @@ struct Bench: AsyncParsableCommand {
             router.wait()
             return outcome
         }
+        let noopMicros = ProcessCPU.now().since(noopCPU) / Double(max(1, noop.leads)) * 1e6
         progress.line(String(format: "no-op ROUTER: %d acks in %.3f s = %.0f acks/s", noop.leads, noop.seconds, noop.rate))
 
         // (a) the server.
@@ -68,12 +71,15 @@ struct Bench: AsyncParsableCommand {
             endpoints: .ephemeral, dataDirectory: directory, virtualClockStart: WireTime.parse(DemoData.start), logger: logger))
         let endpoints = server.endpoints
         let outcome: Result<(LeadLoad.Outcome, [Double], LeadLoad.Outcome?, Int), any Error>
+        var serverMicros = Double.nan
         do {
+            let serverCPU = ProcessCPU.now()
             let ingest = try await onThread(name: "abm-bench-load") {
                 try LeadLoad.run(context: context, endpoint: endpoints.ingress, producers: producers,
                                  perProducer: perProducer, window: window, prefix: "acct",
                                  progress: { progress.update("server: \($0) acked") })
             }
+            serverMicros = ProcessCPU.now().since(serverCPU) / Double(max(1, ingest.leads)) * 1e6
             progress.line(String(format: "server: %d acks in %.3f s = %.0f leads/s (%d refused)%@",
                                  ingest.leads, ingest.seconds, ingest.rate, ingest.refused,
                                  ingest.firstRefusal.map { ", first: \($0)" } ?? ""))
@@ -117,16 +123,33 @@ struct Bench: AsyncParsableCommand {
             server:        %9.0f leads/s  (%.3f s, %d refused)
             no-op ROUTER:  %9.0f acks/s   (%.3f s)
             ratio server/no-op: %.2f
+            CPU per acked lead (whole process, getrusage): %.1f µs; per no-op ack (clients + libzmq): %.1f µs;
+            the server's own: %.1f µs
         (b) response → campaign.paused latency, %d responses one at a time%@:
             p50 %.3f ms   p90 %.3f ms   p99 %.3f ms   max %.3f ms
         """, total, producers, window, temporary ? "a temporary directory" : directory,
                      ingest.rate, ingest.seconds, ingest.refused, noop.rate, noop.seconds, ingest.rate / noop.rate,
+                     serverMicros, noopMicros, serverMicros - noopMicros,
                      sorted.count,
                      bg.map { String(format: ", background %d leads acked at %.0f leads/s (target %d)", $0.leads, $0.rate, rate) }
                         ?? ", no background load",
                      p50, p90, p99, worst))
         if ingest.refused > 0 { throw ExitCode(1) }
     }
+}
+
+/// User + system CPU time of the whole process so far (getrusage), in seconds.
+struct ProcessCPU {
+    let seconds: Double
+
+    static func now() -> ProcessCPU {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return ProcessCPU(seconds: s(usage.ru_utime) + s(usage.ru_stime))
+    }
+
+    func since(_ earlier: ProcessCPU) -> Double { seconds - earlier.seconds }
 }
 
 /// Tells the background producers to stop.

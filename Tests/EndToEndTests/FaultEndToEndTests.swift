@@ -134,7 +134,7 @@ struct FaultEndToEndTests {
         let config: JSONValue = ["campaign": [
             "max_touchpoints": 7, "touchpoint_intervals_days": [1, 1, 1, 1, 1, 1], "channel_escalation": ["email"],
             "sender": ["name": "Alex", "company": "Example Inc.", "signature": .string(signature)],
-        ], "runtime": ["max_resident_campaigns": 10]]
+        ], "runtime": ["idle_passivation_seconds": 1]]
         let path = dir + "/abm.json"
         try Data(JSONWriter.encode(config)).write(to: URL(fileURLWithPath: path))
         return path
