@@ -45,11 +45,8 @@ extension CampaignEngine {
         work.state.campaignsStarted = n
         work.state.campaign = camp
         work.outcomeCampaignId = camp.id
-        work.emit("campaign.started", at: now, [
-            "contacts": .array(camp.contacts.map(contactSummary)),
-            "topic": camp.topic.map(JSONValue.string) ?? .null,
-            "company": camp.company.map(JSONValue.string) ?? .null,
-        ])
+        work.emit(.campaignStarted(.init(contacts: camp.contacts.map(contactSummary), topic: .some(camp.topic),
+                                         company: .some(camp.company))), at: now)
         emitSuppressedOnArrival(added: added, at: now, work: &work)
         if lead.meetingScheduled && config.conflictCheckEnabled {
             meetingConflict(primaryEmail: lead.primary.email, at: now, work: &work)
@@ -70,9 +67,8 @@ extension CampaignEngine {
         work.outcomeCampaignId = camp.id
         for id in added.map({ camp.contacts[$0].id }) {
             guard let i = camp.index(ofId: id) else { continue }
-            work.emit("contact.added", at: now, ["contact_id": .string(id), "email": .string(camp.contacts[i].email),
-                                                 "name": .string(camp.contacts[i].name),
-                                                 "score": .int(Int64(camp.contacts[i].score))])
+            work.emit(.contactAdded(.init(contactId: id, email: camp.contacts[i].email, name: camp.contacts[i].name,
+                                          score: camp.contacts[i].score)), at: now)
         }
         emitSuppressedOnArrival(added: added, at: now, work: &work)
         if lead.meetingScheduled && config.conflictCheckEnabled {
@@ -88,16 +84,14 @@ extension CampaignEngine {
     private func emitSuppressedOnArrival(added: [Int], at: Double, work: inout Work) {
         guard let camp = work.state.campaign else { return }
         for c in camp.contacts where c.standing == .suppressed && added.contains(where: { camp.contacts[$0].id == c.id }) {
-            work.emit("contact.suppressed", at: at, ["contact_id": .string(c.id), "email": .string(c.email),
-                                                     "reason": "suppressed"])
+            work.emit(.contactSuppressed(.init(contactId: c.id, email: c.email, reason: "suppressed")), at: at)
         }
     }
 
     private func meetingConflict(primaryEmail: String, at: Double, work: inout Work) {
         guard var camp = work.state.campaign, camp.status == .active || camp.status == .paused else { return }
         let idx = camp.index(ofEmail: primaryEmail)
-        work.emit("conflict.detected", at: at, ["conflict": "meeting_scheduled",
-                                                "contact_id": idx.map { .string(camp.contacts[$0].id) } ?? .null])
+        work.emit(.conflictDetected(.init(conflict: "meeting_scheduled", contactId: idx.map { camp.contacts[$0].id })), at: at)
         if config.autoPauseOnResponse {
             guard camp.status == .active else { return }
             camp.status = .paused
@@ -107,7 +101,7 @@ extension CampaignEngine {
             camp.nextReason = nil
             work.state.campaign = camp
             work.effects.append(.cancelTimer)
-            work.emit("campaign.paused", at: at, ["reason": "meeting_scheduled"])
+            work.emit(.campaignPaused(.init(reason: "meeting_scheduled")), at: at)
         } else if let idx, camp.contacts[idx].standing == .active {
             camp.contacts[idx].standing = .meetingScheduled
             work.state.campaign = camp
@@ -199,12 +193,7 @@ extension CampaignEngine {
         if c.linkedinURL == nil { c.linkedinURL = d.linkedinURL }
     }
 
-    func contactSummary(_ c: ContactState) -> JSONValue {
-        var o: [String: JSONValue] = [
-            "id": .string(c.id), "email": .string(c.email), "name": .string(c.name),
-            "role": c.isPrimary ? "primary" : "colleague", "score": .int(Int64(c.score)),
-        ]
-        if let t = c.title { o["title"] = .string(t) }
-        return .object(o)
+    func contactSummary(_ c: ContactState) -> EventPayload.CampaignStarted.Contact {
+        .init(id: c.id, email: c.email, name: c.name, title: c.title, role: c.isPrimary ? .primary : .colleague, score: c.score)
     }
 }

@@ -138,8 +138,7 @@ extension CampaignEngine {
                 work.state.campaign!.nextContactId = nil
                 work.state.campaign!.nextReason = nil
                 work.effects.append(.cancelTimer)
-                work.emit("campaign.completed", at: earliest,
-                          ["reason": .string(reason), "steps": .int(Int64(work.state.campaign!.steps))])
+                work.emit(.campaignCompleted(.init(reason: reason, steps: work.state.campaign!.steps)), at: earliest)
                 return
             case .touch(let i, let at, let reason):
                 if at > limit {
@@ -155,10 +154,9 @@ extension CampaignEngine {
                     work.state.campaign!.contacts[i].standing = .suppressed
                     let id = work.state.campaign!.contacts[i].id
                     if config.conflictCheckEnabled {
-                        work.emit("conflict.detected", at: at, ["conflict": "suppressed", "contact_id": .string(id)])
+                        work.emit(.conflictDetected(.init(conflict: "suppressed", contactId: id)), at: at)
                     }
-                    work.emit("contact.suppressed", at: at, ["contact_id": .string(id), "email": .string(email),
-                                                             "reason": "suppressed"])
+                    work.emit(.contactSuppressed(.init(contactId: id, email: email, reason: "suppressed")), at: at)
                     earliest = max(earliest, at)
                     continue
                 }
@@ -174,19 +172,18 @@ extension CampaignEngine {
         guard work.state.campaign != nil else { return }
         // The campaign is changed in place (a copy would retain every field and share the contact list).
         switch recordTouch(&work.state.campaign!, contact: i, at: at, reason: reason) {
-        case .sent(var fields):
+        case .sent(var touch):
             // Only a touch that went out later than planned says so (on time, `at` is the planned instant).
-            if let p = plannedAt, p < at { fields["planned_at"] = .string(WireTime.format(Date(timeIntervalSince1970: p))) }
-            work.emit("touchpoint.due", at: at, fields)
-        case .blocked(let fields): work.emit("conflict.detected", at: at, fields)
+            if let p = plannedAt, p < at { touch.plannedAt = Date(timeIntervalSince1970: p) }
+            work.emit(.touchpointDue(touch), at: at)
+        case .blocked(let conflict): work.emit(.conflictDetected(conflict), at: at)
         }
     }
 
     enum TouchResult {
-        /// The `touchpoint.due` fields.
-        case sent([String: JSONValue])
-        /// The message was not clean: the `conflict.detected` fields.
-        case blocked([String: JSONValue])
+        case sent(EventPayload.TouchpointDue)
+        /// The message was not clean.
+        case blocked(EventPayload.ConflictDetected)
     }
 
     /// Renders the touch to contact `i` and records it in `camp`; a message that is not clean blocks the contact.
@@ -206,30 +203,20 @@ extension CampaignEngine {
         guard message.isClean else {
             // Fail closed: never send a message with a hole in it. The contact is set aside so the campaign goes on.
             camp.contacts[i].standing = .blocked
-            return .blocked(["conflict": "message_not_clean", "contact_id": .string(contactId),
-                             "channel": .string(ch.rawValue)])
+            return .blocked(.init(conflict: "message_not_clean", contactId: contactId, channel: ch))
         }
-        // Built key by key into a reserved dictionary (a literal builds an array of pairs first).
-        var fields = [String: JSONValue](minimumCapacity: 12)
-        fields["touchpoint_id"] = .string(camp.id + ":" + String(step))
-        fields["step"] = .int(Int64(step))
-        fields["contact_id"] = .string(contactId)
-        fields["contact_email"] = .string(camp.contacts[i].email)
-        fields["contact_name"] = .string(camp.contacts[i].name)
-        fields["channel"] = .string(ch.rawValue)
-        fields["attempt"] = .int(Int64(attempt))
-        fields["message"] = .string(message.body)
-        fields["reason"] = .string(reason)
-        fields["explanation"] = .string(explain(reason, step: step, channel: ch, attempt: attempt))
-        if let s = message.subject { fields["subject"] = .string(s) }
-        if ch == .call { fields["call_script"] = .string(message.body) }
-        if ch == .sms || ch == .call, let phone = camp.contacts[i].phone { fields["contact_phone"] = .string(phone) }
-        if ch == .linkedin, let url = camp.contacts[i].linkedinURL { fields["contact_linkedin_url"] = .string(url) }
+        var touch = EventPayload.TouchpointDue(
+            touchpointId: camp.id + ":" + String(step), step: step, contactId: contactId, contactEmail: camp.contacts[i].email,
+            contactName: camp.contacts[i].name, channel: ch, attempt: attempt, subject: message.subject, message: message.body,
+            reason: reason, explanation: explain(reason, step: step, channel: ch, attempt: attempt),
+            templateFallback: message.usedFallback)
+        if ch == .call { touch.callScript = message.body }
+        if ch == .sms || ch == .call { touch.contactPhone = camp.contacts[i].phone }
+        if ch == .linkedin { touch.contactLinkedinURL = camp.contacts[i].linkedinURL }
         if let p = referred {
-            fields["reference"] = .object(["contact_id": .string(camp.contacts[p].id), "name": .string(camp.contacts[p].name)])
+            touch.reference = .init(contactId: camp.contacts[p].id, name: camp.contacts[p].name)
             camp.references += 1
         }
-        if message.usedFallback { fields["template_fallback"] = true }
         let when = Date(timeIntervalSince1970: at)
         camp.contacts[i].touches[ch.index] += 1
         if camp.contacts[i].firstTouchAt == nil { camp.contacts[i].firstTouchAt = when }
@@ -244,7 +231,7 @@ extension CampaignEngine {
         case "round_robin": camp.roundCursor = contactId
         default: break
         }
-        return .sent(fields)
+        return .sent(touch)
     }
 
     private func explain(_ reason: String, step: Int, channel: Channel, attempt: Int) -> String {
