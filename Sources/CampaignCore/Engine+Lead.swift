@@ -111,19 +111,26 @@ extension CampaignEngine {
     /// Adds the lead's contacts (deduplicated by email); `added` receives indices (after sorting) of new ones.
     private func addContacts(_ lead: ParsedLead, to camp: inout CampaignState, isNewCampaign: Bool, added: inout [Int],
                              work: inout Work) -> Result<Void, CampaignError> {
-        var usedIds = Set(camp.contacts.map(\.id))
+        // Ids in use: a plain list (a handful of contacts; a Set hashed each id).
+        var usedIds: [String] = []
+        usedIds.reserveCapacity(camp.contacts.count + lead.colleagues.count + 1)
+        var nextArrival = 0
+        for k in camp.contacts.indices {
+            usedIds.append(camp.contacts[k].id)
+            nextArrival = max(nextArrival, camp.contacts[k].arrival + 1)
+        }
         var newOnes: [ContactState] = []
-        var nextArrival = (camp.contacts.map(\.arrival).max() ?? -1) + 1
-        let drafts = [lead.primary] + lead.colleagues
+        newOnes.reserveCapacity(lead.colleagues.count + 1)
         // Pass 1: merge duplicates and take the senders' ids.
         var pendingIdless: [Int] = []
-        for (k, d) in drafts.enumerated() {
+        for k in 0...lead.colleagues.count {
             let isLeadPrimary = k == 0
+            let d = isLeadPrimary ? lead.primary : lead.colleagues[k - 1]
             if let i = camp.index(ofEmail: d.email) {
                 fill(&camp.contacts[i], from: d)
                 continue
             }
-            if let j = newOnes.firstIndex(where: { $0.email == d.email }) {
+            if let j = newOnes.indices.first(where: { newOnes[$0].email == d.email }) {
                 fill(&newOnes[j], from: d)
                 continue
             }
@@ -135,7 +142,7 @@ extension CampaignEngine {
                                                   message: "\(d.path).id \"\(given)\" is already used by another contact",
                                                   field: "\(d.path).id"))
                 }
-                usedIds.insert(given)
+                usedIds.append(given)
             } else {
                 id = nil
             }
@@ -160,25 +167,38 @@ extension CampaignEngine {
             var candidate: String
             repeat {
                 camp.generatedIds += 1
-                candidate = "contact-\(camp.generatedIds)"
+                candidate = "contact-" + String(camp.generatedIds)
             } while usedIds.contains(candidate)
-            usedIds.insert(candidate)
+            usedIds.append(candidate)
             newOnes[j].id = candidate
         }
-        let newIds = newOnes.map(\.id)
+        let firstNew = camp.contacts.count
         camp.contacts.append(contentsOf: newOnes)
-        camp.contacts = sortContacts(camp.contacts)
-        added = newIds.compactMap { id in camp.index(ofId: id) }
+        let order = sortedOrder(camp.contacts)
+        added = []
+        if order.indices.contains(where: { order[$0] != $0 }) {
+            camp.contacts = order.map { camp.contacts[$0] }
+        }
+        // Arrival is unique, so the new contacts are where their original positions went.
+        for (k, original) in order.enumerated() where original >= firstNew { added.append(k) }
+        added.sort { camp.contacts[$0].arrival < camp.contacts[$1].arrival }
         return .success(())
     }
 
-    /// Primary first, then by title score (highest first), ties by arrival.
-    func sortContacts(_ contacts: [ContactState]) -> [ContactState] {
-        contacts.sorted { a, b in
-            if a.isPrimary != b.isPrimary { return a.isPrimary }
-            if a.score != b.score { return a.score > b.score }
-            return a.arrival < b.arrival
+    /// The positions of `contacts` in campaign order: primary first, then by title score (highest first), ties
+    /// by arrival. Sorting indices reads the keys in place (sorting the
+    /// contacts themselves copied each one, ~15 retains, into the comparison closure: ~1.5k instructions per
+    /// comparison in callgrind on `EngineBench`).
+    func sortedOrder(_ contacts: [ContactState]) -> [Int] {
+        var order = Array(contacts.indices)
+        contacts.withUnsafeBufferPointer { c in
+            order.sort { i, j in
+                if c[i].isPrimary != c[j].isPrimary { return c[i].isPrimary }
+                if c[i].score != c[j].score { return c[i].score > c[j].score }
+                return c[i].arrival < c[j].arrival
+            }
         }
+        return order
     }
 
     private func fill(_ c: inout ContactState, from d: ContactDraft) {
