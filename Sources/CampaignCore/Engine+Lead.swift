@@ -34,7 +34,7 @@ extension CampaignEngine {
 
     private func start(_ lead: ParsedLead, now: Double, work: inout Work) -> Result<Void, CampaignError> {
         let n = work.state.campaignsStarted + 1
-        var camp = CampaignState(id: "\(work.state.accountId)-c\(n)", status: .active, reason: nil, steps: 0, contacts: [],
+        var camp = CampaignState(id: work.state.accountId + "-c" + String(n), status: .active, reason: nil, steps: 0, contacts: [],
                                  topic: lead.topic, company: lead.company, startedAt: Date(timeIntervalSince1970: now),
                                  lastStepAt: nil, nextDueAt: nil, nextContactId: nil, nextReason: nil, roundCursor: nil,
                                  references: 0, generatedIds: 0)

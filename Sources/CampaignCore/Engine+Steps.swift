@@ -118,17 +118,9 @@ extension CampaignEngine {
         // Bounded: each pass either emits a touch, excludes a contact, or stops.
         for _ in 0..<(config.maxTouchpoints + 1000) {
             // Decide from a borrowed view; every change below is made in place (no copies of the contact list).
-            let decision: Plan
-            do {
-                guard let camp = work.state.campaign, camp.status == .active else { return }
-                if let p = preferred, camp.steps < config.maxTouchpoints, let i = camp.index(ofId: p.id),
-                   camp.contacts[i].isEligible, let r = readiness(camp, i, earliest: earliest), r.at <= limit {
-                    // Honour the plan the timer was set for (status showed it as the next touch).
-                    decision = .touch(contact: i, at: r.at, reason: p.reason)
-                } else {
-                    decision = plan(camp, earliest: earliest)
-                }
-            }
+            // (`guard let camp = work.state.campaign` copied the campaign, a retain and release per field.)
+            guard work.state.campaign?.status == .active else { return }
+            let decision = decide(work.state.campaign!, preferred: preferred, earliest: earliest, limit: limit)
             preferred = nil
             switch decision {
             case .complete(let reason):
@@ -165,6 +157,18 @@ extension CampaignEngine {
                 earliest = max(earliest, at)
             }
         }
+    }
+
+    /// The next step for an active campaign: the timer's planned contact when it is still ready by `limit`,
+    /// else `plan`.
+    private func decide(_ camp: borrowing CampaignState, preferred: (id: String, reason: String)?, earliest: Double,
+                        limit: Double) -> Plan {
+        if let p = preferred, camp.steps < config.maxTouchpoints, let i = camp.index(ofId: p.id),
+           camp.contacts[i].isEligible, let r = readiness(camp, i, earliest: earliest), r.at <= limit {
+            // Honour the plan the timer was set for (status showed it as the next touch).
+            return .touch(contact: i, at: r.at, reason: p.reason)
+        }
+        return plan(camp, earliest: earliest)
     }
 
     /// Emits one touchpoint and records it. `plannedAt`: when it was planned, if that may be earlier than `at`.
