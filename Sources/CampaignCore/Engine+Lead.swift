@@ -45,7 +45,7 @@ extension CampaignEngine {
         work.state.campaignsStarted = n
         work.state.campaign = camp
         work.outcomeCampaignId = camp.id
-        work.emit(.campaignStarted(.init(contacts: camp.contacts.map(contactSummary), topic: .some(camp.topic),
+        work.emit(.campaignStarted(.init(contacts: camp.contacts.map(CampaignEngine.contactSummary), topic: .some(camp.topic),
                                          company: .some(camp.company))), at: now)
         emitSuppressedOnArrival(added: added, at: now, work: &work)
         if lead.meetingScheduled && config.conflictCheckEnabled {
@@ -82,8 +82,11 @@ extension CampaignEngine {
     }
 
     private func emitSuppressedOnArrival(added: [Int], at: Double, work: inout Work) {
-        guard let camp = work.state.campaign else { return }
-        for c in camp.contacts where c.standing == .suppressed && added.contains(where: { camp.contacts[$0].id == c.id }) {
+        // Read in place (copying the campaign and each contact was ~1.5k instructions per lead); ids are unique,
+        // so "its id is an added one's" is "its position is an added one".
+        guard let count = work.state.campaign?.contacts.count else { return }
+        for k in 0..<count where work.state.campaign!.contacts[k].standing == .suppressed && added.contains(k) {
+            let c = work.state.campaign!.contacts[k]
             work.emit(.contactSuppressed(.init(contactId: c.id, email: c.email, reason: "suppressed")), at: at)
         }
     }
@@ -123,6 +126,7 @@ extension CampaignEngine {
         newOnes.reserveCapacity(lead.colleagues.count + 1)
         // Pass 1: merge duplicates and take the senders' ids.
         var pendingIdless: [Int] = []
+        pendingIdless.reserveCapacity(lead.colleagues.count + 1)
         for k in 0...lead.colleagues.count {
             let isLeadPrimary = k == 0
             let d = isLeadPrimary ? lead.primary : lead.colleagues[k - 1]
@@ -176,6 +180,7 @@ extension CampaignEngine {
         camp.contacts.append(contentsOf: newOnes)
         let order = sortedOrder(camp.contacts)
         added = []
+        added.reserveCapacity(newOnes.count)
         if order.indices.contains(where: { order[$0] != $0 }) {
             camp.contacts = order.map { camp.contacts[$0] }
         }
@@ -213,7 +218,8 @@ extension CampaignEngine {
         if c.linkedinURL == nil { c.linkedinURL = d.linkedinURL }
     }
 
-    func contactSummary(_ c: ContactState) -> EventPayload.CampaignStarted.Contact {
+    /// Static: passing a method as the `map` function copied the engine (and its configuration) per lead.
+    static func contactSummary(_ c: ContactState) -> EventPayload.CampaignStarted.Contact {
         .init(id: c.id, email: c.email, name: c.name, title: c.title, role: c.isPrimary ? .primary : .colleague, score: c.score)
     }
 }

@@ -65,7 +65,8 @@ enum LeadParser {
                 switch (k.utf8.count, k.utf8.first ?? 0) {
                 case (10, UInt8(ascii: "a")): if k == "account_id" { accountId = v }
                 case (5, UInt8(ascii: "e")): if k == "email" { email = v }
-                case (7, UInt8(ascii: "c")): if k == "contact" { contact = v } else if k == "company" { company = v }
+                case (7, UInt8(ascii: "c")):
+                    if k == "contact" { contact = v } else if k == "company" { company = v }
                 case (7, UInt8(ascii: "p")): if k == "primary" { primary = v }
                 case (15, UInt8(ascii: "p")): if k == "primary_contact" { primaryContact = v }
                 case (16, UInt8(ascii: "a")): if k == "account_contacts" { accountContacts = v }
