@@ -3,10 +3,11 @@ enum Normalize {
     /// Whitespace trimmed from both ends (Foundation's `trimmingCharacters` is slow on Linux).
     static func trim(_ s: String) -> String {
         // Fast path: both ends are ASCII non-whitespace (a byte below 0x80 is always a whole scalar).
-        let bytes = s.utf8
-        guard let first = bytes.first, let last = bytes.last else { return s }
-        if first < 0x80 && last < 0x80 && !isASCIIWhitespace(first) && !isASCIIWhitespace(last) { return s }
-        return generalTrim(s)
+        let plain = withBytes(s) { b in
+            guard let first = b.first, let last = b.last else { return true }
+            return first < 0x80 && last < 0x80 && !isASCIIWhitespace(first) && !isASCIIWhitespace(last)
+        }
+        return plain ? s : generalTrim(s)
     }
 
     /// `trim` for any input (the reference for its fast path).
@@ -49,7 +50,7 @@ enum Normalize {
     /// Digits with an optional leading `+`, 7–15 digits; nil when unusable.
     static func phone(_ raw: String) -> String? {
         let t = trim(raw)
-        if t.utf8.allSatisfy({ $0 < 0x80 }) { return asciiPhone(t) }
+        if isAllASCII(t) { return asciiPhone(t) }
         return generalPhone(t)
     }
 
@@ -225,6 +226,11 @@ enum Normalize {
 
     /// The string's UTF-8 as a buffer. Looping over a buffer costs a few instructions per byte; over
     /// `String.UTF8View` (small strings especially) ~50 in callgrind on `EngineBench`'s leads.
+    /// Every byte below 0x80 (over a buffer, see below).
+    static func isAllASCII(_ s: String) -> Bool {
+        withBytes(s) { b in !b.contains(where: { $0 >= 0x80 }) }
+    }
+
     @inline(__always) static func withBytes<R>(_ s: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         var s = s
         return s.withUTF8(body)

@@ -36,7 +36,7 @@ public struct TitleScores: Sendable, Equatable {
 
     /// Lower-cased words of a title (letters and digits; everything else separates words).
     static func words(_ s: String) -> [String] {
-        if s.utf8.allSatisfy({ $0 < 0x80 }) { return asciiWords(s) }
+        if Normalize.isAllASCII(s) { return asciiWords(s) }
         return generalWords(s)
     }
 
