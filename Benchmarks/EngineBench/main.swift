@@ -48,13 +48,16 @@ func wallSeconds() -> Double {
 
 struct Tally {
     var touches = 0, decisions = 0, bytes = 0
+    /// A sample of events (every 8th decision's) for the body-encoding phase.
+    var sample: [DomainEvent] = []
     mutating func apply(_ t: Transition, timer: inout Date?) {
         decisions += 1
         for e in t.effects {
+            if decisions % 8 == 0, case .emit(let ev) = e { sample.append(ev) }
             switch e {
-            case .emit(let ev) where ev.type == "touchpoint.due":
+            case .emit(let ev) where ev.type == .touchpointDue:
                 touches += 1
-                bytes += ev.fields["message"]?.stringValue?.utf8.count ?? 0
+                bytes += ev.touchpoint?.message.utf8.count ?? 0
             case .schedule(let d): timer = d
             case .cancelTimer: timer = nil
             default: break
@@ -101,6 +104,15 @@ func run() {
     print(String(format: "  timers: %d touchpoints (%d decisions) in %.3f s CPU (%.3f s wall) = %.0f touchpoints/s CPU (%.0f wall), avg message %d B",
                  timerTally.touches, timerTally.decisions, timerCPU, timerWall, Double(timerTally.touches) / timerCPU,
                  Double(timerTally.touches) / timerWall, timerTally.bytes / max(timerTally.touches, 1)))
+    // The runtime encodes every event into its stored/published body (EventBody.encode).
+    let events = leadTally.sample + timerTally.sample
+    var encodedBytes = 0
+    w0 = wallSeconds()
+    c0 = threadCPUSeconds()
+    for e in events { encodedBytes &+= EventBody.encode(e).count }
+    let encCPU = threadCPUSeconds() - c0
+    print(String(format: "  bodies: %d event bodies (%d B avg) encoded in %.3f s CPU = %.0f bodies/s CPU",
+                 events.count, encodedBytes / max(events.count, 1), encCPU, Double(events.count) / encCPU))
     let all = leadTally.touches + timerTally.touches
     print(String(format: "  overall: %d touchpoints in %.3f s CPU = %.0f touchpoints/s including lead handling",
                  all, leadCPU + timerCPU, Double(all) / (leadCPU + timerCPU)))

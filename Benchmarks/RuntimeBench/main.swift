@@ -96,15 +96,15 @@ struct SyntheticDecider: CampaignDecider {
         case .lead:
             if s.campaignsStarted == 0 {
                 s.campaignsStarted = 1
-                effects.append(.emit(DomainEvent(type: "campaign.started", at: now, accountId: s.accountId, campaignId: "c1",
-                                                 fields: ["contacts": 3])))
+                effects.append(.emit(DomainEvent(at: now, accountId: s.accountId, campaignId: "c1", payload: .campaignStarted(
+                    .init(contacts: (1...3).map { .init(id: "p\($0)", email: "p\($0)@example.com") })))))
                 effects.append(.schedule(at: now))
             }
         case .timerFired(let due):
             let step = s.campaignsStarted
-            effects.append(.emit(DomainEvent(type: "touchpoint.due", at: due, accountId: s.accountId, campaignId: "c1",
-                                             fields: ["touchpoint_id": .string("\(s.accountId)-\(step)"), "step": .int(Int64(step)),
-                                                      "channel": "email", "message": "Hello, a short synthetic message."])))
+            effects.append(.emit(DomainEvent(at: due, accountId: s.accountId, campaignId: "c1", payload: .touchpointDue(
+                .init(touchpointId: "\(s.accountId)-\(step)", step: step, contactId: "p1", contactEmail: "p1@example.com",
+                      channel: .email, message: "Hello, a short synthetic message.", reason: "focus_step")))))
             s.campaignsStarted += 1
             if step < 7 { effects.append(.schedule(at: due.addingTimeInterval(Self.offsets[min(step - 1, 5)] * 86_400))) }
         case .response:

@@ -12,7 +12,11 @@ enum ASCIIEmail {
 
     /// nil when the input is not all ASCII (the caller takes the general path).
     static func check(_ raw: String) -> Result? {
-        let bytes = raw.utf8
+        // Over a buffer, not `String.UTF8View` (see `Normalize.withBytes`).
+        Normalize.withBytes(raw) { bytes in check(raw, bytes) }
+    }
+
+    private static func check(_ raw: String, _ bytes: UnsafeBufferPointer<UInt8>) -> Result? {
         // Trim ASCII whitespace; any non-ASCII byte sends the address to the general path.
         var start = bytes.startIndex, end = bytes.endIndex
         if bytes.contains(where: { $0 >= 0x80 }) { return nil }

@@ -100,8 +100,8 @@ struct Work {
     }
 
     /// Appends an event of the current campaign.
-    mutating func emit(_ type: String, at: Double, _ fields: [String: JSONValue]) {
-        effects.append(.emit(DomainEvent(type: type, at: Date(timeIntervalSince1970: at), accountId: state.accountId,
-                                         campaignId: state.campaign?.id, fields: fields)))
+    mutating func emit(_ payload: EventPayload, at: Double) {
+        effects.append(.emit(DomainEvent(at: Date(timeIntervalSince1970: at), accountId: state.accountId,
+                                         campaignId: state.campaign?.id, payload: payload)))
     }
 }

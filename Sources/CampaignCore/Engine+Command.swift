@@ -27,7 +27,7 @@ extension CampaignEngine {
                 camp.status = .active
                 camp.reason = nil
                 work.state.campaign = camp
-                work.emit("campaign.resumed", at: now, ["reason": "operator"])
+                work.emit(.campaignResumed(.init(reason: "operator")), at: now)
                 // Due at the later of the planned time and now, then moved into the window (min gap and
                 // out-of-office still apply).
                 advance(work: &work, earliest: now, until: now)
@@ -44,7 +44,7 @@ extension CampaignEngine {
                 camp.nextReason = nil
                 work.state.campaign = camp
                 work.effects.append(.cancelTimer)
-                work.emit("campaign.cancelled", at: now, ["reason": "operator"])
+                work.emit(.campaignCancelled(.init(reason: "operator")), at: now)
             }
         }
         return .success(())

@@ -49,8 +49,8 @@ extension CampaignEngine {
                                               field: "contact_email"))
             }
             work.effects.append(.suppress(email: email))
-            work.emit("response.received", at: now, ["contact_id": .null, "kind": .string(kind), "email": .string(email)])
-            work.emit("contact.suppressed", at: now, ["contact_id": .null, "email": .string(email), "reason": "unsubscribed"])
+            work.emit(.responseReceived(.init(contactId: nil, kind: kind, email: email)), at: now)
+            work.emit(.contactSuppressed(.init(contactId: nil, email: email, reason: "unsubscribed")), at: now)
             return .success(())
         }
         // Who is it?
@@ -66,9 +66,8 @@ extension CampaignEngine {
         }
         let idx = byId ?? byEmail
         let address = idx.map { camp.contacts[$0].email } ?? email!
-        var fields: [String: JSONValue] = ["contact_id": idx.map { .string(camp.contacts[$0].id) } ?? .null,
-                                           "kind": .string(kind), "email": .string(address)]
-        if let ch = r.channel { fields["channel"] = .string(ch) }
+        var received = EventPayload.ResponseReceived(contactId: idx.map { camp.contacts[$0].id }, kind: kind, email: address,
+                                                     channel: r.channel)
         var awayUntil: Double?
         if kind == "out_of_office" {
             if let raw = r.returnDate, !raw.isEmpty {
@@ -81,9 +80,9 @@ extension CampaignEngine {
             } else {
                 awayUntil = now + config.outOfOfficeDefaultDays * 86_400
             }
-            fields["return_at"] = .string(ISOTime.format(awayUntil!))
+            received.returnAt = Date(timeIntervalSince1970: awayUntil!)
         }
-        work.emit("response.received", at: now, fields)
+        work.emit(.responseReceived(received), at: now)
         if kind == "unsubscribe" { work.effects.append(.suppress(email: address)) }
         guard camp.status == .active || camp.status == .paused else {
             // A finished campaign only records the response.
@@ -111,8 +110,8 @@ extension CampaignEngine {
             if let idx {
                 camp.contacts[idx].standing = .unsubscribed
                 work.state.campaign = camp
-                work.emit("contact.suppressed", at: now, ["contact_id": .string(camp.contacts[idx].id),
-                                                          "email": .string(address), "reason": "unsubscribed"])
+                work.emit(.contactSuppressed(.init(contactId: camp.contacts[idx].id, email: address, reason: "unsubscribed")),
+                          at: now)
             }
         case "bounce":
             if let idx, camp.contacts[idx].standing == .active { camp.contacts[idx].standing = .bounced }
@@ -148,7 +147,7 @@ extension CampaignEngine {
         camp.nextReason = nil
         work.state.campaign = camp
         work.effects.append(.cancelTimer)
-        work.emit("campaign.paused", at: at, ["reason": .string(reason)])
+        work.emit(.campaignPaused(.init(reason: reason)), at: at)
     }
 
     static func parseReturnDate(_ raw: String, zone: Zone) -> Double? {

@@ -118,17 +118,9 @@ extension CampaignEngine {
         // Bounded: each pass either emits a touch, excludes a contact, or stops.
         for _ in 0..<(config.maxTouchpoints + 1000) {
             // Decide from a borrowed view; every change below is made in place (no copies of the contact list).
-            let decision: Plan
-            do {
-                guard let camp = work.state.campaign, camp.status == .active else { return }
-                if let p = preferred, camp.steps < config.maxTouchpoints, let i = camp.index(ofId: p.id),
-                   camp.contacts[i].isEligible, let r = readiness(camp, i, earliest: earliest), r.at <= limit {
-                    // Honour the plan the timer was set for (status showed it as the next touch).
-                    decision = .touch(contact: i, at: r.at, reason: p.reason)
-                } else {
-                    decision = plan(camp, earliest: earliest)
-                }
-            }
+            // (`guard let camp = work.state.campaign` copied the campaign, a retain and release per field.)
+            guard work.state.campaign?.status == .active else { return }
+            let decision = decide(work.state.campaign!, preferred: preferred, earliest: earliest, limit: limit)
             preferred = nil
             switch decision {
             case .complete(let reason):
@@ -138,8 +130,7 @@ extension CampaignEngine {
                 work.state.campaign!.nextContactId = nil
                 work.state.campaign!.nextReason = nil
                 work.effects.append(.cancelTimer)
-                work.emit("campaign.completed", at: earliest,
-                          ["reason": .string(reason), "steps": .int(Int64(work.state.campaign!.steps))])
+                work.emit(.campaignCompleted(.init(reason: reason, steps: work.state.campaign!.steps)), at: earliest)
                 return
             case .touch(let i, let at, let reason):
                 if at > limit {
@@ -155,10 +146,9 @@ extension CampaignEngine {
                     work.state.campaign!.contacts[i].standing = .suppressed
                     let id = work.state.campaign!.contacts[i].id
                     if config.conflictCheckEnabled {
-                        work.emit("conflict.detected", at: at, ["conflict": "suppressed", "contact_id": .string(id)])
+                        work.emit(.conflictDetected(.init(conflict: "suppressed", contactId: id)), at: at)
                     }
-                    work.emit("contact.suppressed", at: at, ["contact_id": .string(id), "email": .string(email),
-                                                             "reason": "suppressed"])
+                    work.emit(.contactSuppressed(.init(contactId: id, email: email, reason: "suppressed")), at: at)
                     earliest = max(earliest, at)
                     continue
                 }
@@ -169,24 +159,35 @@ extension CampaignEngine {
         }
     }
 
+    /// The next step for an active campaign: the timer's planned contact when it is still ready by `limit`,
+    /// else `plan`.
+    private func decide(_ camp: borrowing CampaignState, preferred: (id: String, reason: String)?, earliest: Double,
+                        limit: Double) -> Plan {
+        if let p = preferred, camp.steps < config.maxTouchpoints, let i = camp.index(ofId: p.id),
+           camp.contacts[i].isEligible, let r = readiness(camp, i, earliest: earliest), r.at <= limit {
+            // Honour the plan the timer was set for (status showed it as the next touch).
+            return .touch(contact: i, at: r.at, reason: p.reason)
+        }
+        return plan(camp, earliest: earliest)
+    }
+
     /// Emits one touchpoint and records it. `plannedAt`: when it was planned, if that may be earlier than `at`.
     func emitTouch(work: inout Work, contact i: Int, at: Double, reason: String, plannedAt: Double? = nil) {
         guard work.state.campaign != nil else { return }
         // The campaign is changed in place (a copy would retain every field and share the contact list).
         switch recordTouch(&work.state.campaign!, contact: i, at: at, reason: reason) {
-        case .sent(var fields):
+        case .sent(var touch):
             // Only a touch that went out later than planned says so (on time, `at` is the planned instant).
-            if let p = plannedAt, p < at { fields["planned_at"] = .string(WireTime.format(Date(timeIntervalSince1970: p))) }
-            work.emit("touchpoint.due", at: at, fields)
-        case .blocked(let fields): work.emit("conflict.detected", at: at, fields)
+            if let p = plannedAt, p < at { touch.plannedAt = Date(timeIntervalSince1970: p) }
+            work.emit(.touchpointDue(touch), at: at)
+        case .blocked(let conflict): work.emit(.conflictDetected(conflict), at: at)
         }
     }
 
     enum TouchResult {
-        /// The `touchpoint.due` fields.
-        case sent([String: JSONValue])
-        /// The message was not clean: the `conflict.detected` fields.
-        case blocked([String: JSONValue])
+        case sent(EventPayload.TouchpointDue)
+        /// The message was not clean.
+        case blocked(EventPayload.ConflictDetected)
     }
 
     /// Renders the touch to contact `i` and records it in `camp`; a message that is not clean blocks the contact.
@@ -206,30 +207,20 @@ extension CampaignEngine {
         guard message.isClean else {
             // Fail closed: never send a message with a hole in it. The contact is set aside so the campaign goes on.
             camp.contacts[i].standing = .blocked
-            return .blocked(["conflict": "message_not_clean", "contact_id": .string(contactId),
-                             "channel": .string(ch.rawValue)])
+            return .blocked(.init(conflict: "message_not_clean", contactId: contactId, channel: ch))
         }
-        // Built key by key into a reserved dictionary (a literal builds an array of pairs first).
-        var fields = [String: JSONValue](minimumCapacity: 12)
-        fields["touchpoint_id"] = .string(camp.id + ":" + String(step))
-        fields["step"] = .int(Int64(step))
-        fields["contact_id"] = .string(contactId)
-        fields["contact_email"] = .string(camp.contacts[i].email)
-        fields["contact_name"] = .string(camp.contacts[i].name)
-        fields["channel"] = .string(ch.rawValue)
-        fields["attempt"] = .int(Int64(attempt))
-        fields["message"] = .string(message.body)
-        fields["reason"] = .string(reason)
-        fields["explanation"] = .string(explain(reason, step: step, channel: ch, attempt: attempt))
-        if let s = message.subject { fields["subject"] = .string(s) }
-        if ch == .call { fields["call_script"] = .string(message.body) }
-        if ch == .sms || ch == .call, let phone = camp.contacts[i].phone { fields["contact_phone"] = .string(phone) }
-        if ch == .linkedin, let url = camp.contacts[i].linkedinURL { fields["contact_linkedin_url"] = .string(url) }
+        var touch = EventPayload.TouchpointDue(
+            touchpointId: camp.id + ":" + String(step), step: step, contactId: contactId, contactEmail: camp.contacts[i].email,
+            contactName: camp.contacts[i].name, channel: ch, attempt: attempt, subject: message.subject, message: message.body,
+            reason: reason, explanation: explain(reason, step: step, channel: ch, attempt: attempt),
+            templateFallback: message.usedFallback)
+        if ch == .call { touch.callScript = message.body }
+        if ch == .sms || ch == .call { touch.contactPhone = camp.contacts[i].phone }
+        if ch == .linkedin { touch.contactLinkedinURL = camp.contacts[i].linkedinURL }
         if let p = referred {
-            fields["reference"] = .object(["contact_id": .string(camp.contacts[p].id), "name": .string(camp.contacts[p].name)])
+            touch.reference = .init(contactId: camp.contacts[p].id, name: camp.contacts[p].name)
             camp.references += 1
         }
-        if message.usedFallback { fields["template_fallback"] = true }
         let when = Date(timeIntervalSince1970: at)
         camp.contacts[i].touches[ch.index] += 1
         if camp.contacts[i].firstTouchAt == nil { camp.contacts[i].firstTouchAt = when }
@@ -244,7 +235,7 @@ extension CampaignEngine {
         case "round_robin": camp.roundCursor = contactId
         default: break
         }
-        return .sent(fields)
+        return .sent(touch)
     }
 
     private func explain(_ reason: String, step: Int, channel: Channel, attempt: Int) -> String {

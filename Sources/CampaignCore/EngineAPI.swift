@@ -56,23 +56,7 @@ public enum Effect: Sendable, Equatable {
     case suppress(email: String)
 }
 
-/// An event before the store numbers it. `fields` are the type-specific body fields of CONTRACT.md's
-/// event table; the runtime adds `seq`, `type`, `at`, `account_id`, `campaign_id`.
-public struct DomainEvent: Sendable, Equatable {
-    public var type: String
-    public var at: Date
-    public var accountId: String
-    public var campaignId: String?
-    public var fields: [String: JSONValue]
-
-    public init(type: String, at: Date, accountId: String, campaignId: String?, fields: [String: JSONValue] = [:]) {
-        self.type = type
-        self.at = at
-        self.accountId = accountId
-        self.campaignId = campaignId
-        self.fields = fields
-    }
-}
+// `DomainEvent` and its typed payloads: DomainEvent.swift.
 
 /// The result of one decision.
 public struct Transition: Sendable {

@@ -161,8 +161,10 @@ final class TimeZoneCache: @unchecked Sendable {
     func zone(_ identifier: String) -> Zone? {
         lock.lock()
         defer { lock.unlock() }
-        // Most lookups hit one of a few zones: comparing names is cheaper than hashing one.
-        for entry in recent where entry.name == identifier { return entry.zone }
+        // Most lookups hit one of a few zones: comparing names is cheaper than hashing one. Lengths first: names
+        // of 16 bytes or more are compared on String's slow path (~100 instructions each, callgrind).
+        let length = identifier.utf8.count
+        for entry in recent where entry.name.utf8.count == length && entry.name == identifier { return entry.zone }
         if let z = zones[identifier] {
             remember(identifier, z)
             return z

@@ -10,6 +10,14 @@ public enum WireTime {
     }
 
     public static func formatBytes(_ date: Date) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(24)
+        write(date, into: &out)
+        return out
+    }
+
+    /// Appends the 24 bytes of `format` (without quotes).
+    public static func write(_ date: Date, into out: inout [UInt8]) {
         // A Date's Double cannot hold most millisecond instants exactly (…00.999 may come back as
         // …00.99899999): within 2 µs of a whole millisecond counts as that millisecond, else truncate.
         let x = date.timeIntervalSince1970 * 1000
@@ -18,8 +26,6 @@ public enum WireTime {
         let (days, msOfDay) = floorDivMod(totalMillis, 86_400_000)
         let (y, m, d) = civil(fromDays: days)
         let h = msOfDay / 3_600_000, mi = msOfDay / 60_000 % 60, s = msOfDay / 1000 % 60, ms = msOfDay % 1000
-        var out: [UInt8] = []
-        out.reserveCapacity(24)
         func digits(_ v: Int64, _ width: Int) {
             var div: Int64 = 1
             for _ in 1..<width { div *= 10 }
@@ -28,7 +34,6 @@ public enum WireTime {
         digits(y, 4); out.append(0x2D); digits(m, 2); out.append(0x2D); digits(d, 2)
         out.append(0x54); digits(h, 2); out.append(0x3A); digits(mi, 2); out.append(0x3A); digits(s, 2)
         out.append(0x2E); digits(ms, 3); out.append(0x5A)
-        return out
     }
 
     /// Parses an RFC 3339 instant: `YYYY-MM-DDTHH:MM:SS`, optional fraction (1–9 digits), then `Z` or

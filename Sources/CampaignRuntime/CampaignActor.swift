@@ -297,10 +297,10 @@ actor CampaignActor {
         for effect in transition.effects {
             switch effect {
             case .emit(let event):
-                if event.type == "touchpoint.due", let email = event.fields["contact_email"]?.stringValue {
+                if let email = event.touchpoint?.contactEmail {
                     touches.append(email)
                 }
-                write.events.append(NewEvent(type: event.type, accountId: event.accountId, campaignId: event.campaignId,
+                write.events.append(NewEvent(type: event.type.rawValue, accountId: event.accountId, campaignId: event.campaignId,
                                              at: event.at, body: env.eventEncoder.body(for: event)))
             case .schedule(let at):
                 timer = .set(at)

@@ -8,8 +8,8 @@ public protocol EventBodyEncoder: Sendable {
 }
 
 /// The protocol's event body (`EventBody.encode`, protocols/abm-wire-v1.md §8.2): `account_id`, `at`
-/// (`2026-03-02T14:00:00.000Z`), `campaign_id`, `type` and the event's fields, keys sorted (byte order),
-/// no whitespace. The base fields win over a same-named field.
+/// (`2026-03-02T14:00:00.000Z`), `campaign_id`, `type` and the payload's fields, keys sorted (byte order),
+/// no whitespace.
 public struct JSONEventBodyEncoder: EventBodyEncoder {
     public init() {}
 

@@ -61,6 +61,20 @@ import Testing
         }
     }
 
+    /// `Normalize.text`'s one-pass byte judgement against the first version (`lowercased()`, set lookups,
+    /// `UTF8View` scans), on values made of placeholder words, braces, brackets and non-ASCII letters.
+    @Test func userTextMatchesReferenceJudgement() {
+        var rng = SplitMix64(seed: 19)
+        let pieces = ["None", "null", "NULL", "nil", "NaN", "undefined", "Unknown", "UNKNOWN", "n/a", "N/A", "-", "\u{212A}",
+                      "n", "u", "x", "Hi", "é", " ", "{", "}", "{{", "[", "]", "<", ">", "(", ")", "7", "Ünull", "\u{00A0}"]
+        for _ in 0..<30_000 {
+            var text = ""
+            for _ in 0..<Int(rng.next() % 5) { text += pieces[Int(rng.next() % UInt64(pieces.count))] }
+            #expect(Normalize.text(text) == ReferenceUserText.text(text), "\(text.debugDescription)")
+        }
+        #expect(Normalize.text("UN\u{212A}NOWN") == .absent)
+    }
+
     @Test func isCleanMatchesReferenceScanner() {
         var rng = SplitMix64(seed: 17)
         let pieces = ["None", "null", "NULL", "undefined", "NaN", "Nonesuch", "unNone", "N", "n", "u", "x", "Hi", "é",
@@ -144,5 +158,53 @@ private enum ReferenceMessageText {
             if same { return true }
         }
         return false
+    }
+}
+
+/// The first version of `Normalize.text` for text without control or format characters (the pieces above).
+private enum ReferenceUserText {
+    static func text(_ raw: String) -> Normalize.UserText {
+        var out = ""
+        var lastSpace = true
+        for scalar in raw.unicodeScalars {
+            if scalar.properties.isWhitespace {
+                if !lastSpace { out.append(" ") }
+                lastSpace = true
+                continue
+            }
+            out.unicodeScalars.append(scalar)
+            lastSpace = false
+        }
+        if out.last == " " { out.removeLast() }
+        return judge(out)
+    }
+
+    static func judge(_ s: String) -> Normalize.UserText {
+        if s.isEmpty { return .absent }
+        if s.utf8.count <= 9 {
+            let lower = s.lowercased()
+            if Normalize.noValueWords.contains(lower) { return .absent }
+            if Normalize.placeholderWords.contains(lower) { return .refused("is a placeholder (\"\(s)\"), not a value") }
+        }
+        let u = s.utf8
+        var hasAlnum = false, hasNonASCII = false
+        var prev: UInt8 = 0
+        for b in u {
+            if (b == UInt8(ascii: "{") || b == UInt8(ascii: "}")) && prev == b {
+                return .refused("holds \"\(b == UInt8(ascii: "{") ? "{{" : "}}")\", which reads as an unfilled template placeholder")
+            }
+            if b >= 0x80 { hasNonASCII = true }
+            else if (b >= 0x30 && b <= 0x39) || ((b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A) { hasAlnum = true }
+            prev = b
+        }
+        if !hasAlnum && hasNonASCII {
+            hasAlnum = s.unicodeScalars.contains { $0.properties.isAlphabetic || $0.properties.numericType != nil }
+        }
+        if !hasAlnum { return .refused("has no letter or digit") }
+        if let f = u.first, let l = u.last,
+           (f == UInt8(ascii: "[") && l == UInt8(ascii: "]")) || (f == UInt8(ascii: "<") && l == UInt8(ascii: ">")) {
+            return .refused("is a placeholder (\"\(s)\"), not a value")
+        }
+        return .value(s)
     }
 }

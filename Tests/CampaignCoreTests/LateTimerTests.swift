@@ -63,7 +63,7 @@ import Testing
                 let before = h.events.count
                 h.timer = nil
                 h.send(.timerFired(dueAt: due), now: now)
-                for e in h.events[before...] where e.type == "touchpoint.due" {
+                for e in h.events[before...] where e.type == .touchpointDue {
                     sentAt.append((e.str("contact_id")!, now, e.at))
                 }
                 guardCount += 1

@@ -110,7 +110,7 @@ import Testing
         #expect(h.state.campaign?.status == .completed)
         #expect(h.state.campaign?.reason == "no_eligible_contacts")
         #expect(h.timer == nil)
-        #expect(h.events.last?.type == "campaign.completed")
+        #expect(h.events.last?.type == .campaignCompleted)
     }
 
     /// The top contact is the first eligible one: when the primary is out, the best colleague gets the focus steps.

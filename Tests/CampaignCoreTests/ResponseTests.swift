@@ -37,7 +37,7 @@ import Testing
         var h = started()
         _ = try respond(&h, "reply", email: "stranger@acme.com", at: at("2026-03-06T12:00:00Z")).get()
         #expect(h.state.campaign?.status == .paused)
-        let ev = h.events.first { $0.type == "response.received" }!
+        let ev = h.events.first { $0.type == .responseReceived }!
         #expect(ev.fields["contact_id"] == .null)
     }
 
@@ -153,7 +153,7 @@ import Testing
         #expect(h.state.campaign?.status == .completed)
         _ = try respond(&h, "reply", at: at("2026-03-06T12:00:00Z")).get()
         #expect(h.state.campaign?.status == .completed)
-        #expect(h.events.last?.type == "response.received")
+        #expect(h.events.last?.type == .responseReceived)
         _ = try respond(&h, "unsubscribe", at: at("2026-03-06T12:00:00Z")).get()
         #expect(h.suppressed.contains("sarah.chen@acme.com"))
         #expect(h.state.campaign?.status == .completed)

@@ -137,7 +137,7 @@ import Testing
                 default: break
                 }
                 for ev in t.effects.compactMap({ if case .emit(let e) = $0 { return e } else { return nil } })
-                where ev.type == "touchpoint.due" {
+                where ev.type == .touchpointDue {
                     #expect(!pausedByResponse, "touch after a pausing response in \(account)")
                     let email = ev.str("contact_email")!
                     if let s = snapshot[email] { #expect(ev.at < s, "suppressed \(email) touched") }
@@ -153,7 +153,7 @@ import Testing
     }
 
     static func checkInvariants(_ events: [DomainEvent], config cfg: CampaignConfig, state: AccountState, account: String) {
-        let touches = events.filter { $0.type == "touchpoint.due" }
+        let touches = events.filter { $0.type == .touchpointDue }
         // Never more than max_touchpoints per campaign; ids unique.
         for (campaign, list) in Dictionary(grouping: touches, by: { $0.campaignId ?? "" }) {
             #expect(list.count <= cfg.maxTouchpoints, "\(campaign): \(list.count) touches")
@@ -194,19 +194,19 @@ import Testing
             }
         }
         // A finished campaign never emits again.
-        if let endIdx = events.firstIndex(where: { $0.type == "campaign.completed" || $0.type == "campaign.cancelled" }) {
+        if let endIdx = events.firstIndex(where: { $0.type == .campaignCompleted || $0.type == .campaignCancelled }) {
             let cid = events[endIdx].campaignId
-            #expect(!events[(endIdx + 1)...].contains { $0.type == "touchpoint.due" && $0.campaignId == cid })
+            #expect(!events[(endIdx + 1)...].contains { $0.type == .touchpointDue && $0.campaignId == cid })
         }
     }
 
     @Test func invariantsHoldOverThousandsOfRandomAccounts() {
         let events = SimulationTests.simulate(seed: 2026, count: 3000)
-        let touches = events.filter { $0.type == "touchpoint.due" }.count
+        let touches = events.filter { $0.type == .touchpointDue }.count
         #expect(touches > 10_000)
-        #expect(events.contains { $0.type == "campaign.paused" })
-        #expect(events.contains { $0.type == "contact.suppressed" })
-        #expect(events.contains { $0.type == "campaign.completed" })
+        #expect(events.contains { $0.type == .campaignPaused })
+        #expect(events.contains { $0.type == .contactSuppressed })
+        #expect(events.contains { $0.type == .campaignCompleted })
     }
 
     @Test func sameInputsGiveSameOutputs() {

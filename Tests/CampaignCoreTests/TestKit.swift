@@ -71,8 +71,8 @@ struct Harness {
         }
     }
 
-    var touches: [DomainEvent] { events.filter { $0.type == "touchpoint.due" } }
-    func types() -> [String] { events.map(\.type) }
+    var touches: [DomainEvent] { events.filter { $0.type == .touchpointDue } }
+    func types() -> [String] { events.map(\.type.rawValue) }
 }
 
 extension DomainEvent {

@@ -42,8 +42,9 @@ import Testing
     }
 
     @Test func eventBodiesKeepTheCommonKeysAuthoritative() throws {
-        let event = DomainEvent(type: "campaign.paused", at: Date(timeIntervalSince1970: 1_772_460_000), accountId: "a",
-                                campaignId: nil, fields: ["reason": "responded", "type": "spoof", "seq": 9, "account_id": "b"])
+        // Authoritative by construction: a typed payload cannot carry `type`, `seq` or `account_id`.
+        let event = DomainEvent(at: Date(timeIntervalSince1970: 1_772_460_000), accountId: "a", campaignId: nil,
+                                payload: .campaignPaused(.init(reason: "responded")))
         #expect(String(decoding: encodeEventBody(event), as: UTF8.self) ==
             #"{"account_id":"a","at":"2026-03-02T14:00:00.000Z","campaign_id":null,"reason":"responded","type":"campaign.paused"}"#)
         #expect(String(decoding: WireEvent.withSeq(12, body: encodeEventBody(event)), as: UTF8.self).hasPrefix(#"{"seq":12,"account_id":"a","#))

@@ -92,7 +92,7 @@ import Testing
         var types = Set<String>()
         for (file, json, _) in entries {
             let event = try domainEvent(from: json)
-            types.insert(event.type)
+            types.insert(event.type.rawValue)
             let seq = try #require(json["seq"]?.intValue)
             let body = WireEvent.withSeq(seq, body: encodeEventBody(event))
             #expect(try JSONParser.parse(body) == json, "\(file)")

@@ -66,8 +66,9 @@ func domainEvent(from body: JSONValue) throws -> DomainEvent {
     var fields = o
     for k in ["seq", "type", "at", "account_id", "campaign_id"] { fields[k] = nil }
     let at = try #require(o["at"]?.stringValue)
-    return DomainEvent(type: try #require(o["type"]?.stringValue), at: try #require(WireTime.parse(at)),
-                       accountId: try #require(o["account_id"]?.stringValue), campaignId: o["campaign_id"]?.stringValue, fields: fields)
+    return DomainEvent(at: try #require(WireTime.parse(at)), accountId: try #require(o["account_id"]?.stringValue),
+                       campaignId: o["campaign_id"]?.stringValue,
+                       payload: try EventPayload(type: try #require(o["type"]?.stringValue), fields: fields))
 }
 
 /// A `CampaignStatusView` from a documented `campaign` object.

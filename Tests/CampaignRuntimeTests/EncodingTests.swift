@@ -6,11 +6,12 @@ import Testing
 
 @Suite struct EncodingTests {
     @Test func eventBodyIsSortedDeterministicJSON() throws {
-        let event = DomainEvent(type: "touchpoint.due", at: Date(timeIntervalSince1970: 1_772_460_000),
-                                accountId: "acme", campaignId: "c-1",
-                                fields: ["step": 1, "message": "Hi \"Sam\"\n", "reference": nil, "zeta": [1.5, true]])
+        let event = DomainEvent(at: Date(timeIntervalSince1970: 1_772_460_000), accountId: "acme", campaignId: "c-1",
+                                payload: .touchpointDue(.init(touchpointId: "c-1:1", step: 1, contactId: "p",
+                                                              contactEmail: "p@x.example", channel: .email,
+                                                              message: "Hi \"Sam\"\n", reason: "focus_step")))
         let body = String(decoding: JSONEventBodyEncoder().body(for: event), as: UTF8.self)
-        #expect(body == #"{"account_id":"acme","at":"2026-03-02T14:00:00.000Z","campaign_id":"c-1","message":"Hi \"Sam\"\n","reference":null,"step":1,"type":"touchpoint.due","zeta":[1.5,true]}"#)
+        #expect(body == #"{"account_id":"acme","at":"2026-03-02T14:00:00.000Z","campaign_id":"c-1","channel":"email","contact_email":"p@x.example","contact_id":"p","message":"Hi \"Sam\"\n","reason":"focus_step","step":1,"touchpoint_id":"c-1:1","type":"touchpoint.due"}"#)
         let parsed = try JSONDecoder().decode(JSONValue.self, from: Data(body.utf8))
         #expect(parsed["message"] == "Hi \"Sam\"\n")
     }
@@ -23,8 +24,8 @@ import Testing
     }
 
     @Test func nullCampaignIdIsWritten() {
-        let event = DomainEvent(type: "contact.suppressed", at: Date(timeIntervalSince1970: 0), accountId: "a",
-                                campaignId: nil, fields: [:])
+        let event = DomainEvent(at: Date(timeIntervalSince1970: 0), accountId: "a", campaignId: nil,
+                                payload: .contactSuppressed(.init(contactId: nil, email: "x@y.example", reason: "unsubscribed")))
         let body = String(decoding: JSONEventBodyEncoder().body(for: event), as: UTF8.self)
         #expect(body.contains(#""campaign_id":null"#))
     }

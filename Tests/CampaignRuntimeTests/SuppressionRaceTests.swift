@@ -105,7 +105,7 @@ final class TimerDecisionSignal: CampaignDecider, Sendable {
                 context: EngineContext) throws -> Result<Transition, CampaignError> {
         let result = try engine.decide(state, input, now: now, context: context)
         if state.accountId == account, case .timerFired = input, case .success(let t) = result,
-           t.effects.contains(where: { if case .emit(let e) = $0 { e.type == "touchpoint.due" } else { false } }) {
+           t.effects.contains(where: { if case .emit(let e) = $0 { e.type == .touchpointDue } else { false } }) {
             let w = self.state.withLock { s -> CheckedContinuation<Void, Never>? in
                 s.fired = true
                 defer { s.waiter = nil }

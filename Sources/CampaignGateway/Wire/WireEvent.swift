@@ -17,17 +17,16 @@ public enum WireEvent {
         return out
     }
 
-    public static func topic(_ event: DomainEvent) -> [UInt8] { topic(type: event.type, accountId: event.accountId) }
+    public static func topic(_ event: DomainEvent) -> [UInt8] { topic(type: event.type.rawValue, accountId: event.accountId) }
 
     /// The body without `seq`: `type`, `at` (see `WireTime`), `account_id`, `campaign_id` (null when the
-    /// event belongs to no campaign) and the type's fields, keys sorted. The four common keys win over
-    /// a same-named entry of `fields`; a `seq` in `fields` is dropped (the store assigns it).
+    /// event belongs to no campaign) and the payload's fields, keys sorted (`EventBody`).
     public static func encodeBody(_ event: DomainEvent) -> [UInt8] { EventBody.encode(event) }
 
     /// The event as the store appends it (`NewEvent.body` = `encodeBody`, the same bytes as the
     /// runtime's default `JSONEventBodyEncoder`: both are `EventBody.encode`).
     @Sendable public static func newEvent(_ event: DomainEvent) -> NewEvent {
-        NewEvent(type: event.type, accountId: event.accountId, campaignId: event.campaignId, at: event.at,
+        NewEvent(type: event.type.rawValue, accountId: event.accountId, campaignId: event.campaignId, at: event.at,
                  body: Data(encodeBody(event)))
     }
 
