@@ -179,53 +179,47 @@ extension CampaignRuntime {
         let states = unloaded.isEmpty ? [:] : try? await store.loadStates(accountIds: unloaded)
         let unloadedSet = Set(unloaded)
 
-        // 3. Decide, account by account, each on its own actor.
+        // 3–4. Decide, account by account, each on its own actor; commit. Accounts answering a response go
+        //      first and in an urgent submission of their own (committed ahead of queued leads and timer
+        //      turns), so a reply's pause waits neither for the batch's leads to be decided nor committed.
         let now = clock.now
         let makeReply: @Sendable (Outcome, JSONValue?) -> Data = { outcome, _ in
             Ack.storedAccepted(campaignId: outcome.campaignId, warnings: outcome.warnings)
         }
-        var prepared: [(accountId: String, actor: CampaignActor, requests: [Int], batch: CampaignActor.PreparedBatch)] = []
-        for w in work {
-            // `.some(nil)`: read, no state (a new account); nil: not read here.
-            var preloaded: Data?? = nil
-            if unloadedSet.contains(w.accountId), let states { preloaded = .some(states[w.accountId]) }
-            do {
-                let batch = try await w.actor.decideBatch(
-                    w.requests.map { CampaignActor.BatchRequest(input: routed[$0]!.input, key: routed[$0]!.key) },
-                    now: now, preloaded: preloaded, makeReply: makeReply)
-                prepared.append((w.accountId, w.actor, w.requests, batch))
-            } catch {
-                coordinator.checkin(w.accountId, w.actor, drop: true)
-                let reply = await failed(w.accountId, error)
-                for i in w.requests {
-                    acks[i] = .rejected(reply)
-                    inFlight.finish(routed[i]!.key, storedReply: nil)
+        typealias Prepared = (accountId: String, actor: CampaignActor, requests: [Int], batch: CampaignActor.PreparedBatch)
+        func decideAll(_ part: [(accountId: String, actor: CampaignActor, requests: [Int])]) async -> [Prepared] {
+            var prepared: [Prepared] = []
+            prepared.reserveCapacity(part.count)
+            for w in part {
+                // `.some(nil)`: read, no state (a new account); nil: not read here.
+                var preloaded: Data?? = nil
+                if unloadedSet.contains(w.accountId), let states { preloaded = .some(states[w.accountId]) }
+                do {
+                    let batch = try await w.actor.decideBatch(
+                        w.requests.map { CampaignActor.BatchRequest(input: routed[$0]!.input, key: routed[$0]!.key) },
+                        now: now, preloaded: preloaded, makeReply: makeReply)
+                    prepared.append((w.accountId, w.actor, w.requests, batch))
+                } catch {
+                    coordinator.checkin(w.accountId, w.actor, drop: true)
+                    let reply = await failed(w.accountId, error)
+                    for i in w.requests {
+                        acks[i] = .rejected(reply)
+                        inFlight.finish(routed[i]!.key, storedReply: nil)
+                    }
                 }
             }
+            return prepared
         }
-
-        // 4. One submission for every account's writes; accounts answering a response in a second, urgent
-        //    one (committed ahead of queued leads and timer turns), then the results back in account order.
-        let isUrgent = prepared.map { p in p.requests.contains { routed[$0]!.input.isUrgent } }
-        let urgentPart = zip(prepared, isUrgent).filter { $0.1 }.map(\.0)
-        let normalPart = zip(prepared, isUrgent).filter { !$0.1 }.map(\.0)
-        async let urgentResults = urgentPart.isEmpty ? [] : committer.submit(
-            batch: urgentPart.flatMap(\.batch.writes), touching: urgentPart.flatMap(\.batch.touches), urgent: true)
-        let normalResults = normalPart.isEmpty ? [] : await committer.submit(
-            batch: normalPart.flatMap(\.batch.writes), touching: normalPart.flatMap(\.batch.touches))
-        let urgentDone = await urgentResults
-        var results: [Result<[StoredEvent], any Error>] = []
-        var u = 0, n = 0
-        for (p, flag) in zip(prepared, isUrgent) {
-            let count = p.batch.writes.count
-            if flag {
-                results += urgentDone[u..<u + count]
-                u += count
-            } else {
-                results += normalResults[n..<n + count]
-                n += count
-            }
-        }
+        let urgentWork = work.filter { w in w.requests.contains { routed[$0]!.input.isUrgent } }
+        let normalWork = work.filter { w in !w.requests.contains { routed[$0]!.input.isUrgent } }
+        let urgentPrepared = await decideAll(urgentWork)
+        async let urgentResults = urgentPrepared.isEmpty ? [] : committer.submit(
+            batch: urgentPrepared.flatMap(\.batch.writes), touching: urgentPrepared.flatMap(\.batch.touches), urgent: true)
+        let normalPrepared = await decideAll(normalWork)
+        let normalResults = normalPrepared.isEmpty ? [] : await committer.submit(
+            batch: normalPrepared.flatMap(\.batch.writes), touching: normalPrepared.flatMap(\.batch.touches))
+        let prepared = urgentPrepared + normalPrepared
+        let results = await urgentResults + normalResults
 
         // 5. Apply, answer.
         var offset = 0
@@ -236,9 +230,10 @@ extension CampaignRuntime {
             let mine = results[offset..<offset + count]
             offset += count
             var failure: (any Error)?
+            let answers = p.requests.contains { routed[$0]!.input.isUrgent }
             for r in mine {
                 switch r {
-                case .success(let events): lastSeq = max(lastSeq, events.last?.seq ?? 0)
+                case .success(let events): if answers { lastSeq = max(lastSeq, events.last?.seq ?? 0) }
                 case .failure(let error): failure = failure ?? error
                 }
             }

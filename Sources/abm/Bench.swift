@@ -30,6 +30,8 @@ struct Bench: AsyncParsableCommand {
             help: "Background leads/s during (b) (0 = none; default: half the server's rate measured in (a)).")
     var backgroundRate: Int?
     @Option(name: .customLong("data-dir"), help: "Directory for the store (default: a temporary one, removed).") var dataDir: String?
+    @Option(name: .customLong("commit-batch"), help: "The server's runtime.max_commit_batch (writes per commit at most).")
+    var commitBatch: Int?
 
     func validate() throws {
         guard leads >= producers, producers >= 1, producers <= 64 else { throw ValidationError("need 1…64 producers and at least one lead each") }
@@ -67,8 +69,10 @@ struct Bench: AsyncParsableCommand {
         defer { if temporary { try? FileManager.default.removeItem(atPath: directory) } }
         var logger = Logger(label: "abm.bench")
         logger.logLevel = .warning
-        let server = try await AbmServer.start(options: ServerOptions(
-            endpoints: .ephemeral, dataDirectory: directory, virtualClockStart: WireTime.parse(DemoData.start), logger: logger))
+        var serverOptions = ServerOptions(endpoints: .ephemeral, dataDirectory: directory,
+                                          virtualClockStart: WireTime.parse(DemoData.start), logger: logger)
+        if let commitBatch { serverOptions.runtime.maxCommitBatch = commitBatch }
+        let server = try await AbmServer.start(options: serverOptions)
         let endpoints = server.endpoints
         let outcome: Result<(LeadLoad.Outcome, [Double], LeadLoad.Outcome?, Int), any Error>
         var serverMicros = Double.nan
