@@ -127,6 +127,7 @@ final class GatewayServer: Sendable {
     /// their acks go out together once it is committed. This loop is the one caller of `submit(batch:)`,
     /// so the order of batches is the order of arrival; commits overlap with the next batch's decoding.
     private func receiveIngressBatches() async {
+        var lastAcks: Task<Void, Never>?
         do {
             for try await received in ingress.batches {
               for start in stride(from: 0, to: received.count, by: Self.maxBatchRequests) {
@@ -144,8 +145,13 @@ final class GatewayServer: Sendable {
                 if !requests.isEmpty {
                     counters.withLock { $0.requests += requests.count }
                     let pending = await runtime.submit(batch: requests)
-                    dispatcher.submitUnordered(weight: requests.count) { [ingressReplies, ingressWindows, identities, requests] in
+                    // Acks go out batch after batch, in arrival order: a batch whose requests finished first
+                    // (another batch's account waited in a lane) must not overtake the acks before it — a
+                    // client pipelining requests about one account gets their acks in the order it sent them.
+                    let previous = lastAcks
+                    let acksSent = Task { [ingressReplies, ingressWindows, identities, requests] in
                         let acks = await pending.acks
+                        await previous?.value
                         var replies: [ZMQMessage] = []
                         replies.reserveCapacity(acks.count)
                         for ((identity, request), ack) in zip(zip(identities, requests), acks) {
@@ -156,6 +162,8 @@ final class GatewayServer: Sendable {
                         }
                         ingressReplies.enqueue(contentsOf: replies)
                     }
+                    lastAcks = acksSent
+                    dispatcher.submitUnordered(weight: requests.count) { await acksSent.value }
                 }
               }
                 if Task.isCancelled { break }
