@@ -238,4 +238,61 @@ struct CurveServerTests {
             }
         }
     }
+
+    /// The Python client with keys: the library (`load_curve` from NAME.pub/NAME.key files) on all three
+    /// sockets, and its CLI with `--server-key Z85 --key FILE`; without keys it gets no answer.
+    @Test func thePythonClientConnectsWithKeys() async throws {
+        let client = try CurveKeyPair.generate()
+        let keys = try Keys(producers: [client.publicKey], operators: [client.publicKey], subscribers: [client.publicKey])
+        defer { keys.remove() }
+        let server = try await Self.start(keys)
+        let serverPub = keys.directory.appendingPathComponent("server.pub").path
+        let clientKey = keys.directory.appendingPathComponent("client.key").path
+        try CurveKeyFile.render(keys.server.publicKey, comment: "server").write(toFile: serverPub, atomically: true, encoding: .utf8)
+        try CurveKeyFile.render(client.secretKey, comment: "client").write(toFile: clientKey, atomically: true, encoding: .utf8)
+        let script = """
+        import json, subprocess, sys
+        sys.path.insert(0, sys.argv[1])
+        from abm_client import AbmClient, load_curve
+        ingress, control, events, server_pub, client_key = sys.argv[2:7]
+        curve = load_curve(server_pub, client_key)
+        c = AbmClient(ingress=ingress, control=control, events=events, timeout=10, curve=curve)
+        ack = c.send_lead({"account_id": "py", "email": "ada@py.example.com", "name": "Ada", "timezone": "UTC"})
+        assert ack["status"] == "accepted", ack
+        assert c.status("py")["account_id"] == "py"
+        got = list(c.subscribe(after_seq=0, idle_timeout=0.3))
+        assert got and got[0][1]["account_id"] == "py", got
+        plain = AbmClient(ingress=ingress, control=control, events=events, timeout=0.5)
+        try:
+            plain.send_lead({"account_id": "plain", "email": "x@plain.example.com"})
+            raise SystemExit("a plaintext client was answered")
+        except TimeoutError:
+            pass
+        cli = [sys.executable, sys.argv[1] + "/abm_client.py", "--control", control, "--timeout", "10",
+               "--server-key", curve["server_public"], "--key", client_key, "status", "py"]
+        out = subprocess.run(cli, capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0 and json.loads(out.stdout)["ok"], (out.stdout, out.stderr)
+        bad = subprocess.run(cli[:-4] + ["--key", server_pub + ".missing", "status", "py"], capture_output=True, text=True)
+        assert bad.returncode == 2 and ".missing" in bad.stderr, (bad.returncode, bad.stderr)
+        print("ok")
+        """
+        let file = keys.directory.appendingPathComponent("curve_client.py")
+        try Data(script.utf8).write(to: file)
+        let e = server.endpoints
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [file.path, Repo.protocols.appendingPathComponent("client").path, e.ingress, e.control, e.events,
+                             serverPub, clientKey]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = try await onThread { () -> Data in
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return data
+        }
+        #expect(process.terminationStatus == 0, "\(String(decoding: output, as: UTF8.self))")
+        await server.stop()
+    }
 }
