@@ -12,7 +12,9 @@ struct Serve: AsyncParsableCommand {
         discussion: """
         On start it prints one line per bound socket, `<name> <endpoint>` (ingress, control, events), \
         then `ready`, on standard output; logs go to standard error. SIGTERM or SIGINT drains (requests \
-        in flight are acknowledged, events published) and exits 0.
+        in flight are acknowledged, events published) and exits 0. With CURVE, SIGHUP reloads the three \
+        allow-lists (a list that does not parse is refused and the previous ones stay). Binding an endpoint \
+        that is not loopback needs CURVE or --insecure.
         """)
 
     @Option(help: "Ingress ROUTER endpoint (lead, response).")
