@@ -9,11 +9,15 @@ public final class AbmClient {
     public let context: ZMQContext
     /// How long a request waits for its reply.
     public var timeoutMilliseconds: Int
+    /// CURVE keys for a server that requires them; nil: plaintext.
+    public let curve: ClientCurve?
     private var ingressChannel: RequestChannel?
     private var controlChannel: RequestChannel?
 
-    public init(endpoints: AbmEndpoints, timeoutMilliseconds: Int = 5000, context: ZMQContext? = nil) throws(ClientError) {
+    public init(endpoints: AbmEndpoints, timeoutMilliseconds: Int = 5000, context: ZMQContext? = nil,
+                curve: ClientCurve? = nil) throws(ClientError) {
         self.endpoints = endpoints
+        self.curve = curve
         self.timeoutMilliseconds = timeoutMilliseconds
         if let context {
             self.context = context
@@ -24,14 +28,14 @@ public final class AbmClient {
 
     public func ingress() throws(ClientError) -> RequestChannel {
         if let ingressChannel { return ingressChannel }
-        let channel = try RequestChannel(context: context, endpoint: endpoints.ingress)
+        let channel = try RequestChannel(context: context, endpoint: endpoints.ingress, curve: curve)
         ingressChannel = channel
         return channel
     }
 
     public func control() throws(ClientError) -> RequestChannel {
         if let controlChannel { return controlChannel }
-        let channel = try RequestChannel(context: context, endpoint: endpoints.control)
+        let channel = try RequestChannel(context: context, endpoint: endpoints.control, curve: curve)
         controlChannel = channel
         return channel
     }
@@ -102,7 +106,7 @@ public final class AbmClient {
 
     /// A SUB on the events endpoint, subscribed to `prefixes` (everything when empty).
     public func subscriber(prefixes: [String] = [""]) throws(ClientError) -> EventSubscriber {
-        try EventSubscriber(context: context, endpoint: endpoints.events, prefixes: prefixes)
+        try EventSubscriber(context: context, endpoint: endpoints.events, prefixes: prefixes, curve: curve)
     }
 }
 
@@ -111,10 +115,10 @@ public final class EventSubscriber {
     public let endpoint: String
     private let socket: ZMQSocket
 
-    public init(context: ZMQContext, endpoint: String, prefixes: [String] = [""]) throws(ClientError) {
+    public init(context: ZMQContext, endpoint: String, prefixes: [String] = [""], curve: ClientCurve? = nil) throws(ClientError) {
         self.endpoint = endpoint
         do {
-            socket = try ZMQSocket(context, type: .sub, options: [.receiveHighWaterMark(0)]
+            socket = try ZMQSocket(context, type: .sub, options: [.receiveHighWaterMark(0)] + (curve?.socketOptions ?? [])
                                    + (prefixes.isEmpty ? [""] : prefixes).map { SocketOption.subscribe($0) })
             try socket.connect(endpoint)
         } catch {

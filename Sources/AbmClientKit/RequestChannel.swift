@@ -12,12 +12,15 @@ public final class RequestChannel {
 
     /// Connects (asynchronously in libzmq: requests queue until the connection is up).
     /// `highWaterMark` bounds the queues in both directions; keep it above the pipelining window.
-    public init(context: ZMQContext, endpoint: String, highWaterMark: Int = 10_000) throws(ClientError) {
+    /// With `curve`, the connection is CURVE-encrypted and authenticated (a server that refuses the key
+    /// never answers: requests time out).
+    public init(context: ZMQContext, endpoint: String, highWaterMark: Int = 10_000,
+                curve: ClientCurve? = nil) throws(ClientError) {
         self.endpoint = endpoint
         do {
             socket = try ZMQSocket(context, type: .dealer, options: [
                 .sendHighWaterMark(highWaterMark), .receiveHighWaterMark(highWaterMark),
-            ])
+            ] + (curve?.socketOptions ?? []))
             try socket.connect(endpoint)
         } catch {
             throw .transport("cannot connect to \(endpoint): \(error)")

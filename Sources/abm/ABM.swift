@@ -9,7 +9,7 @@ struct ABM: AsyncParsableCommand {
         subcommands: [
             Serve.self, Demo.self,
             Lead.self, Respond.self, Pause.self, Resume.self, Cancel.self, Status.self,
-            Tail.self, Bench.self,
+            Tail.self, Bench.self, Keygen.self,
         ]
     )
 }

@@ -12,7 +12,9 @@ struct Serve: AsyncParsableCommand {
         discussion: """
         On start it prints one line per bound socket, `<name> <endpoint>` (ingress, control, events), \
         then `ready`, on standard output; logs go to standard error. SIGTERM or SIGINT drains (requests \
-        in flight are acknowledged, events published) and exits 0.
+        in flight are acknowledged, events published) and exits 0. With CURVE, SIGHUP reloads the three \
+        allow-lists (a list that does not parse is refused and the previous ones stay). Binding an endpoint \
+        that is not loopback needs CURVE or --insecure.
         """)
 
     @Option(help: "Ingress ROUTER endpoint (lead, response).")
@@ -41,7 +43,32 @@ struct Serve: AsyncParsableCommand {
             help: "Seconds SIGTERM may spend answering requests already read (default 30); past it they are abandoned, never acked.")
     var drainTimeout: Double?
 
+    @Option(name: .customLong("curve-secret-key"), help: ArgumentHelp(
+        "Turn CURVE on for all three sockets with this server secret key file (NAME.key from `abm keygen`); needs the three --allow- lists.",
+        valueName: "FILE"))
+    var curveSecretKey: String?
+
+    @Option(name: .customLong("allow-producers"), help: ArgumentHelp(
+        "Client public keys admitted on ingress: one Z85 key a line, # comments. Reloaded on SIGHUP.", valueName: "FILE"))
+    var allowProducers: String?
+
+    @Option(name: .customLong("allow-operators"), help: ArgumentHelp(
+        "Client public keys admitted on control (same format). Reloaded on SIGHUP.", valueName: "FILE"))
+    var allowOperators: String?
+
+    @Option(name: .customLong("allow-subscribers"), help: ArgumentHelp(
+        "Client public keys admitted on events (same format). Reloaded on SIGHUP.", valueName: "FILE"))
+    var allowSubscribers: String?
+
+    @Flag(help: "Allow binding non-loopback endpoints without CURVE (plaintext, anyone who can connect is admitted).")
+    var insecure = false
+
     func validate() throws {
+        let curveFlags = [curveSecretKey, allowProducers, allowOperators, allowSubscribers]
+        if curveFlags.contains(where: { $0 != nil }) && curveFlags.contains(where: { $0 == nil }) {
+            throw ValidationError("--curve-secret-key, --allow-producers, --allow-operators and --allow-subscribers go together "
+                                  + "(an empty list file admits no one)")
+        }
         if let virtualClock, WireTime.parse(virtualClock) == nil {
             throw ValidationError("--virtual-clock: `\(virtualClock)` is not an ISO-8601 instant like 2026-03-02T09:00:00Z")
         }
@@ -66,6 +93,11 @@ struct Serve: AsyncParsableCommand {
         if let dataDir { options.dataDirectory = dataDir }
         if let virtualClock { options.virtualClockStart = WireTime.parse(virtualClock) }
         if let drainTimeout { options.drainTimeout = .milliseconds(Int(drainTimeout * 1000)) }
+        if let curveSecretKey, let allowProducers, let allowOperators, let allowSubscribers {
+            options.curve = CurveServerSettings(secretKeyFile: curveSecretKey, producersFile: allowProducers,
+                                                operatorsFile: allowOperators, subscribersFile: allowSubscribers)
+        }
+        if insecure { options.insecure = true }
         let level = logLevel.flatMap(Logger.Level.init(rawValue:)) ?? options.logger.logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -78,7 +110,29 @@ struct Serve: AsyncParsableCommand {
 
         // Signals are taken over before the sockets exist, so that an early SIGTERM still drains.
         let stop = SignalWaiter(signals: [SIGTERM, SIGINT])
-        let server = try await AbmServer.start(options: options)
+        // SIGHUP reloads the allow-lists (and, without CURVE, is ignored rather than killing the server).
+        let hangup = SignalWaiter(signals: [SIGHUP])
+        let server: AbmServer
+        do { server = try await AbmServer.start(options: options) } catch let error as SecurityError {
+            // A key file or bind-rule problem is the operator's to fix: one clear line, exit status 2.
+            logger.error("\(error)")
+            throw ExitCode(2)
+        }
+        let reloader = Task { [logger] in
+            while await hangup.wait() != 0 {
+                guard server.authenticationStatistics != nil else { continue }
+                do {
+                    let lists = try server.reloadAllowLists()
+                    logger.notice("allow-lists reloaded", metadata: [
+                        "producers": "\(lists.producers.count)", "operators": "\(lists.operators.count)",
+                        "subscribers": "\(lists.subscribers.count)",
+                    ])
+                } catch {
+                    logger.error("allow-lists not reloaded, the previous ones stay in force: \(error)")
+                }
+            }
+        }
+        defer { reloader.cancel() }
         // Unbuffered, so that a parent process reading a pipe sees the lines at once.
         FileHandle.standardOutput.write(Data((server.endpoints.description + "\nready\n").utf8))
         let signal = await stop.wait()
@@ -104,6 +158,7 @@ final class SignalWaiter {
         }
     }
 
+    /// The next signal received (each delivery once), or 0 when the task is cancelled.
     func wait() async -> Int32 {
         for await sig in stream { return sig }
         return 0

@@ -83,15 +83,15 @@ final class TestPeer: Sendable {
 
     static let context: ZMQContext = try! ZMQContext()
 
-    static func dealer(_ endpoint: String) throws -> TestPeer {
-        let s = try ZMQSocket(context, type: .dealer, options: [.sendHighWaterMark(0), .receiveHighWaterMark(0)])
+    static func dealer(_ endpoint: String, options: [SocketOption] = []) throws -> TestPeer {
+        let s = try ZMQSocket(context, type: .dealer, options: [.sendHighWaterMark(0), .receiveHighWaterMark(0)] + options)
         try s.connect(endpoint)
         let loop = try ZMQPollLoop(name: "test-dealer")
         return TestPeer(socket: try loop.adopt(s, inboundCapacity: 8192), loop: loop)
     }
 
-    static func subscriber(_ endpoint: String, prefix: String = "") throws -> TestPeer {
-        let s = try ZMQSocket(context, type: .sub, options: [.receiveHighWaterMark(0), .subscribe(prefix)])
+    static func subscriber(_ endpoint: String, prefix: String = "", options: [SocketOption] = []) throws -> TestPeer {
+        let s = try ZMQSocket(context, type: .sub, options: [.receiveHighWaterMark(0), .subscribe(prefix)] + options)
         try s.connect(endpoint)
         let loop = try ZMQPollLoop(name: "test-sub")
         return TestPeer(socket: try loop.adopt(s, inboundCapacity: 8192), loop: loop)

@@ -12,7 +12,11 @@ Library:
         for topic, event in c.subscribe(["touchpoint.due"], after_seq=0):
             ...                                             # gap-free: missing seqs are replayed
 
-CLI (JSON lines out):  abm_client.py [--ingress E] [--control E] [--events E] COMMAND …
+    keys = load_curve("server.pub", "producer-1.key")      # a CURVE server (protocol §13)
+    with AbmClient(curve=keys) as c: ...
+
+CLI (JSON lines out):  abm_client.py [--ingress E] [--control E] [--events E]
+                                     [--server-key Z85|FILE --key FILE] COMMAND …
     lead FILE|-          send one lead (a JSON object, the `lead` payload)
     leads FILE|-         send many leads, one JSON object per line, pipelined
     respond ACCOUNT KIND (--email E | --contact-id I) [--channel C] [--text T] [--return-date D]
@@ -30,11 +34,68 @@ import time
 import uuid
 
 import zmq
+import zmq.utils.z85
 
 DEFAULT_INGRESS = "tcp://127.0.0.1:5570"
 DEFAULT_CONTROL = "tcp://127.0.0.1:5571"
 DEFAULT_EVENTS = "tcp://127.0.0.1:5572"
 MAX_EVENTS_LIMIT = 1000
+
+
+def read_key_file(path):
+    """The Z85 keys of a key file (`abm keygen` output or an allow-list): one a line, `#` comments.
+
+    `#` is a Z85 character, so as in the server a line is a comment when its first word is not a key
+    and starts with `#`. Raises ValueError naming the file and line.
+    """
+    keys = []
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            words = line.split()
+            if not words:
+                continue
+            if len(words[0]) == 40 and _is_z85(words[0]):
+                if len(words) > 1 and not words[1].startswith("#"):
+                    raise ValueError(f"{path}:{number}: text after the key that is not a # comment")
+                keys.append(words[0])
+            elif not words[0].startswith("#"):
+                raise ValueError(f"{path}:{number}: not a Z85 CURVE key (40 characters expected, got {len(words[0])})")
+    return keys
+
+
+def _is_z85(text):
+    try:
+        zmq.utils.z85.decode(text)
+        return True
+    except Exception:
+        return False
+
+
+def _single_key(path):
+    keys = read_key_file(path)
+    if len(keys) != 1:
+        raise ValueError(f"{path}: must hold exactly one key, found {len(keys)}")
+    return keys[0]
+
+
+def load_curve(server_key, key_file):
+    """The `curve` dict for AbmClient: `server_key` is the server's Z85 public key or a file holding it
+    (NAME.pub), `key_file` this client's secret key file (NAME.key); its public key is derived."""
+    if len(server_key) == 40 and not os.path.exists(server_key) and _is_z85(server_key):
+        server_public = server_key
+    else:
+        server_public = _single_key(server_key)
+    secret = _single_key(key_file)
+    public = zmq.curve_public(secret.encode("ascii")).decode("ascii")
+    return {"server_public": server_public, "public": public, "secret": secret}
+
+
+def _set_curve(sock, curve):
+    """Makes `sock` a CURVE client; keys are Z85 text (str or bytes)."""
+    as_bytes = lambda k: k.encode("ascii") if isinstance(k, str) else k
+    sock.curve_serverkey = as_bytes(curve["server_public"])
+    sock.curve_publickey = as_bytes(curve["public"])
+    sock.curve_secretkey = as_bytes(curve["secret"])
 
 
 class AbmError(Exception):
@@ -64,9 +125,7 @@ class _Channel:
         self.sock.sndhwm = hwm
         self.sock.rcvhwm = hwm
         if curve:
-            self.sock.curve_serverkey = curve["server_public"]
-            self.sock.curve_publickey = curve["public"]
-            self.sock.curve_secretkey = curve["secret"]
+            _set_curve(self.sock, curve)
         self.sock.connect(endpoint)
         self.timeout = timeout
         self.pending = {}  # replies that arrived for ids nobody is waiting for yet
@@ -251,9 +310,7 @@ class AbmClient:
         sub.linger = 0
         sub.rcvhwm = self.hwm
         if self.curve:
-            sub.curve_serverkey = self.curve["server_public"]
-            sub.curve_publickey = self.curve["public"]
-            sub.curve_secretkey = self.curve["secret"]
+            _set_curve(sub, self.curve)
         for p in ([b""] if detect_gaps else prefixes):
             sub.setsockopt(zmq.SUBSCRIBE, p)
         sub.connect(self.endpoints["events"])
@@ -308,6 +365,10 @@ def main(argv=None):
     ap.add_argument("--control", default=os.environ.get("ABM_CONTROL", DEFAULT_CONTROL))
     ap.add_argument("--events", dest="events_ep", default=os.environ.get("ABM_EVENTS", DEFAULT_EVENTS))
     ap.add_argument("--timeout", type=float, default=10.0)
+    ap.add_argument("--server-key", default=os.environ.get("ABM_SERVER_KEY"), metavar="Z85|FILE",
+                    help="the server's CURVE public key (Z85 or NAME.pub); with --key")
+    ap.add_argument("--key", default=os.environ.get("ABM_KEY"), metavar="FILE",
+                    help="this client's CURVE secret key file (NAME.key from `abm keygen`)")
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("lead"); p.add_argument("file"); p.add_argument("--id")
     p = sub.add_parser("leads"); p.add_argument("file"); p.add_argument("--window", type=int, default=1000)
@@ -321,9 +382,16 @@ def main(argv=None):
     p = sub.add_parser("advance"); p.add_argument("seconds", type=float); p.add_argument("--id")
     p = sub.add_parser("tail"); p.add_argument("prefixes", nargs="*"); p.add_argument("--after", type=int)
     a = ap.parse_args(argv)
+    if (a.server_key is None) != (a.key is None):
+        ap.error("--server-key and --key go together")
+    try:
+        curve = load_curve(a.server_key, a.key) if a.key else None
+    except (OSError, ValueError) as e:
+        print(f"abm_client: {e}", file=sys.stderr)
+        return 2
 
     out = lambda obj: print(json.dumps(obj, ensure_ascii=False), flush=True)
-    with AbmClient(a.ingress, a.control, a.events_ep, timeout=a.timeout) as c:
+    with AbmClient(a.ingress, a.control, a.events_ep, timeout=a.timeout, curve=curve) as c:
         try:
             if a.cmd == "lead":
                 out(c.send_lead(next(_read_json_lines(a.file)) if a.file == "-" else json.load(open(a.file)), id=a.id))

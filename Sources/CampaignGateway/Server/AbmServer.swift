@@ -35,6 +35,8 @@ public final class AbmServer: Sendable {
     private let logger: Logger
     private let drainTimeout: Duration
     private let trimmer = IdleMemoryTrimmer()
+    /// The ZAP handler when CURVE is on (issue #12).
+    private let authenticator: ZAPAuthenticator?
 
     /// Receive-side cap of the ROUTERs (identity included): frames past it are dropped unread and the
     /// message arrives marked truncated, so that it is refused with `bad_framing` like any other framing error.
@@ -46,7 +48,7 @@ public final class AbmServer: Sendable {
     private init(endpoints: GatewayEndpoints, runtime: CampaignRuntime, store: any CampaignStorage,
                  virtualClock: ManualClock?, gateway: GatewayServer, context: ZMQContext, ingressLoop: ZMQPollLoop,
                  outputLoop: ZMQPollLoop, eventsSocket: AsyncZMQSocket, storeDirectory: LockedDataDirectory?,
-                 drainTimeout: Duration, logger: Logger) {
+                 drainTimeout: Duration, logger: Logger, authenticator: ZAPAuthenticator?) {
         self.endpoints = endpoints
         self.runtime = runtime
         self.store = store
@@ -59,6 +61,7 @@ public final class AbmServer: Sendable {
         self.storeDirectory = storeDirectory
         self.drainTimeout = drainTimeout
         self.logger = logger
+        self.authenticator = authenticator
     }
 
     /// Opens the store, binds the sockets, starts the runtime (recovery: republishes unpublished
@@ -72,11 +75,15 @@ public final class AbmServer: Sendable {
         let ingressLoop = try ZMQPollLoop(name: "abm-ingress")
         let outputLoop = try ZMQPollLoop(name: "abm-control")
         let sockets: (ingress: AsyncZMQSocket, control: AsyncZMQSocket, events: AsyncZMQSocket)
+        var authenticator: ZAPAuthenticator?
         do {
-            sockets = try bindSockets(options, context: context, ingressLoop: ingressLoop, outputLoop: outputLoop)
+            authenticator = try await startSecurity(options, context: context)
+            sockets = try bindSockets(options, context: context, ingressLoop: ingressLoop, outputLoop: outputLoop,
+                                      security: authenticator)
         } catch {
             await ingressLoop.shutdown()
             await outputLoop.shutdown()
+            await authenticator?.stop()
             storeDirectory?.abandon()
             throw error
         }
@@ -108,7 +115,8 @@ public final class AbmServer: Sendable {
                                           "events": "\(bound.events)"])
         let server = AbmServer(endpoints: bound, runtime: runtime, store: store, virtualClock: manual, gateway: gateway,
                                context: context, ingressLoop: ingressLoop, outputLoop: outputLoop, eventsSocket: events,
-                               storeDirectory: storeDirectory, drainTimeout: options.drainTimeout, logger: logger)
+                               storeDirectory: storeDirectory, drainTimeout: options.drainTimeout, logger: logger,
+                               authenticator: authenticator)
         server.trimmer.start { [gateway, publisher] in
             let s = gateway.statistics
             return s.requests + s.malformed + s.rateLimited + publisher.publishedCount
@@ -116,26 +124,50 @@ public final class AbmServer: Sendable {
         return server
     }
 
+    // MARK: Security (issue #12): CURVE + ZAP
+
+    /// Checks the bind rule and, with CURVE on, starts the ZAP handler (before any socket binds).
+    private static func startSecurity(_ options: ServerOptions, context: ZMQContext) async throws -> ZAPAuthenticator? {
+        try BindPolicy.check(options.endpoints, curve: options.curve != nil, insecure: options.insecure)
+        guard let curve = options.curve else { return nil }
+        return try await ZAPAuthenticator(settings: curve, context: context, logger: options.logger)
+    }
+
+    /// Reads the allow-lists again (SIGHUP) and swaps them in; on failure the current lists stay and
+    /// the error (naming the file and line) is thrown. Applies to new connections.
+    @discardableResult
+    public func reloadAllowLists() throws(SecurityError) -> ClientAllowLists {
+        guard let authenticator else {
+            throw SecurityError(code: SecurityError.incompleteCurve, message: "CURVE is off: there are no allow-lists to reload")
+        }
+        return try authenticator.reload()
+    }
+
+    /// The ZAP handler's counters (admitted, refused, reloads); nil when CURVE is off.
+    public var authenticationStatistics: ZAPStatistics? { authenticator?.statistics }
+
+    // MARK: Sockets
+
     private static func bindSockets(_ options: ServerOptions, context: ZMQContext, ingressLoop: ZMQPollLoop,
-                                    outputLoop: ZMQPollLoop) throws
+                                    outputLoop: ZMQPollLoop, security: ZAPAuthenticator?) throws
         -> (ingress: AsyncZMQSocket, control: AsyncZMQSocket, events: AsyncZMQSocket) {
-        func router(_ endpoint: String, on loop: ZMQPollLoop) throws -> AsyncZMQSocket {
+        func router(_ endpoint: String, on loop: ZMQPollLoop, _ domain: ZAPDomain) throws -> AsyncZMQSocket {
             let socket = try ZMQSocket(context, type: .router, linger: 2000, options: [
                 .routerMandatory(true), .sendHighWaterMark(options.replyHighWaterMark), .receiveHighWaterMark(100_000),
                 .maxMessageSize(WireLimits.maxMessageBytes),
-            ])
+            ] + (security?.options(for: domain) ?? []))
             socket.maxFramesPerMessage = maxFramesPerMessage
             socket.keepsTruncatedMessages = true
             try socket.bind(endpoint)
             return try loop.adopt(socket, inboundCapacity: 4096)
         }
-        let ingress = try router(options.endpoints.ingress, on: ingressLoop)
-        let control = try router(options.endpoints.control, on: outputLoop)
+        let ingress = try router(options.endpoints.ingress, on: ingressLoop, .ingress)
+        let control = try router(options.endpoints.control, on: outputLoop, .control)
         // A slow subscriber holds at most eventHighWaterMark × maxLiveEventBytes in libzmq plus the fixed
         // kernel buffer (a set SO_SNDBUF also stops the kernel from growing it to several MiB).
         let pub = try ZMQSocket(context, type: .pub, linger: 2000, options: [
             .sendHighWaterMark(options.eventHighWaterMark), .sendBufferSize(eventSocketSendBuffer),
-        ])
+        ] + (security?.options(for: .events) ?? []))
         try pub.bind(options.endpoints.events)
         let events = try outputLoop.adopt(pub)
         return (ingress, control, events)
@@ -168,6 +200,7 @@ public final class AbmServer: Sendable {
         await eventsSocket.close()
         await ingressLoop.shutdown()
         await outputLoop.shutdown()
+        await authenticator?.stop()
         if let storeDirectory {
             // The file is closed before the lock goes, so the next server never shares it with this one.
             try? await store.close()

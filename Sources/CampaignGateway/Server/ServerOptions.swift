@@ -38,6 +38,11 @@ public struct ServerOptions: Sendable {
     /// sees the gap and replays them. With `eventHighWaterMark` it bounds what one subscriber can hold in
     /// bytes. Default 16 KiB (ordinary events are 0.3–2 KiB).
     public var maxLiveEventBytes: Int = 16 * 1024
+    /// CURVE on all three sockets, with a ZAP allow-list per socket (`--curve-secret-key`, `--allow-…`).
+    /// nil: plaintext, allowed only when every endpoint is loopback (or `insecure`).
+    public var curve: CurveServerSettings?
+    /// `--insecure`: bind non-loopback endpoints without CURVE anyway.
+    public var insecure = false
 
     public init(endpoints: GatewayEndpoints = GatewayEndpoints(), dataDirectory: String? = nil,
                 virtualClockStart: Date? = nil, campaign: CampaignConfig = .default,
@@ -67,7 +72,10 @@ public struct ServerOptions: Sendable {
 ///   "endpoints": { "ingress": "tcp://127.0.0.1:5570", "control": "…", "events": "…" },
 ///   "data_dir": "./abm-data",
 ///   "virtual_clock": "2026-03-02T09:00:00Z",
-///   "log_level": "info"
+///   "log_level": "info",
+///   "curve": { "secret_key": "server.key", "allow_producers": "producers.list",
+///              "allow_operators": "operators.list", "allow_subscribers": "subscribers.list" },
+///   "insecure": false
 /// }
 /// ```
 /// An unknown key or a wrong value is an error naming the key (`invalid_config`).
@@ -84,6 +92,9 @@ public struct ServerConfigFile: Sendable {
     public var dataDirectory: String?
     public var virtualClock: Date?
     public var logLevel: Logger.Level?
+    /// `curve.secret_key`, `curve.allow_producers`, … (all four or none).
+    public var curve: CurveServerSettings?
+    public var insecure: Bool?
 
     public init() {}
 
@@ -141,10 +152,31 @@ public struct ServerConfigFile: Sendable {
                     throw Self.bad(key, "must be one of trace, debug, info, notice, warning, error, critical")
                 }
                 logLevel = l
+            case "curve":
+                curve = try Self.curve(value)
+            case "insecure":
+                guard case .bool(let b) = value else { throw Self.bad(key, "must be true or false") }
+                insecure = b
             default:
                 throw Self.bad(key, "unknown key")
             }
         }
+    }
+
+    private static func curve(_ value: JSONValue) throws(CampaignError) -> CurveServerSettings {
+        guard let object = value.objectValue else { throw bad("curve", "must be an object") }
+        var files: [String: String] = [:]
+        let names = ["secret_key", "allow_producers", "allow_operators", "allow_subscribers"]
+        for (k, v) in object {
+            guard names.contains(k) else { throw bad("curve.\(k)", "unknown key") }
+            guard let s = v.stringValue, !s.isEmpty else { throw bad("curve.\(k)", "must be a non-empty file path") }
+            files[k] = s
+        }
+        for name in names where files[name] == nil {
+            throw bad("curve.\(name)", "missing: CURVE needs the secret key and all three allow-lists")
+        }
+        return CurveServerSettings(secretKeyFile: files["secret_key"]!, producersFile: files["allow_producers"]!,
+                                   operatorsFile: files["allow_operators"]!, subscribersFile: files["allow_subscribers"]!)
     }
 
     /// Applies the file over `options` (the caller then applies command-line flags over the result).
@@ -160,6 +192,8 @@ public struct ServerConfigFile: Sendable {
         if let dataDirectory { options.dataDirectory = dataDirectory }
         if let virtualClock { options.virtualClockStart = virtualClock }
         if let logLevel { options.logger.logLevel = logLevel }
+        if let curve { options.curve = curve }
+        if let insecure { options.insecure = insecure }
     }
 
     private static func bad(_ key: String, _ why: String) -> CampaignError {

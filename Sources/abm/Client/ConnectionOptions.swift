@@ -18,14 +18,32 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: "Seconds to wait for a reply before giving up (exit status 3).")
     var timeout: Double = 5
 
+    @Option(name: .customLong("server-key"), help: ArgumentHelp(
+        "The server's CURVE public key: Z85 text or a file (NAME.pub); with --key. Default: $ABM_SERVER_KEY.",
+        valueName: "Z85|FILE"))
+    var serverKeyFlag: String?
+
+    @Option(name: .customLong("key"), help: ArgumentHelp("This client's CURVE secret key file (NAME.key from `abm keygen`). Default: $ABM_KEY.",
+                               valueName: "FILE"))
+    var keyFlag: String?
+
+    // Optional options cannot have defaults in ArgumentParser: the environment is read here instead.
+    var serverKey: String? { serverKeyFlag ?? ProcessInfo.processInfo.environment["ABM_SERVER_KEY"] }
+    var key: String? { keyFlag ?? ProcessInfo.processInfo.environment["ABM_KEY"] }
+
     func validate() throws {
         guard timeout > 0, timeout <= 3600 else { throw ValidationError("--timeout must be in (0, 3600] seconds") }
+        if (serverKey == nil) != (key == nil) {
+            throw ValidationError("--server-key and --key go together (a CURVE client needs the server's public key and its own secret key)")
+        }
     }
 
     var endpoints: AbmEndpoints { AbmEndpoints(ingress: ingress, control: control, events: events) }
 
     func client() throws(ClientError) -> AbmClient {
-        try AbmClient(endpoints: endpoints, timeoutMilliseconds: Int(timeout * 1000))
+        var curve: ClientCurve?
+        if let serverKey, let key { curve = try ClientCurve.load(serverKey: serverKey, keyFile: key) }
+        return try AbmClient(endpoints: endpoints, timeoutMilliseconds: Int(timeout * 1000), curve: curve)
     }
 }
 

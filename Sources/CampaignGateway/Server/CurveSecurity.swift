@@ -1,0 +1,291 @@
+import Foundation
+import Logging
+import Synchronization
+import ZeroMQ
+
+/// A failure of the security set-up: a key file that cannot be read or parsed, CURVE settings that are
+/// incomplete, a public bind without CURVE. `code` is stable; `file` and `line` name the culprit.
+public struct SecurityError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var code: String
+    public var message: String
+    /// The key or list file at fault, when there is one.
+    public var file: String?
+    /// The 1-based line of `file` at fault, when there is one.
+    public var line: Int?
+
+    public init(code: String, message: String, file: String? = nil, line: Int? = nil) {
+        self.code = code
+        self.message = message
+        self.file = file
+        self.line = line
+    }
+
+    /// A key or allow-list file that is unreadable or holds something other than Z85 keys.
+    public static let badKeyFile = "bad_key_file"
+    /// CURVE settings missing a part (a secret key without allow-lists, or the reverse).
+    public static let incompleteCurve = "curve_incomplete"
+    /// A non-loopback bind without CURVE and without `insecure`.
+    public static let insecureBind = "insecure_bind"
+
+    public var description: String {
+        let place = file.map { f in line.map { "\(f):\($0): " } ?? "\(f): " } ?? ""
+        return "\(code): \(place)\(message)"
+    }
+}
+
+/// Key files: one Z85 key (40 characters) a line; blank lines, `#` comment lines and a `# comment` after
+/// the key are ignored. (`#` is itself a Z85 character, so a comment is recognised by position: a line
+/// whose first word is not a key and that starts with `#`.) A secret key file (`NAME.key` from
+/// `abm keygen`) holds exactly one key; an allow-list any number.
+public enum CurveKeyFile {
+    /// The keys of a file's text; `path` only names it in errors.
+    public static func parse(_ text: String, path: String) throws(SecurityError) -> [CurveKey] {
+        var keys: [CurveKey] = []
+        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let words = raw.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
+            guard let first = words.first else { continue }
+            if first.utf8.count == 40, let key = try? CurveKey(z85: String(first)) {
+                guard words.count == 1 || words[1].hasPrefix("#") else {
+                    throw SecurityError(code: SecurityError.badKeyFile, message: "text after the key that is not a # comment",
+                                        file: path, line: index + 1)
+                }
+                keys.append(key)
+            } else if !first.hasPrefix("#") {
+                throw SecurityError(code: SecurityError.badKeyFile,
+                                    message: "not a Z85 CURVE key (40 characters expected, got \(first.utf8.count))",
+                                    file: path, line: index + 1)
+            }
+        }
+        return keys
+    }
+
+    /// The keys in the file at `path`.
+    public static func read(_ path: String) throws(SecurityError) -> [CurveKey] {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw SecurityError(code: SecurityError.badKeyFile, message: "cannot read: \(error.localizedDescription)", file: path)
+        }
+        return try parse(text, path: path)
+    }
+
+    /// The one key of a key file (a secret key, or a server's public key).
+    public static func readSingle(_ path: String) throws(SecurityError) -> CurveKey {
+        let keys = try read(path)
+        guard keys.count == 1 else {
+            throw SecurityError(code: SecurityError.badKeyFile, message: "must hold exactly one key, found \(keys.count)", file: path)
+        }
+        return keys[0]
+    }
+
+    /// The text of a key file: a comment saying what it is, then the key.
+    public static func render(_ key: CurveKey, comment: String) -> String {
+        "# \(comment)\n\(key.z85)\n"
+    }
+}
+
+/// Where the server's CURVE material lives (`abm serve --curve-secret-key … --allow-…`). The lists are
+/// files, not keys, because they are read again on `AbmServer.reloadAllowLists()` (SIGHUP).
+public struct CurveServerSettings: Sendable, Equatable {
+    /// The server's secret key file (its public key is what clients pass as `--server-key`).
+    public var secretKeyFile: String
+    /// Client keys admitted on ingress (lead, response).
+    public var producersFile: String
+    /// Client keys admitted on control (pause, resume, cancel, status, events, clock.advance).
+    public var operatorsFile: String
+    /// Client keys admitted on events.
+    public var subscribersFile: String
+
+    public init(secretKeyFile: String, producersFile: String, operatorsFile: String, subscribersFile: String) {
+        self.secretKeyFile = secretKeyFile
+        self.producersFile = producersFile
+        self.operatorsFile = operatorsFile
+        self.subscribersFile = subscribersFile
+    }
+}
+
+/// The three sockets as ZAP tells them apart: by the `ZMQ_ZAP_DOMAIN` each one sets.
+public enum ZAPDomain: String, Sendable, CaseIterable {
+    case ingress = "abm.ingress"
+    case control = "abm.control"
+    case events = "abm.events"
+}
+
+/// The client keys admitted on each socket.
+public struct ClientAllowLists: Sendable, Equatable {
+    public var producers: Set<CurveKey>
+    public var operators: Set<CurveKey>
+    public var subscribers: Set<CurveKey>
+
+    public init(producers: Set<CurveKey> = [], operators: Set<CurveKey> = [], subscribers: Set<CurveKey> = []) {
+        self.producers = producers
+        self.operators = operators
+        self.subscribers = subscribers
+    }
+
+    /// Reads all three files; any failure fails the whole load (so a reload is all or nothing).
+    public static func load(_ settings: CurveServerSettings) throws(SecurityError) -> ClientAllowLists {
+        ClientAllowLists(producers: Set(try CurveKeyFile.read(settings.producersFile)),
+                         operators: Set(try CurveKeyFile.read(settings.operatorsFile)),
+                         subscribers: Set(try CurveKeyFile.read(settings.subscribersFile)))
+    }
+
+    func admits(_ key: CurveKey, in domain: ZAPDomain) -> Bool {
+        switch domain {
+        case .ingress: producers.contains(key)
+        case .control: operators.contains(key)
+        case .events: subscribers.contains(key)
+        }
+    }
+}
+
+/// Counters of the ZAP handler's decisions since start.
+public struct ZAPStatistics: Sendable, Equatable {
+    public var admitted = 0
+    public var refused = 0
+    public var reloads = 0
+}
+
+/// The server's one ZAP handler (RFC 27): an inproc ROUTER at `inproc://zeromq.zap.01` on a poll loop
+/// of its own, answering the handshakes of all three CURVE sockets, told apart by ZAP domain. A key is
+/// admitted when it is in the allow-list of that socket's domain.
+///
+/// The lists sit behind a lock and are replaced whole by `reload()`, so a handshake sees the old set or
+/// the new one, never a mix. Only new connections are checked: a connection admitted before a reload
+/// stays until it reconnects (libzmq has no way to drop one peer of a ROUTER).
+final class ZAPAuthenticator: Sendable {
+    static let endpoint = "inproc://zeromq.zap.01"
+
+    let settings: CurveServerSettings
+    let serverKeys: CurveKeyPair
+    private let state: State
+    private let loop: ZMQPollLoop
+    private let socket: AsyncZMQSocket
+    private let handler: Task<Void, Never>
+    private let logger: Logger
+
+    /// Reads the key files and binds the handler; must run before the CURVE sockets bind (libzmq looks
+    /// the handler up in the context at each handshake and, with domains enforced, refuses without it).
+    init(settings: CurveServerSettings, context: ZMQContext, logger: Logger) async throws {
+        let serverKeys = try CurveKeyPair(secretKey: try CurveKeyFile.readSingle(settings.secretKeyFile))
+        let state = State(lists: try ClientAllowLists.load(settings))
+        let loop = try ZMQPollLoop(name: "abm-zap")
+        let socket: AsyncZMQSocket
+        do {
+            let s = try ZMQSocket(context, type: .router, linger: 0)
+            try s.bind(Self.endpoint)
+            socket = try loop.adopt(s)
+        } catch {
+            await loop.shutdown()
+            throw error
+        }
+        handler = Task {
+            do {
+                for try await request in socket.messages {
+                    let reply = Self.answer(request, lists: state.lists.withLock { $0 }, logger: logger)
+                    state.counters.withLock { reply.admitted ? ($0.admitted += 1) : ($0.refused += 1) }
+                    // A handshake whose peer left meanwhile is simply not answered; nothing to do.
+                    try? await socket.send(reply.message)
+                }
+            } catch {}
+        }
+        self.settings = settings
+        self.serverKeys = serverKeys
+        self.state = state
+        self.loop = loop
+        self.socket = socket
+        self.logger = logger
+    }
+
+    /// The options that make a server socket a CURVE server checked by this handler.
+    func options(for domain: ZAPDomain) -> [SocketOption] {
+        [.curveServer(true), .curveSecretKey(serverKeys.secretKey), .zapDomain(domain.rawValue), .zapEnforceDomain(true)]
+    }
+
+    /// Reads the lists again; on any failure the current lists stay and the error is thrown.
+    func reload() throws(SecurityError) -> ClientAllowLists {
+        let fresh = try ClientAllowLists.load(settings)
+        state.lists.withLock { $0 = fresh }
+        state.counters.withLock { $0.reloads += 1 }
+        return fresh
+    }
+
+    var statistics: ZAPStatistics { state.counters.withLock { $0 } }
+
+    /// What the handler task and reloads share.
+    private final class State: Sendable {
+        let lists: Mutex<ClientAllowLists>
+        let counters = Mutex(ZAPStatistics())
+        init(lists: ClientAllowLists) { self.lists = Mutex(lists) }
+    }
+
+    /// Closes the handler; call after the CURVE sockets closed.
+    func stop() async {
+        await socket.close()
+        await handler.value
+        await loop.shutdown()
+    }
+
+    /// The reply to one ZAP request:
+    /// `[peer, "", "1.0", request_id, domain, address, routing_id, mechanism, credentials…]`
+    /// → `[peer, "", "1.0", request_id, status, text, user_id, metadata]`. The user id is the client's
+    /// Z85 public key, so that it can be told apart downstream.
+    static func answer(_ request: ZMQMessage, lists: ClientAllowLists, logger: Logger)
+        -> (admitted: Bool, message: ZMQMessage) {
+        func reply(_ status: String, _ text: String, user: String = "") -> ZMQMessage {
+            let requestID = request.count > 3 ? request[3] : []
+            return ZMQMessage([request[0], [], Array("1.0".utf8), requestID, Array(status.utf8), Array(text.utf8),
+                               Array(user.utf8), []])
+        }
+        guard request.count >= 9, request.string(at: 2) == "1.0" else {
+            return (false, reply("500", "malformed ZAP request"))
+        }
+        let address = request.string(at: 5) ?? "?"
+        guard let domain = request.string(at: 4).flatMap(ZAPDomain.init(rawValue:)) else {
+            return (false, reply("400", "unknown domain"))
+        }
+        guard request.string(at: 7) == "CURVE", let key = try? CurveKey(bytes: request[8]) else {
+            logger.notice("refused a connection without CURVE", metadata: ["socket": "\(domain.rawValue)", "address": "\(address)"])
+            return (false, reply("400", "CURVE required"))
+        }
+        guard lists.admits(key, in: domain) else {
+            logger.notice("refused an unknown client key",
+                          metadata: ["socket": "\(domain.rawValue)", "address": "\(address)", "key": "\(key.z85)"])
+            return (false, reply("400", "client key not allowed"))
+        }
+        return (true, reply("200", "OK", user: key.z85))
+    }
+}
+
+/// The bind rule: CURVE is optional only when every endpoint is local to the host.
+enum BindPolicy {
+    /// Throws `insecure_bind` when an endpoint is reachable from other hosts, CURVE is off and
+    /// `insecure` was not given.
+    static func check(_ endpoints: GatewayEndpoints, curve: Bool, insecure: Bool) throws(SecurityError) {
+        guard !curve, !insecure else { return }
+        for (name, endpoint) in [("ingress", endpoints.ingress), ("control", endpoints.control), ("events", endpoints.events)]
+        where !isLocal(endpoint) {
+            throw SecurityError(code: SecurityError.insecureBind,
+                                message: "\(name) binds \(endpoint), which is not loopback, without CURVE: "
+                                    + "give --curve-secret-key and the allow-lists, or --insecure to accept plaintext")
+        }
+    }
+
+    /// Loopback TCP (127.0.0.0/8, ::1, localhost, `lo`), `ipc://` and `inproc://` are local; everything else
+    /// (`*`, `0.0.0.0`, another address or interface) is not.
+    static func isLocal(_ endpoint: String) -> Bool {
+        if endpoint.hasPrefix("ipc://") || endpoint.hasPrefix("inproc://") { return true }
+        guard endpoint.hasPrefix("tcp://") else { return false }
+        var host = String(endpoint.dropFirst("tcp://".count))
+        // `tcp://source;destination` binds are not used by the server; a `;` means not local.
+        if host.contains(";") { return false }
+        if host.hasPrefix("[") {
+            guard let close = host.firstIndex(of: "]") else { return false }
+            host = String(host[host.index(after: host.startIndex)..<close])
+            return host == "::1"
+        }
+        if let colon = host.lastIndex(of: ":") { host = String(host[..<colon]) }
+        if host == "localhost" || host == "lo" { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
+    }
+}
