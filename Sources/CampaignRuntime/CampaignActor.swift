@@ -176,16 +176,21 @@ actor CampaignActor {
         var touches: [[String]] { decided.compactMap { $0.write == nil ? nil : $0.touches } }
     }
 
-    /// Takes the turn when the actor is idle, without waiting: false when a turn runs or is queued (the
-    /// caller then sends the requests through `handle`, which queues).
-    func tryClaim() -> Bool {
-        guard !busy, !broken else { return false }
-        busy = true
-        return true
+    /// How `tryClaim` went.
+    enum Claim: Sendable {
+        /// A turn runs or is queued: send the requests through `handle`, which queues.
+        case busy
+        /// The turn is held; `loaded` tells whether the state was read from the store already (else the
+        /// batch reads it with the others'). One call, so that a batch makes one hop per account here.
+        case claimed(loaded: Bool)
     }
 
-    /// Whether the state was read from the store already (else the batch reads it with the others').
-    var isLoaded: Bool { loaded }
+    /// Takes the turn when the actor is idle, without waiting.
+    func tryClaim() -> Claim {
+        guard !busy, !broken else { return .busy }
+        busy = true
+        return .claimed(loaded: loaded)
+    }
 
     /// With the turn claimed: decides `requests` in order, each on the state the previous one left, without
     /// waiting for a commit. `preloaded`: the batch's read of this account (`.some(nil)`: it has no state),
@@ -221,7 +226,9 @@ actor CampaignActor {
     /// Ends a claimed batch turn. `committed`: every write of the batch is durable (they commit together:
     /// see `GroupCommitter`); then the decisions are applied in order. Otherwise nothing is applied and the
     /// actor is broken, except after a `SuppressedSinceDecision` refusal (nothing stored, state intact).
-    func finishBatch(_ prepared: PreparedBatch, result: Result<Void, any Error>) {
+    /// Returns whether the account has state afterwards (a new account whose lead was refused has none).
+    @discardableResult
+    func finishBatch(_ prepared: PreparedBatch, result: Result<Void, any Error>) -> Bool {
         switch result {
         case .success:
             for d in prepared.decided { apply(d) }
@@ -231,6 +238,7 @@ actor CampaignActor {
             broken = true
         }
         release()
+        return state != nil
     }
 
     /// Gives a claimed turn back without deciding anything.

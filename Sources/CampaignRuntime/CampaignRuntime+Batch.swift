@@ -83,7 +83,7 @@ extension CampaignRuntime {
         }
 
         // Who takes the batch path: accounts owned, not parked, with no lane and an idle turn.
-        var fast: [(accountId: String, actor: CampaignActor, requests: [Int])] = []
+        var fast: [(accountId: String, actor: CampaignActor, requests: [Int], loaded: Bool)] = []
         var laned: [(index: Int, box: AckBox)] = []
         var sameIdInFlight: [Int] = []
         for accountId in order {
@@ -98,12 +98,12 @@ extension CampaignRuntime {
             }
             if !lanes.isBusy(accountId) {
                 let actor = coordinator.checkout(accountId)
-                if await actor.tryClaim() {
+                if case .claimed(let loaded) = await actor.tryClaim() {
                     var claimed: [Int] = []
                     for i in indices {
                         if inFlight.tryAdmit(routed[i]!.key) { claimed.append(i) } else { sameIdInFlight.append(i) }
                     }
-                    fast.append((accountId, actor, claimed))
+                    fast.append((accountId, actor, claimed, loaded))
                     continue
                 }
                 coordinator.checkin(accountId, actor)
@@ -132,7 +132,7 @@ extension CampaignRuntime {
     }
 
     /// The batch path proper: every account in `fast` holds its turn.
-    private func decideAndCommit(_ fast: [(accountId: String, actor: CampaignActor, requests: [Int])],
+    private func decideAndCommit(_ fast: [(accountId: String, actor: CampaignActor, requests: [Int], loaded: Bool)],
                                  routed: [(accountId: String, input: CampaignInput, key: RequestKey)?],
                                  acks: inout [Ack?]) async {
         // 1. Ids seen before: one read for the batch.
@@ -152,6 +152,7 @@ extension CampaignRuntime {
             return
         }
         var work: [(accountId: String, actor: CampaignActor, requests: [Int])] = []
+        var unloaded: [String] = []
         for f in fast {
             var fresh: [Int] = []
             for i in f.requests {
@@ -170,12 +171,11 @@ extension CampaignRuntime {
                 coordinator.checkin(f.accountId, f.actor)
             } else {
                 work.append((f.accountId, f.actor, fresh))
+                if !f.loaded { unloaded.append(f.accountId) }
             }
         }
 
         // 2. States of the accounts not in memory: one read (a failing read leaves each to read its own).
-        var unloaded: [String] = []
-        for w in work where !(await w.actor.isLoaded) { unloaded.append(w.accountId) }
         let states = unloaded.isEmpty ? [:] : try? await store.loadStates(accountIds: unloaded)
         let unloadedSet = Set(unloaded)
 
@@ -263,8 +263,7 @@ extension CampaignRuntime {
                 }
                 continue
             }
-            await p.actor.finishBatch(p.batch, result: .success(()))
-            let hasState = await p.actor.hasState
+            let hasState = await p.actor.finishBatch(p.batch, result: .success(()))
             coordinator.checkin(p.accountId, p.actor)
             coordinator.recordSuccess(p.accountId)
             coordinator.dropIfStateless(p.accountId, p.actor, hasState: hasState)
