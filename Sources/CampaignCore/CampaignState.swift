@@ -22,6 +22,9 @@ public struct ContactState: Codable, Sendable, Equatable {
         case blocked
     }
 
+    // Declaration order is layout order: the strings, then 8-byte scalars, then the small ones, which
+    // keeps the stride at 192 B (216 B with `Date?` fields and a touches array). The `CodingKeys` order
+    // (below) is the encoding order.
     public var id: String
     public var email: String
     /// "Unknown" when absent.
@@ -34,21 +37,97 @@ public struct ContactState: Codable, Sendable, Equatable {
     /// Upper-case ISO 3166 alpha-2.
     public var country: String?
     public var linkedinURL: String?
-    public var isPrimary: Bool
     public var score: Int
     /// Arrival order within the campaign (tie-break for equal scores).
     public var arrival: Int
-    public var standing: Standing
+    private var first: PackedDate
+    private var last: PackedDate
+    private var away: PackedDate
     /// Touches per channel, indexed by `Channel.index` (email, sms, call, linkedin).
-    public var touches: [Int]
-    public var firstTouchAt: Date?
-    public var lastTouchAt: Date?
+    public var touches: TouchCounts
+    public var isPrimary: Bool
+    public var standing: Standing
+
+    public var firstTouchAt: Date? {
+        get { first.date }
+        set { first.date = newValue }
+    }
+    public var lastTouchAt: Date? {
+        get { last.date }
+        set { last.date = newValue }
+    }
     /// Out of office: not touched before this instant.
-    public var awayUntil: Date?
+    public var awayUntil: Date? {
+        get { away.date }
+        set { away.date = newValue }
+    }
+
+    init(id: String, email: String, name: String, title: String?, phone: String?, timezone: String?, country: String?,
+         linkedinURL: String?, isPrimary: Bool, score: Int, arrival: Int, standing: Standing, touches: TouchCounts,
+         firstTouchAt: Date?, lastTouchAt: Date?, awayUntil: Date?) {
+        self.id = id
+        self.email = email
+        self.name = name
+        self.title = title
+        self.phone = phone
+        self.timezone = timezone
+        self.country = country
+        self.linkedinURL = linkedinURL
+        self.isPrimary = isPrimary
+        self.score = score
+        self.arrival = arrival
+        self.standing = standing
+        self.touches = touches
+        self.first = PackedDate(firstTouchAt)
+        self.last = PackedDate(lastTouchAt)
+        self.away = PackedDate(awayUntil)
+    }
 
     enum CodingKeys: String, CodingKey {
         case id, email, name, title, phone, timezone = "tz", country, linkedinURL = "li", isPrimary = "primary"
         case score, arrival, standing, touches, firstTouchAt = "first", lastTouchAt = "last", awayUntil = "away"
+    }
+
+    // Written out as the synthesized conformance would be (keys in `CodingKeys` order, optionals only
+    // when present), since the dates are stored packed.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(id: try c.decode(String.self, forKey: .id),
+                  email: try c.decode(String.self, forKey: .email),
+                  name: try c.decode(String.self, forKey: .name),
+                  title: try c.decodeIfPresent(String.self, forKey: .title),
+                  phone: try c.decodeIfPresent(String.self, forKey: .phone),
+                  timezone: try c.decodeIfPresent(String.self, forKey: .timezone),
+                  country: try c.decodeIfPresent(String.self, forKey: .country),
+                  linkedinURL: try c.decodeIfPresent(String.self, forKey: .linkedinURL),
+                  isPrimary: try c.decode(Bool.self, forKey: .isPrimary),
+                  score: try c.decode(Int.self, forKey: .score),
+                  arrival: try c.decode(Int.self, forKey: .arrival),
+                  standing: try c.decode(Standing.self, forKey: .standing),
+                  touches: try c.decode(TouchCounts.self, forKey: .touches),
+                  firstTouchAt: try c.decodeIfPresent(Date.self, forKey: .firstTouchAt),
+                  lastTouchAt: try c.decodeIfPresent(Date.self, forKey: .lastTouchAt),
+                  awayUntil: try c.decodeIfPresent(Date.self, forKey: .awayUntil))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(email, forKey: .email)
+        try c.encode(name, forKey: .name)
+        try c.encodeIfPresent(title, forKey: .title)
+        try c.encodeIfPresent(phone, forKey: .phone)
+        try c.encodeIfPresent(timezone, forKey: .timezone)
+        try c.encodeIfPresent(country, forKey: .country)
+        try c.encodeIfPresent(linkedinURL, forKey: .linkedinURL)
+        try c.encode(isPrimary, forKey: .isPrimary)
+        try c.encode(score, forKey: .score)
+        try c.encode(arrival, forKey: .arrival)
+        try c.encode(standing, forKey: .standing)
+        try c.encode(touches, forKey: .touches)
+        try c.encodeIfPresent(firstTouchAt, forKey: .firstTouchAt)
+        try c.encodeIfPresent(lastTouchAt, forKey: .lastTouchAt)
+        try c.encodeIfPresent(awayUntil, forKey: .awayUntil)
     }
 
     public var totalTouches: Int { touches.reduce(0, +) }
@@ -68,8 +147,8 @@ public struct ContactState: Codable, Sendable, Equatable {
 
 /// One campaign (the current or the last one of an account).
 public struct CampaignState: Sendable, Equatable {
+    // Declaration order is layout order (the one-byte status last, packed optional dates): 184 B instead of 200.
     public var id: String
-    public var status: CampaignStatus
     public var reason: String?
     /// Touchpoints emitted so far (steps done).
     public var steps: Int
@@ -78,10 +157,8 @@ public struct CampaignState: Sendable, Equatable {
     public var topic: String?
     public var company: String?
     public var startedAt: Date
-    /// When the last step was actually sent.
-    public var lastStepAt: Date?
-    /// The pending timer's due time and the contact it is planned for.
-    public var nextDueAt: Date?
+    private var lastStep: PackedDate
+    private var due: PackedDate
     public var nextContactId: String?
     public var nextReason: String?
     /// Last contact chosen by the round over contacts in play (nil: the round restarts at the top contact).
@@ -93,6 +170,40 @@ public struct CampaignState: Sendable, Equatable {
     /// Replies, bounces and the like from addresses that were not (yet) contacts: a later lead that adds such an
     /// address adds it in that standing, so that nobody who already answered is touched. Usually empty.
     public var outsiders: [String: ContactState.Standing] = [:]
+    public var status: CampaignStatus
+
+    /// When the last step was actually sent.
+    public var lastStepAt: Date? {
+        get { lastStep.date }
+        set { lastStep.date = newValue }
+    }
+    /// The pending timer's due time (the contact it is planned for is `nextContactId`).
+    public var nextDueAt: Date? {
+        get { due.date }
+        set { due.date = newValue }
+    }
+
+    init(id: String, status: CampaignStatus, reason: String?, steps: Int, contacts: [ContactState], topic: String?,
+         company: String?, startedAt: Date, lastStepAt: Date?, nextDueAt: Date?, nextContactId: String?,
+         nextReason: String?, roundCursor: String?, references: Int, generatedIds: Int,
+         outsiders: [String: ContactState.Standing] = [:]) {
+        self.id = id
+        self.status = status
+        self.reason = reason
+        self.steps = steps
+        self.contacts = contacts
+        self.topic = topic
+        self.company = company
+        self.startedAt = startedAt
+        self.lastStep = PackedDate(lastStepAt)
+        self.due = PackedDate(nextDueAt)
+        self.nextContactId = nextContactId
+        self.nextReason = nextReason
+        self.roundCursor = roundCursor
+        self.references = references
+        self.generatedIds = generatedIds
+        self.outsiders = outsiders
+    }
 
     enum CodingKeys: String, CodingKey {
         case id, status, reason, steps, contacts, topic, company, startedAt = "started", lastStepAt = "lastStep"
@@ -123,22 +234,22 @@ public struct CampaignState: Sendable, Equatable {
 extension CampaignState: Codable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        id = try c.decode(String.self, forKey: .id)
-        status = try c.decode(CampaignStatus.self, forKey: .status)
-        reason = try c.decodeIfPresent(String.self, forKey: .reason)
-        steps = try c.decode(Int.self, forKey: .steps)
-        contacts = try c.decode([ContactState].self, forKey: .contacts)
-        topic = try c.decodeIfPresent(String.self, forKey: .topic)
-        company = try c.decodeIfPresent(String.self, forKey: .company)
-        startedAt = try c.decode(Date.self, forKey: .startedAt)
-        lastStepAt = try c.decodeIfPresent(Date.self, forKey: .lastStepAt)
-        nextDueAt = try c.decodeIfPresent(Date.self, forKey: .nextDueAt)
-        nextContactId = try c.decodeIfPresent(String.self, forKey: .nextContactId)
-        nextReason = try c.decodeIfPresent(String.self, forKey: .nextReason)
-        roundCursor = try c.decodeIfPresent(String.self, forKey: .roundCursor)
-        references = try c.decode(Int.self, forKey: .references)
-        generatedIds = try c.decode(Int.self, forKey: .generatedIds)
-        outsiders = try c.decodeIfPresent([String: ContactState.Standing].self, forKey: .outsiders) ?? [:]
+        self.init(id: try c.decode(String.self, forKey: .id),
+                  status: try c.decode(CampaignStatus.self, forKey: .status),
+                  reason: try c.decodeIfPresent(String.self, forKey: .reason),
+                  steps: try c.decode(Int.self, forKey: .steps),
+                  contacts: try c.decode([ContactState].self, forKey: .contacts),
+                  topic: try c.decodeIfPresent(String.self, forKey: .topic),
+                  company: try c.decodeIfPresent(String.self, forKey: .company),
+                  startedAt: try c.decode(Date.self, forKey: .startedAt),
+                  lastStepAt: try c.decodeIfPresent(Date.self, forKey: .lastStepAt),
+                  nextDueAt: try c.decodeIfPresent(Date.self, forKey: .nextDueAt),
+                  nextContactId: try c.decodeIfPresent(String.self, forKey: .nextContactId),
+                  nextReason: try c.decodeIfPresent(String.self, forKey: .nextReason),
+                  roundCursor: try c.decodeIfPresent(String.self, forKey: .roundCursor),
+                  references: try c.decode(Int.self, forKey: .references),
+                  generatedIds: try c.decode(Int.self, forKey: .generatedIds),
+                  outsiders: try c.decodeIfPresent([String: ContactState.Standing].self, forKey: .outsiders) ?? [:])
     }
 
     public func encode(to encoder: any Encoder) throws {
