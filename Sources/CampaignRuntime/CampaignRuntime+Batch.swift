@@ -85,7 +85,7 @@ extension CampaignRuntime {
         // Who takes the batch path: accounts owned, not parked, with no lane and an idle turn.
         var fast: [(accountId: String, actor: CampaignActor, requests: [Int], loaded: Bool)] = []
         var laned: [(index: Int, box: AckBox)] = []
-        var sameIdInFlight: [Int] = []
+        var sameIdBoxes: [(index: Int, box: AckBox)] = []
         for accountId in order {
             let indices = byAccount[accountId]!
             if !owns(accountId) {
@@ -100,10 +100,20 @@ extension CampaignRuntime {
                 let actor = coordinator.checkout(accountId)
                 if case .claimed(let loaded) = await actor.tryClaim() {
                     var claimed: [Int] = []
+                    var sameId: [Int] = []
                     for i in indices {
-                        if inFlight.tryAdmit(routed[i]!.key) { claimed.append(i) } else { sameIdInFlight.append(i) }
+                        if inFlight.tryAdmit(routed[i]!.key) { claimed.append(i) } else { sameId.append(i) }
                     }
                     fast.append((accountId, actor, claimed, loaded))
+                    // The same id twice at once: the later one waits for the first (then replays its stored
+                    // reply, or is applied if the first stored nothing), in the account's lane so that it
+                    // keeps its place behind this batch.
+                    for i in sameId {
+                        let box = AckBox()
+                        let (a, input, key) = routed[i]!
+                        lanes.submit(accountId) { box.fulfil(await self.ingress(key, accountId: a, input: input)) }
+                        sameIdBoxes.append((i, box))
+                    }
                     continue
                 }
                 coordinator.checkin(accountId, actor)
@@ -116,15 +126,11 @@ extension CampaignRuntime {
             }
         }
         let runtime = self
-        let task = Task { [routed, fast, laned, sameIdInFlight, acks] in
+        let task = Task { [routed, fast, laned, sameIdBoxes, acks] in
             var acks = acks
             await runtime.decideAndCommit(fast, routed: routed, acks: &acks)
             for (i, box) in laned { acks[i] = await box.value }
-            // The same id twice at once: the later one waits for the first and gets its stored reply.
-            for i in sameIdInFlight {
-                let (accountId, input, key) = routed[i]!
-                acks[i] = await runtime.ingress(key, accountId: accountId, input: input)
-            }
+            for (i, box) in sameIdBoxes { acks[i] = await box.value }
             runtime.leave()
             return acks.map { $0 ?? .rejected(Self.notRunning) }
         }
@@ -181,7 +187,8 @@ extension CampaignRuntime {
 
         // 3–4. Decide, account by account, each on its own actor; commit. Accounts answering a response go
         //      first and in an urgent submission of their own (committed ahead of queued leads and timer
-        //      turns), so a reply's pause waits neither for the batch's leads to be decided nor committed.
+        //      turns), so a reply's pause (its events, published once committed) waits neither for the
+        //      batch's leads to be decided nor committed. The batch's acks still go out together.
         let now = clock.now
         let makeReply: @Sendable (Outcome, JSONValue?) -> Data = { outcome, _ in
             Ack.storedAccepted(campaignId: outcome.campaignId, warnings: outcome.warnings)
@@ -225,33 +232,41 @@ extension CampaignRuntime {
         var offset = 0
         var lastSeq: Int64 = 0
         var answersResponse = false
-        for p in prepared {
+        accounts: for prepared in prepared {
+            var p = prepared
             let count = p.batch.writes.count
-            let mine = results[offset..<offset + count]
+            var mine = Array(results[offset..<offset + count])
             offset += count
-            var failure: (any Error)?
             let answers = p.requests.contains { routed[$0]!.input.isUrgent }
+            // Decided before an address it touches was suppressed (nothing of it stored): decided again on
+            // the turn still held, so no later request of the account can overtake it; each round sees one
+            // more suppression (the bound only guards against a bug).
+            var rounds = 0
+            while rounds < 100, mine.contains(where: { if case .failure(let e) = $0 { e is SuppressedSinceDecision } else { false } }) {
+                rounds += 1
+                do {
+                    p.batch = try await p.actor.decideBatch(
+                        p.requests.map { CampaignActor.BatchRequest(input: routed[$0]!.input, key: routed[$0]!.key) },
+                        now: now, preloaded: nil, makeReply: makeReply)
+                } catch {
+                    // The actor is broken and its turn given back (`decideBatch`).
+                    coordinator.checkin(p.accountId, p.actor, drop: true)
+                    let reply = await failed(p.accountId, error)
+                    for i in p.requests {
+                        acks[i] = .rejected(reply)
+                        inFlight.finish(routed[i]!.key, storedReply: nil)
+                    }
+                    continue accounts
+                }
+                mine = p.batch.writes.isEmpty ? [] : await committer.submit(
+                    batch: p.batch.writes, touching: p.batch.touches, urgent: answers)
+            }
+            var failure: (any Error)?
             for r in mine {
                 switch r {
                 case .success(let events): if answers { lastSeq = max(lastSeq, events.last?.seq ?? 0) }
                 case .failure(let error): failure = failure ?? error
                 }
-            }
-            if let failure, failure is SuppressedSinceDecision {
-                // Decided before an address it touches was suppressed: decided again, per request, in a lane
-                // taken before the turn is given back (so later batches queue behind it).
-                var boxes: [(Int, AckBox)] = []
-                for i in p.requests {
-                    let (accountId, input, key) = routed[i]!
-                    inFlight.finish(key, storedReply: nil)
-                    let box = AckBox()
-                    lanes.submit(accountId) { box.fulfil(await self.ingress(key, accountId: accountId, input: input)) }
-                    boxes.append((i, box))
-                }
-                await p.actor.finishBatch(p.batch, result: .failure(failure))
-                coordinator.checkin(p.accountId, p.actor)
-                for (i, box) in boxes { acks[i] = await box.value }
-                continue
             }
             if let failure {
                 await p.actor.finishBatch(p.batch, result: .failure(failure))

@@ -323,6 +323,11 @@ public final class CampaignRuntime: Sendable {
     /// CONTRACT.md's `campaign` object, plus `"parked": true` (and `failure`) when the campaign is
     /// parked; nil when the account never had a campaign.
     public func status(accountId: String) async -> JSONValue? {
+        // A shard taken over by another process: this one's view of it is stale.
+        guard owns(accountId) else {
+            return ["account_id": .string(accountId), "parked": false,
+                    "failure": .object(["message": .string(Self.notOwnerError(accountId).message)])]
+        }
         if let record = coordinator.failureRecord(accountId), record.parked {
             var object = (try? await directStatus(accountId))?.objectValue ?? ["account_id": .string(accountId)]
             object["parked"] = true

@@ -132,3 +132,34 @@ import Testing
         #expect(batchSeqs.allSatisfy { replySeq < $0 })
     }
 }
+
+@Suite struct BatchSuppressionTests {
+    /// A batch's lead decided while another account's unsubscribe of its address was being committed is
+    /// refused at commit and decided again on the turn it still holds: the account's next request (already
+    /// waiting in its lane) still comes after it.
+    @Test func aRefusedWriteIsDecidedAgainBeforeTheAccountsNextRequest() async throws {
+        let store = HoldingStore(InMemoryStore())
+        let (runtime, _, _) = try await startRuntime(store)
+        let shared = "x@shared.example"
+        store.holdNextSuppression()
+        let unsubscribe = Task {
+            await runtime.submitResponse(requestId: "u", ResponseInput(accountId: "b", contactEmail: shared, kind: "unsubscribe"))
+        }
+        await store.waitUntilHeld()
+        let first = await runtime.submit(batch: [.lead(id: "la", lead: lead("a", colleagues: 1, primary: shared))])
+        while await runtime.committer.queuedCount < 1 { await Task.yield() }  // A's write waits behind B's commit
+        let second = await runtime.submit(batch: [
+            .response(id: "ra", ResponseInput(accountId: "a", contactEmail: "c1@a.example", kind: "reply")),
+        ])
+        store.release()
+        #expect(await unsubscribe.value.status == .accepted)
+        #expect(await first.acks.map(\.status) == [.accepted])
+        let reply = await second.acks
+        #expect(reply.map(\.status) == [.accepted], "\(reply)")
+        let a = try await allEvents(runtime).filter { $0.accountId == "a" }
+        #expect(!a.contains { $0.type == "touchpoint.due" && $0.contactEmail == shared })
+        let started = try #require(a.firstIndex { $0.type == "campaign.started" })
+        let replied = try #require(a.firstIndex { $0.type == "response.received" })
+        #expect(started < replied)
+    }
+}

@@ -91,22 +91,38 @@ public final class AbmServer: Sendable {
         let bound = GatewayEndpoints(ingress: ingress.endpoint ?? options.endpoints.ingress,
                                      control: control.endpoint ?? options.endpoints.control,
                                      events: events.endpoint ?? options.endpoints.events)
-        let store: any CampaignStorage
-        if let storeDirectory {
-            store = try SQLiteStore(path: storeDirectory.url.appendingPathComponent(ServerOptions.databaseFileName).path)
-        } else {
-            store = InMemoryStore()
-        }
         let manual = options.virtualClockStart.map { ManualClock(start: $0) }
         let clock: any RuntimeClock = manual ?? WallClock()
-
         var runtimeConfig = options.runtime
         runtimeConfig.logger = logger
         let publisher = EventSocketPublisher(socket: events, maxLiveEventBytes: options.maxLiveEventBytes)
-        let runtime = CampaignRuntime(store: store, clock: clock, decider: CampaignEngine(config: options.campaign),
+        var openedStore: (any CampaignStorage)?
+        let store: any CampaignStorage
+        let runtime: CampaignRuntime
+        do {
+            if let storeDirectory {
+                openedStore = try SQLiteStore(path: storeDirectory.url.appendingPathComponent(ServerOptions.databaseFileName).path)
+            } else {
+                openedStore = InMemoryStore()
+            }
+            store = openedStore!
+            runtime = CampaignRuntime(store: store, clock: clock, decider: CampaignEngine(config: options.campaign),
                                       publisher: publisher, configuration: runtimeConfig)
-        // The runtime's default event encoder is the protocol's (`EventBody`, shared with `WireEvent`).
-        try await runtime.start()
+            // The runtime's default event encoder is the protocol's (`EventBody`, shared with `WireEvent`).
+            try await runtime.start()
+        } catch {
+            // A start that fails here (an unreadable store, recovery) leaves nothing bound or open behind it;
+            // the store is closed before its directory's lock goes.
+            await ingress.close()
+            await control.close()
+            await events.close()
+            await ingressLoop.shutdown()
+            await outputLoop.shutdown()
+            await authenticator?.stop()
+            try? await openedStore?.close()
+            storeDirectory?.release()
+            throw error
+        }
         let gateway = GatewayServer(ingress: ingress, control: control, runtime: runtime, store: store,
                                     virtualClock: manual != nil, maxInFlightPerPeer: options.maxInFlightPerPeer,
                                     logger: logger)

@@ -72,7 +72,8 @@ final class GatewayServer: Sendable {
     func drain(until deadline: ContinuousClock.Instant) async -> Bool {
         let tasks = loops.withLock { l -> [Task<Void, Never>] in defer { l = [] }; return l }
         for t in tasks { t.cancel() }
-        for t in tasks { await t.value }
+        // A loop parked for back-pressure (`waitForRoom`) ends only once room is made: bounded by the deadline.
+        _ = await untilDeadline(deadline) { for t in tasks { await t.value } }
         let dispatcher = self.dispatcher
         let drained = await untilDeadline(deadline) { await dispatcher.drain() }
         if !drained {
