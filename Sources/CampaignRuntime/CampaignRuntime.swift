@@ -365,6 +365,16 @@ public final class CampaignRuntime: Sendable {
         return manual.now
     }
 
+    /// Virtual clock only: moves the clock to `target` (nothing when it is there already), running
+    /// everything due on the way; returns the new time once all of it is committed and published.
+    public func advanceClock(to target: Date) async throws -> Date {
+        guard let manual = clock as? ManualClock else {
+            throw ReplyError(code: ReplyError.notVirtualClock, message: "clock.advance needs --virtual-clock")
+        }
+        if target > manual.now { await manual.advance(to: target) }
+        return manual.now
+    }
+
     /// Runs one idle sweep now (what the background sweeper does every `idleSweepInterval`); returns how
     /// many campaigns were passivated.
     @discardableResult

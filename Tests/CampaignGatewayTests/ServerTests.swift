@@ -211,6 +211,23 @@ struct ServerTests {
         await f.stop()
     }
 
+    /// A `clock.advance` interrupted by a crash (its target stored, the clock part of the way there) and resent
+    /// with the same id goes to the same instant, not `seconds` past where the restart left the clock.
+    @Test func aResentClockAdvanceGoesToTheSameInstant() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("abm-gw-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let f = try await ServerFixture.start(dataDirectory: dir)
+        // As the crashed server left it: the target of id `a` stored, the clock half-way there.
+        try await f.server.store.setMeta("clock.advance.target/a", "2026-03-02T10:00:00.000Z")
+        _ = try await f.control.call(["type": "clock.advance", "id": "half", "seconds": 1800])
+        let resent = try await f.control.call(["type": "clock.advance", "id": "a", "seconds": 3600])
+        #expect(resent["now"] == "2026-03-02T10:00:00.000Z", "\(resent)")
+        // Once answered, the same id replays its reply; a new id advances from the clock.
+        #expect(try await f.control.call(["type": "clock.advance", "id": "a", "seconds": 3600])["now"] == "2026-03-02T10:00:00.000Z")
+        #expect(try await f.control.call(["type": "clock.advance", "id": "b", "seconds": 60])["now"] == "2026-03-02T10:01:00.000Z")
+        await f.stop()
+    }
+
     @Test func restartOnTheSameDataDirectoryKeepsEverything() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("abm-gw-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }

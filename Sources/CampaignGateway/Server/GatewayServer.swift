@@ -318,9 +318,21 @@ final class GatewayServer: Sendable {
     private static func advanceClock(id: String, seconds: Double, runtime: CampaignRuntime,
                                      store: any CampaignStorage) async -> [UInt8] {
         let key = "clock.advance/\(id)"
+        // The target is stored before the clock moves: a resend after a crash mid-advance goes to the same
+        // instant, not `seconds` past wherever the restart left the clock.
+        let targetKey = "clock.advance.target/\(id)"
         do {
             if let stored = try await store.meta(key) { return Array(stored.utf8) }
-            let now = try await runtime.advanceClock(seconds: seconds)
+            guard runtime.usesVirtualClock else { _ = try await runtime.advanceClock(seconds: seconds); return [] }
+            let target: Date
+            if let stored = try await store.meta(targetKey), let t = WireTime.parse(stored) {
+                target = t
+            } else {
+                guard seconds >= 0, seconds.isFinite else { _ = try await runtime.advanceClock(seconds: seconds); return [] }
+                target = runtime.clock.now.addingTimeInterval(seconds)
+                try await store.setMeta(targetKey, WireTime.format(target))
+            }
+            let now = try await runtime.advanceClock(to: target)
             let body = ControlReply.clock(id: id, now: now)
             try await store.setMeta(key, String(decoding: body, as: UTF8.self))
             return body
