@@ -355,14 +355,19 @@ public final class CampaignRuntime: Sendable {
     /// Virtual clock only: moves the clock `seconds` ahead, running everything due on the way in
     /// due-time order; returns the new time once all of it is committed and published.
     public func advanceClock(seconds: Double) async throws -> Date {
+        try await advanceClock(to: advanceTarget(seconds: seconds))
+    }
+
+    /// The instant `clock.advance` by `seconds` goes to from now. Throws `not_virtual_clock` without the
+    /// virtual clock, `invalid_field` (`seconds`) for a negative or non-finite value.
+    public func advanceTarget(seconds: Double) throws -> Date {
         guard let manual = clock as? ManualClock else {
             throw ReplyError(code: ReplyError.notVirtualClock, message: "clock.advance needs --virtual-clock")
         }
         guard seconds >= 0, seconds.isFinite else {
             throw ReplyError(code: CampaignError.invalidField, message: "seconds must be ≥ 0 (the wire requires > 0)", field: "seconds")
         }
-        await manual.advance(by: seconds)
-        return manual.now
+        return manual.now.addingTimeInterval(seconds)
     }
 
     /// Virtual clock only: moves the clock to `target` (nothing when it is there already), running

@@ -279,20 +279,9 @@ struct CurveServerTests {
         let file = keys.directory.appendingPathComponent("curve_client.py")
         try Data(script.utf8).write(to: file)
         let e = server.endpoints
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [file.path, Repo.protocols.appendingPathComponent("client").path, e.ingress, e.control, e.events,
-                             serverPub, clientKey]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = try await onThread { () -> Data in
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return data
-        }
-        #expect(process.terminationStatus == 0, "\(String(decoding: output, as: UTF8.self))")
+        let (status, output) = try await runPythonScript(file, [Repo.protocols.appendingPathComponent("client").path,
+                                                               e.ingress, e.control, e.events, serverPub, clientKey])
+        #expect(status == 0, "\(output)")
         await server.stop()
     }
 }

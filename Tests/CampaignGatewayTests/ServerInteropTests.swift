@@ -68,19 +68,9 @@ struct ServerInteropTests {
         try Data(script.utf8).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
         let e = f.server.endpoints
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [file.path, Repo.protocols.appendingPathComponent("client").path, e.ingress, e.control, e.events]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = try await onThread { () -> Data in
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return data
-        }
-        #expect(process.terminationStatus == 0, "\(String(decoding: output, as: UTF8.self))")
+        let (status, output) = try await runPythonScript(file, [Repo.protocols.appendingPathComponent("client").path,
+                                                               e.ingress, e.control, e.events])
+        #expect(status == 0, "\(output)")
         await f.stop()
     }
 }
@@ -112,4 +102,22 @@ struct ServerInteropTests {
             #expect(error.code == "invalid_config")
         }
     }
+}
+
+/// Runs `/usr/bin/python3 script args…` to its end on a thread of its own; its exit status and output
+/// (stdout and stderr together).
+func runPythonScript(_ script: URL, _ arguments: [String]) async throws -> (Int32, String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+    process.arguments = [script.path] + arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let output = try await onThread { () -> Data in
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return data
+    }
+    return (process.terminationStatus, String(decoding: output, as: UTF8.self))
 }

@@ -323,13 +323,11 @@ final class GatewayServer: Sendable {
         let targetKey = "clock.advance.target/\(id)"
         do {
             if let stored = try await store.meta(key) { return Array(stored.utf8) }
-            guard runtime.usesVirtualClock else { _ = try await runtime.advanceClock(seconds: seconds); return [] }
             let target: Date
             if let stored = try await store.meta(targetKey), let t = WireTime.parse(stored) {
                 target = t
             } else {
-                guard seconds >= 0, seconds.isFinite else { _ = try await runtime.advanceClock(seconds: seconds); return [] }
-                target = runtime.clock.now.addingTimeInterval(seconds)
+                target = try runtime.advanceTarget(seconds: seconds)
                 try await store.setMeta(targetKey, WireTime.format(target))
             }
             let now = try await runtime.advanceClock(to: target)
