@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // The only place C is visible: libzmq from Debian's libzmq3-dev.
@@ -39,6 +40,7 @@ let package = Package(
         .target(name: "CampaignGateway", dependencies: [
             "ZeroMQ", "CampaignCore", "CampaignRuntime", "CampaignStore",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // Human-readable views of an event log: a text timeline and an HTML report with an SVG chart.
         .target(name: "CampaignReport", dependencies: ["CampaignCore"]),
@@ -50,6 +52,7 @@ let package = Package(
             "ZeroMQ", "CampaignCore", "CampaignStore", "CampaignRuntime", "CampaignGateway",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "ZeroMQBench", dependencies: ["ZeroMQ"], path: "Benchmarks/ZeroMQBench"),
         .executableTarget(name: "RuntimeBench", dependencies: ["CampaignRuntime", "CampaignCore", "CampaignStore"], path: "Benchmarks/RuntimeBench"),

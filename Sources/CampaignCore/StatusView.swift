@@ -1,6 +1,6 @@
 /// The CONTRACT `campaign` object: `campaign_id, account_id, status, reason, steps, contacts:[{id,email,state,
 /// touches}], next_due_at`, plus `max_touchpoints`, `started_at`, `topic`, `company`, per-contact `name`, `title`,
-/// `role`, `score`, `touches_by_channel`, `last_touch_at`, `away_until`, and `next_touch {contact_id, email,
+/// `role`, `score`, `timezone`, `touches_by_channel`, `last_touch_at`, `away_until`, and `next_touch {contact_id, email,
 /// channel, reason, due_at}`.
 ///
 /// Contact `state`: `new` (not yet touched), `in_play`, `out_of_office`, `replied`, `meeting_scheduled`,
@@ -21,6 +21,9 @@ enum StatusView {
                 "last_touch_at": c.lastTouchAt.map { .string(ISOTime.format($0.timeIntervalSince1970)) } ?? .null,
             ]
             if let t = c.title { o["title"] = .string(t) }
+            // The zone its send window is computed in (the configured default when the lead gave none).
+            let zone = c.timezone.flatMap { TimeZoneCache.shared.zone($0) != nil ? $0 : nil } ?? config.defaultTimezone
+            o["timezone"] = .string(zone)
             if let a = c.awayUntil, a.timeIntervalSince1970 > now { o["away_until"] = .string(ISOTime.format(a.timeIntervalSince1970)) }
             contacts.append(.object(o))
         }

@@ -1,16 +1,24 @@
+import CampaignCore
 import Foundation
 
-/// A self-contained HTML page: per account, an SVG timeline of touches per contact and channel, the
-/// status changes as vertical markers, and the timeline as a table.
+/// A self-contained HTML page: a summary table of the accounts first, then per account an SVG timeline of
+/// touches per contact and channel (dates on the axis), the status changes as vertical markers, and the
+/// timeline as a table with each touch's instant in UTC and in the contact's own time zone, and the
+/// message sent.
 public enum HTMLReport {
     /// Colours per channel, shared by the markers and the legend.
     static let channelColors: [(channel: String, color: String)] = [
         ("email", "#2f6fdf"), ("sms", "#2a9d4b"), ("call", "#e07b00"), ("linkedin", "#7a3fc4"),
     ]
 
-    /// - Parameter period: the time span the charts cover; by default from the first to the last event.
-    ///   A demo passes the whole simulated span so that quiet days at the end are visible.
-    public static func render(_ events: [TimelineEvent], title: String, period: ClosedRange<Date>? = nil) -> String {
+    /// - Parameters:
+    ///   - period: the time span the charts cover; by default from the first to the last event. A demo
+    ///     passes the whole simulated span so that quiet days at the end are visible.
+    ///   - campaigns: what the server says of each account now (`status` replies, by account id): its
+    ///     status, next due time and the contacts' time zones. An account without one is described from its
+    ///     events alone, its touches in UTC only.
+    public static func render(_ events: [TimelineEvent], title: String, period: ClosedRange<Date>? = nil,
+                              campaigns: [String: CampaignSummary] = [:]) -> String {
         let accounts = AccountTimeline.group(events)
         let first = events.map(\.at).min() ?? Date(timeIntervalSince1970: 0)
         let start = min(period?.lowerBound ?? first, first)
@@ -24,21 +32,23 @@ public enum HTMLReport {
         h2{margin-top:2em;font-size:1.1em} table{border-collapse:collapse;font-size:.85em}
         td,th{padding:2px 8px;border-bottom:1px solid #eee;text-align:left;vertical-align:top} td:first-child{white-space:nowrap}
         .legend span{display:inline-block;margin-right:1.2em} .swatch{width:.8em;height:.8em;border-radius:50%;display:inline-block;margin-right:.3em}
-        svg text{font-size:11px;fill:#333}
+        svg text{font-size:11px;fill:#333} .local{color:#555} .zone{color:#888;font-size:.9em}
+        .msg{white-space:pre-wrap;font-family:ui-monospace,monospace;font-size:.95em;background:#f7f7f9;padding:4px 6px;margin:3px 0;max-width:60em}
+        .summary td.n{text-align:right}
         </style></head><body>
         <h1>\(escape(title))</h1>
         <p>\(accounts.count) accounts, \(events.filter { $0.type == "touchpoint.due" }.count) touches, \
         \(escape(isoDay(start))) to \(escape(isoDay(end))) (UTC).</p>
         <p class="legend">\(legend())</p>
-
+        \(summaryTable(accounts, campaigns: campaigns))
         """
         for account in accounts {
-            let status = account.finalStatus
-            html += "<h2>\(escape(account.accountId)) — \(account.touches.count) touches, \(escape(status.status))"
+            let status = currentStatus(account, campaigns[account.accountId])
+            html += "<h2 id=\"\(escape(anchor(account.accountId)))\">\(escape(account.accountId)) — \(account.touches.count) touches, \(escape(status.status))"
             html += status.reason.map { " (\(escape($0)))" } ?? ""
             html += "</h2>\n"
             html += chart(account, start: start, end: end)
-            html += table(account)
+            html += table(account, zones: campaigns[account.accountId]?.timeZones ?? [:])
         }
         html += "</body></html>\n"
         return html
@@ -63,13 +73,11 @@ public enum HTMLReport {
         func x(_ date: Date) -> Double { labelWidth + plotWidth * date.timeIntervalSince(start) / span }
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(labelWidth + plotWidth + rightMargin))\" "
         svg += "height=\"\(Int(height))\" role=\"img\" aria-label=\"timeline of \(escape(account.accountId))\">\n"
-        // Week ticks.
-        var day = 0.0
-        while day * 86_400 <= span {
-            let tx = labelWidth + plotWidth * day * 86_400 / span
+        // Date ticks (UTC days), spaced so that about eight fit.
+        for tick in dateTicks(start: start, end: end) {
+            let tx = x(tick)
             svg += "<line x1=\"\(f(tx))\" y1=\"\(f(top - 6))\" x2=\"\(f(tx))\" y2=\"\(f(height - 18))\" stroke=\"#eee\"/>"
-            svg += "<text x=\"\(f(tx))\" y=\"\(f(top - 10))\" text-anchor=\"middle\">d\(Int(day))</text>\n"
-            day += 7
+            svg += "<text x=\"\(f(tx))\" y=\"\(f(top - 10))\" text-anchor=\"middle\">\(escape(shortDay(tick)))</text>\n"
         }
         var row: [String: Double] = [:]
         for (index, contact) in contacts.enumerated() {
@@ -106,18 +114,94 @@ public enum HTMLReport {
         return svg
     }
 
-    static func table(_ account: AccountTimeline) -> String {
-        var html = "<table><tr><th>when (UTC)</th><th>what</th></tr>\n"
+    static func table(_ account: AccountTimeline, zones: [String: String]) -> String {
+        var html = "<table><tr><th>when (UTC)</th><th>contact's local time</th><th>what</th></tr>\n"
         for event in account.events {
             guard let line = TimelineText.describe(event) else { continue }
-            html += "<tr><td>\(escape(isoMinute(event.at)))</td><td>\(escape(line))</td></tr>\n"
+            var local = ""
+            if let contact = event.string("contact_id"), let zoneId = zones[contact], let zone = TimeZone(identifier: zoneId) {
+                local = "<span class=\"local\">\(escape(localTime(event.at, in: zone)))</span> "
+                local += "<span class=\"zone\">\(escape(zoneId))</span>"
+            }
+            html += "<tr><td>\(escape(isoMinute(event.at)))</td><td>\(local)</td><td>\(escape(line))"
+            if event.type == "touchpoint.due", let body = event.string("message") {
+                html += "<div class=\"msg\">\(escape(body))</div>"
+            }
+            html += "</td></tr>\n"
         }
         return html + "</table>\n"
+    }
+
+    /// One row per account, before the charts: status now, touches by channel, contacts, first and last
+    /// touch, next touch due.
+    static func summaryTable(_ accounts: [AccountTimeline], campaigns: [String: CampaignSummary]) -> String {
+        var html = "<table class=\"summary\"><tr><th>account</th><th>status</th><th>touches</th><th>by channel</th>"
+        html += "<th>contacts</th><th>responses</th><th>first touch (UTC)</th><th>last touch (UTC)</th><th>next due (UTC)</th></tr>\n"
+        for account in accounts {
+            let touches = account.touches
+            let status = currentStatus(account, campaigns[account.accountId])
+            var byChannel: [String: Int] = [:]
+            for touch in touches { byChannel[touch.string("channel") ?? "?", default: 0] += 1 }
+            let channels = byChannel.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            let responses = account.events.filter { $0.type == "response.received" }.count
+            let next = campaigns[account.accountId]?.nextDueAt.map(isoMinute) ?? "—"
+            html += "<tr><td><a href=\"#\(escape(anchor(account.accountId)))\">\(escape(account.accountId))</a></td>"
+            html += "<td>\(escape(status.status))\(status.reason.map { " (\(escape($0)))" } ?? "")</td>"
+            html += "<td class=\"n\">\(touches.count)</td><td>\(escape(channels))</td><td class=\"n\">\(account.contacts.count)</td>"
+            html += "<td class=\"n\">\(responses)</td>"
+            html += "<td>\(touches.first.map { escape(isoMinute($0.at)) } ?? "—")</td>"
+            html += "<td>\(touches.last.map { escape(isoMinute($0.at)) } ?? "—")</td><td>\(escape(next))</td></tr>\n"
+        }
+        return html + "</table>\n"
+    }
+
+    /// The server's word when there is one, else what the events tell.
+    static func currentStatus(_ account: AccountTimeline, _ summary: CampaignSummary?) -> (status: String, reason: String?) {
+        if let summary { return (summary.status, summary.reason) }
+        return account.finalStatus
+    }
+
+    /// An HTML id for an account's section.
+    static func anchor(_ accountId: String) -> String {
+        "account-" + String(accountId.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
+    }
+
+    /// Midnights (UTC) from the first at or after `start` to `end`, every 1, 2, 7, 14 or 28 days: about
+    /// eight labels whatever the span.
+    static func dateTicks(start: Date, end: Date) -> [Date] {
+        let day = 86_400.0
+        let days = end.timeIntervalSince(start) / day
+        let step = [1.0, 2, 7, 14, 28].first { days / $0 <= 9 } ?? (days / 8).rounded(.up)
+        var tick = (start.timeIntervalSince1970 / day).rounded(.up) * day
+        var ticks: [Date] = []
+        while tick <= end.timeIntervalSince1970 {
+            ticks.append(Date(timeIntervalSince1970: tick))
+            tick += step * day
+        }
+        return ticks
     }
 
     static func f(_ value: Double) -> String { String(format: "%.1f", value) }
 
     static func isoDay(_ date: Date) -> String { String(isoMinute(date).prefix(10)) }
+
+    /// `Mar 2` (UTC).
+    static func shortDay(_ date: Date) -> String {
+        formatter("MMM d", TimeZone(identifier: "UTC")!).string(from: date)
+    }
+
+    /// `Mon 2026-03-02 09:00 EST`: the instant as the contact's clock reads it.
+    static func localTime(_ date: Date, in zone: TimeZone) -> String {
+        formatter("EEE yyyy-MM-dd HH:mm zzz", zone).string(from: date)
+    }
+
+    static func formatter(_ format: String, _ zone: TimeZone) -> DateFormatter {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = zone
+        formatter.dateFormat = format
+        return formatter
+    }
 
     static func isoMinute(_ date: Date) -> String {
         let formatter = DateFormatter()
@@ -142,5 +226,32 @@ public enum HTMLReport {
             }
         }
         return out
+    }
+}
+
+/// What a `status` reply says of an account's campaign, as far as the report uses it.
+public struct CampaignSummary: Sendable, Equatable {
+    public var status: String
+    public var reason: String?
+    public var nextDueAt: Date?
+    /// Contact id → IANA zone (`contacts[].timezone`).
+    public var timeZones: [String: String]
+
+    public init(status: String, reason: String? = nil, nextDueAt: Date? = nil, timeZones: [String: String] = [:]) {
+        self.status = status
+        self.reason = reason
+        self.nextDueAt = nextDueAt
+        self.timeZones = timeZones
+    }
+
+    /// Reads the `campaign` object of a `status` reply; nil when it has no `status`.
+    public init?(campaign: JSONValue) {
+        guard let status = campaign["status"]?.stringValue else { return nil }
+        var zones: [String: String] = [:]
+        for contact in campaign["contacts"]?.arrayValue ?? [] {
+            if let id = contact["id"]?.stringValue, let zone = contact["timezone"]?.stringValue { zones[id] = zone }
+        }
+        self.init(status: status, reason: campaign["reason"]?.stringValue,
+                  nextDueAt: campaign["next_due_at"]?.stringValue.flatMap(parseInstant), timeZones: zones)
     }
 }

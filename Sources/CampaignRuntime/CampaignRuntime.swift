@@ -136,6 +136,13 @@ public final class CampaignRuntime: Sendable {
         logger.info("runtime started", metadata: ["timers": "\(loaded)"])
     }
 
+    /// Stops firing timers (the timer turns already running finish); requests are still taken. The first
+    /// step of a graceful stop after the gateway drained; `shutdown()` does it too.
+    public func stopTimers() async {
+        lifecycle.withLock { $0.sweeper?.cancel() }
+        await scheduler.stop()
+    }
+
     /// Stops taking requests and firing timers, lets the turns in flight finish, commits and publishes
     /// what is queued, then returns.
     public func shutdown() async {

@@ -57,3 +57,9 @@ enum SQLiteSchema {
     /// The identifiers of all migrations this build knows, in order.
     static var knownMigrations: [String] { migrator.migrations }
 }
+
+extension SQLiteStore {
+    /// The newest schema migration this build knows (`abm --version`, docs/upgrading.md): a store file
+    /// migrated past it is refused with `store.schema_too_new`.
+    public static var schemaVersion: String { SQLiteSchema.knownMigrations.last ?? "none" }
+}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CampaignGateway
 
 /// The one executable: server, demo, client commands and the load generator.
 @main
@@ -6,10 +7,11 @@ struct ABM: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "abm",
         abstract: "Account-based marketing campaign runtime: one durable campaign per account, over ZeroMQ.",
+        version: AbmVersion.description,
         subcommands: [
             Serve.self, Demo.self,
             Lead.self, Respond.self, Pause.self, Resume.self, Cancel.self, Status.self,
-            Tail.self, Bench.self, Keygen.self,
+            Tail.self, Report.self, Backup.self, Health.self, Bench.self, Keygen.self,
         ]
     )
 }

@@ -8,21 +8,19 @@ struct Lead: ParsableCommand {
         FILE holds a lead object ({"account_id": …, "email": …, "name": …, "account_contacts": […]}) or a \
         full request ({"type": "lead", "id": …, "lead": {…}}); - (or nothing, with a pipe) reads stdin. \
         The request id is --id, else the request's own id, else a new UUID; resending with the same id \
-        is safe (the ack says "duplicate"). Exit status: 0 accepted or duplicate, 1 rejected, \
+        is safe (the ack says "duplicate"). Prints the outcome in a line, or the ack with --json. Exit status: 0 accepted or duplicate, 1 rejected, \
         2 bad input, 3 no reply in time, 4 socket error.
         """)
 
     @Argument(help: "JSON file with the lead, or - for stdin.") var file: String?
     @Option(help: "Request id (idempotency key); default: the request's id or a new UUID.") var id: String?
+    @Flag(help: "Print the server's ack as JSON.") var json = false
     @OptionGroup var connection: ConnectionOptions
 
     func run() throws {
-        try runReportingErrors {
+        try runIngressCommand(connection: connection, json: json) { () throws(ClientError) in
             let input = try readJSONInput(file)
-            let request = try Requests.lead(fromUser: Requests.parseUserJSON(input.bytes, source: input.source), id: id)
-            let ack = try connection.client().send(ingress: request)
-            printJSON(ack)
-            try Replies.checkAck(ack)
+            return try Requests.lead(fromUser: Requests.parseUserJSON(input.bytes, source: input.source), id: id)
         }
     }
 }

@@ -9,7 +9,7 @@ struct Respond: ParsableCommand {
         Either FILE (or - for stdin) with a response object {"account_id", "contact_email" or \
         "contact_id", "kind", "channel"?, "text"?, "return_date"?}, or the flags --account, --email \
         (or --contact-id) and --kind. Kinds: reply, meeting_scheduled, negative, unsubscribe, bounce, \
-        out_of_office. Exit status as for `abm lead`.
+        out_of_office. Prints the outcome in a line, or the ack with --json. Exit status as for `abm lead`.
         """)
 
     @Argument(help: "JSON file with the response, or - for stdin (instead of the flags).") var file: String?
@@ -22,6 +22,7 @@ struct Respond: ParsableCommand {
     @Option(name: .customLong("return-date"), help: "out_of_office: back on this date (2026-03-16 or an RFC 3339 instant).")
     var returnDate: String?
     @Option(help: "Request id (idempotency key); default: a new UUID.") var id: String?
+    @Flag(help: "Print the server's ack as JSON.") var json = false
     @OptionGroup var connection: ConnectionOptions
 
     func validate() throws {
@@ -33,18 +34,13 @@ struct Respond: ParsableCommand {
     }
 
     func run() throws {
-        try runReportingErrors {
-            let request: JSONValue
+        try runIngressCommand(connection: connection, json: json) { () throws(ClientError) in
             if let account, let kind {
-                request = try Requests.response(accountId: account, contactEmail: email, contactId: contactId, kind: kind,
-                                                channel: channel, text: text, returnDate: returnDate, id: id)
-            } else {
-                let input = try readJSONInput(file)
-                request = try Requests.response(fromUser: Requests.parseUserJSON(input.bytes, source: input.source), id: id)
+                return try Requests.response(accountId: account, contactEmail: email, contactId: contactId, kind: kind,
+                                             channel: channel, text: text, returnDate: returnDate, id: id)
             }
-            let ack = try connection.client().send(ingress: request)
-            printJSON(ack)
-            try Replies.checkAck(ack)
+            let input = try readJSONInput(file)
+            return try Requests.response(fromUser: Requests.parseUserJSON(input.bytes, source: input.source), id: id)
         }
     }
 }

@@ -4,6 +4,7 @@ import CampaignGateway
 import Dispatch
 import Foundation
 import Logging
+import ServiceLifecycle
 
 /// `abm serve`: the runtime behind its three ZeroMQ sockets, until SIGTERM or SIGINT.
 struct Serve: AsyncParsableCommand {
@@ -38,6 +39,9 @@ struct Serve: AsyncParsableCommand {
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")
     var logLevel: String?
+
+    @Option(name: .customLong("log-format"), help: "logfmt (default) or json: one structured line an event on standard error.")
+    var logFormat: String?
 
     @Option(name: .customLong("drain-timeout"),
             help: "Seconds SIGTERM may spend answering requests already read (default 30); past it they are abandoned, never acked.")
@@ -75,6 +79,9 @@ struct Serve: AsyncParsableCommand {
         if let drainTimeout, !(drainTimeout >= 0 && drainTimeout <= 86_400) {
             throw ValidationError("--drain-timeout: must be a number of seconds in 0…86400")
         }
+        if let logFormat, LogFormat(rawValue: logFormat) == nil {
+            throw ValidationError("--log-format: `\(logFormat)` is not one of logfmt, json")
+        }
         if let logLevel, Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level: `\(logLevel)` is not one of trace, debug, info, notice, warning, error, critical")
         }
@@ -99,16 +106,23 @@ struct Serve: AsyncParsableCommand {
         }
         if insecure { options.insecure = true }
         let level = logLevel.flatMap(Logger.Level.init(rawValue:)) ?? options.logger.logLevel
+        let format = logFormat.flatMap(LogFormat.init(rawValue:)) ?? .logfmt
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            StructuredLogHandler(label: label, format: format, level: level)
         }
         var logger = Logger(label: "abm.server")
         logger.logLevel = level
         options.logger = logger
+        logger.info("starting", metadata: [
+            "version": "\(AbmVersion.current)", "protocol": "\(AbmVersion.wireProtocol)",
+            "store": "\(options.isInMemory ? "memory" : "sqlite:" + options.dataDirectory! + "/" + ServerOptions.databaseFileName)",
+            "clock": "\(options.virtualClockStart.map { "virtual:" + WireTime.format($0) } ?? "wall")",
+            "config": "\(config ?? "none")", "pid": "\(getpid())",
+            "curve": "\(options.curve != nil ? "on" : "off")", "log_format": "\(format.rawValue)",
+        ])
 
-        // Signals are taken over before the sockets exist, so that an early SIGTERM still drains.
+        // Signals are taken over before the sockets exist, so that an early SIGTERM still drains (the
+        // service group's own signal handling would start only once the group runs).
         let stop = SignalWaiter(signals: [SIGTERM, SIGINT])
         // SIGHUP reloads the allow-lists (and, without CURVE, is ignored rather than killing the server).
         let hangup = SignalWaiter(signals: [SIGHUP])
@@ -117,6 +131,9 @@ struct Serve: AsyncParsableCommand {
             // A key file or bind-rule problem is the operator's to fix: one clear line, exit status 2.
             logger.error("\(error)")
             throw ExitCode(2)
+        } catch {
+            logger.error("start failed", metadata: ["error": "\(error)"])
+            throw error
         }
         let reloader = Task { [logger] in
             while await hangup.wait() != 0 {
@@ -133,11 +150,29 @@ struct Serve: AsyncParsableCommand {
             }
         }
         defer { reloader.cancel() }
+
+        // The server's parts as services; systemd's notifier last, so that it says STOPPING first.
+        let notifier = SystemdNotifier(socketPath: ProcessInfo.processInfo.environment["NOTIFY_SOCKET"])
+        var services = server.services
+        services.append(SystemdNotifyService(notifier: notifier, status: "serving \(server.endpoints.ingress)", logger: logger))
+        var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
+        // A backstop only: every step is bounded by the drain timeout already (drain, then the runtime).
+        groupConfiguration.maximumGracefulShutdownDuration = options.drainTimeout * 2 + .seconds(10)
+        let group = ServiceGroup(configuration: groupConfiguration)
+        let trigger = Task { [logger] in
+            let signal = await stop.wait()
+            guard signal != 0 else { return }
+            logger.info("draining", metadata: ["signal": "\(signal)"])
+            await group.triggerGracefulShutdown()
+        }
+        defer { trigger.cancel() }
         // Unbuffered, so that a parent process reading a pipe sees the lines at once.
         FileHandle.standardOutput.write(Data((server.endpoints.description + "\nready\n").utf8))
-        let signal = await stop.wait()
-        logger.info("draining", metadata: ["signal": "\(signal)"])
-        await server.stop()
+        do { try await group.run() } catch {
+            logger.error("service group ended with an error", metadata: ["error": "\(error)"])
+            await server.stop()
+            throw ExitCode(1)
+        }
     }
 }
 

@@ -32,7 +32,7 @@ struct Tail: ParsableCommand {
     private struct Done: Error {}
 
     func run() throws {
-        try runReportingErrors {
+        try runReportingErrors(json: json) {
             let client = try connection.client()
             // Subscribe before replaying, so nothing falls between the replay and the live stream.
             let sub = try client.subscriber(prefixes: [""])

@@ -67,10 +67,40 @@ private let sample: [TimelineEvent] = [
     ]
     let start = Date(timeIntervalSince1970: 1_772_442_000) // 2026-03-02T09:00Z
     let html = HTMLReport.render(events, title: "t", period: start...start.addingTimeInterval(60 * 86_400))
-    // Week ticks run to the end of the period (day 56 is the last multiple of 7 within 60 days).
-    #expect(html.contains(">d56<"))
-    #expect(!html.contains(">d63<"))
+    // Date ticks (UTC midnights, every 7 days over a 60-day span) run to the end of the period:
+    // Mar 3 is the first midnight after 09:00 on Mar 2, Apr 28 the last tick within 60 days.
+    #expect(html.contains(">Mar 3</text>") && html.contains(">Mar 10</text>") && html.contains(">Apr 28</text>"))
+    #expect(!html.contains(">May 5</text>"))
     #expect(html.contains(">david@acme.com</text>"))
-    // Without a period the chart spans the events only.
-    #expect(!HTMLReport.render(events, title: "t").contains(">d7<"))
+    // Without a period the chart spans the events only: a day a tick.
+    let short = HTMLReport.render(events, title: "t")
+    #expect(short.contains(">Mar 3</text>") && !short.contains(">Mar 10</text>"))
+}
+
+@Test func summaryTableComesFirstAndTouchesShowTheContactsLocalTimeAndMessage() {
+    var events = sample
+    events[1].fields["message"] = "Hi Sarah,\n<b>bold</b> & more"
+    let campaigns = ["acme": CampaignSummary(status: "paused", reason: "responded",
+                                             timeZones: ["c1": "America/New_York", "c2": "Asia/Tokyo"])]
+    let html = HTMLReport.render(events, title: "t", campaigns: campaigns)
+    let summary = html.range(of: "<table class=\"summary\">")!
+    #expect(summary.lowerBound < html.range(of: "<svg")!.lowerBound)
+    // One summary row per account, linking to its section.
+    #expect(html.contains("<a href=\"#account-acme\">acme</a></td><td>paused (responded)</td><td class=\"n\">2</td><td>email 1, sms 1</td>"))
+    #expect(html.contains("<a href=\"#account-globex\">globex</a></td><td>active</td>"))
+    // 09:00 UTC on Mon Mar 2 is 04:00 in New York (EST); 14:00 UTC on Mar 5 is 23:00 in Tokyo.
+    #expect(html.contains("<td>2026-03-02 09:00</td><td><span class=\"local\">Mon 2026-03-02 04:00 EST</span> <span class=\"zone\">America/New_York</span>"))
+    #expect(html.contains("<span class=\"local\">Thu 2026-03-05 23:00 GMT+9</span>"))
+    #expect(html.contains("<div class=\"msg\">Hi Sarah,\n&lt;b&gt;bold&lt;/b&gt; &amp; more</div>"))
+    // Without the server's word, an account's times are UTC only.
+    #expect(!HTMLReport.render(events, title: "t").contains("class=\"local\""))
+}
+
+@Test func campaignSummaryReadsAStatusReply() {
+    let campaign: JSONValue = ["status": "active", "reason": .null, "next_due_at": "2026-03-03T14:00:00.000Z",
+                               "contacts": [["id": "c1", "email": "a@b.c", "timezone": "Europe/Berlin"], ["id": "c2"]]]
+    let summary = CampaignSummary(campaign: campaign)
+    #expect(summary == CampaignSummary(status: "active", nextDueAt: Date(timeIntervalSince1970: 1_772_546_400),
+                                       timeZones: ["c1": "Europe/Berlin"]))
+    #expect(CampaignSummary(campaign: ["contacts": []]) == nil)
 }

@@ -35,19 +35,32 @@ final class ServerProcess: Sendable {
     }
 
     /// Starts `abm serve` and returns once it printed its endpoints and `ready` (bounded).
+    /// - Parameters:
+    ///   - logFile: where its standard error (the log) goes; by default a pipe, which `standardErrorText()`
+    ///     reads after exit (fine at `warning`; a chatty level needs a file, or the pipe fills up).
+    ///   - environment: added to the test's own environment (e.g. `NOTIFY_SOCKET`).
     static func start(dataDirectory: String, virtualClock: String? = "2026-03-02T09:00:00Z",
-                      config: String? = nil, extraArguments: [String] = []) async throws -> ServerProcess {
+                      config: String? = nil, logLevel: String = "warning", logFile: String? = nil,
+                      environment: [String: String] = [:], extraArguments: [String] = []) async throws -> ServerProcess {
         let process = Process()
         process.executableURL = try binary
         var args = ["serve", "--ingress", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*",
-                    "--events", "tcp://127.0.0.1:*", "--data-dir", dataDirectory, "--log-level", "warning"]
+                    "--events", "tcp://127.0.0.1:*", "--data-dir", dataDirectory, "--log-level", logLevel]
         if let virtualClock { args += ["--virtual-clock", virtualClock] }
         if let config { args += ["--config", config] }
         args += extraArguments
         process.arguments = args
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
-        process.standardError = err
+        if let logFile {
+            _ = FileManager.default.createFile(atPath: logFile, contents: nil)
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))
+        } else {
+            process.standardError = err
+        }
         try process.run()
         // Read stdout on a thread of its own until `ready` (or EOF: the process died).
         let lines = try await onThread { () -> [String] in
@@ -72,7 +85,8 @@ final class ServerProcess: Sendable {
         }
         guard lines.last == "ready", let i = endpoints["ingress"], let c = endpoints["control"], let e = endpoints["events"] else {
             process.terminate()
-            let errText = String(decoding: err.fileHandleForReading.availableData, as: UTF8.self)
+            let errText = logFile.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }
+                ?? String(decoding: err.fileHandleForReading.availableData, as: UTF8.self)
             throw Timeout(what: "`ready` from abm serve; got \(lines), stderr: \(errText)")
         }
         return ServerProcess(process: process, endpoints: GatewayEndpoints(ingress: i, control: c, events: e),

@@ -3,6 +3,7 @@ import CampaignRuntime
 import CampaignStore
 import Foundation
 import Logging
+import ServiceLifecycle
 import Synchronization
 import ZeroMQ
 
@@ -31,7 +32,8 @@ public final class AbmServer: Sendable {
     private let outputLoop: ZMQPollLoop
     private let eventsSocket: AsyncZMQSocket
     private let storeDirectory: LockedDataDirectory?
-    private let stopped = Mutex(false)
+    private let stopSteps = Mutex(Set<StopStep>())
+    private let stopGrace = Mutex<ContinuousClock.Instant?>(nil)
     private let logger: Logger
     private let drainTimeout: Duration
     private let trimmer = IdleMemoryTrimmer()
@@ -192,25 +194,71 @@ public final class AbmServer: Sendable {
     /// Counters of the ZeroMQ front (requests, malformed, unroutable, failed replies).
     public var statistics: GatewayStatistics { gateway.statistics }
 
-    /// Graceful stop: stops reading requests, lets those in flight finish and sends their replies, shuts
-    /// the runtime down (its queued events are committed and published), then closes the sockets
-    /// (lingering up to 2 s so that queued replies and events reach connected peers). Idempotent.
+    /// Graceful stop: stops reading requests, lets those in flight finish and sends their replies, stops
+    /// the timers, shuts the runtime down (its queued events are committed and published), then closes the
+    /// sockets (lingering up to 2 s so that queued replies and events reach connected peers). Idempotent.
+    /// The same steps, in the same order, as the `services` a `ServiceGroup` shuts down on SIGTERM.
     ///
     /// Bounded by `ServerOptions.drainTimeout`: past it the requests not answered yet are abandoned (never
     /// acked; producers resend them), and the runtime gets the same time again to finish the commit in
     /// progress before the sockets close anyway (an unfinished commit is rolled back by SQLite, as after
     /// a crash: nothing acknowledged is lost).
     public func stop() async {
-        let first = stopped.withLock { s -> Bool in defer { s = true }; return !s }
-        guard first else { return }
+        await drainGateway()
+        await stopTimers()
+        await stopRuntime()
+        await closeResources()
+    }
+
+    /// The steps of a graceful stop, each run once whoever asks first (`stop()` or a service).
+    enum StopStep: Hashable { case gateway, timers, runtime, close }
+
+    private func once(_ step: StopStep) -> Bool { stopSteps.withLock { $0.insert(step).inserted } }
+
+    /// Until when the runtime may take to stop: the drain deadline, or after a drain that ran out of time,
+    /// the drain timeout again (at least 1 s) from then.
+    private var runtimeGrace: ContinuousClock.Instant {
+        stopGrace.withLock { g in
+            if let g { return g }
+            let fresh = ContinuousClock.now.advanced(by: drainTimeout)
+            g = fresh
+            return fresh
+        }
+    }
+
+    /// Step 1: stop reading requests and answer those in flight, within the drain timeout.
+    func drainGateway() async {
+        guard once(.gateway) else { return }
         trimmer.stop()
         let deadline = ContinuousClock.now.advanced(by: drainTimeout)
+        logger.debug("draining the gateway", metadata: ["in_flight": "\(gateway.inFlight)",
+                                                        "deadline_ms": "\(drainTimeout.components.seconds * 1000)"])
         let drained = await gateway.drain(until: deadline)
-        let runtime = self.runtime
         let grace = drained ? deadline : ContinuousClock.now.advanced(by: max(drainTimeout, .seconds(1)))
-        if await !untilDeadline(grace, { await runtime.shutdown() }) {
+        stopGrace.withLock { $0 = grace }
+    }
+
+    /// Step 2: no timer fires from now on (the turns already running finish).
+    func stopTimers() async {
+        guard once(.timers) else { return }
+        let runtime = self.runtime
+        if await !untilDeadline(runtimeGrace, { await runtime.stopTimers() }) {
+            logger.warning("timers did not stop within the drain timeout; stopping the runtime anyway")
+        }
+    }
+
+    /// Step 3: the runtime finishes its turns, commits and publishes what is queued.
+    func stopRuntime() async {
+        guard once(.runtime) else { return }
+        let runtime = self.runtime
+        if await !untilDeadline(runtimeGrace, { await runtime.shutdown() }) {
             logger.warning("runtime did not stop within the drain timeout; closing anyway")
         }
+    }
+
+    /// Step 4: the sockets, the ZAP handler and the store close; the data directory's lock goes last.
+    func closeResources() async {
+        guard once(.close) else { return }
         await gateway.ingress.close()
         await gateway.control.close()
         await eventsSocket.close()
@@ -223,5 +271,34 @@ public final class AbmServer: Sendable {
             storeDirectory.release()
         }
         logger.info("stopped")
+    }
+
+    /// The server as `Service`s for a `ServiceGroup`, in start order: output (sockets, store), runtime,
+    /// scheduler, gateway. Everything is already running once `start` returned (binding and recovery
+    /// fail fast there, before a group exists); each service waits for the group's graceful shutdown and
+    /// then takes its step of `stop()`. The group shuts services down in reverse order, one after the
+    /// other: the gateway drains first, the sockets and the store close last. Add services that must stop
+    /// before the gateway (an HTTP front) after these.
+    public var services: [any Service] {
+        [
+            ServerStepService(name: "output", step: { [self] in await closeResources() }),
+            ServerStepService(name: "runtime", step: { [self] in await stopRuntime() }),
+            ServerStepService(name: "scheduler", step: { [self] in await stopTimers() }),
+            ServerStepService(name: "gateway", step: { [self] in await drainGateway() }),
+        ]
+    }
+}
+
+/// A part of the running server as a `Service`: it waits for the group's graceful shutdown (or its
+/// cancellation: the step runs anyway, so nothing is left open) and then takes its step of `AbmServer.stop()`.
+struct ServerStepService: Service, CustomStringConvertible {
+    let name: String
+    let step: @Sendable () async -> Void
+
+    var description: String { "abm.\(name)" }
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await step()
     }
 }

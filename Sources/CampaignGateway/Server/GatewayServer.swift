@@ -156,6 +156,7 @@ final class GatewayServer: Sendable {
                         var replies: [ZMQMessage] = []
                         replies.reserveCapacity(acks.count)
                         for ((identity, request), ack) in zip(zip(identities, requests), acks) {
+                            self.logOutcome(request, status: ack.status, campaignId: ack.campaignId, error: ack.error)
                             let body = Self.wireAck(id: request.id, status: ack.status, campaignId: ack.campaignId,
                                                     warnings: ack.warnings, error: ack.error)
                             replies.append(ZMQMessage(routingID: identity, replyFrames(body)))
@@ -182,7 +183,7 @@ final class GatewayServer: Sendable {
     private func admitIngress(_ message: ZMQMessage) -> ([UInt8], IngressRequest)? {
         guard let identity = routableIdentity(message) else { return nil }
         if ingressReplies.isBlocked(identity) {
-            ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(refuseBlocked(Self.blockedAck))))
+            ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(refuseBlocked(Self.blockedAck, .ingress))))
             return nil
         }
         let request: WireRequest
@@ -190,6 +191,7 @@ final class GatewayServer: Sendable {
             request = try decoder.decodeIngress(try Self.requestFrames(message))
         } catch {
             counters.withLock { $0.malformed += 1 }
+            logRefusal(.ingress, type: nil, id: error.requestId, WireErrorBody(error))
             ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(Ack.rejected(error).encode())))
             return nil
         }
@@ -200,10 +202,12 @@ final class GatewayServer: Sendable {
         default:
             // `decodeIngress` returns only lead and response.
             let error = WireErrorBody(code: WireError.unknownType, message: "not an ingress request", field: "type")
+            logRefusal(.ingress, type: request.type, id: request.id, error)
             ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(Ack.rejected(id: request.id, error: error).encode())))
             return nil
         }
         if let refusal = rateLimit(identity, ingressWindows, ingressReplies) {
+            logRefusal(.ingress, type: request.type, id: request.id, refusal)
             ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(
                 Ack.rejected(id: request.id, error: refusal).encode())))
             return nil
@@ -238,23 +242,31 @@ final class GatewayServer: Sendable {
     private func handleControl(_ message: ZMQMessage) {
         guard let identity = routableIdentity(message) else { return }
         if controlReplies.isBlocked(identity) {
-            return controlReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(refuseBlocked(Self.blockedReply))))
+            return controlReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(refuseBlocked(Self.blockedReply, .control))))
         }
         let request: WireRequest
         do {
             request = try decoder.decodeControl(try Self.requestFrames(message))
         } catch {
             counters.withLock { $0.malformed += 1 }
+            logRefusal(.control, type: nil, id: error.requestId, WireErrorBody(error))
             controlReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(ControlReply.failure(error))))
             return
         }
         let reply: @Sendable ([UInt8]) -> Void = { [controlReplies] body in
             controlReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(body)))
         }
+        // Every refusal of a decoded control request goes through here: one log line, then the reply.
+        let refuse: @Sendable (WireErrorBody) -> Void = { [weak self] error in
+            self?.logRefusal(.control, type: request.type, id: request.id, error, accountId: request.accountId)
+            reply(ControlReply.failure(id: request.id, error: error))
+        }
         if let refusal = rateLimit(identity, controlWindows, controlReplies) {
-            reply(ControlReply.failure(id: request.id, error: refusal))
+            refuse(refusal)
             return
         }
+        logger.debug("request", metadata: ["socket": "control", "type": "\(request.type)", "request_id": "\(request.id)",
+                                           "account_id": "\(request.accountId ?? "-")"])
         counters.withLock { $0.requests += 1 }
         let done: @Sendable () -> Void = { [controlWindows] in controlWindows.release(identity) }
         switch request {
@@ -265,8 +277,7 @@ final class GatewayServer: Sendable {
                 if r.ok {
                     reply(ControlReply.ok(id: id, fields: ["campaign": r.campaign ?? .null]))
                 } else {
-                    let e = r.error.map(Self.wireError) ?? WireErrorBody(code: WireError.internal, message: "refused")
-                    reply(ControlReply.failure(id: id, error: e))
+                    refuse(r.error.map(Self.wireError) ?? WireErrorBody(code: WireError.internal, message: "refused"))
                 }
             }
         case .status(let id, let accountId):
@@ -276,11 +287,10 @@ final class GatewayServer: Sendable {
                     reply(ControlReply.ok(id: id, fields: ["campaign": campaign]))
                 } else if let failure = campaign?["failure"], let message = failure["message"]?.stringValue {
                     // The campaign could not be read (store or actor failure): not the same as "no campaign".
-                    reply(ControlReply.failure(id: id, error: WireErrorBody(
-                        code: WireError.internal, message: "status of `\(accountId)` unavailable: \(message)")))
+                    refuse(WireErrorBody(code: WireError.internal, message: "status of `\(accountId)` unavailable: \(message)"))
                 } else {
-                    reply(ControlReply.failure(id: id, error: WireErrorBody(
-                        code: WireError.notFound, message: "account `\(accountId)` has no campaign", field: "account_id")))
+                    refuse(WireErrorBody(code: WireError.notFound, message: "account `\(accountId)` has no campaign",
+                                         field: "account_id"))
                 }
             }
         case .events(let id, let afterSeq, let limit):
@@ -290,39 +300,40 @@ final class GatewayServer: Sendable {
                     let lastSeq = try await store.lastSeq()
                     reply(ControlReply.events(id: id, stored: events, lastSeq: max(lastSeq, events.last?.seq ?? 0)))
                 } catch {
-                    reply(ControlReply.failure(id: id, error: WireErrorBody(
-                        code: WireError.internal, message: "could not read the event log: \(error)")))
+                    refuse(WireErrorBody(code: WireError.internal, message: "could not read the event log: \(error)"))
                 }
             }
         case .clockAdvance(let id, let seconds):
             guard virtualClock else {
                 done()
-                reply(ControlReply.failure(id: id, error: WireErrorBody(
-                    code: WireError.notVirtualClock, message: "clock.advance needs a server started with --virtual-clock")))
+                refuse(WireErrorBody(code: WireError.notVirtualClock,
+                                     message: "clock.advance needs a server started with --virtual-clock"))
                 return
             }
             // One advance at a time, in arrival order (a key no account id can equal: ids are non-empty
             // strings, this one starts with NUL).
             dispatcher.submit(key: "\u{0}clock", then: done) { [runtime, store] in
-                reply(await Self.advanceClock(id: id, seconds: seconds, runtime: runtime, store: store))
+                switch await Self.advanceClock(id: id, seconds: seconds, runtime: runtime, store: store) {
+                case .success(let body): reply(body)
+                case .failure(let error): refuse(WireErrorBody(error))
+                }
             }
         default:
             done()
-            let error = WireErrorBody(code: WireError.unknownType, message: "not a control command", field: "type")
-            reply(ControlReply.failure(id: request.id, error: error))
+            refuse(WireErrorBody(code: WireError.unknownType, message: "not a control command", field: "type"))
         }
     }
 
     /// `clock.advance` stores its reply (store meta `clock.advance/<id>`) so that a repeated id replays
     /// it byte for byte and does not move the clock again.
     private static func advanceClock(id: String, seconds: Double, runtime: CampaignRuntime,
-                                     store: any CampaignStorage) async -> [UInt8] {
+                                     store: any CampaignStorage) async -> Result<[UInt8], WireError> {
         let key = "clock.advance/\(id)"
         // The target is stored before the clock moves: a resend after a crash mid-advance goes to the same
         // instant, not `seconds` past wherever the restart left the clock.
         let targetKey = "clock.advance.target/\(id)"
         do {
-            if let stored = try await store.meta(key) { return Array(stored.utf8) }
+            if let stored = try await store.meta(key) { return .success(Array(stored.utf8)) }
             let target: Date
             if let stored = try await store.meta(targetKey), let t = WireTime.parse(stored) {
                 target = t
@@ -333,11 +344,12 @@ final class GatewayServer: Sendable {
             let now = try await runtime.advanceClock(to: target)
             let body = ControlReply.clock(id: id, now: now)
             try await store.setMeta(key, String(decoding: body, as: UTF8.self))
-            return body
+            return .success(body)
         } catch let e as ReplyError {
-            return ControlReply.failure(id: id, error: wireError(e))
+            let body = wireError(e)
+            return .failure(WireError(code: body.code, message: body.message, field: body.field))
         } catch {
-            return ControlReply.failure(id: id, error: WireErrorBody(code: WireError.internal, message: "\(error)"))
+            return .failure(WireError(code: WireError.internal, message: "\(error)"))
         }
     }
 
@@ -355,9 +367,42 @@ final class GatewayServer: Sendable {
     /// A peer whose last reply was dropped (it does not read) is cut off: its requests are refused
     /// unread, so that a flood costs no decoding and no store work. The refusal has `"id": null`; once one
     /// goes through (the peer reads again) the peer is served again.
-    private func refuseBlocked(_ body: [UInt8]) -> [UInt8] {
+    private func refuseBlocked(_ body: [UInt8], _ socket: GatewaySocket) -> [UInt8] {
         counters.withLock { $0.rateLimited += 1 }
+        logRefusal(socket, type: nil, id: nil, Self.blockedError)
         return body
+    }
+
+    // MARK: - Log
+
+    enum GatewaySocket: String { case ingress, control }
+
+    /// One line per refused request, at info: the socket, the request's type and id, the error's code and
+    /// field, never the message (it may quote what the client sent: an email, a name). At debug the line
+    /// also carries the message and the account.
+    func logRefusal(_ socket: GatewaySocket, type: String?, id: String?, _ error: WireErrorBody, accountId: String? = nil) {
+        guard logger.logLevel <= .info else { return }
+        var metadata: Logger.Metadata = ["socket": "\(socket.rawValue)", "code": "\(error.code)",
+                                         "type": "\(type ?? "-")", "request_id": "\(id ?? "-")"]
+        if let field = error.field { metadata["field"] = "\(field)" }
+        if logger.logLevel <= .debug {
+            metadata["detail"] = "\(error.message)"
+            if let accountId { metadata["account_id"] = "\(accountId)" }
+        }
+        logger.info("request refused", metadata: metadata)
+    }
+
+    /// An ingress request's outcome: a refusal at info (`logRefusal`), an accepted one at debug.
+    func logOutcome(_ request: IngressRequest, status: ReplyStatus, campaignId: String?, error: ReplyError?) {
+        let (id, type) = request.idAndType
+        if status == .rejected {
+            let error = error.map(Self.wireError) ?? WireErrorBody(code: WireError.internal, message: "refused")
+            logRefusal(.ingress, type: type, id: id, error, accountId: request.accountId)
+        } else if logger.logLevel <= .debug {
+            logger.debug("request", metadata: ["socket": "ingress", "type": "\(type)", "request_id": "\(id)",
+                                               "account_id": "\(request.accountId ?? "-")", "status": "\(status)",
+                                               "campaign_id": "\(campaignId ?? "-")"])
+        }
     }
 
     private static let blockedMessage = "this connection does not read its replies; read them, then resend the same id"
@@ -381,5 +426,23 @@ final class GatewayServer: Sendable {
             return nil
         }
         return first
+    }
+}
+
+private extension IngressRequest {
+    /// The request id and the wire `type`, for the log.
+    var idAndType: (id: String, type: String) {
+        switch self {
+        case .lead(let id, _): (id, "lead")
+        case .response(let id, _): (id, "response")
+        }
+    }
+
+    /// The account, when the request names one usably (only logged at debug).
+    var accountId: String? {
+        switch self {
+        case .lead(_, let lead): lead["account_id"]?.stringValue
+        case .response(_, let input): input.accountId
+        }
     }
 }

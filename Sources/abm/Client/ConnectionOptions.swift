@@ -48,11 +48,18 @@ struct ConnectionOptions: ParsableArguments {
 }
 
 /// Runs a client command body: a `ClientError` is printed to stderr as `abm: <code>: <message>` and
-/// becomes the process's exit status.
-func runReportingErrors(_ body: () throws -> Void) throws {
+/// becomes the process's exit status. With `json`, an error that no server reply explains (a timeout, bad
+/// input, a socket error) is also printed on stdout as `{"ok":false,"error":{"code":…,"message":…}}`, so
+/// that a script reading stdout always gets one JSON document.
+func runReportingErrors(json: Bool = false, _ body: () throws -> Void) throws {
     do {
         try body()
     } catch let error as ClientError {
+        if json && error.exitCode != ClientError.Exit.refused {
+            var detail: [String: JSONValue] = ["code": .string(error.code), "message": .string(error.message)]
+            if let field = error.field { detail["field"] = .string(field) }
+            printJSON(["ok": false, "error": .object(detail)])
+        }
         printError("abm: \(error)")
         throw ExitCode(error.exitCode)
     }
