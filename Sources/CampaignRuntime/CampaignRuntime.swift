@@ -121,10 +121,11 @@ public final class CampaignRuntime: Sendable {
             after = last
         }
         let sweeper = idleSweepInterval.map { interval in
-            Task { [coordinator] in
+            Task { [coordinator, logger] in
                 // Wall-clock time on purpose: idleness is about memory, not campaign time.
                 while (try? await Task.sleep(nanoseconds: UInt64(interval * 1e9))) != nil {
-                    coordinator.sweepIdle()
+                    let passivated = coordinator.sweepIdle()
+                    if passivated > 0 { logger.debug("idle campaigns passivated", metadata: ["count": "\(passivated)"]) }
                 }
             }
         }

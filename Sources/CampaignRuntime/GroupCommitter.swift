@@ -163,7 +163,14 @@ actor GroupCommitter {
         var results: [Result<[StoredEvent], any Error>] = []
         results.reserveCapacity(writes.count)
         do {
+            let started = ContinuousClock.now
             let numbered = try await store.commit(writes)
+            let elapsed = ContinuousClock.now - started
+            // Counts only: the writes hold personal data.
+            logger.debug("committed", metadata: [
+                "writes": "\(writes.count)", "events": "\(numbered.reduce(0) { $0 + $1.count })",
+                "ms": "\(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)",
+            ])
             await committed(writes, numbered)
             for i in writes.indices { results.append(.success(i < numbered.count ? numbered[i] : [])) }
         } catch {

@@ -63,7 +63,8 @@ struct Demo: AsyncParsableCommand {
         let timeline = result.events.compactMap(TimelineEvent.init(json:))
         if !noTimeline { print(TimelineText.render(timeline)) }
         let html = HTMLReport.render(timeline, title: "abm demo — \(DemoData.leads.count) accounts, \(days) days from \(DemoData.start.prefix(10))",
-                                     period: start...start.addingTimeInterval(Double(days) * 86_400))
+                                     period: start...start.addingTimeInterval(Double(days) * 86_400),
+                                     campaigns: result.campaigns)
         let url = URL(fileURLWithPath: report)
         try Data(html.utf8).write(to: url)
         print(result.summary)
@@ -75,6 +76,8 @@ struct Demo: AsyncParsableCommand {
 struct DemoOutcome: Sendable {
     var events: [JSONValue]
     var summary: String
+    /// Each account's `status` at the end, for the report (time zones, next due).
+    var campaigns: [String: CampaignSummary] = [:]
 }
 
 /// The client side of the demo, on its own thread: the same client code as `abm lead` and friends.
@@ -113,14 +116,17 @@ struct DemoScript {
 
         let events = try client.replay(after: 0)
         var statuses: [String] = []
+        var campaigns: [String: CampaignSummary] = [:]
         for lead in DemoData.leads {
             let account = lead["account_id"]?.stringValue ?? "?"
             let reply = try client.command(Requests.status(accountId: account))
             let c = reply["campaign"]
+            campaigns[account] = c.flatMap(CampaignSummary.init(campaign:))
             let reason = c?["reason"]?.stringValue.map { " (\($0))" } ?? ""
             statuses.append("  \(account): \(c?["status"]?.stringValue ?? "?")\(reason), \(EventLine.int(c?["steps"]) ?? 0) touches")
         }
-        return DemoOutcome(events: events, summary: Self.summary(events: events, live: live, statuses: statuses))
+        return DemoOutcome(events: events, summary: Self.summary(events: events, live: live, statuses: statuses),
+                           campaigns: campaigns)
     }
 
     static func summary(events: [JSONValue], live: LiveCounts, statuses: [String]) -> String {
