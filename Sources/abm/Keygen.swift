@@ -1,4 +1,5 @@
 import ArgumentParser
+import CampaignCore
 import CampaignGateway
 import Foundation
 import ZeroMQ
@@ -15,6 +16,8 @@ struct Keygen: ParsableCommand {
         """)
 
     @Argument(help: "Path prefix of the two files, e.g. keys/producer-1.") var name: String
+    @Flag(help: "Print {\"public_key\":…,\"secret_key_file\":…,\"public_key_file\":…} instead of the public key.")
+    var json = false
 
     func run() throws {
         let secretPath = name + ".key", publicPath = name + ".pub"
@@ -28,7 +31,12 @@ struct Keygen: ParsableCommand {
         try write(secretPath, CurveKeyFile.render(pair.secretKey, comment: "abm CURVE secret key \(label): keep private"
                                                    + " (public key \(pair.publicKey.z85))"), mode: 0o600)
         try write(publicPath, CurveKeyFile.render(pair.publicKey, comment: "abm CURVE public key \(label)"), mode: 0o644)
-        print(pair.publicKey.z85)
+        if json {
+            printJSON(["public_key": .string(pair.publicKey.z85), "secret_key_file": .string(secretPath),
+                       "public_key_file": .string(publicPath)])
+        } else {
+            print(pair.publicKey.z85)
+        }
     }
 
     private func write(_ path: String, _ text: String, mode: mode_t) throws {

@@ -21,6 +21,13 @@ struct OperationsTests {
         let run = try await Self.abm(["--version"])
         #expect(run.status == 0)
         #expect(run.stdout.hasPrefix("abm \(AbmVersion.current) (protocol abm-wire-v1, store schema "))
+        // keygen --json names the files and the public key.
+        let dir = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let keygen = try await Self.abm(["keygen", dir + "/k", "--json"])
+        #expect(keygen.status == 0)
+        let pair = try JSONParser.parse(Array(keygen.stdout.utf8))
+        #expect(pair["public_key"]?.stringValue?.count == 40 && pair["secret_key_file"] == .string(dir + "/k.key"))
         // No server: health fails with the timeout's status, and with --json says so on stdout too.
         let health = try await Self.abm(["health", "--control", "tcp://127.0.0.1:9", "--timeout", "0.3", "--json"])
         #expect(health.status == 3)
