@@ -4,7 +4,7 @@ SWIFT ?= swift
 APT_PACKAGES := libzmq3-dev python3-zmq python3-jsonschema
 PYTHON ?= /usr/bin/python3
 
-.PHONY: deps build demo test bench bench-abm bench-zmq clean
+.PHONY: deps build demo test static-check bench bench-abm bench-zmq clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -24,6 +24,11 @@ demo: deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --no-parallel
+	$(MAKE) static-check
+
+# The release binary with the Swift runtime linked in runs without the toolchain (docs/operations.md).
+static-check: deps
+	SWIFT=$(SWIFT) sh deploy/check-static.sh
 
 bench: bench-abm bench-zmq
 
