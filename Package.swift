@@ -64,7 +64,10 @@ let package = Package(
         .testTarget(name: "CampaignCoreTests", dependencies: ["CampaignCore"]),
         .testTarget(name: "CampaignStoreTests", dependencies: ["CampaignStore", "StoreCrashProbe"]),
         .testTarget(name: "CampaignRuntimeTests", dependencies: ["CampaignRuntime", "CampaignCore", "CampaignStore"]),
-        .testTarget(name: "CampaignGatewayTests", dependencies: ["CampaignGateway", "ZeroMQ", "CampaignCore", "CampaignRuntime", "CampaignStore"]),
+        .testTarget(name: "CampaignGatewayTests", dependencies: [
+            "CampaignGateway", "ZeroMQ", "CampaignCore", "CampaignRuntime", "CampaignStore",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .testTarget(name: "CampaignReportTests", dependencies: ["CampaignReport", "CampaignCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ZeroMQ", "CampaignCore", "CampaignGateway"]),
         .testTarget(name: "AbmClientKitTests", dependencies: ["AbmClientKit", "ZeroMQ", "CampaignCore", "CampaignGateway"]),

@@ -32,7 +32,7 @@ public final class AbmServer: Sendable {
     private let outputLoop: ZMQPollLoop
     private let eventsSocket: AsyncZMQSocket
     private let storeDirectory: LockedDataDirectory?
-    private let stopSteps = Mutex(Set<StopStep>())
+    private let stopSteps = Mutex(StopSteps())
     private let stopGrace = Mutex<ContinuousClock.Instant?>(nil)
     private let logger: Logger
     private let drainTimeout: Duration
@@ -213,7 +213,21 @@ public final class AbmServer: Sendable {
     /// The steps of a graceful stop, each run once whoever asks first (`stop()` or a service).
     enum StopStep: Hashable { case gateway, timers, runtime, close }
 
-    private func once(_ step: StopStep) -> Bool { stopSteps.withLock { $0.insert(step).inserted } }
+    /// Runs `step` once: the first caller starts it (in a task of its own, which cancelling the caller does
+    /// not stop half-way), every caller waits for it to finish.
+    private func once(_ step: StopStep, _ body: @escaping @Sendable () async -> Void) async {
+        let task = stopSteps.withLock { s -> Task<Void, Never> in
+            if let running = s.tasks[step] { return running }
+            s.order.append(step)
+            let started = Task { await body() }
+            s.tasks[step] = started
+            return started
+        }
+        await task.value
+    }
+
+    /// The steps started so far, in the order they started (tests check the services' order).
+    var stopStepsStarted: [StopStep] { stopSteps.withLock { $0.order } }
 
     /// Until when the runtime may take to stop: the drain deadline, or after a drain that ran out of time,
     /// the drain timeout again (at least 1 s) from then.
@@ -228,49 +242,51 @@ public final class AbmServer: Sendable {
 
     /// Step 1: stop reading requests and answer those in flight, within the drain timeout.
     func drainGateway() async {
-        guard once(.gateway) else { return }
-        trimmer.stop()
-        let deadline = ContinuousClock.now.advanced(by: drainTimeout)
-        logger.debug("draining the gateway", metadata: ["in_flight": "\(gateway.inFlight)",
-                                                        "deadline_ms": "\(drainTimeout.components.seconds * 1000)"])
-        let drained = await gateway.drain(until: deadline)
-        let grace = drained ? deadline : ContinuousClock.now.advanced(by: max(drainTimeout, .seconds(1)))
-        stopGrace.withLock { $0 = grace }
+        await once(.gateway) { [self] in
+            trimmer.stop()
+            let deadline = ContinuousClock.now.advanced(by: drainTimeout)
+            logger.debug("draining the gateway", metadata: ["in_flight": "\(gateway.inFlight)",
+                                                            "deadline_ms": "\(drainTimeout.components.seconds * 1000)"])
+            let drained = await gateway.drain(until: deadline)
+            let grace = drained ? deadline : ContinuousClock.now.advanced(by: max(drainTimeout, .seconds(1)))
+            stopGrace.withLock { $0 = grace }
+        }
     }
 
     /// Step 2: no timer fires from now on (the turns already running finish).
     func stopTimers() async {
-        guard once(.timers) else { return }
-        let runtime = self.runtime
-        if await !untilDeadline(runtimeGrace, { await runtime.stopTimers() }) {
-            logger.warning("timers did not stop within the drain timeout; stopping the runtime anyway")
+        await once(.timers) { [self] in
+            if await !untilDeadline(runtimeGrace, { [runtime] in await runtime.stopTimers() }) {
+                logger.warning("timers did not stop within the drain timeout; stopping the runtime anyway")
+            }
         }
     }
 
     /// Step 3: the runtime finishes its turns, commits and publishes what is queued.
     func stopRuntime() async {
-        guard once(.runtime) else { return }
-        let runtime = self.runtime
-        if await !untilDeadline(runtimeGrace, { await runtime.shutdown() }) {
-            logger.warning("runtime did not stop within the drain timeout; closing anyway")
+        await once(.runtime) { [self] in
+            if await !untilDeadline(runtimeGrace, { [runtime] in await runtime.shutdown() }) {
+                logger.warning("runtime did not stop within the drain timeout; closing anyway")
+            }
         }
     }
 
     /// Step 4: the sockets, the ZAP handler and the store close; the data directory's lock goes last.
     func closeResources() async {
-        guard once(.close) else { return }
-        await gateway.ingress.close()
-        await gateway.control.close()
-        await eventsSocket.close()
-        await ingressLoop.shutdown()
-        await outputLoop.shutdown()
-        await authenticator?.stop()
-        if let storeDirectory {
-            // The file is closed before the lock goes, so the next server never shares it with this one.
-            try? await store.close()
-            storeDirectory.release()
+        await once(.close) { [self] in
+            await gateway.ingress.close()
+            await gateway.control.close()
+            await eventsSocket.close()
+            await ingressLoop.shutdown()
+            await outputLoop.shutdown()
+            await authenticator?.stop()
+            if let storeDirectory {
+                // The file is closed before the lock goes, so the next server never shares it with this one.
+                try? await store.close()
+                storeDirectory.release()
+            }
+            logger.info("stopped")
         }
-        logger.info("stopped")
     }
 
     /// The server as `Service`s for a `ServiceGroup`, in start order: output (sockets, store), runtime,
@@ -281,24 +297,37 @@ public final class AbmServer: Sendable {
     /// before the gateway (an HTTP front) after these.
     public var services: [any Service] {
         [
-            ServerStepService(name: "output", step: { [self] in await closeResources() }),
-            ServerStepService(name: "runtime", step: { [self] in await stopRuntime() }),
-            ServerStepService(name: "scheduler", step: { [self] in await stopTimers() }),
-            ServerStepService(name: "gateway", step: { [self] in await drainGateway() }),
+            ServerStepService(name: "output", step: { [self] in await closeResources() }, stopAll: { [self] in await stop() }),
+            ServerStepService(name: "runtime", step: { [self] in await stopRuntime() }, stopAll: { [self] in await stop() }),
+            ServerStepService(name: "scheduler", step: { [self] in await stopTimers() }, stopAll: { [self] in await stop() }),
+            ServerStepService(name: "gateway", step: { [self] in await drainGateway() }, stopAll: { [self] in await stop() }),
         ]
     }
 }
 
-/// A part of the running server as a `Service`: it waits for the group's graceful shutdown (or its
-/// cancellation: the step runs anyway, so nothing is left open) and then takes its step of `AbmServer.stop()`.
+/// The stop steps started so far (their tasks, awaited by every later caller) and their order.
+struct StopSteps {
+    var tasks: [AbmServer.StopStep: Task<Void, Never>] = [:]
+    var order: [AbmServer.StopStep] = []
+}
+
+/// A part of the running server as a `Service`: it waits for the group's graceful shutdown and then takes
+/// its step of `AbmServer.stop()` (the group has stopped the services after it by then). When the group is
+/// cancelled instead, services are no longer stopped one after the other: each then runs the whole
+/// `stop()`, whose steps run once and in order whoever asks, so nothing closes under a drain.
 struct ServerStepService: Service, CustomStringConvertible {
     let name: String
     let step: @Sendable () async -> Void
+    let stopAll: @Sendable () async -> Void
 
     var description: String { "abm.\(name)" }
 
     func run() async throws {
-        try? await gracefulShutdown()
-        await step()
+        do {
+            try await gracefulShutdown()
+            await step()
+        } catch {
+            await stopAll()
+        }
     }
 }
