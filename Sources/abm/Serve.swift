@@ -34,7 +34,7 @@ struct Serve: AsyncParsableCommand {
             help: "Run on a virtual clock starting at this ISO-8601 instant (e.g. 2026-03-02T09:00:00Z); enables clock.advance.")
     var virtualClock: String?
 
-    @Option(help: "JSON configuration file: `campaign` (SPEC keys, templates), `runtime` (max_resident_campaigns, …), `endpoints`, `data_dir`, `virtual_clock`, `log_level`.")
+    @Option(help: "JSON configuration file: `campaign` (SPEC keys, templates), `runtime` (max_resident_campaigns, …), `endpoints`, `data_dir`, `virtual_clock`, `log_level`, `log_format`, `curve`, `insecure`.")
     var config: String?
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")
@@ -89,8 +89,13 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         var options = ServerOptions(dataDirectory: "./abm-data")
+        var fileLogFormat: LogFormat?
         if let config {
-            do { try ServerConfigFile(contentsOf: config).apply(to: &options) } catch {
+            do {
+                let file = try ServerConfigFile(contentsOf: config)
+                file.apply(to: &options)
+                fileLogFormat = file.logFormat
+            } catch {
                 throw ValidationError("--config: \(error.message)")
             }
         }
@@ -106,7 +111,7 @@ struct Serve: AsyncParsableCommand {
         }
         if insecure { options.insecure = true }
         let level = logLevel.flatMap(Logger.Level.init(rawValue:)) ?? options.logger.logLevel
-        let format = logFormat.flatMap(LogFormat.init(rawValue:)) ?? .logfmt
+        let format = logFormat.flatMap(LogFormat.init(rawValue:)) ?? fileLogFormat ?? .logfmt
         LoggingSystem.bootstrap { label in
             StructuredLogHandler(label: label, format: format, level: level)
         }

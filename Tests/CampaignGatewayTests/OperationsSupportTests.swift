@@ -48,6 +48,17 @@ struct OperationsSupportTests {
         ])
     }
 
+    @Test func configFileTakesTheLogFormat() throws {
+        #expect(try ServerConfigFile(json: ["log_format": "json"]).logFormat == .json)
+        #expect(try ServerConfigFile(json: [:]).logFormat == nil)
+        do {
+            _ = try ServerConfigFile(json: ["log_format": "xml"])
+            Issue.record("log_format xml accepted")
+        } catch {
+            #expect(error.code == CampaignError.invalidConfig && error.field == "log_format")
+        }
+    }
+
     @Test func notifierSendsADatagramToPathAndAbstractSockets() throws {
         for name in ["/tmp/abm-sd-\(UUID().uuidString.prefix(8)).sock", "@abm-sd-\(UUID().uuidString.prefix(8))"] {
             let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)

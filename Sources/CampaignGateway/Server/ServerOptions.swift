@@ -73,6 +73,7 @@ public struct ServerOptions: Sendable {
 ///   "data_dir": "./abm-data",
 ///   "virtual_clock": "2026-03-02T09:00:00Z",
 ///   "log_level": "info",
+///   "log_format": "logfmt",
 ///   "curve": { "secret_key": "server.key", "allow_producers": "producers.list",
 ///              "allow_operators": "operators.list", "allow_subscribers": "subscribers.list" },
 ///   "insecure": false
@@ -92,6 +93,8 @@ public struct ServerConfigFile: Sendable {
     public var dataDirectory: String?
     public var virtualClock: Date?
     public var logLevel: Logger.Level?
+    /// `log_format`: `logfmt` or `json` (the executable sets up logging; `--log-format` wins).
+    public var logFormat: LogFormat?
     /// `curve.secret_key`, `curve.allow_producers`, … (all four or none).
     public var curve: CurveServerSettings?
     public var insecure: Bool?
@@ -152,6 +155,11 @@ public struct ServerConfigFile: Sendable {
                     throw Self.bad(key, "must be one of trace, debug, info, notice, warning, error, critical")
                 }
                 logLevel = l
+            case "log_format":
+                guard let s = value.stringValue, let f = LogFormat(rawValue: s) else {
+                    throw Self.bad(key, "must be one of logfmt, json")
+                }
+                logFormat = f
             case "curve":
                 curve = try Self.curve(value)
             case "insecure":
