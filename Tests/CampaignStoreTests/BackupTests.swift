@@ -30,7 +30,7 @@ struct BackupTests {
         writer.cancel()
         _ = try await writer.value
         #expect(summary.lastSeq >= before)
-        #expect(summary.schema == "v2-shard-leases")
+        #expect(summary.schema == SQLiteStore.schemaVersion)
         #expect(summary.bytes > 0)
         #expect(try FileManager.default.attributesOfItem(atPath: copy)[.posixPermissions] as? Int == 0o600)
         #expect(!FileManager.default.fileExists(atPath: copy + ".partial"))
