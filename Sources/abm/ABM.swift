@@ -9,6 +9,7 @@ struct ABM: AsyncParsableCommand {
         subcommands: [
             Serve.self, Demo.self,
             Lead.self, Respond.self, Pause.self, Resume.self, Cancel.self, Status.self,
+            List.self, Stats.self,
             Tail.self, Bench.self, Keygen.self,
         ]
     )
