@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     ],
     targets: [
         // The only place C is visible: libzmq from Debian's libzmq3-dev.
@@ -35,12 +36,14 @@ let package = Package(
             .product(name: "DequeModule", package: "swift-collections"),
             .product(name: "HeapModule", package: "swift-collections"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
         ]),
         // ZeroMQ endpoints: decode, validate, ack after commit, publish events.
         .target(name: "CampaignGateway", dependencies: [
             "ZeroMQ", "CampaignCore", "CampaignRuntime", "CampaignStore",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
         ]),
         // Human-readable views of an event log: a text timeline and an HTML report with an SVG chart.
         .target(name: "CampaignReport", dependencies: ["CampaignCore"]),

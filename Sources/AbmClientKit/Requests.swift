@@ -126,6 +126,24 @@ public enum Requests {
                  "limit": .int(Int64(min(max(limit, 1), 1000)))])
     }
 
+    /// `list`: campaigns by account id. `status` is a status word, `parked` filters parked campaigns
+    /// (true) or the others (false); `after` is the previous page's `next`.
+    public static func list(status: String? = nil, parked: Bool? = nil, accountPrefix: String? = nil,
+                            after: String? = nil, limit: Int? = nil, id: String? = nil) -> JSONValue {
+        var o: [String: JSONValue] = ["type": "list", "id": .string(id ?? newID())]
+        if let status { o["status"] = .string(status) }
+        if let parked { o["parked"] = .bool(parked) }
+        if let accountPrefix { o["account_prefix"] = .string(accountPrefix) }
+        if let after { o["after"] = .string(after) }
+        if let limit { o["limit"] = .int(Int64(limit)) }
+        return .object(o)
+    }
+
+    /// `stats`: counts of campaigns, timers and the outbox.
+    public static func stats(id: String? = nil) -> JSONValue {
+        .object(["type": "stats", "id": .string(id ?? newID())])
+    }
+
     /// Virtual clock only.
     public static func clockAdvance(seconds: Double, id: String? = nil) -> JSONValue {
         let value: JSONValue = seconds == seconds.rounded() && abs(seconds) < 1e15 ? .int(Int64(seconds)) : .double(seconds)

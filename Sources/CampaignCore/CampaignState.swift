@@ -1,7 +1,7 @@
 import Foundation
 
 /// Lifecycle of a campaign.
-public enum CampaignStatus: String, Codable, Sendable, Equatable {
+public enum CampaignStatus: String, Codable, Sendable, Equatable, CaseIterable {
     case active, paused, completed, cancelled
 }
 

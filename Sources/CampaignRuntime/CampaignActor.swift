@@ -299,7 +299,10 @@ actor CampaignActor {
         write.epoch = env.ownership.epoch(write.shard) ?? 0
         var touches: [String] = []
         let changed = transition.state != base
-        if changed { write.state = try env.codec.encode(transition.state) }
+        if changed {
+            write.state = try env.codec.encode(transition.state)
+            write.index = CampaignListing.indexEntry(before: base, after: transition.state, now: now)
+        }
         // A fired timer is spent unless the decision schedules the next one.
         var timer: TimerChange = timerDue == nil ? .unchanged : .clear
         for effect in transition.effects {

@@ -55,10 +55,11 @@ public final class CampaignRuntime: Sendable {
         self.logger = logger
         let suppressions = SuppressionList()
         let ownership = ShardOwnership()
+        let metrics = RuntimeMetrics(factory: configuration.metricsFactory)
         let outbox = Outbox(store: store, publisher: publisher, markEvery: configuration.markPublishedEvery,
-                            logger: logger)
+                            logger: logger, metrics: metrics)
         let committer = GroupCommitter(store: store, outbox: outbox, suppressions: suppressions,
-                                       maxBatch: configuration.maxCommitBatch, logger: logger)
+                                       maxBatch: configuration.maxCommitBatch, logger: logger, metrics: metrics)
         let wake = SchedulerWake()
         let env = RuntimeEnvironment(store: store, clock: clock, decider: decider, codec: stateCodec,
                                      eventEncoder: eventEncoder, committer: committer, timers: TimerIndex(),
@@ -109,6 +110,7 @@ public final class CampaignRuntime: Sendable {
             try await store.setMeta(Self.clockMetaKey, WireTime.format(manual.now))
         }
         try await outbox.republishBacklog()
+        try await buildCampaignIndexIfMissing()
         // Every pending timer, paged in keyset order (~60 B each in memory). Overdue ones fire once,
         // late, as soon as the scheduler runs.
         var loaded = 0
@@ -355,6 +357,124 @@ public final class CampaignRuntime: Sendable {
         }
     }
 
+    /// Campaigns for operators, ordered by account id (`CampaignFilter`).
+    /// Throws a `ReplyError` `invalid_field` (`limit`) for a limit outside 1...`CampaignFilter.maxLimit`,
+    /// `unavailable` when the store cannot be read.
+    public func campaigns(_ filter: CampaignFilter) async throws -> CampaignListing {
+        guard (1...CampaignFilter.maxLimit).contains(filter.limit) else {
+            throw ReplyError(code: CampaignError.invalidField,
+                             message: "limit must be between 1 and \(CampaignFilter.maxLimit), got \(filter.limit)",
+                             field: "limit")
+        }
+        let parked = Set(coordinator.parkedAccounts)
+        var query = CampaignQuery(status: filter.status?.rawValue, accountPrefix: filter.accountPrefix,
+                                  after: filter.after, limit: filter.limit + 1)
+        if filter.parked == true { query.accountIds = parked.sorted() }
+        var items: [CampaignListing.Item] = []
+        var more = false
+        do {
+            // Not-parked lists skip the parked rows: pages until full (parked campaigns are few).
+            while items.count <= filter.limit {
+                let rows = try await store.campaigns(query)
+                for row in rows {
+                    guard let status = CampaignStatus(rawValue: row.status) else { continue }
+                    let isParked = parked.contains(row.accountId)
+                    if filter.parked == false && isParked { continue }
+                    items.append(.init(accountId: row.accountId, campaignId: row.campaignId, status: status,
+                                       startedAt: row.startedAt, statusSince: row.statusSince, parked: isParked))
+                }
+                guard rows.count == query.limit, let last = rows.last else { break }
+                query.after = last.accountId
+            }
+        } catch {
+            throw Self.unavailable(error)
+        }
+        if items.count > filter.limit {
+            items.removeLast(items.count - filter.limit)
+            more = true
+        }
+        return CampaignListing(items: items, next: more ? items.last?.accountId : nil)
+    }
+
+    /// Counts of campaigns by status, in memory and stored, timers and the outbox.
+    /// Throws `unavailable` when the store cannot be read.
+    public func campaignStats() async throws -> CampaignStats {
+        do {
+            let counts = try await store.campaignCounts()
+            var byStatus: [CampaignStatus: Int] = [:]
+            for status in CampaignStatus.allCases { byStatus[status] = counts[status.rawValue] ?? 0 }
+            let stored = try await store.accountCount()
+            let resident = coordinator.residentCount
+            let lastSeq = try await store.lastSeq()
+            let published = await outbox.lastPublishedSeq
+            return CampaignStats(byStatus: byStatus, resident: resident, passivated: max(0, stored - resident),
+                                 timersPending: env.timers.count, timersOverdue: env.timers.countDue(upTo: clock.now),
+                                 parked: coordinator.parkedAccounts.count, outboxLag: max(0, lastSeq - published),
+                                 lastSeq: lastSeq, publishedSeq: published)
+        } catch {
+            throw Self.unavailable(error)
+        }
+    }
+
+    /// The store meta key set once the campaign index holds every stored campaign.
+    static let campaignIndexMetaKey = "campaign_index.built"
+
+    /// A store written before the campaign index existed: one pass over the stored states, once.
+    private func buildCampaignIndexIfMissing() async throws {
+        if try await store.meta(Self.campaignIndexMetaKey) != nil { return }
+        var after: String? = nil
+        var indexed = 0
+        while true {
+            let page = try await store.accounts(after: after, limit: 1000)
+            guard let last = page.last else { break }
+            var writes: [AccountWrite] = []
+            for account in page {
+                guard let state = try? env.codec.decode(account.state),
+                      let entry = CampaignListing.indexEntry(for: state) else { continue }
+                var write = AccountWrite(accountId: account.accountId)
+                write.index = entry
+                writes.append(write)
+            }
+            _ = try await store.commit(writes)
+            indexed += writes.count
+            after = last.accountId
+        }
+        try await store.setMeta(Self.campaignIndexMetaKey, "1")
+        if indexed > 0 { logger.info("campaign index built", metadata: ["campaigns": "\(indexed)"]) }
+    }
+
+    /// One account's stored events, in order (at most `limit`, the oldest first).
+    public func history(accountId: String, limit: Int = 10_000) async throws -> [StoredEvent] {
+        var all: [StoredEvent] = []
+        var after: Int64 = 0
+        while all.count < limit {
+            let page = try await store.events(accountId: accountId, afterSeq: after, limit: min(1000, limit - all.count))
+            all += page
+            guard page.count == 1000, let last = page.last else { break }
+            after = last.seq
+        }
+        return all
+    }
+
+    /// Whether the runtime takes requests: started (recovery done: backlog republished, timers loaded),
+    /// not stopping, owning its shards, and the store takes a write now (a small meta row).
+    public func readiness() async -> Readiness {
+        let phase = lifecycle.withLock { $0.phase }
+        guard phase == .running else {
+            return .notReady(phase == .created ? "starting: recovery not finished" : "stopping")
+        }
+        guard env.ownership.ownedCount > 0 else { return .notReady("fenced: another process took the store over") }
+        do {
+            try await store.setMeta(Self.readinessMetaKey, WireTime.format(clock.now))
+            return .ready
+        } catch {
+            return .notReady("the store refused a write: \(error)")
+        }
+    }
+
+    /// The meta row `readiness()` writes.
+    static let readinessMetaKey = "readyz.probe"
+
     /// Stored events with `seq > afterSeq`, in order (replay).
     public func events(afterSeq: Int64, limit: Int) async throws -> [StoredEvent] {
         try await store.events(afterSeq: afterSeq, limit: limit)
@@ -505,6 +625,13 @@ public final class CampaignRuntime: Sendable {
         ReplyError(code: ReplyError.unavailable,
                    message: "not applied (\(error)); retrying with the same id is safe")
     }
+}
+
+/// The answer of `CampaignRuntime.readiness()`.
+public enum Readiness: Sendable, Equatable {
+    case ready
+    /// Why not, in words for an operator.
+    case notReady(String)
 }
 
 /// Counters of a running runtime.

@@ -44,6 +44,7 @@ actor GroupCommitter {
     private let suppressions: SuppressionList
     private let maxBatch: Int
     private let logger: Logger
+    private let metrics: RuntimeMetrics
 
     private var queue = Deque<Pending>()
     /// Responses and operator commands: taken before `queue`, so that a reply's pause is not committed
@@ -56,7 +57,9 @@ actor GroupCommitter {
     private(set) var commits = 0
     private(set) var writesCommitted = 0
 
-    init(store: any CampaignStorage, outbox: Outbox, suppressions: SuppressionList, maxBatch: Int, logger: Logger) {
+    init(store: any CampaignStorage, outbox: Outbox, suppressions: SuppressionList, maxBatch: Int, logger: Logger,
+         metrics: RuntimeMetrics = RuntimeMetrics()) {
+        self.metrics = metrics
         self.store = store
         self.outbox = outbox
         self.suppressions = suppressions
@@ -162,10 +165,11 @@ actor GroupCommitter {
     private func commitWrites(_ writes: [AccountWrite]) async -> [Result<[StoredEvent], any Error>] {
         var results: [Result<[StoredEvent], any Error>] = []
         results.reserveCapacity(writes.count)
+        let start = ContinuousClock.now
         do {
-            let started = ContinuousClock.now
             let numbered = try await store.commit(writes)
-            let elapsed = ContinuousClock.now - started
+            metrics.committed(writes: writes.count, since: start)
+            let elapsed = ContinuousClock.now - start
             // Counts only: the writes hold personal data.
             logger.debug("committed", metadata: [
                 "writes": "\(writes.count)", "events": "\(numbered.reduce(0) { $0 + $1.count })",
@@ -174,6 +178,7 @@ actor GroupCommitter {
             await committed(writes, numbered)
             for i in writes.indices { results.append(.success(i < numbered.count ? numbered[i] : [])) }
         } catch {
+            metrics.failures.increment()
             if writes.count == 1 {
                 results.append(.failure(error))
             } else {
@@ -190,7 +195,9 @@ actor GroupCommitter {
                     let indices = byAccount[account]!
                     let group = indices.map { writes[$0] }
                     do {
+                        let retryStart = ContinuousClock.now
                         let numbered = try await store.commit(group)
+                        metrics.committed(writes: group.count, since: retryStart)
                         await committed(group, numbered)
                         for (k, i) in indices.enumerated() { slots[i] = .success(k < numbered.count ? numbered[k] : []) }
                     } catch {

@@ -13,6 +13,7 @@ actor Outbox {
     private let publisher: any EventPublisher
     private let markEvery: Int
     private let logger: Logger
+    private let metrics: RuntimeMetrics
 
     private var queue: [StoredEvent] = []
     private var publishing = false
@@ -22,7 +23,9 @@ actor Outbox {
     private var flushWaiters: [(seq: Int64, continuation: CheckedContinuation<Void, Never>)] = []
     private var publishWaiters: [(seq: Int64, continuation: CheckedContinuation<Void, Never>)] = []
 
-    init(store: any CampaignStorage, publisher: any EventPublisher, markEvery: Int, logger: Logger) {
+    init(store: any CampaignStorage, publisher: any EventPublisher, markEvery: Int, logger: Logger,
+         metrics: RuntimeMetrics = RuntimeMetrics()) {
+        self.metrics = metrics
         self.store = store
         self.publisher = publisher
         self.markEvery = max(1, markEvery)
@@ -41,6 +44,7 @@ actor Outbox {
             let page = try await store.events(afterSeq: after, limit: 1000)
             guard let last = page.last else { break }
             await publisher.publish(page)
+            metrics.published.increment(by: Int64(page.count))
             after = last.seq
         }
         if after > from {
@@ -91,6 +95,7 @@ actor Outbox {
                 let batch = queue
                 queue.removeAll(keepingCapacity: true)
                 await publisher.publish(batch)
+                metrics.published.increment(by: Int64(batch.count))
                 publishedSeq = batch.last!.seq
                 resumePublishWaiters()
             }

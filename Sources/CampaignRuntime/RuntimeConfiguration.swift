@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 
@@ -26,6 +27,9 @@ public struct RuntimeConfiguration: Sendable {
     /// This process's name as a shard owner (stored in the lease rows; shows who took a store over).
     public var owner: String
     public var logger: Logger
+    /// Where the runtime's metrics go (`RuntimeMetrics`); nil: the process-wide `MetricsSystem.factory`
+    /// (a no-op until bootstrapped).
+    public var metricsFactory: (any MetricsFactory)?
 
     public init(maxResidentCampaigns: Int? = nil, idleSweepInterval: TimeInterval? = 30, maxCommitBatch: Int = 1000, maxFailures: Int = 5,
                 retryBackoff: TimeInterval = 1, maxRetryBackoff: TimeInterval = 600,

@@ -131,6 +131,12 @@ final class TimerIndex: Sendable {
 
     var count: Int { state.withLock { $0.current.count } }
 
+    /// Pending timers due at or before `now`. A scan (a few ms per million timers): for operators'
+    /// counts, never on a request's path.
+    func countDue(upTo now: Date) -> Int {
+        state.withLock { s in s.current.values.reduce(0) { $0 + ($1 <= now ? 1 : 0) } }
+    }
+
     private static func peek(_ s: inout State) -> Date? {
         while let top = s.heap.min {
             if s.current[top.accountId] == top.dueAt { return top.fireAt }

@@ -18,6 +18,7 @@ public actor InMemoryStore: CampaignStorage {
     private var metaValues: [String: String] = [:]
     private var published: Int64 = 0
     private var leases: [Int: ShardLease] = [:]
+    private var index: [String: CampaignIndexEntry] = [:]
     private var closed = false
 
     public init() {}
@@ -82,8 +83,39 @@ public actor InMemoryStore: CampaignStorage {
                 replies[request.key] = request.reply
             }
             for email in write.suppressions { suppressed.insert(email.lowercased()) }
+            if var entry = write.index {
+                entry.accountId = write.accountId
+                entry.startedAt = StoreTime.normalized(entry.startedAt)
+                entry.statusSince = StoreTime.normalized(entry.statusSince)
+                index[write.accountId] = entry
+            }
         }
         return result
+    }
+
+    public func campaigns(_ query: CampaignQuery) throws -> [CampaignIndexEntry] {
+        try open()
+        return Array(index.values.filter(query.matches).sorted { accountOrder($0.accountId, $1.accountId) }
+            .prefix(max(0, query.limit)))
+    }
+
+    public func campaignCounts() throws -> [String: Int] {
+        try open()
+        var counts: [String: Int] = [:]
+        for entry in index.values { counts[entry.status, default: 0] += 1 }
+        return counts
+    }
+
+    public func accounts(after: String?, limit: Int) throws -> [StoredAccount] {
+        try open()
+        return accounts.lazy.filter { after == nil || accountOrder(after!, $0.key) }
+            .sorted { accountOrder($0.key, $1.key) }.prefix(max(0, limit))
+            .map { StoredAccount(accountId: $0.key, shard: $0.value.shard, state: $0.value.state, version: $0.value.version) }
+    }
+
+    public func events(accountId: String, afterSeq: Int64, limit: Int) throws -> [StoredEvent] {
+        try open()
+        return Array(log.lazy.filter { $0.accountId == accountId && $0.seq > afterSeq }.prefix(max(0, limit)))
     }
 
     public func reply(for key: RequestKey) throws -> Data? {

@@ -51,6 +51,25 @@ enum SQLiteSchema {
                   epoch INTEGER NOT NULL);
                 """)
         }
+        // The campaign index: one row per account with a campaign, for lists and counts by status.
+        // A store written before it has none; the runtime builds them once at start.
+        migrator.registerMigration("v3-campaign-index") { db in
+            try db.execute(sql: """
+                CREATE TABLE campaigns(
+                  account_id TEXT PRIMARY KEY NOT NULL,
+                  shard INTEGER NOT NULL,
+                  campaign_id TEXT NOT NULL,
+                  status TEXT NOT NULL,
+                  started_at INTEGER NOT NULL,
+                  status_since INTEGER NOT NULL);
+                CREATE INDEX campaigns_status ON campaigns(status, account_id);
+                """)
+        }
+        // One account's history (the dashboard's timeline, reports against a running server) without a
+        // scan of the whole log.
+        migrator.registerMigration("v4-events-by-account") { db in
+            try db.execute(sql: "CREATE INDEX events_account ON events(account_id, seq)")
+        }
         return migrator
     }
 

@@ -138,6 +138,11 @@ public final class SQLiteStore: CampaignStorage {
         let insertSuppression = try db.cachedStatement(sql: """
             INSERT INTO suppression(email) VALUES (?) ON CONFLICT(email) DO NOTHING
             """)
+        let upsertIndex = try db.cachedStatement(sql: """
+            INSERT INTO campaigns(account_id, shard, campaign_id, status, started_at, status_since) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT(account_id) DO UPDATE SET shard = excluded.shard, campaign_id = excluded.campaign_id,
+              status = excluded.status, started_at = excluded.started_at, status_since = excluded.status_since
+            """)
 
         var newAccounts: Int64 = 0
         var result: [[StoredEvent]] = []
@@ -202,6 +207,11 @@ public final class SQLiteStore: CampaignStorage {
             for email in write.suppressions {
                 insertSuppression.setUncheckedArguments([email.lowercased()])
                 try insertSuppression.execute()
+            }
+            if let entry = write.index {
+                upsertIndex.setUncheckedArguments([write.accountId, write.shard, entry.campaignId, entry.status,
+                                                   StoreTime.millis(entry.startedAt), StoreTime.millis(entry.statusSince)])
+                try upsertIndex.execute()
             }
         }
         if newAccounts > 0 {
@@ -279,6 +289,67 @@ public final class SQLiteStore: CampaignStorage {
             let value = try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = ?"),
                                             arguments: [SQLiteSchema.metaAccountCount])
             return value.flatMap { Int($0) } ?? 0
+        }
+    }
+
+    public func accounts(after: String?, limit: Int) async throws -> [StoredAccount] {
+        try await read { db in
+            let statement = try db.cachedStatement(sql: """
+                SELECT account_id, shard, state, version FROM accounts WHERE account_id > ? ORDER BY account_id LIMIT ?
+                """)
+            return try Row.fetchAll(statement, arguments: [after ?? "", max(0, limit)]).map { row in
+                StoredAccount(accountId: row[0], shard: row[1], state: row[2], version: row[3])
+            }
+        }
+    }
+
+    // MARK: - Campaign index
+
+    public func campaigns(_ query: CampaignQuery) async throws -> [CampaignIndexEntry] {
+        if let ids = query.accountIds, ids.isEmpty { try checkOpen(); return [] }
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if let status = query.status {
+            conditions.append("status = ?")
+            arguments += [status]
+        }
+        if let prefix = query.accountPrefix, !prefix.isEmpty {
+            // A range on the primary key: every id starting with the prefix sorts below prefix + 0xF5, a
+            // byte that never occurs in UTF-8.
+            conditions.append("account_id >= ? AND account_id < (? || CAST(X'F5' AS TEXT))")
+            arguments += [prefix, prefix]
+        }
+        if let after = query.after {
+            conditions.append("account_id > ?")
+            arguments += [after]
+        }
+        if let ids = query.accountIds {
+            conditions.append("account_id IN (\(databaseQuestionMarks(count: ids.count)))")
+            arguments += StatementArguments(ids)
+        }
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let sql = """
+            SELECT account_id, campaign_id, status, started_at, status_since FROM campaigns \(whereClause)
+            ORDER BY account_id LIMIT ?
+            """
+        arguments += [max(0, query.limit)]
+        let finalArguments = arguments
+        return try await read { db in
+            try Row.fetchAll(db, sql: sql, arguments: finalArguments).map { row in
+                CampaignIndexEntry(accountId: row[0], campaignId: row[1], status: row[2],
+                                   startedAt: StoreTime.date(row[3]), statusSince: StoreTime.date(row[4]))
+            }
+        }
+    }
+
+    /// A scan of the status index (no table rows read).
+    public func campaignCounts() async throws -> [String: Int] {
+        try await read { db in
+            var counts: [String: Int] = [:]
+            for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT status, COUNT(*) FROM campaigns GROUP BY status")) {
+                counts[row[0]] = row[1]
+            }
+            return counts
         }
     }
 
@@ -367,6 +438,19 @@ public final class SQLiteStore: CampaignStorage {
                 SELECT seq, type, account_id, campaign_id, at, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?
                 """)
             return try Row.fetchAll(statement, arguments: [afterSeq, max(0, limit)]).map { row in
+                StoredEvent(seq: row[0], type: row[1], accountId: row[2], campaignId: row[3],
+                            at: StoreTime.date(row[4]), body: row[5])
+            }
+        }
+    }
+
+    public func events(accountId: String, afterSeq: Int64, limit: Int) async throws -> [StoredEvent] {
+        try await read { db in
+            let statement = try db.cachedStatement(sql: """
+                SELECT seq, type, account_id, campaign_id, at, body FROM events
+                WHERE account_id = ? AND seq > ? ORDER BY seq LIMIT ?
+                """)
+            return try Row.fetchAll(statement, arguments: [accountId, afterSeq, max(0, limit)]).map { row in
                 StoredEvent(seq: row[0], type: row[1], accountId: row[2], campaignId: row[3],
                             at: StoreTime.date(row[4]), body: row[5])
             }

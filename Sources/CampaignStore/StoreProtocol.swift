@@ -94,10 +94,13 @@ public struct AccountWrite: Sendable {
     /// When non-nil the commit fences on it: unless it is still the shard's current lease epoch, the batch
     /// fails with `store.fenced` and nothing of it is stored. nil = no check.
     public var epoch: Int64?
+    /// The account's new row in the campaign index (a campaign started or changed status); nil leaves
+    /// the index as it is.
+    public var index: CampaignIndexEntry?
 
     public init(accountId: String, state: Data? = nil, timer: TimerChange = .unchanged, events: [NewEvent] = [],
                 request: (key: RequestKey, reply: Data)? = nil, suppressions: [String] = [],
-                expectedVersion: Int64? = nil, epoch: Int64? = nil) {
+                expectedVersion: Int64? = nil, epoch: Int64? = nil, index: CampaignIndexEntry? = nil) {
         self.accountId = accountId
         self.shard = accountShard(accountId)
         self.state = state
@@ -107,6 +110,7 @@ public struct AccountWrite: Sendable {
         self.suppressions = suppressions
         self.expectedVersion = expectedVersion
         self.epoch = epoch
+        self.index = index
     }
 }
 
@@ -184,6 +188,8 @@ public protocol CampaignStorage: Sendable {
     func nextTimer() async throws -> DueTimer?
     /// Events with `seq > afterSeq`, in order (replay).
     func events(afterSeq: Int64, limit: Int) async throws -> [StoredEvent]
+    /// One account's events with `seq > afterSeq`, in order, at most `limit` (its history).
+    func events(accountId: String, afterSeq: Int64, limit: Int) async throws -> [StoredEvent]
     /// The highest seq assigned so far (0 when none).
     func lastSeq() async throws -> Int64
     /// Outbox: the highest seq known to be published.
@@ -210,6 +216,14 @@ public protocol CampaignStorage: Sendable {
     func acquireShards(_ shards: [Int], owner: String) async throws -> [Int: Int64]
     /// The current lease of each leased shard: owner and epoch.
     func shardLeases() async throws -> [Int: ShardLease]
+    /// Campaign index rows matching `query`, ordered by account id (UTF-8 byte order), at most
+    /// `query.limit`.
+    func campaigns(_ query: CampaignQuery) async throws -> [CampaignIndexEntry]
+    /// The number of indexed campaigns by status word (statuses with none are absent).
+    func campaignCounts() async throws -> [String: Int]
+    /// Accounts with a stored state ordered by id, strictly after `after` (nil = from the start): pages
+    /// the whole store (e.g. to build the campaign index of a store written before it existed).
+    func accounts(after: String?, limit: Int) async throws -> [StoredAccount]
     /// Releases the engine (closes files). Idempotent; later calls throw `store.closed`.
     func close() async throws
 }

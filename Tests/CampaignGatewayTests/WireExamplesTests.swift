@@ -1,4 +1,5 @@
 import CampaignCore
+import CampaignRuntime
 @testable import CampaignGateway
 import Foundation
 import Testing
@@ -30,7 +31,7 @@ import Testing
 
     @Test func requestExamplesDecodeAsDocumented() throws {
         let entries = try validEntries(".request.")
-        #expect(entries.count == 12)
+        #expect(entries.count == 15)
         for (file, json, socket) in entries {
             let request = try decode(try #require(socket), [[], try Repo.example(file)])
             #expect(request.type == json["type"]?.stringValue, "\(file)")
@@ -54,6 +55,14 @@ import Testing
                 #expect(limit == Int(json["limit"]?.intValue ?? 100))
             case .clockAdvance(_, let seconds):
                 #expect(.int(Int64(seconds)) == json["seconds"])
+            case .list(_, let query):
+                #expect(query == CampaignFilter(status: json["status"]?.stringValue.flatMap(CampaignStatus.init(rawValue:)),
+                                           parked: json["parked"].flatMap { if case .bool(let b) = $0 { b } else { nil } },
+                                           accountPrefix: json["account_prefix"]?.stringValue,
+                                           after: json["after"]?.stringValue,
+                                           limit: Int(json["limit"]?.intValue ?? 100)), "\(file)")
+            case .stats:
+                break
             }
         }
     }
@@ -74,6 +83,24 @@ import Testing
                     code: error["code"]!.stringValue!, message: error["message"]!.stringValue!, field: error["field"]?.stringValue))
             } else if let campaign = json["campaign"] {
                 encoded = ControlReply.campaign(id: id!, try campaignView(from: campaign))
+            } else if let rows = json["campaigns"]?.arrayValue {
+                let items = try rows.map { row in
+                    CampaignListing.Item(accountId: row["account_id"]!.stringValue!, campaignId: row["campaign_id"]!.stringValue!,
+                                         status: try #require(CampaignStatus(rawValue: row["status"]!.stringValue!)),
+                                         startedAt: try #require(WireTime.parse(row["started_at"]!.stringValue!)),
+                                         statusSince: try #require(WireTime.parse(row["status_since"]!.stringValue!)),
+                                         parked: row["parked"] == .bool(true))
+                }
+                encoded = ControlReply.list(id: id!, CampaignListing(items: items, next: json["next"]?.stringValue))
+            } else if let counts = json["campaigns"], let timers = json["timers"], let outbox = json["outbox"] {
+                var byStatus: [CampaignStatus: Int] = [:]
+                for status in CampaignStatus.allCases { byStatus[status] = Int(counts[status.rawValue]!.intValue!) }
+                let stats = CampaignStats(byStatus: byStatus, resident: Int(json["resident"]!.intValue!),
+                                          passivated: Int(json["passivated"]!.intValue!),
+                                          timersPending: Int(timers["pending"]!.intValue!), timersOverdue: Int(timers["overdue"]!.intValue!),
+                                          parked: Int(json["parked"]!.intValue!), outboxLag: outbox["lag"]!.intValue!,
+                                          lastSeq: outbox["last_seq"]!.intValue!, publishedSeq: outbox["published_seq"]!.intValue!)
+                encoded = ControlReply.stats(id: id!, stats)
             } else if let now = json["now"]?.stringValue {
                 encoded = ControlReply.clock(id: id!, now: try #require(WireTime.parse(now)))
             } else {

@@ -86,6 +86,14 @@ final class HoldingStore: CampaignStorage, Sendable {
         try await base.timers(after: after, upTo: upTo, limit: limit)
     }
     func accountCount() async throws -> Int { try await base.accountCount() }
+    func campaigns(_ query: CampaignQuery) async throws -> [CampaignIndexEntry] { try await base.campaigns(query) }
+    func events(accountId: String, afterSeq: Int64, limit: Int) async throws -> [StoredEvent] {
+        try await base.events(accountId: accountId, afterSeq: afterSeq, limit: limit)
+    }
+    func campaignCounts() async throws -> [String: Int] { try await base.campaignCounts() }
+    func accounts(after: String?, limit: Int) async throws -> [StoredAccount] {
+        try await base.accounts(after: after, limit: limit)
+    }
     func acquireShards(_ shards: [Int], owner: String) async throws -> [Int: Int64] {
         try await base.acquireShards(shards, owner: owner)
     }

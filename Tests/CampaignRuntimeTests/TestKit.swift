@@ -151,6 +151,14 @@ final class FaultyStore: CampaignStorage, @unchecked Sendable {
         try check(); return try await base.timers(after: after, upTo: upTo, limit: limit)
     }
     func accountCount() async throws -> Int { try check(); return try await base.accountCount() }
+    func campaigns(_ query: CampaignQuery) async throws -> [CampaignIndexEntry] { try check(); return try await base.campaigns(query) }
+    func events(accountId: String, afterSeq: Int64, limit: Int) async throws -> [StoredEvent] {
+        try check(); return try await base.events(accountId: accountId, afterSeq: afterSeq, limit: limit)
+    }
+    func campaignCounts() async throws -> [String: Int] { try check(); return try await base.campaignCounts() }
+    func accounts(after: String?, limit: Int) async throws -> [StoredAccount] {
+        try check(); return try await base.accounts(after: after, limit: limit)
+    }
     func acquireShards(_ shards: [Int], owner: String) async throws -> [Int: Int64] {
         try check(); return try await base.acquireShards(shards, owner: owner)
     }

@@ -276,6 +276,19 @@ class AbmClient:
         """One page of the event log: the reply, with `events` (seq > after_seq) and `last_seq`."""
         return self.command("events", id=id, after_seq=after_seq, limit=limit)
 
+    def list(self, status=None, parked=None, account_prefix=None, after=None, limit=100, id=None):
+        """One page of campaigns by account id: the reply, with `campaigns` and `next` (the `after` of the
+        next page, None on the last one)."""
+        fields = {"limit": limit}
+        for key, value in (("status", status), ("parked", parked), ("account_prefix", account_prefix), ("after", after)):
+            if value is not None:
+                fields[key] = value
+        return self.command("list", id=id, **fields)
+
+    def stats(self, id=None):
+        """Counts: campaigns by status, resident/passivated, parked, timers, outbox."""
+        return self.command("stats", id=id)
+
     def clock_advance(self, seconds, id=None):
         """Advance the virtual clock; returns the new time (ISO-8601). Needs `--virtual-clock`."""
         return self.command("clock.advance", id=id, seconds=seconds)["now"]

@@ -25,6 +25,8 @@ public final class AbmServer: Sendable {
     public let store: any CampaignStorage
     /// The virtual clock when the server runs with one (`clock.advance` works), else nil.
     public let virtualClock: ManualClock?
+    /// Committed events for in-process watchers (the HTTP dashboard's live stream).
+    public let liveEvents: EventBroadcast
 
     private let gateway: GatewayServer
     private let context: ZMQContext
@@ -50,7 +52,8 @@ public final class AbmServer: Sendable {
     private init(endpoints: GatewayEndpoints, runtime: CampaignRuntime, store: any CampaignStorage,
                  virtualClock: ManualClock?, gateway: GatewayServer, context: ZMQContext, ingressLoop: ZMQPollLoop,
                  outputLoop: ZMQPollLoop, eventsSocket: AsyncZMQSocket, storeDirectory: LockedDataDirectory?,
-                 drainTimeout: Duration, logger: Logger, authenticator: ZAPAuthenticator?) {
+                 drainTimeout: Duration, logger: Logger, authenticator: ZAPAuthenticator?, liveEvents: EventBroadcast) {
+        self.liveEvents = liveEvents
         self.endpoints = endpoints
         self.runtime = runtime
         self.store = store
@@ -98,6 +101,7 @@ public final class AbmServer: Sendable {
         var runtimeConfig = options.runtime
         runtimeConfig.logger = logger
         let publisher = EventSocketPublisher(socket: events, maxLiveEventBytes: options.maxLiveEventBytes)
+        let liveEvents = EventBroadcast()
         var openedStore: (any CampaignStorage)?
         let store: any CampaignStorage
         let runtime: CampaignRuntime
@@ -109,7 +113,7 @@ public final class AbmServer: Sendable {
             }
             store = openedStore!
             runtime = CampaignRuntime(store: store, clock: clock, decider: CampaignEngine(config: options.campaign),
-                                      publisher: publisher, configuration: runtimeConfig)
+                                      publisher: FanOutPublisher([publisher, liveEvents]), configuration: runtimeConfig)
             // The runtime's default event encoder is the protocol's (`EventBody`, shared with `WireEvent`).
             try await runtime.start()
         } catch {
@@ -127,14 +131,14 @@ public final class AbmServer: Sendable {
         }
         let gateway = GatewayServer(ingress: ingress, control: control, runtime: runtime, store: store,
                                     virtualClock: manual != nil, maxInFlightPerPeer: options.maxInFlightPerPeer,
-                                    logger: logger)
+                                    logger: logger, metricsFactory: options.runtime.metricsFactory)
         gateway.start()
         logger.info("serving", metadata: ["ingress": "\(bound.ingress)", "control": "\(bound.control)",
                                           "events": "\(bound.events)"])
         let server = AbmServer(endpoints: bound, runtime: runtime, store: store, virtualClock: manual, gateway: gateway,
                                context: context, ingressLoop: ingressLoop, outputLoop: outputLoop, eventsSocket: events,
                                storeDirectory: storeDirectory, drainTimeout: options.drainTimeout, logger: logger,
-                               authenticator: authenticator)
+                               authenticator: authenticator, liveEvents: liveEvents)
         server.trimmer.start { [gateway, publisher] in
             let s = gateway.statistics
             return s.requests + s.malformed + s.rateLimited + publisher.publishedCount
@@ -280,6 +284,7 @@ public final class AbmServer: Sendable {
             await ingressLoop.shutdown()
             await outputLoop.shutdown()
             await authenticator?.stop()
+            liveEvents.finish()
             if let storeDirectory {
                 // The file is closed before the lock goes, so the next server never shares it with this one.
                 try? await store.close()

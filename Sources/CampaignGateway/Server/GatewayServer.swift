@@ -2,6 +2,7 @@ import CampaignCore
 import CampaignRuntime
 import CampaignStore
 import Foundation
+import CoreMetrics
 import Logging
 import Synchronization
 import ZeroMQ
@@ -44,9 +45,11 @@ final class GatewayServer: Sendable {
     private let controlWindows: PeerWindows
     private let loops = Mutex<[Task<Void, Never>]>([])
     private let counters = Mutex(GatewayStatistics(requests: 0, malformed: 0, unroutable: 0, failedReplies: 0))
+    private let metrics: GatewayMetrics
 
     init(ingress: AsyncZMQSocket, control: AsyncZMQSocket, runtime: CampaignRuntime, store: any CampaignStorage,
-         virtualClock: Bool, maxInFlightPerPeer: Int, logger: Logger) {
+         virtualClock: Bool, maxInFlightPerPeer: Int, logger: Logger, metricsFactory: (any MetricsFactory)? = nil) {
+        self.metrics = GatewayMetrics(factory: metricsFactory)
         self.ingress = ingress
         self.control = control
         self.runtime = runtime
@@ -131,6 +134,7 @@ final class GatewayServer: Sendable {
         var lastAcks: Task<Void, Never>?
         do {
             for try await received in ingress.batches {
+              let arrived = ContinuousClock.now
               for start in stride(from: 0, to: received.count, by: Self.maxBatchRequests) {
                 let messages = received[start..<min(start + Self.maxBatchRequests, received.count)]
                 var requests: [IngressRequest] = []
@@ -150,7 +154,7 @@ final class GatewayServer: Sendable {
                     // (another batch's account waited in a lane) must not overtake the acks before it — a
                     // client pipelining requests about one account gets their acks in the order it sent them.
                     let previous = lastAcks
-                    let acksSent = Task { [ingressReplies, ingressWindows, identities, requests] in
+                    let acksSent = Task { [ingressReplies, ingressWindows, identities, requests, metrics] in
                         let acks = await pending.acks
                         await previous?.value
                         var replies: [ZMQMessage] = []
@@ -163,6 +167,7 @@ final class GatewayServer: Sendable {
                             ingressWindows.release(identity)
                         }
                         ingressReplies.enqueue(contentsOf: replies)
+                        metrics.ingressBatch(requests, acks.lazy.map(\.status), since: arrived)
                     }
                     lastAcks = acksSent
                     dispatcher.submitUnordered(weight: requests.count) { await acksSent.value }
@@ -192,6 +197,7 @@ final class GatewayServer: Sendable {
         } catch {
             counters.withLock { $0.malformed += 1 }
             logRefusal(.ingress, type: nil, id: error.requestId, WireErrorBody(error))
+            metrics.count(Self.typeName(message), .rejected)
             ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(Ack.rejected(error).encode())))
             return nil
         }
@@ -208,6 +214,7 @@ final class GatewayServer: Sendable {
         }
         if let refusal = rateLimit(identity, ingressWindows, ingressReplies) {
             logRefusal(.ingress, type: request.type, id: request.id, refusal)
+            metrics.count(request.type, .rateLimited)
             ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(
                 Ack.rejected(id: request.id, error: refusal).encode())))
             return nil
@@ -250,10 +257,14 @@ final class GatewayServer: Sendable {
         } catch {
             counters.withLock { $0.malformed += 1 }
             logRefusal(.control, type: nil, id: error.requestId, WireErrorBody(error))
+            metrics.count(Self.typeName(message), .rejected)
             controlReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(ControlReply.failure(error))))
             return
         }
-        let reply: @Sendable ([UInt8]) -> Void = { [controlReplies] body in
+        let arrived = ContinuousClock.now
+        let type = request.type
+        let reply: @Sendable ([UInt8]) -> Void = { [controlReplies, metrics] body in
+            metrics.controlAnswered(type, ok: Self.isOK(body), since: arrived)
             controlReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(body)))
         }
         // Every refusal of a decoded control request goes through here: one log line, then the reply.
@@ -262,7 +273,10 @@ final class GatewayServer: Sendable {
             reply(ControlReply.failure(id: request.id, error: error))
         }
         if let refusal = rateLimit(identity, controlWindows, controlReplies) {
-            refuse(refusal)
+            // Counted as rate-limited, not as answered: straight to the socket, not through `reply`.
+            metrics.count(type, .rateLimited)
+            logRefusal(.control, type: type, id: request.id, refusal, accountId: request.accountId)
+            controlReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(ControlReply.failure(id: request.id, error: refusal))))
             return
         }
         logger.debug("request", metadata: ["socket": "control", "type": "\(request.type)", "request_id": "\(request.id)",
@@ -294,6 +308,7 @@ final class GatewayServer: Sendable {
                 }
             }
         case .events(let id, let afterSeq, let limit):
+            metrics.replays.increment()
             dispatcher.submitUnordered(then: done) { [runtime, store] in
                 do {
                     let events = try await runtime.events(afterSeq: afterSeq, limit: limit)
@@ -301,6 +316,26 @@ final class GatewayServer: Sendable {
                     reply(ControlReply.events(id: id, stored: events, lastSeq: max(lastSeq, events.last?.seq ?? 0)))
                 } catch {
                     refuse(WireErrorBody(code: WireError.internal, message: "could not read the event log: \(error)"))
+                }
+            }
+        case .list(let id, let filter):
+            dispatcher.submitUnordered(then: done) { [runtime] in
+                do {
+                    reply(ControlReply.list(id: id, try await runtime.campaigns(filter)))
+                } catch let e as ReplyError {
+                    refuse(Self.wireError(e))
+                } catch {
+                    refuse(WireErrorBody(code: WireError.internal, message: "\(error)"))
+                }
+            }
+        case .stats(let id):
+            dispatcher.submitUnordered(then: done) { [runtime] in
+                do {
+                    reply(ControlReply.stats(id: id, try await runtime.campaignStats()))
+                } catch let e as ReplyError {
+                    refuse(Self.wireError(e))
+                } catch {
+                    refuse(WireErrorBody(code: WireError.internal, message: "\(error)"))
                 }
             }
         case .clockAdvance(let id, let seconds):
@@ -354,6 +389,24 @@ final class GatewayServer: Sendable {
     }
 
     // MARK: - Helpers
+
+    /// The `type` of an undecodable request when it can be read cheaply, for the metrics' type label.
+    private static func typeName(_ message: ZMQMessage) -> String {
+        guard message.frames.count == 3, let value = try? JSONParser.parse(message.frames[2]),
+              let type = value["type"]?.stringValue, GatewayMetrics.types.contains(type) else { return "unknown" }
+        return type
+    }
+
+    /// Whether a control reply is `ok:true`: a failure is the one reply with the bytes `"ok":false` (no
+    /// other object of the protocol has an `ok` key, and inside strings the quotes are escaped).
+    static func isOK(_ body: [UInt8]) -> Bool {
+        let needle = Array(#""ok":false"#.utf8)
+        guard body.count >= needle.count else { return true }
+        for i in 0...(body.count - needle.count) where body[i] == 0x22 && body[i + 1] == 0x6F {
+            if body[i..<(i + needle.count)].elementsEqual(needle) { return false }
+        }
+        return true
+    }
 
     /// Takes a slot of `peer`'s window, or returns the `rate_limited` refusal (counted): the peer has
     /// `maxInFlightPerPeer` requests in flight.

@@ -16,12 +16,17 @@ public enum WireRequest: Sendable, Equatable {
     case events(id: String, afterSeq: Int64, limit: Int)
     /// Virtual clock only: `seconds` is finite and in (0, 315,360,000] (ten years).
     case clockAdvance(id: String, seconds: Double)
+    /// Campaigns by account id, filtered and paged.
+    case list(id: String, CampaignFilter)
+    /// Counts: campaigns by status, resident/passivated, timers, parked, outbox.
+    case stats(id: String)
 
     /// The client's request id (the idempotency key within the socket's id space).
     public var id: String {
         switch self {
         case .lead(let id, _, _), .response(let id, _), .pause(let id, _, _), .resume(let id, _),
-             .cancel(let id, _), .status(let id, _), .events(let id, _, _), .clockAdvance(let id, _):
+             .cancel(let id, _), .status(let id, _), .events(let id, _, _), .clockAdvance(let id, _),
+             .list(let id, _), .stats(let id):
             return id
         }
     }
@@ -37,6 +42,8 @@ public enum WireRequest: Sendable, Equatable {
         case .status: "status"
         case .events: "events"
         case .clockAdvance: "clock.advance"
+        case .list: "list"
+        case .stats: "stats"
         }
     }
 
@@ -53,14 +60,14 @@ public enum WireRequest: Sendable, Equatable {
         switch self {
         case .lead(_, let a, _), .pause(_, let a, _), .resume(_, let a), .cancel(_, let a), .status(_, let a): a
         case .response(_, let r): r.accountId
-        case .events, .clockAdvance: nil
+        case .events, .clockAdvance, .list, .stats: nil
         }
     }
 
     /// Whether a repeated id replays the stored reply (true) or is answered afresh (`status`, `events`).
     public var repliesAreStored: Bool {
         switch self {
-        case .status, .events: false
+        case .status, .events, .list, .stats: false
         default: true
         }
     }
@@ -88,6 +95,8 @@ public enum WireLimits {
     public static let maxReasonBytes = 1024
     public static let maxReturnDateBytes = 64
     public static let maxEventsLimit = 1000
+    public static let maxListLimit = CampaignFilter.maxLimit
+    public static let defaultListLimit = CampaignFilter.defaultLimit
     public static let defaultEventsLimit = 100
     public static let maxAdvanceSeconds = 315_360_000.0
     /// The largest message the sockets accept (`ZMQ_MAXMSGSIZE`, per frame).
@@ -117,14 +126,14 @@ public struct WireDecoder: Sendable {
         switch type {
         case "lead": return try body.lead()
         case "response": return try body.response()
-        case "pause", "resume", "cancel", "status", "events", "clock.advance":
+        case "pause", "resume", "cancel", "status", "events", "clock.advance", "list", "stats":
             throw body.error(WireError.unknownType, "`type` `\(type)` is a control command; send it to the control socket", "type")
         default:
             throw body.error(WireError.unknownType, "unknown request type `\(type.prefix(64))` (ingress accepts lead, response)", "type")
         }
     }
 
-    /// The control socket: `pause`, `resume`, `cancel`, `status`, `events`, `clock.advance`.
+    /// The control socket: `pause`, `resume`, `cancel`, `status`, `events`, `clock.advance`, `list`, `stats`.
     public func decodeControl(_ frames: [[UInt8]]) throws(WireError) -> WireRequest {
         var body = try parseBody(frames)
         let type = try body.header()
@@ -137,11 +146,13 @@ public struct WireDecoder: Sendable {
         case "status": return .status(id: try body.requireId(), accountId: try body.accountId())
         case "events": return try body.events()
         case "clock.advance": return try body.clockAdvance()
+        case "list": return try body.list()
+        case "stats": return .stats(id: try body.requireId())
         case "lead", "response":
             throw body.error(WireError.unknownType, "`type` `\(type)` is an ingress request; send it to the ingress socket", "type")
         default:
             throw body.error(WireError.unknownType,
-                             "unknown command `\(type.prefix(64))` (control accepts pause, resume, cancel, status, events, clock.advance)", "type")
+                             "unknown command `\(type.prefix(64))` (control accepts pause, resume, cancel, status, events, clock.advance, list, stats)", "type")
         }
     }
 
@@ -270,6 +281,29 @@ public struct RequestBody: Sendable {
         return .events(id: id, afterSeq: after, limit: Int(limit))
     }
 
+    func list() throws(WireError) -> WireRequest {
+        let id = try requireId()
+        var query = CampaignFilter()
+        if let word = try optionalString("status", max: 64) {
+            guard let status = CampaignStatus(rawValue: word) else {
+                throw error(WireError.invalidField,
+                            "`status` must be one of active, paused, completed, cancelled; got `\(word.prefix(64))`", "status")
+            }
+            query.status = status
+        }
+        if let v = object["parked"], !v.isNull {
+            guard case .bool(let parked) = v else {
+                throw error(WireError.invalidField, "`parked` must be a boolean, got \(kindName(v))", "parked")
+            }
+            query.parked = parked
+        }
+        query.accountPrefix = try optionalString("account_prefix", max: WireLimits.maxAccountIdBytes)
+        query.after = try optionalString("after", max: WireLimits.maxAccountIdBytes)
+        query.limit = Int(try integer("limit", default: Int64(WireLimits.defaultListLimit),
+                                      range: 1...Int64(WireLimits.maxListLimit)))
+        return .list(id: id, query)
+    }
+
     func clockAdvance() throws(WireError) -> WireRequest {
         let id = try requireId()
         guard let v = object["seconds"], !v.isNull else { throw error(WireError.missingField, "`seconds` is required", "seconds") }
@@ -312,3 +346,4 @@ func kindName(_ v: JSONValue) -> String {
     case .object: "an object"
     }
 }
+

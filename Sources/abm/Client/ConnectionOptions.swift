@@ -19,7 +19,7 @@ struct ConnectionOptions: ParsableArguments {
     var timeout: Double = 5
 
     @Option(name: .customLong("server-key"), help: ArgumentHelp(
-        "The server's CURVE public key: Z85 text or a file (NAME.pub); with --key. Default: $ABM_SERVER_KEY.",
+        "The server's CURVE public key: Z85 text (as --server-key=KEY: a key may start with -) or a file (NAME.pub); with --key. Default: $ABM_SERVER_KEY.",
         valueName: "Z85|FILE"))
     var serverKeyFlag: String?
 

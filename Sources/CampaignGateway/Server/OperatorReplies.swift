@@ -1,0 +1,46 @@
+import CampaignCore
+import CampaignRuntime
+
+/// Replies to the operators' read commands, built from the runtime's types (kept out of `Wire/`, which
+/// knows no runtime).
+extension ControlReply {
+    /// The `list` reply: `campaigns` (§7.7's summary objects) and `next` (null on the last page).
+    public static func list(id: String, _ listing: CampaignListing) -> [UInt8] {
+        ok(id: id, fields: [
+            "campaigns": .array(listing.items.map(listItem)),
+            "next": listing.next.map(JSONValue.string) ?? .null,
+        ])
+    }
+
+    static func listItem(_ item: CampaignListing.Item) -> JSONValue {
+        .object([
+            "account_id": .string(item.accountId),
+            "campaign_id": .string(item.campaignId),
+            "status": .string(item.status.rawValue),
+            "started_at": .string(WireTime.format(item.startedAt)),
+            "status_since": .string(WireTime.format(item.statusSince)),
+            "parked": .bool(item.parked),
+        ])
+    }
+
+    /// The `stats` reply (§7.8).
+    public static func stats(id: String, _ stats: CampaignStats) -> [UInt8] {
+        ok(id: id, fields: statsFields(stats))
+    }
+
+    /// `stats`'s fields, also served by the HTTP endpoint's dashboard.
+    public static func statsFields(_ stats: CampaignStats) -> [String: JSONValue] {
+        var byStatus: [String: JSONValue] = [:]
+        for status in CampaignStatus.allCases { byStatus[status.rawValue] = .int(Int64(stats.byStatus[status] ?? 0)) }
+        byStatus["total"] = .int(Int64(stats.total))
+        return [
+            "campaigns": .object(byStatus),
+            "resident": .int(Int64(stats.resident)),
+            "passivated": .int(Int64(stats.passivated)),
+            "parked": .int(Int64(stats.parked)),
+            "timers": .object(["pending": .int(Int64(stats.timersPending)), "overdue": .int(Int64(stats.timersOverdue))]),
+            "outbox": .object(["last_seq": .int(stats.lastSeq), "published_seq": .int(stats.publishedSeq),
+                               "lag": .int(stats.outboxLag)]),
+        ]
+    }
+}
