@@ -176,6 +176,33 @@ struct OperationsTests {
         #expect(await server.exitStatus(within: 30) == 0)
     }
 
+    /// deploy/abm.service is sandboxed: `systemd-analyze security` rates it 3.0 or better (README records
+    /// the score), and it is `Type=notify` with `UMask=0077`.
+    @Test func systemdUnitIsHardenedAndNotifies() async throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let unit = root.appendingPathComponent("deploy/abm.service").path
+        let text = try String(contentsOfFile: unit, encoding: .utf8)
+        #expect(text.contains("\nType=notify\n") && text.contains("\nUMask=0077\n"))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
+        // --threshold=30: exit status non-zero when the exposure is above 3.0.
+        process.arguments = ["security", "--offline=true", "--threshold=30", "--no-pager", unit]
+        process.currentDirectoryURL = FileManager.default.temporaryDirectory
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let output = try await onThread {
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }
+        #expect(process.terminationStatus == 0, "\(output.suffix(400))")
+        let score = try #require(output.split(separator: "\n").last { $0.contains("Overall exposure level") })
+        #expect(score.contains("1.2 OK"), "\(score)")
+    }
+
     // MARK: Backup
 
     /// `abm backup` while leads keep coming in: the copy is one consistent instant (gap-free events up to
