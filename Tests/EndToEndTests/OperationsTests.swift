@@ -1,6 +1,7 @@
 import CampaignCore
 import CampaignGateway
 import Foundation
+import Synchronization
 import Testing
 
 /// What an operator runs and reads: `--version`, the structured log (and that it holds no personal data at
@@ -216,19 +217,22 @@ struct OperationsTests {
             #expect(try await c.ingress.call(lead(id: "b-\(k)", account: "acct-\(k)"))["status"] == "accepted")
         }
         let before = try #require(try await c.replay().last?["seq"]?.int)
-        // Leads keep arriving during the backup.
+        // Leads keep arriving during the backup (it starts once the load is under way).
+        let sent = Atomic<Int>(100)
         let load = Task {
-            var k = 100
-            while !Task.isCancelled && k < 2_000 {
+            while !Task.isCancelled && sent.load(ordering: .relaxed) < 5_000 {
+                let k = sent.load(ordering: .relaxed)
                 _ = try? await c.ingress.call(lead(id: "b-\(k)", account: "acct-\(k)"))
-                k += 1
+                sent.store(k + 1, ordering: .relaxed)
             }
-            return k
         }
+        let loadDeadline = ContinuousClock.now.advanced(by: .seconds(10))
+        while sent.load(ordering: .relaxed) < 120 && ContinuousClock.now < loadDeadline { await Task.yield() }
+        #expect(sent.load(ordering: .relaxed) >= 120)
         let out = dir + "/backup.sqlite"
         let run = try await Self.abm(["backup", out, "--data-dir", dir + "/data", "--json"])
         load.cancel()
-        let sent = await load.value
+        await load.value
         #expect(run.status == 0, "\(run.stdout) \(run.stderr)")
         let summary = try JSONParser.parse(Array(run.stdout.utf8))
         let copied = try #require(summary["last_seq"]?.int)
@@ -242,7 +246,6 @@ struct OperationsTests {
         #expect(again.status == 2 && again.stderr.contains("store.backup_failed"))
         await c.close()
         #expect(await server.terminate() == 0)
-        #expect(sent > 100)
 
         // Restore: the copy as abm.sqlite of a new data directory.
         try FileManager.default.createDirectory(atPath: dir + "/restored", withIntermediateDirectories: true)
