@@ -26,6 +26,10 @@ public final class CampaignRuntime: Sendable {
         var sweeper: Task<Void, Never>?
         var inFlight = 0
         var drainWaiters: [CheckedContinuation<Void, Never>] = []
+        /// `stopTurns()` has finished: every turn is done and its writes committed.
+        var turnsStopped = false
+        /// `flushOutbox()` has begun (it runs once).
+        var flushing = false
     }
 
     let store: any CampaignStorage
@@ -149,6 +153,13 @@ public final class CampaignRuntime: Sendable {
     /// Stops taking requests and firing timers, lets the turns in flight finish, commits and publishes
     /// what is queued, then returns.
     public func shutdown() async {
+        await stopTurns()
+        await flushOutbox()
+    }
+
+    /// The first half of `shutdown()`: stops taking requests and firing timers, lets the turns in flight
+    /// finish and waits for their writes to commit. Their events are published by `flushOutbox()`.
+    public func stopTurns() async {
         let wasRunning = lifecycle.withLock { l -> Bool in
             let running = l.phase == .running
             if l.phase != .stopped { l.phase = .stopping }
@@ -166,6 +177,19 @@ public final class CampaignRuntime: Sendable {
             if done { c.resume() }
         }
         await committer.waitIdle()
+        lifecycle.withLock { $0.turnsStopped = true }
+    }
+
+    /// The second half of `shutdown()`, after `stopTurns()`: publishes every committed event not published
+    /// yet, stores the virtual clock and marks the runtime stopped. Once; a no-op until `stopTurns()` has
+    /// finished (a flush while turns still commit would leave their events to the next start).
+    public func flushOutbox() async {
+        let first = lifecycle.withLock { l -> Bool in
+            guard l.turnsStopped, !l.flushing else { return false }
+            l.flushing = true
+            return true
+        }
+        guard first else { return }
         await outbox.flush()
         if let manual = clock as? ManualClock, env.ownership.ownedCount > 0 {
             try? await store.setMeta(Self.clockMetaKey, WireTime.format(manual.now))

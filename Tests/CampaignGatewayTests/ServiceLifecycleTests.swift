@@ -6,7 +6,7 @@ import ServiceLifecycle
 import Testing
 
 /// `AbmServer.services` in a swift-service-lifecycle `ServiceGroup`: a graceful shutdown takes the steps of
-/// `stop()` in order (gateway, timers, runtime, close); a cancelled group takes them in the same order.
+/// `stop()` in order (gateway, timers, runtime, outbox, close); a cancelled group takes them in the same order.
 @Suite(.timeLimit(.minutes(1)))
 struct ServiceLifecycleTests {
     static func group(_ server: AbmServer) -> ServiceGroup {
@@ -25,7 +25,7 @@ struct ServiceLifecycleTests {
         #expect(f.server.stopStepsStarted.isEmpty)
         await group.triggerGracefulShutdown()
         try await running.value
-        #expect(f.server.stopStepsStarted == [.gateway, .timers, .runtime, .close])
+        #expect(f.server.stopStepsStarted == [.gateway, .timers, .runtime, .outbox, .close])
         // Closed for good: the store refuses, and a second stop is a no-op.
         await #expect(throws: (any Error).self) { _ = try await f.server.store.lastSeq() }
         await f.server.stop()
@@ -40,7 +40,7 @@ struct ServiceLifecycleTests {
         #expect(try await f.ingress.call(lead(id: "sl-2", account: "acme"))["status"] == "accepted")
         running.cancel()
         _ = try? await running.value
-        #expect(f.server.stopStepsStarted == [.gateway, .timers, .runtime, .close])
+        #expect(f.server.stopStepsStarted == [.gateway, .timers, .runtime, .outbox, .close])
         await f.ingress.close()
         await f.control.close()
     }

@@ -211,11 +211,12 @@ public final class AbmServer: Sendable {
         await drainGateway()
         await stopTimers()
         await stopRuntime()
+        await flushOutbox()
         await closeResources()
     }
 
     /// The steps of a graceful stop, each run once whoever asks first (`stop()` or a service).
-    enum StopStep: Hashable { case gateway, timers, runtime, close }
+    enum StopStep: Hashable { case gateway, timers, runtime, outbox, close }
 
     /// Runs `step` once: the first caller starts it (in a task of its own, which cancelling the caller does
     /// not stop half-way), every caller waits for it to finish.
@@ -266,16 +267,26 @@ public final class AbmServer: Sendable {
         }
     }
 
-    /// Step 3: the runtime finishes its turns, commits and publishes what is queued.
+    /// Step 3: the runtime takes no more requests, finishes its turns and commits what they wrote.
     func stopRuntime() async {
         await once(.runtime) { [self] in
-            if await !untilDeadline(runtimeGrace, { [runtime] in await runtime.shutdown() }) {
+            if await !untilDeadline(runtimeGrace, { [runtime] in await runtime.stopTurns() }) {
                 logger.warning("runtime did not stop within the drain timeout; closing anyway")
             }
         }
     }
 
-    /// Step 4: the sockets, the ZAP handler and the store close; the data directory's lock goes last.
+    /// Step 4: the outbox publishes every committed event not published yet (a restart would republish
+    /// them anyway; this spares subscribers the replay).
+    func flushOutbox() async {
+        await once(.outbox) { [self] in
+            if await !untilDeadline(runtimeGrace, { [runtime] in await runtime.flushOutbox() }) {
+                logger.warning("outbox not flushed within the drain timeout; the next start republishes the rest")
+            }
+        }
+    }
+
+    /// Step 5: the sockets, the ZAP handler and the store close; the data directory's lock goes last.
     func closeResources() async {
         await once(.close) { [self] in
             await gateway.ingress.close()
@@ -294,8 +305,8 @@ public final class AbmServer: Sendable {
         }
     }
 
-    /// The server as `Service`s for a `ServiceGroup`, in start order: output (sockets, store), runtime,
-    /// scheduler, gateway. Everything is already running once `start` returned (binding and recovery
+    /// The server as `Service`s for a `ServiceGroup`, in start order: output (sockets, store), outbox,
+    /// runtime, scheduler, gateway. Everything is already running once `start` returned (binding and recovery
     /// fail fast there, before a group exists); each service waits for the group's graceful shutdown and
     /// then takes its step of `stop()`. The group shuts services down in reverse order, one after the
     /// other: the gateway drains first, the sockets and the store close last. Add services that must stop
@@ -303,6 +314,7 @@ public final class AbmServer: Sendable {
     public var services: [any Service] {
         [
             ServerStepService(name: "output", step: { [self] in await closeResources() }, stopAll: { [self] in await stop() }),
+            ServerStepService(name: "outbox", step: { [self] in await flushOutbox() }, stopAll: { [self] in await stop() }),
             ServerStepService(name: "runtime", step: { [self] in await stopRuntime() }, stopAll: { [self] in await stop() }),
             ServerStepService(name: "scheduler", step: { [self] in await stopTimers() }, stopAll: { [self] in await stop() }),
             ServerStepService(name: "gateway", step: { [self] in await drainGateway() }, stopAll: { [self] in await stop() }),
