@@ -6,10 +6,11 @@ import GRDBSQLite
 /// runs per write.
 ///
 /// Why: `setUncheckedArguments([...])` builds an array of existentials, converts each value to a
-/// `DatabaseValue` and copies every string and blob, five times per new lead; binding directly took that
-/// cost out of the commit path (`Benchmarks/RESULTS-request-path.md`, 2026-12-01 afternoon). Statements
-/// stay prepared and cached by GRDB; this only replaces its argument handling. Every call resets the
-/// statement first and after, so none is left active.
+/// `DatabaseValue`, and GRDB and then SQLite copy every string and blob, for five statements per new lead:
+/// about 35 of the 170 allocations a lead cost (valgrind DHAT, `Benchmarks/RESULTS-request-path.md`). Here
+/// strings and blobs are bound in place (SQLITE_STATIC) while the statement runs. Statements stay prepared
+/// and cached by GRDB; this only replaces its argument handling. Every call resets the statement and clears
+/// its bindings afterwards, so none is left active or pointing at freed bytes.
 struct RawStatement {
     private let statement: Statement
     private var handle: SQLiteStatement { statement.sqliteStatement }
@@ -32,25 +33,52 @@ struct RawStatement {
     private func run(_ values: [RawValue]) throws {
         let h = handle
         sqlite3_reset(h)
-        defer { sqlite3_reset(h) }
-        for (i, value) in values.enumerated() {
-            let index = Int32(i + 1)
-            let code: Int32
-            switch value {
-            case .null: code = sqlite3_bind_null(h, index)
-            case .int(let v): code = sqlite3_bind_int64(h, index, v)
-            case .text(var s):
-                code = s.withUTF8 { sqlite3_bind_text(h, index, $0.baseAddress, Int32($0.count), Self.transient) }
-            case .blob(let d):
-                // A zero-length blob is still a blob, not NULL.
-                code = d.isEmpty ? sqlite3_bind_zeroblob(h, index, 0)
-                    : d.withUnsafeBytes { sqlite3_bind_blob(h, index, $0.baseAddress, Int32($0.count), Self.transient) }
-            }
-            guard code == SQLITE_OK else { throw error(code) }
+        defer {
+            sqlite3_reset(h)
+            sqlite3_clear_bindings(h)
         }
-        var code = sqlite3_step(h)
-        while code == SQLITE_ROW { code = sqlite3_step(h) }
-        guard code == SQLITE_DONE else { throw error(code) }
+        try bind(values[...], to: h) {
+            var code = sqlite3_step(h)
+            while code == SQLITE_ROW { code = sqlite3_step(h) }
+            guard code == SQLITE_DONE else { throw error(code) }
+        }
+    }
+
+    /// Binds the first value with its bytes borrowed, not copied (SQLITE_STATIC), and recurses: the bytes of
+    /// every string and blob stay valid until `body`, which steps the statement, returns.
+    private func bind(_ values: ArraySlice<RawValue>, to h: SQLiteStatement, then body: () throws -> Void) throws {
+        guard let value = values.first else { return try body() }
+        let index = Int32(values.startIndex + 1)
+        let rest = values.dropFirst()
+        var result: Result<Void, any Error> = .success(())
+        let code: Int32
+        switch value {
+        case .null: code = sqlite3_bind_null(h, index)
+        case .int(let v): code = sqlite3_bind_int64(h, index, v)
+        case .text(var s):
+            code = s.withUTF8 { utf8 in
+                let code = sqlite3_bind_text(h, index, utf8.baseAddress, Int32(utf8.count), nil)
+                if code == SQLITE_OK { result = Result { try bind(rest, to: h, then: body) } }
+                return code
+            }
+        case .blob(let d):
+            if d.isEmpty {
+                // A zero-length blob is still a blob, not NULL.
+                code = sqlite3_bind_zeroblob(h, index, 0)
+                if code == SQLITE_OK { result = Result { try bind(rest, to: h, then: body) } }
+            } else {
+                code = d.withUnsafeBytes { bytes in
+                    let code = sqlite3_bind_blob(h, index, bytes.baseAddress, Int32(bytes.count), nil)
+                    if code == SQLITE_OK { result = Result { try bind(rest, to: h, then: body) } }
+                    return code
+                }
+            }
+        }
+        guard code == SQLITE_OK else { throw error(code) }
+        switch value {
+        case .null, .int: try bind(rest, to: h, then: body)
+        case .text, .blob: try result.get()
+        }
     }
 
     private func error(_ code: Int32) -> DatabaseError {
@@ -59,8 +87,6 @@ struct RawStatement {
                              sql: String(cString: sqlite3_sql(handle)))
     }
 
-    /// SQLite copies the bytes before the bind returns (SQLITE_TRANSIENT).
-    private static var transient: sqlite3_destructor_type { unsafeBitCast(-1, to: sqlite3_destructor_type.self) }
 }
 
 /// A value bound by `RawStatement`.
