@@ -1,7 +1,7 @@
 # Quick start: `make demo` runs the main job, `make test` runs every test.
 # Each installs what it needs (Debian packages) when it is missing.
 SWIFT ?= swift
-APT_PACKAGES := libzmq3-dev python3-zmq python3-jsonschema systemd
+APT_PACKAGES := libzmq3-dev python3-zmq python3-jsonschema systemd chromium
 PYTHON ?= /usr/bin/python3
 
 .PHONY: deps build demo test static-check bench bench-abm bench-zmq clean

@@ -307,6 +307,13 @@ struct OperationsTests {
             .replacingOccurrences(of: "'", with: "&#39;")
         #expect(html.contains("<div class=\"msg\">\(escapedBody)</div>"))
 
+        // A real browser parses the page as written: Chromium's DOM has the same summary table, markers and
+        // message blocks (a tag left open or an SVG element out of place would move or drop them).
+        let dom = try await Self.chromiumDOM(file)
+        #expect(dom.components(separatedBy: "<circle").count == html.components(separatedBy: "<circle").count)
+        #expect(dom.components(separatedBy: "class=\"msg\"").count == touches.count + 1)
+        #expect(dom.range(of: "<table class=\"summary\">")!.lowerBound < dom.range(of: "<svg")!.lowerBound)
+
         let all = try await Self.abm(["report", "--all", "-o", dir + "/all.html", "--control", e.control])
         #expect(all.status == 0 && all.stdout.contains("2 accounts"))
         // `abm health`: the control socket answers and the store is read (the container's HEALTHCHECK).
@@ -318,6 +325,24 @@ struct OperationsTests {
         #expect(!FileManager.default.fileExists(atPath: dir + "/x.html"))
         await c.close()
         #expect(await server.terminate() == 0)
+    }
+}
+
+extension OperationsTests {
+    /// The DOM headless Chromium builds from an HTML file (Debian's `chromium`, installed by `make deps`).
+    static func chromiumDOM(_ file: String) async throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/chromium")
+        process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", "file://" + file]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return try await onThread {
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }
     }
 }
 
