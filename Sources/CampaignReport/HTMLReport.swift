@@ -116,11 +116,15 @@ public enum HTMLReport {
 
     static func table(_ account: AccountTimeline, zones: [String: String]) -> String {
         var html = "<table><tr><th>when (UTC)</th><th>contact's local time</th><th>what</th></tr>\n"
+        // One formatter per zone for the whole table (a DateFormatter is costly to make).
+        var formatters: [String: DateFormatter] = [:]
         for event in account.events {
             guard let line = TimelineText.describe(event) else { continue }
             var local = ""
             if let contact = event.string("contact_id"), let zoneId = zones[contact], let zone = TimeZone(identifier: zoneId) {
-                local = "<span class=\"local\">\(escape(localTime(event.at, in: zone)))</span> "
+                let zoneFormatter = formatters[zoneId] ?? formatter("EEE yyyy-MM-dd HH:mm zzz", zone)
+                formatters[zoneId] = zoneFormatter
+                local = "<span class=\"local\">\(escape(zoneFormatter.string(from: event.at)))</span> "
                 local += "<span class=\"zone\">\(escape(zoneId))</span>"
             }
             html += "<tr><td>\(escape(isoMinute(event.at)))</td><td>\(local)</td><td>\(escape(line))"
@@ -188,11 +192,6 @@ public enum HTMLReport {
     /// `Mar 2` (UTC).
     static func shortDay(_ date: Date) -> String {
         formatter("MMM d", TimeZone(identifier: "UTC")!).string(from: date)
-    }
-
-    /// `Mon 2026-03-02 09:00 EST`: the instant as the contact's clock reads it.
-    static func localTime(_ date: Date, in zone: TimeZone) -> String {
-        formatter("EEE yyyy-MM-dd HH:mm zzz", zone).string(from: date)
     }
 
     static func formatter(_ format: String, _ zone: TimeZone) -> DateFormatter {
