@@ -1,10 +1,11 @@
 # Quick start: `make demo` runs the main job, `make test` runs every test.
 # Each installs what it needs (Debian packages) when it is missing.
 SWIFT ?= swift
-APT_PACKAGES := libzmq3-dev python3-zmq python3-jsonschema
+# chromium: the dashboard's browser test (Tests/AbmHTTPTests) drives it headless over the DevTools protocol.
+APT_PACKAGES := libzmq3-dev python3-zmq python3-jsonschema chromium
 PYTHON ?= /usr/bin/python3
 
-.PHONY: deps build demo test bench bench-abm bench-zmq clean
+.PHONY: deps build demo test screenshot bench bench-abm bench-zmq clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -24,6 +25,11 @@ demo: deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --no-parallel
+
+# The dashboard screenshot of the README (docs/dashboard.png), from the browser test's run.
+screenshot: deps
+	$(SWIFT) build --build-tests
+	ABM_SCREENSHOT=$(CURDIR)/docs/dashboard.png $(SWIFT) test --skip-build --no-parallel --filter OperatorHTTPTests/browser
 
 bench: bench-abm bench-zmq
 

@@ -1,3 +1,4 @@
+import AbmHTTP
 import ArgumentParser
 import CampaignCore
 import CampaignGateway
@@ -14,7 +15,8 @@ struct Serve: AsyncParsableCommand {
         then `ready`, on standard output; logs go to standard error. SIGTERM or SIGINT drains (requests \
         in flight are acknowledged, events published) and exits 0. With CURVE, SIGHUP reloads the three \
         allow-lists (a list that does not parse is refused and the previous ones stay). Binding an endpoint \
-        that is not loopback needs CURVE or --insecure.
+        that is not loopback needs CURVE or --insecure. With --http, an HTTP endpoint serves /metrics \
+        (Prometheus), /healthz, /readyz and the live dashboard at /; its line `http <url>` comes before `ready`.
         """)
 
     @Option(help: "Ingress ROUTER endpoint (lead, response).")
@@ -63,6 +65,11 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Allow binding non-loopback endpoints without CURVE (plaintext, anyone who can connect is admitted).")
     var insecure = false
 
+    @Option(help: ArgumentHelp(
+        "Serve /metrics, /healthz, /readyz and the dashboard over HTTP here (e.g. 127.0.0.1:5573; port 0 picks one). Off when not given. No authentication: a non-loopback address needs --insecure.",
+        valueName: "HOST:PORT"))
+    var http: String?
+
     func validate() throws {
         let curveFlags = [curveSecretKey, allowProducers, allowOperators, allowSubscribers]
         if curveFlags.contains(where: { $0 != nil }) && curveFlags.contains(where: { $0 == nil }) {
@@ -74,6 +81,14 @@ struct Serve: AsyncParsableCommand {
         }
         if let drainTimeout, !(drainTimeout >= 0 && drainTimeout <= 86_400) {
             throw ValidationError("--drain-timeout: must be a number of seconds in 0…86400")
+        }
+        if let http {
+            let address: HTTPOptions
+            do { address = try HTTPOptions(parsing: http) } catch { throw ValidationError("--http: \(error.message)") }
+            if !address.isLoopback && !insecure {
+                throw ValidationError("--http: `\(address.host)` is not loopback; the dashboard can pause and cancel campaigns "
+                                      + "and has no authentication: put it behind an authenticating proxy and add --insecure")
+            }
         }
         if let logLevel, Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level: `\(logLevel)` is not one of trace, debug, info, notice, warning, error, critical")
@@ -107,6 +122,8 @@ struct Serve: AsyncParsableCommand {
         var logger = Logger(label: "abm.server")
         logger.logLevel = level
         options.logger = logger
+        let exporter = http == nil ? nil : MetricsExporter()
+        options.runtime.metricsFactory = exporter?.factory
 
         // Signals are taken over before the sockets exist, so that an early SIGTERM still drains.
         let stop = SignalWaiter(signals: [SIGTERM, SIGINT])
@@ -133,10 +150,25 @@ struct Serve: AsyncParsableCommand {
             }
         }
         defer { reloader.cancel() }
+        var lines = server.endpoints.description + "\n"
+        var http: OperatorHTTPServer.Running?
+        if let address = self.http, let exporter {
+            do {
+                let running = try await OperatorHTTPServer(options: try HTTPOptions(parsing: address), server: server,
+                                                           exporter: exporter, logger: logger).start()
+                lines += "http \(running.url)\n"
+                http = running
+            } catch {
+                logger.error("cannot serve HTTP on \(address): \(error)")
+                await server.stop()
+                throw ExitCode(2)
+            }
+        }
         // Unbuffered, so that a parent process reading a pipe sees the lines at once.
-        FileHandle.standardOutput.write(Data((server.endpoints.description + "\nready\n").utf8))
+        FileHandle.standardOutput.write(Data((lines + "ready\n").utf8))
         let signal = await stop.wait()
         logger.info("draining", metadata: ["signal": "\(signal)"])
+        await http?.stop()
         await server.stop()
     }
 }
