@@ -1,10 +1,12 @@
 # Quick start: `make demo` runs the main job, `make test` runs every test.
 # Each installs what it needs (Debian packages) when it is missing.
 SWIFT ?= swift
+# chromium: the dashboard's browser test (Tests/AbmHTTPTests) drives it headless over the DevTools protocol,
+# and the report's test has it build the report's DOM; systemd: systemd-analyze rates deploy/abm.service.
 APT_PACKAGES := libzmq3-dev python3-zmq python3-jsonschema systemd chromium
 PYTHON ?= /usr/bin/python3
 
-.PHONY: deps build demo test static-check bench bench-abm bench-zmq clean
+.PHONY: deps build demo test static-check screenshot bench bench-abm bench-zmq clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -29,6 +31,11 @@ test: deps
 # The release binary with the Swift runtime linked in runs without the toolchain (docs/operations.md).
 static-check: deps
 	SWIFT=$(SWIFT) sh deploy/check-static.sh
+
+# The dashboard screenshot of the README (docs/dashboard.png), from the browser test's run.
+screenshot: deps
+	$(SWIFT) build --build-tests
+	ABM_SCREENSHOT=$(CURDIR)/docs/dashboard.png $(SWIFT) test --skip-build --no-parallel --filter OperatorHTTPTests/browser
 
 bench: bench-abm bench-zmq
 

@@ -17,6 +17,10 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // The only place C is visible: libzmq from Debian's libzmq3-dev.
@@ -46,13 +50,24 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
         ]),
+        // The operator's HTTP endpoint: Prometheus /metrics, /healthz, /readyz and the live dashboard.
+        .target(name: "AbmHTTP", dependencies: [
+            "CampaignCore", "CampaignRuntime", "CampaignStore", "CampaignReport", "CampaignGateway",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Human-readable views of an event log: a text timeline and an HTML report with an SVG chart.
         .target(name: "CampaignReport", dependencies: ["CampaignCore"]),
         // Client side of the wire protocol: request building, a DEALER request channel, gap-free event
         // tailing, the demo's data. Shared by the `abm` client commands, `abm demo` and `abm bench`.
         .target(name: "AbmClientKit", dependencies: ["ZeroMQ", "CampaignCore", "CampaignGateway"]),
         .executableTarget(name: "abm", dependencies: [
-            "CampaignReport", "AbmClientKit",
+            "CampaignReport", "AbmClientKit", "AbmHTTP",
             "ZeroMQ", "CampaignCore", "CampaignStore", "CampaignRuntime", "CampaignGateway",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -74,6 +89,8 @@ let package = Package(
         ]),
         .testTarget(name: "CampaignReportTests", dependencies: ["CampaignReport", "CampaignCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ZeroMQ", "CampaignCore", "CampaignGateway"]),
+        .testTarget(name: "AbmHTTPTests", dependencies: ["AbmHTTP", "AbmClientKit", "CampaignGateway", "CampaignRuntime", "CampaignStore", "CampaignCore", "ZeroMQ"],
+                    exclude: ["dashboard_check.py"]),
         .testTarget(name: "AbmClientKitTests", dependencies: ["AbmClientKit", "ZeroMQ", "CampaignCore", "CampaignGateway"]),
     ],
     swiftLanguageModes: [.v6]

@@ -10,6 +10,7 @@ public final class EventBroadcast: EventPublisher, Sendable {
     private struct State {
         var next = 0
         var watchers: [Int: AsyncStream<StoredEvent>.Continuation] = [:]
+        var finished = false
     }
 
     private let state = Mutex(State())
@@ -19,13 +20,19 @@ public final class EventBroadcast: EventPublisher, Sendable {
         self.bufferSize = max(1, bufferSize)
     }
 
-    /// The events published from now on, until the stream's consumer stops iterating.
+    /// The events published from now on, until the stream's consumer stops iterating or `finish()`
+    /// (after which the streams returned are already finished).
     public func watch() -> AsyncStream<StoredEvent> {
         let (stream, continuation) = AsyncStream<StoredEvent>.makeStream(bufferingPolicy: .bufferingNewest(bufferSize))
-        let id = state.withLock { s in
+        let id: Int? = state.withLock { s in
+            guard !s.finished else { return nil }
             defer { s.next += 1 }
             s.watchers[s.next] = continuation
             return s.next
+        }
+        guard let id else {
+            continuation.finish()
+            return stream
         }
         continuation.onTermination = { [weak self] _ in
             _ = self?.state.withLock { $0.watchers.removeValue(forKey: id) }
@@ -44,9 +51,13 @@ public final class EventBroadcast: EventPublisher, Sendable {
         }
     }
 
-    /// Ends every watcher's stream (server stop).
+    /// Ends every watcher's stream, and those of later watchers (server stop).
     public func finish() {
-        let watchers = state.withLock { s in defer { s.watchers = [:] }; return Array(s.watchers.values) }
+        let watchers = state.withLock { s in
+            s.finished = true
+            defer { s.watchers = [:] }
+            return Array(s.watchers.values)
+        }
         for watcher in watchers { watcher.finish() }
     }
 }

@@ -81,12 +81,12 @@ struct Stats: ParsableCommand {
 
 /// The text forms of `list` and `stats` replies.
 enum CampaignListText {
-    static let header = pad("ACCOUNT", 28) + pad("STATUS", 11) + pad("PARKED", 7) + pad("SINCE", 21) + "CAMPAIGN"
+    static let header = pad("ACCOUNT", 28) + pad("STATUS", 11) + pad("PARKED", 7) + pad("SINCE", 26) + "CAMPAIGN"
 
     static func row(_ row: JSONValue) -> String {
         let parked = row["parked"] == .bool(true) ? "yes" : "-"
         return pad(row["account_id"]?.stringValue ?? "?", 28) + pad(row["status"]?.stringValue ?? "?", 11)
-            + pad(parked, 7) + pad(row["status_since"]?.stringValue ?? "", 21) + (row["campaign_id"]?.stringValue ?? "")
+            + pad(parked, 7) + pad(row["status_since"]?.stringValue ?? "", 26) + (row["campaign_id"]?.stringValue ?? "")
     }
 
     static func stats(_ reply: JSONValue) -> String {

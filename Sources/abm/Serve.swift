@@ -1,3 +1,4 @@
+import AbmHTTP
 import ArgumentParser
 import CampaignCore
 import CampaignGateway
@@ -15,7 +16,8 @@ struct Serve: AsyncParsableCommand {
         then `ready`, on standard output; logs go to standard error. SIGTERM or SIGINT drains (requests \
         in flight are acknowledged, events published) and exits 0. With CURVE, SIGHUP reloads the three \
         allow-lists (a list that does not parse is refused and the previous ones stay). Binding an endpoint \
-        that is not loopback needs CURVE or --insecure.
+        that is not loopback needs CURVE or --insecure. With --http, an HTTP endpoint serves /metrics \
+        (Prometheus), /healthz, /readyz and the live dashboard at /; its line `http <url>` comes before `ready`.
         """)
 
     @Option(help: "Ingress ROUTER endpoint (lead, response).")
@@ -67,6 +69,11 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Allow binding non-loopback endpoints without CURVE (plaintext, anyone who can connect is admitted).")
     var insecure = false
 
+    @Option(help: ArgumentHelp(
+        "Serve /metrics, /healthz, /readyz and the dashboard over HTTP here (e.g. 127.0.0.1:5573; port 0 picks one). Off when not given. No authentication: a non-loopback address needs --insecure.",
+        valueName: "HOST:PORT"))
+    var http: String?
+
     func validate() throws {
         let curveFlags = [curveSecretKey, allowProducers, allowOperators, allowSubscribers]
         if curveFlags.contains(where: { $0 != nil }) && curveFlags.contains(where: { $0 == nil }) {
@@ -81,6 +88,14 @@ struct Serve: AsyncParsableCommand {
         }
         if let logFormat, LogFormat(rawValue: logFormat) == nil {
             throw ValidationError("--log-format: `\(logFormat)` is not one of logfmt, json")
+        }
+        if let http {
+            let address: HTTPOptions
+            do { address = try HTTPOptions(parsing: http) } catch { throw ValidationError("--http: \(error.message)") }
+            if !address.isLoopback && !insecure {
+                throw ValidationError("--http: `\(address.host)` is not loopback; the dashboard can pause and cancel campaigns "
+                                      + "and has no authentication: put it behind an authenticating proxy and add --insecure")
+            }
         }
         if let logLevel, Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level: `\(logLevel)` is not one of trace, debug, info, notice, warning, error, critical")
@@ -124,7 +139,10 @@ struct Serve: AsyncParsableCommand {
             "clock": "\(options.virtualClockStart.map { "virtual:" + WireTime.format($0) } ?? "wall")",
             "config": "\(config ?? "none")", "pid": "\(getpid())",
             "curve": "\(options.curve != nil ? "on" : "off")", "log_format": "\(format.rawValue)",
+            "http": "\(http ?? "off")",
         ])
+        let exporter = http == nil ? nil : MetricsExporter()
+        options.runtime.metricsFactory = exporter?.factory
 
         // Signals are taken over before the sockets exist, so that an early SIGTERM still drains (the
         // service group's own signal handling would start only once the group runs).
@@ -156,10 +174,19 @@ struct Serve: AsyncParsableCommand {
         }
         defer { reloader.cancel() }
 
-        // The server's parts as services; systemd's notifier last, so that it says STOPPING first.
-        let notifier = SystemdNotifier(socketPath: ProcessInfo.processInfo.environment["NOTIFY_SOCKET"])
+        // The server's parts as services, then the HTTP front (stopped before the gateway drains, its event
+        // streams ended first), then systemd's notifier (so that it says STOPPING first).
         var services = server.services
-        services.append(SystemdNotifyService(notifier: notifier, status: "serving \(server.endpoints.ingress)", logger: logger))
+        var httpServer: OperatorHTTPServer?
+        if let address = self.http, let exporter {
+            let front = OperatorHTTPServer(options: try HTTPOptions(parsing: address), server: server, exporter: exporter,
+                                           logger: logger)
+            services += [front, server.liveEventsService]
+            httpServer = front
+        }
+        let notifier = SystemdNotifier(socketPath: ProcessInfo.processInfo.environment["NOTIFY_SOCKET"])
+        services.append(SystemdNotifyService(notifier: notifier, status: "serving \(server.endpoints.ingress)", logger: logger,
+                                             ready: { [httpServer] in await httpServer?.port() != nil || httpServer == nil }))
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
         // A backstop only: every step is bounded by the drain timeout already (drain, then the runtime).
         groupConfiguration.maximumGracefulShutdownDuration = options.drainTimeout * 2 + .seconds(10)
@@ -171,9 +198,21 @@ struct Serve: AsyncParsableCommand {
             await group.triggerGracefulShutdown()
         }
         defer { trigger.cancel() }
+        let running = Task { try await group.run() }
+        var lines = server.endpoints.description + "\n"
+        if let httpServer, let address = self.http {
+            guard let port = await httpServer.port() else {
+                // The HTTP front could not listen: the group stopped the server (in order); say why, exit 2.
+                let outcome = await running.result
+                logger.error("cannot serve HTTP on \(address)", metadata: ["error": "\(outcome)"])
+                throw ExitCode(2)
+            }
+            let host = httpServer.options.host.contains(":") ? "[\(httpServer.options.host)]" : httpServer.options.host
+            lines += "http http://\(host):\(port)/\n"
+        }
         // Unbuffered, so that a parent process reading a pipe sees the lines at once.
-        FileHandle.standardOutput.write(Data((server.endpoints.description + "\nready\n").utf8))
-        do { try await group.run() } catch {
+        FileHandle.standardOutput.write(Data((lines + "ready\n").utf8))
+        do { try await running.value } catch {
             logger.error("service group ended with an error", metadata: ["error": "\(error)"])
             await server.stop()
             throw ExitCode(1)

@@ -166,8 +166,10 @@ struct OperationsTests {
         let socketPath = "/tmp/abm-notify-\(UUID().uuidString.prefix(8)).sock"
         let listener = try DatagramListener(path: socketPath)
         defer { listener.close() }
+        // With the HTTP front in the same service group: READY once it listens too.
         let server = try await ServerProcess.start(dataDirectory: dir + "/data",
-                                                   environment: ["NOTIFY_SOCKET": socketPath])
+                                                   environment: ["NOTIFY_SOCKET": socketPath],
+                                                   extraArguments: ["--http", "127.0.0.1:0"])
         let ready = try await listener.receive(within: 10)
         #expect(ready.split(separator: "\n").contains("READY=1"), "\(ready)")
         #expect(ready.contains("MAINPID=\(server.process.processIdentifier)"))

@@ -4,16 +4,16 @@ import Foundation
 
 /// The gateway's swift-metrics instruments. Ingress is counted once per batch (a few counter updates per
 /// batch of up to 256 requests, not one per request): the ingest path stays as fast as without metrics.
-struct GatewayMetrics: Sendable {
+public struct GatewayMetrics: Sendable {
     /// `abm_requests_total{type, outcome}`: requests by wire type and outcome — `accepted`, `duplicate`,
     /// `rejected` (refused with an error code, malformed ones included) and `rate_limited`.
-    static let requests = "abm_requests_total"
+    public static let requests = "abm_requests_total"
     /// `abm_ack_latency_seconds{socket}`: from a request's arrival to its reply being queued for sending.
     /// Ingress records one observation per batch (all of a batch's requests are answered together);
     /// control one per request.
-    static let ackLatency = "abm_ack_latency_seconds"
+    public static let ackLatency = "abm_ack_latency_seconds"
     /// `abm_replay_requests_total`: `events` requests (subscribers catching up by seq).
-    static let replayRequests = "abm_replay_requests_total"
+    public static let replayRequests = "abm_replay_requests_total"
 
     static let types = ["lead", "response", "pause", "resume", "cancel", "status", "events", "clock.advance", "list",
                         "stats", "unknown"]

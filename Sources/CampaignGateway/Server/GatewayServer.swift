@@ -166,8 +166,9 @@ final class GatewayServer: Sendable {
                             replies.append(ZMQMessage(routingID: identity, replyFrames(body)))
                             ingressWindows.release(identity)
                         }
-                        ingressReplies.enqueue(contentsOf: replies)
+                        // Counted before the acks leave: a client that has its ack sees it counted.
                         metrics.ingressBatch(requests, acks.lazy.map(\.status), since: arrived)
+                        ingressReplies.enqueue(contentsOf: replies)
                     }
                     lastAcks = acksSent
                     dispatcher.submitUnordered(weight: requests.count) { await acksSent.value }

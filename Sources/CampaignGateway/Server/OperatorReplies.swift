@@ -12,7 +12,7 @@ extension ControlReply {
         ])
     }
 
-    static func listItem(_ item: CampaignListing.Item) -> JSONValue {
+    public static func listItem(_ item: CampaignListing.Item) -> JSONValue {
         .object([
             "account_id": .string(item.accountId),
             "campaign_id": .string(item.campaignId),

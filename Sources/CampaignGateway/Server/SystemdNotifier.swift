@@ -51,23 +51,28 @@ public struct SystemdNotifier: Sendable {
 }
 
 /// Tells systemd the server is ready when the group runs (the sockets are bound and recovery is done by
-/// then: `AbmServer.start` returned) and that it is stopping when the group's graceful shutdown begins.
-/// Register it after the server's services, so that `STOPPING=1` goes out before the gateway drains.
+/// then: `AbmServer.start` returned) and `ready` says the rest is (an HTTP front listening), and that it is
+/// stopping when the group's graceful shutdown begins. Register it last, so that `STOPPING=1` goes out
+/// before anything stops.
 public struct SystemdNotifyService: Service, CustomStringConvertible {
     let notifier: SystemdNotifier
     let status: String
     let logger: Logger
+    let ready: @Sendable () async -> Bool
 
-    public init(notifier: SystemdNotifier, status: String, logger: Logger) {
+    /// - Parameter ready: waits for the services started with the group; false: never ready (it failed).
+    public init(notifier: SystemdNotifier, status: String, logger: Logger,
+                ready: @escaping @Sendable () async -> Bool = { true }) {
         self.notifier = notifier
         self.status = status
         self.logger = logger
+        self.ready = ready
     }
 
     public var description: String { "abm.systemd-notify" }
 
     public func run() async throws {
-        if notifier.socketPath != nil {
+        if notifier.socketPath != nil, await ready() {
             let sent = notifier.notify("READY=1\nSTATUS=\(status)\nMAINPID=\(getpid())")
             logger.debug("systemd notified", metadata: ["state": "READY=1", "sent": "\(sent)"])
         }

@@ -1,0 +1,223 @@
+import AbmClientKit
+import AbmHTTP
+import CampaignCore
+import CampaignGateway
+import CampaignRuntime
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Logging
+import Testing
+
+/// 2026-03-02T09:00:00Z, a Monday.
+let monday9 = Date(timeIntervalSince1970: 1_772_442_000)
+
+/// A server on ephemeral ports with its HTTP endpoint; both stopped when `body` ends (or throws).
+func withHTTPServer(_ body: (AbmServer, OperatorHTTPServer.Running) async throws -> Void) async throws {
+    let exporter = MetricsExporter()
+    var logger = Logger(label: "abm.test")
+    logger.logLevel = .critical
+    var options = ServerOptions(endpoints: .ephemeral, virtualClockStart: monday9, logger: logger)
+    options.runtime.metricsFactory = exporter.factory
+    let server = try await AbmServer.start(options: options)
+    let http: OperatorHTTPServer.Running
+    do {
+        http = try await OperatorHTTPServer(options: HTTPOptions(host: "127.0.0.1", port: 0), server: server,
+                                            exporter: exporter, logger: logger).start()
+    } catch {
+        await server.stop()
+        throw error
+    }
+    do {
+        try await body(server, http)
+    } catch {
+        await http.stop()
+        await server.stop()
+        throw error
+    }
+    await http.stop()
+    await server.stop()
+}
+
+/// One HTTP exchange: status and body text.
+func fetch(_ url: String, method: String = "GET", headers: [String: String] = [:]) async throws -> (Int, String) {
+    var request = URLRequest(url: URL(string: url)!)
+    request.httpMethod = method
+    for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
+    let (data, response) = try await URLSession.shared.data(for: request)
+    return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+}
+
+/// Runs blocking client calls on a thread of their own (ZeroMQ's synchronous client).
+func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
+        Thread { c.resume(with: Result { try body() }) }.start()
+    }
+}
+
+/// A ZeroMQ client of `server`, used on a thread of its own.
+func withClient(_ server: AbmServer, _ body: @escaping @Sendable (AbmClient) throws -> Void) async throws {
+    let endpoints = server.endpoints
+    try await onThread { try body(try AbmClient(endpoints: endpoints)) }
+}
+
+func lead(_ account: String) -> JSONValue {
+    ["account_id": .string(account), "email": .string("pat@\(account).example"), "name": "Pat Lee", "title": "CTO",
+     "timezone": "UTC", "topic": "data pipelines", "metadata": ["company_name": .string("\(account.capitalized) Inc")],
+     "account_contacts": [
+        ["email": .string("sam@\(account).example"), "name": "Sam Roe", "title": "VP Engineering", "timezone": "UTC"],
+        ["email": .string("kim@\(account).example"), "name": "Kim Ode", "title": "Director of Data", "timezone": "UTC",
+         "phone": "+15550101"],
+     ]]
+}
+
+/// The value of the sample `line` (exact name and labels) in a Prometheus exposition, nil when absent.
+func sample(_ text: String, _ line: String) -> Double? {
+    for l in text.split(separator: "\n") where l.hasPrefix(line + " ") {
+        return Double(l.dropFirst(line.count + 1))
+    }
+    return nil
+}
+
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct OperatorHTTPTests {
+    @Test("/metrics counts requests by type and outcome, commits, events, replays, and reads the state gauges")
+    func metrics() async throws {
+        try await withHTTPServer { server, http in
+            try await withClient(server) { client in
+                try client.lead(lead("acme"), id: "l1")
+                try client.lead(lead("globex"), id: "l2")
+                _ = try client.send(ingress: Requests.lead(fromUser: lead("acme"), id: "l1"))  // duplicate
+                _ = try client.send(ingress: ["type": "lead", "id": "l3", "lead": ["account_id": "x"]])  // rejected: no email
+                _ = try client.send(ingress: ["type": "lead"])  // malformed: no id
+                _ = try client.events(after: 0)
+                _ = try client.command(Requests.status(accountId: "acme"))
+                _ = try client.send(control: Requests.status(accountId: "nobody"))
+            }
+            let (status, text) = try await fetch(http.url + "metrics")
+            #expect(status == 200)
+            #expect(sample(text, #"abm_requests_total{type="lead",outcome="accepted"}"#) == 2)
+            #expect(sample(text, #"abm_requests_total{type="lead",outcome="duplicate"}"#) == 1)
+            #expect(sample(text, #"abm_requests_total{type="lead",outcome="rejected"}"#) == 2)
+            #expect(sample(text, #"abm_requests_total{type="status",outcome="accepted"}"#) == 1)
+            #expect(sample(text, #"abm_requests_total{type="status",outcome="rejected"}"#) == 1)
+            #expect(sample(text, "abm_replay_requests_total") == 1)
+            #expect((sample(text, #"abm_ack_latency_seconds_count{socket="ingress"}"#) ?? 0) >= 1)
+            #expect(sample(text, #"abm_ack_latency_seconds_count{socket="control"}"#) == 3)
+            #expect((sample(text, "abm_commit_batch_writes_count") ?? 0) >= 1)
+            #expect(sample(text, "abm_commit_batch_writes_sum") == 2, "two leads stored; the refused ones store nothing")
+            #expect((sample(text, "abm_commit_duration_seconds_count") ?? 0) >= 1)
+            #expect(sample(text, "abm_events_published_total") == 4, "campaign.started and a first touch per lead")
+            #expect(sample(text, #"abm_campaigns{status="active"}"#) == 2)
+            #expect(sample(text, #"abm_campaigns{status="paused"}"#) == 0)
+            #expect(sample(text, "abm_campaigns_resident") == 2)
+            #expect(sample(text, "abm_timers_pending") == 2)
+            #expect(sample(text, "abm_timers_overdue") == 0)
+            #expect(sample(text, "abm_campaigns_parked") == 0)
+            #expect(sample(text, "abm_outbox_lag_events") == 0)
+            #expect(sample(text, "abm_ready") == 1)
+            #expect(text.contains("# HELP abm_campaigns Campaigns by status"))
+        }
+    }
+
+    @Test("/healthz while up; /readyz 200 when running, 503 with the reason once the runtime stops")
+    func health() async throws {
+        try await withHTTPServer { server, http in
+            let health = try await fetch(http.url + "healthz")
+            #expect(health.0 == 200 && health.1 == "ok\n")
+            let ready = try await fetch(http.url + "readyz")
+            #expect(ready.0 == 200 && ready.1 == "ready\n")
+            await server.runtime.shutdown()
+            let stopping = try await fetch(http.url + "readyz")
+            #expect(stopping.0 == 503 && stopping.1 == "not ready: stopping\n")
+            let stillUp = try await fetch(http.url + "healthz")
+            #expect(stillUp.0 == 200)
+        }
+    }
+
+    @Test("the dashboard's API: lists, a campaign, its timeline, commands (with the header only), errors naming the field")
+    func api() async throws {
+        try await withHTTPServer { server, http in
+            try await withClient(server) { client in
+                for a in ["acme", "acme-labs", "globex"] { try client.lead(lead(a)) }
+            }
+            let (_, list) = try await fetch(http.url + "api/campaigns?account=acme&limit=1")
+            let page = try JSONParser.parse(Array(list.utf8))
+            #expect(page["campaigns"]?.arrayValue?.map { $0["account_id"] } == ["acme"])
+            #expect(page["next"] == "acme")
+            let (bad, badBody) = try await fetch(http.url + "api/campaigns?status=running")
+            #expect(bad == 400)
+            #expect(try JSONParser.parse(Array(badBody.utf8))["error"]?["field"] == "status")
+            let zero = try await fetch(http.url + "api/campaigns?limit=0")
+            #expect(zero.0 == 400)
+            let (_, campaign) = try await fetch(http.url + "api/campaign?account=globex")
+            #expect(try JSONParser.parse(Array(campaign.utf8))["status"] == "active")
+            let nobody = try await fetch(http.url + "api/campaign?account=nobody")
+            #expect(nobody.0 == 404)
+            let noAccount = try await fetch(http.url + "api/campaign")
+            #expect(noAccount.0 == 400)
+            let (_, timeline) = try await fetch(http.url + "api/timeline?account=globex")
+            #expect(timeline.contains("<svg"))
+            #expect(timeline.contains("pat@globex.example"))
+
+            let forbidden = try await fetch(http.url + "api/command?account=globex&action=pause", method: "POST")
+            #expect(forbidden.0 == 403)
+            #expect(await server.runtime.status(accountId: "globex")?["status"] == "active", "refused: nothing done")
+            let paused = try await fetch(http.url + "api/command?account=globex&action=pause", method: "POST",
+                                         headers: ["X-ABM-Dashboard": "1"])
+            #expect(paused.0 == 200)
+            #expect(await server.runtime.status(accountId: "globex")?["status"] == "paused")
+            let unknown = try await fetch(http.url + "api/command?account=globex&action=explode", method: "POST",
+                                          headers: ["X-ABM-Dashboard": "1"])
+            #expect(unknown.0 == 400)
+            #expect(unknown.1.contains("\"field\":\"action\""))
+            let (_, stats) = try await fetch(http.url + "api/stats")
+            #expect(try JSONParser.parse(Array(stats.utf8))["campaigns"]?["paused"] == 1)
+            let (page2, html) = try await fetch(http.url)
+            #expect(page2 == 200)
+            #expect(html.contains("<title>abm"))
+        }
+    }
+
+    /// The browser test of issue #13: headless Chromium (Debian's package) driven over the DevTools
+    /// protocol by `dashboard_check.py`. Writes the screenshot to `$ABM_SCREENSHOT` (`make screenshot`
+    /// writes docs/dashboard.png), else to a temporary file.
+    @Test("in Chromium: the page shows a lead sent over ZeroMQ, a pause clicked on the page reaches the runtime")
+    func browser() async throws {
+        try await withHTTPServer { server, http in
+            try await withClient(server) { client in
+                for a in ["acme-corp", "globex", "initech", "umbrella", "hooli"] { try client.lead(lead(a)) }
+                try client.advanceClock(seconds: 9 * 86_400)
+                try client.respond(["account_id": "initech", "contact_email": "sam@initech.example", "kind": "reply"])
+                try client.command(Requests.cancel(accountId: "hooli"))
+                try client.lead(lead("northwind"))
+            }
+            let screenshot = ProcessInfo.processInfo.environment["ABM_SCREENSHOT"]
+                ?? FileManager.default.temporaryDirectory.appendingPathComponent("abm-dashboard-\(UUID().uuidString).png").path
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("dashboard_check.py").path
+            let run = try await onThread { () -> (Int32, String) in
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+                process.arguments = [script, http.url, "globex", screenshot]
+                let out = Pipe()
+                process.standardOutput = out
+                process.standardError = out
+                try process.run()
+                let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                process.waitUntilExit()
+                return (process.terminationStatus, text)
+            }
+            #expect(run.0 == 0, "\(run.1)")
+            #expect(run.1.hasSuffix("ok\n"), "\(run.1)")
+            // The click reached the runtime: the campaign is paused there, by the dashboard.
+            let status = await server.runtime.status(accountId: "globex")
+            #expect(status?["status"] == "paused")
+            #expect(status?["reason"] == "paused from the dashboard")
+            let png = try Data(contentsOf: URL(fileURLWithPath: screenshot))
+            #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
+            #expect(png.count > 20_000)
+            if ProcessInfo.processInfo.environment["ABM_SCREENSHOT"] == nil { try? FileManager.default.removeItem(atPath: screenshot) }
+        }
+    }
+}
