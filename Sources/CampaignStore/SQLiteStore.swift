@@ -222,8 +222,8 @@ public final class SQLiteStore: CampaignStorage {
                 insertSuppression.setUncheckedArguments([email.lowercased()])
                 try insertSuppression.execute()
             }
-            if let entry = write.index {
-                upsertIndex.setUncheckedArguments([write.accountId, write.shard, entry.campaignId, entry.status,
+            if let entry = writes[w].index {
+                upsertIndex.setUncheckedArguments([accountId, shard, entry.campaignId, entry.status,
                                                    StoreTime.millis(entry.startedAt), StoreTime.millis(entry.statusSince)])
                 try upsertIndex.execute()
             }
