@@ -168,6 +168,12 @@ struct OperatorHTTPTests {
                                          headers: ["X-ABM-Dashboard": "1"])
             #expect(paused.0 == 200)
             #expect(await server.runtime.status(accountId: "globex")?["status"] == "paused")
+            let retry = try await fetch(http.url + "api/command?account=globex&action=retry", method: "POST",
+                                        headers: ["X-ABM-Dashboard": "1"])
+            #expect(retry.0 == 200 && retry.1.contains("\"retried\":false"), "not parked: nothing to retry")
+            let cancelUnknown = try await fetch(http.url + "api/command?account=nobody&action=cancel", method: "POST",
+                                                headers: ["X-ABM-Dashboard": "1"])
+            #expect(cancelUnknown.0 == 404)
             let unknown = try await fetch(http.url + "api/command?account=globex&action=explode", method: "POST",
                                           headers: ["X-ABM-Dashboard": "1"])
             #expect(unknown.0 == 400)
