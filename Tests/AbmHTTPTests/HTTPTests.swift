@@ -95,6 +95,7 @@ struct OperatorHTTPTests {
                 _ = try client.command(Requests.status(accountId: "acme"))
                 _ = try client.send(control: Requests.status(accountId: "nobody"))
             }
+            await server.runtime.settle()  // events are published after the commit the acks wait for
             let (status, text) = try await fetch(http.url + "metrics")
             #expect(status == 200)
             #expect(sample(text, #"abm_requests_total{type="lead",outcome="accepted"}"#) == 2)
