@@ -228,3 +228,68 @@ struct OperatorHTTPTests {
         }
     }
 }
+
+/// A plain TCP client for a streamed response (server-sent events), read line by line.
+final class StreamingHTTPClient: @unchecked Sendable {
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+
+    init(port: Int, path: String) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { close(fd); throw POSIXError(.ECONNREFUSED) }
+        var timeout = timeval(tv_sec: 20, tv_usec: 0)  // a bound, not pacing: a stalled stream fails the test
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8)
+        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+    }
+
+    deinit { close(fd) }
+
+    /// The next line (without CR LF), or nil at the end of the stream.
+    func line() -> String? {
+        while true {
+            if let nl = buffer.firstIndex(of: 0x0A) {
+                let line = buffer[..<nl]
+                buffer.removeSubrange(...nl)
+                return String(decoding: line.last == 0x0D ? line.dropLast() : line, as: UTF8.self)
+            }
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { return nil }
+            buffer += chunk[..<n]
+        }
+    }
+
+    /// Lines until one satisfies `match` (returned), or nil at the end of the stream.
+    func line(where match: (String) -> Bool) -> String? {
+        while let l = line() { if match(l) { return l } }
+        return nil
+    }
+}
+
+@Suite(.timeLimit(.minutes(2)))
+struct EventStreamTests {
+    @Test("/api/events streams committed events as server-sent events; stopping the server ends the stream")
+    func serverSentEvents() async throws {
+        try await withHTTPServer { server, http in
+            let stream = try StreamingHTTPClient(port: http.port, path: "/api/events")
+            let head = try await onThread { stream.line(where: { $0.hasPrefix(": abm events") }) != nil }
+            #expect(head)
+            try await withClient(server) { client in try client.lead(lead("acme")) }
+            let data = try await onThread { stream.line(where: { $0.hasPrefix("data: ") }) }
+            let event = try JSONParser.parse(Array(try #require(data).dropFirst("data: ".count).utf8))
+            #expect(event["type"] == "campaign.started")
+            #expect(event["seq"] == 1)
+            await http.stop()
+            let rest = try await onThread { stream.line(where: { $0.hasPrefix("data: ") && $0.contains("\"seq\":99") }) }
+            #expect(rest == nil, "the stream ended with the server")
+        }
+    }
+}
