@@ -127,7 +127,13 @@ public final class OperatorHTTPServer: Service, Sendable {
         router.get("/metrics") { _, _ in
             Self.text(await exporter.scrape(runtime), contentType: "text/plain; version=0.0.4; charset=utf-8")
         }
-        router.get("/") { _, _ in Self.text(DashboardPage.html, contentType: "text/html; charset=utf-8") }
+        router.get("/") { _, _ in
+            var page = Self.text(DashboardPage.html, contentType: "text/html; charset=utf-8")
+            // The page has buttons that act: no framing by another site (clickjacking).
+            page.headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
+            page.headers[HTTPField.Name("Content-Security-Policy")!] = "frame-ancestors 'none'"
+            return page
+        }
         router.get("/api/stats") { _, _ in
             do { return Self.json(.object(ControlReply.statsFields(try await runtime.campaignStats()))) } catch {
                 return Self.failure(error)

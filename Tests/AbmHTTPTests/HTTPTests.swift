@@ -183,6 +183,10 @@ struct OperatorHTTPTests {
             #expect(try JSONParser.parse(Array(stats.utf8))["campaigns"]?["paused"] == 1)
             let (page2, html) = try await fetch(http.url)
             #expect(page2 == 200)
+            var request = URLRequest(url: URL(string: http.url)!)
+            request.httpMethod = "GET"
+            let (_, response) = try await URLSession.shared.data(for: request)
+            #expect((response as? HTTPURLResponse)?.value(forHTTPHeaderField: "X-Frame-Options") == "DENY")
             #expect(html.contains("<title>abm"))
         }
     }
