@@ -122,6 +122,22 @@ struct OperatorHTTPTests {
         }
     }
 
+    @Test("ingress is counted per batch: 300 pipelined leads, every one counted, far fewer latency observations")
+    func countedPerBatch() async throws {
+        try await withHTTPServer { server, http in
+            try await withClient(server) { client in
+                let channel = try client.ingress()
+                for i in 0..<300 { try channel.send(Requests.encode(try Requests.lead(fromUser: lead("acct-\(i)"), id: "p\(i)"))) }
+                for _ in 0..<300 { _ = try channel.receiveBody(timeoutMilliseconds: 20_000) }
+            }
+            let (_, text) = try await fetch(http.url + "metrics")
+            #expect(sample(text, #"abm_requests_total{type="lead",outcome="accepted"}"#) == 300)
+            let observations = try #require(sample(text, #"abm_ack_latency_seconds_count{socket="ingress"}"#))
+            #expect(observations >= 2 && observations < 300, "one per batch (at most 256 requests), not one per request")
+            #expect(sample(text, "abm_commit_batch_writes_sum") == 300)
+        }
+    }
+
     @Test("/healthz while up; /readyz 200 when running, 503 with the reason once the runtime stops")
     func health() async throws {
         try await withHTTPServer { server, http in
