@@ -76,7 +76,7 @@ public final class OperatorHTTPServer: Service, Sendable {
             throw HTTPOptionsError(message: "the HTTP server stopped before listening")
         }
         let host = options.host.contains(":") ? "[\(options.host)]" : options.host
-        return Running(url: "http://\(host):\(port)/", port: port, group: group, task: task, liveEvents: server.liveEvents)
+        return Running(url: "http://\(host):\(port)/", port: port, group: group, task: task)
     }
 
     /// A server started by `start()`.
@@ -86,11 +86,9 @@ public final class OperatorHTTPServer: Service, Sendable {
         public let port: Int
         let group: ServiceGroup
         let task: Task<Void, any Error>
-        let liveEvents: EventBroadcast
 
         /// Graceful: open event streams end, requests in progress finish, then the listener closes.
         public func stop() async {
-            liveEvents.finish()
             await group.triggerGracefulShutdown()
             _ = await task.result
         }
@@ -103,7 +101,14 @@ public final class OperatorHTTPServer: Service, Sendable {
             onServerRunning: { [weak self] channel in self?.resolvePort(channel.localAddress?.port) },
             logger: logger)
         defer { resolvePort(nil) }
-        try await app.run()
+        let liveEvents = server.liveEvents
+        // Event streams never end by themselves: on graceful shutdown they are ended, so that the server
+        // can finish its open requests and close.
+        try await withGracefulShutdownHandler {
+            try await app.run()
+        } onGracefulShutdown: {
+            liveEvents.finish()
+        }
     }
 
     func makeRouter() -> Router<BasicRequestContext> {
@@ -122,7 +127,13 @@ public final class OperatorHTTPServer: Service, Sendable {
         router.get("/metrics") { _, _ in
             Self.text(await exporter.scrape(runtime), contentType: "text/plain; version=0.0.4; charset=utf-8")
         }
-        router.get("/") { _, _ in Self.text(DashboardPage.html, contentType: "text/html; charset=utf-8") }
+        router.get("/") { _, _ in
+            var page = Self.text(DashboardPage.html, contentType: "text/html; charset=utf-8")
+            // The page has buttons that act: no framing by another site (clickjacking).
+            page.headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
+            page.headers[HTTPField.Name("Content-Security-Policy")!] = "frame-ancestors 'none'"
+            return page
+        }
         router.get("/api/stats") { _, _ in
             do { return Self.json(.object(ControlReply.statsFields(try await runtime.campaignStats()))) } catch {
                 return Self.failure(error)

@@ -391,28 +391,45 @@ public final class CampaignRuntime: Sendable {
                              field: "limit")
         }
         let parked = Set(coordinator.parkedAccounts)
-        var query = CampaignQuery(status: filter.status?.rawValue, accountPrefix: filter.accountPrefix,
-                                  after: filter.after, limit: filter.limit + 1)
-        if filter.parked == true { query.accountIds = parked.sorted() }
         var items: [CampaignListing.Item] = []
-        var more = false
+        func add(_ rows: [CampaignIndexEntry]) {
+            for row in rows {
+                guard let status = CampaignStatus(rawValue: row.status) else { continue }
+                let isParked = parked.contains(row.accountId)
+                if filter.parked == false && isParked { continue }
+                items.append(.init(accountId: row.accountId, campaignId: row.campaignId, status: status,
+                                   startedAt: row.startedAt, statusSince: row.statusSince, parked: isParked))
+            }
+        }
         do {
-            // Not-parked lists skip the parked rows: pages until full (parked campaigns are few).
-            while items.count <= filter.limit {
-                let rows = try await store.campaigns(query)
-                for row in rows {
-                    guard let status = CampaignStatus(rawValue: row.status) else { continue }
-                    let isParked = parked.contains(row.accountId)
-                    if filter.parked == false && isParked { continue }
-                    items.append(.init(accountId: row.accountId, campaignId: row.campaignId, status: status,
-                                       startedAt: row.startedAt, statusSince: row.statusSince, parked: isParked))
+            if filter.parked == true {
+                // The parked accounts in list order, looked up a chunk at a time (bounded SQL parameters).
+                let prefix = filter.accountPrefix ?? ""
+                let candidates = parked.filter { id in
+                    id.utf8.starts(with: prefix.utf8) && filter.after.map { accountOrder($0, id) } ?? true
+                }.sorted(by: accountOrder)
+                var start = 0
+                while items.count <= filter.limit, start < candidates.count {
+                    let chunk = Array(candidates[start..<min(start + 500, candidates.count)])
+                    add(try await store.campaigns(CampaignQuery(status: filter.status?.rawValue, accountIds: chunk,
+                                                                limit: chunk.count)))
+                    start += chunk.count
                 }
-                guard rows.count == query.limit, let last = rows.last else { break }
-                query.after = last.accountId
+            } else {
+                var query = CampaignQuery(status: filter.status?.rawValue, accountPrefix: filter.accountPrefix,
+                                          after: filter.after, limit: filter.limit + 1)
+                // Not-parked lists skip the parked rows: pages until full (parked campaigns are few).
+                while items.count <= filter.limit {
+                    let rows = try await store.campaigns(query)
+                    add(rows)
+                    guard rows.count == query.limit, let last = rows.last else { break }
+                    query.after = last.accountId
+                }
             }
         } catch {
             throw Self.unavailable(error)
         }
+        var more = false
         if items.count > filter.limit {
             items.removeLast(items.count - filter.limit)
             more = true

@@ -23,7 +23,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Ingress ROUTER endpoint (lead, response).")
     var ingress: String?
 
-    @Option(help: "Control ROUTER endpoint (pause, resume, cancel, status, events, clock.advance).")
+    @Option(help: "Control ROUTER endpoint (pause, resume, cancel, status, events, clock.advance, list, stats).")
     var control: String?
 
     @Option(help: "Events PUB endpoint.")

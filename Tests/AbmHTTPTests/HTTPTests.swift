@@ -95,6 +95,7 @@ struct OperatorHTTPTests {
                 _ = try client.command(Requests.status(accountId: "acme"))
                 _ = try client.send(control: Requests.status(accountId: "nobody"))
             }
+            await server.runtime.settle()  // events are published after the commit the acks wait for
             let (status, text) = try await fetch(http.url + "metrics")
             #expect(status == 200)
             #expect(sample(text, #"abm_requests_total{type="lead",outcome="accepted"}"#) == 2)
@@ -118,6 +119,22 @@ struct OperatorHTTPTests {
             #expect(sample(text, "abm_outbox_lag_events") == 0)
             #expect(sample(text, "abm_ready") == 1)
             #expect(text.contains("# HELP abm_campaigns Campaigns by status"))
+        }
+    }
+
+    @Test("ingress is counted per batch: 300 pipelined leads, every one counted, far fewer latency observations")
+    func countedPerBatch() async throws {
+        try await withHTTPServer { server, http in
+            try await withClient(server) { client in
+                let channel = try client.ingress()
+                for i in 0..<300 { try channel.send(Requests.encode(try Requests.lead(fromUser: lead("acct-\(i)"), id: "p\(i)"))) }
+                for _ in 0..<300 { _ = try channel.receiveBody(timeoutMilliseconds: 20_000) }
+            }
+            let (_, text) = try await fetch(http.url + "metrics")
+            #expect(sample(text, #"abm_requests_total{type="lead",outcome="accepted"}"#) == 300)
+            let observations = try #require(sample(text, #"abm_ack_latency_seconds_count{socket="ingress"}"#))
+            #expect(observations >= 2 && observations < 300, "one per batch (at most 256 requests), not one per request")
+            #expect(sample(text, "abm_commit_batch_writes_sum") == 300)
         }
     }
 
@@ -168,6 +185,12 @@ struct OperatorHTTPTests {
                                          headers: ["X-ABM-Dashboard": "1"])
             #expect(paused.0 == 200)
             #expect(await server.runtime.status(accountId: "globex")?["status"] == "paused")
+            let retry = try await fetch(http.url + "api/command?account=globex&action=retry", method: "POST",
+                                        headers: ["X-ABM-Dashboard": "1"])
+            #expect(retry.0 == 200 && retry.1.contains("\"retried\":false"), "not parked: nothing to retry")
+            let cancelUnknown = try await fetch(http.url + "api/command?account=nobody&action=cancel", method: "POST",
+                                                headers: ["X-ABM-Dashboard": "1"])
+            #expect(cancelUnknown.0 == 404)
             let unknown = try await fetch(http.url + "api/command?account=globex&action=explode", method: "POST",
                                           headers: ["X-ABM-Dashboard": "1"])
             #expect(unknown.0 == 400)
@@ -176,6 +199,10 @@ struct OperatorHTTPTests {
             #expect(try JSONParser.parse(Array(stats.utf8))["campaigns"]?["paused"] == 1)
             let (page2, html) = try await fetch(http.url)
             #expect(page2 == 200)
+            var request = URLRequest(url: URL(string: http.url)!)
+            request.httpMethod = "GET"
+            let (_, response) = try await URLSession.shared.data(for: request)
+            #expect((response as? HTTPURLResponse)?.value(forHTTPHeaderField: "X-Frame-Options") == "DENY")
             #expect(html.contains("<title>abm"))
         }
     }
@@ -218,6 +245,71 @@ struct OperatorHTTPTests {
             #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
             #expect(png.count > 20_000)
             if ProcessInfo.processInfo.environment["ABM_SCREENSHOT"] == nil { try? FileManager.default.removeItem(atPath: screenshot) }
+        }
+    }
+}
+
+/// A plain TCP client for a streamed response (server-sent events), read line by line.
+final class StreamingHTTPClient: @unchecked Sendable {
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+
+    init(port: Int, path: String) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { close(fd); throw POSIXError(.ECONNREFUSED) }
+        var timeout = timeval(tv_sec: 20, tv_usec: 0)  // a bound, not pacing: a stalled stream fails the test
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8)
+        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+    }
+
+    deinit { close(fd) }
+
+    /// The next line (without CR LF), or nil at the end of the stream.
+    func line() -> String? {
+        while true {
+            if let nl = buffer.firstIndex(of: 0x0A) {
+                let line = buffer[..<nl]
+                buffer.removeSubrange(...nl)
+                return String(decoding: line.last == 0x0D ? line.dropLast() : line, as: UTF8.self)
+            }
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { return nil }
+            buffer += chunk[..<n]
+        }
+    }
+
+    /// Lines until one satisfies `match` (returned), or nil at the end of the stream.
+    func line(where match: (String) -> Bool) -> String? {
+        while let l = line() { if match(l) { return l } }
+        return nil
+    }
+}
+
+@Suite(.timeLimit(.minutes(2)))
+struct EventStreamTests {
+    @Test("/api/events streams committed events as server-sent events; stopping the server ends the stream")
+    func serverSentEvents() async throws {
+        try await withHTTPServer { server, http in
+            let stream = try StreamingHTTPClient(port: http.port, path: "/api/events")
+            let head = try await onThread { stream.line(where: { $0.hasPrefix(": abm events") }) != nil }
+            #expect(head)
+            try await withClient(server) { client in try client.lead(lead("acme")) }
+            let data = try await onThread { stream.line(where: { $0.hasPrefix("data: ") }) }
+            let event = try JSONParser.parse(Array(try #require(data).dropFirst("data: ".count).utf8))
+            #expect(event["type"] == "campaign.started")
+            #expect(event["seq"] == 1)
+            await http.stop()
+            let rest = try await onThread { stream.line(where: { $0.hasPrefix("data: ") && $0.contains("\"seq\":99") }) }
+            #expect(rest == nil, "the stream ended with the server")
         }
     }
 }

@@ -49,9 +49,27 @@ import Testing
         #expect(notParked.items.map(\.accountId) == ["acme-1", "acme-2"])
         #expect(try await runtime.campaigns(CampaignFilter(parked: false, after: notParked.next)).items.map(\.accountId) == ["gamma"])
 
-        let stats = try await runtime.campaignStats()
+        var stats = try await runtime.campaignStats()
         #expect(stats.byStatus == [.active: 2, .paused: 1, .completed: 0, .cancelled: 1])
         #expect(stats.total == 4)
+        #expect(stats.parked == 1)
+
+        // Two parked: paged in account order, filtered by prefix.
+        store.fail("acme-1")
+        for k in 0..<3 {
+            _ = await runtime.submitResponse(requestId: "a\(k)", ResponseInput(accountId: "acme-1", contactEmail: "x@acme-1.example", kind: "negative"))
+        }
+        let firstParked = try await runtime.campaigns(CampaignFilter(parked: true, limit: 1))
+        #expect(firstParked.items.map(\.accountId) == ["acme-1"])
+        #expect(firstParked.next == "acme-1")
+        let secondParked = try await runtime.campaigns(CampaignFilter(parked: true, after: firstParked.next, limit: 1))
+        #expect(secondParked.items.map(\.accountId) == ["beta"])
+        #expect(secondParked.next == nil)
+        #expect(try await runtime.campaigns(CampaignFilter(parked: true, accountPrefix: "b")).items.map(\.accountId) == ["beta"])
+        #expect(try await runtime.campaigns(CampaignFilter(status: .paused, parked: true)).items.isEmpty)
+        store.heal("acme-1")
+        #expect(await runtime.retry(accountId: "acme-1"))
+        stats = try await runtime.campaignStats()
         #expect(stats.parked == 1)
         #expect(stats.timersPending == 2, "acme-1 and beta; the paused and the cancelled have none")
         #expect(stats.timersOverdue == 0)

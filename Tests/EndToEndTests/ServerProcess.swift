@@ -15,6 +15,8 @@ final class ServerProcess: Sendable {
     let process: Process
     let endpoints: GatewayEndpoints
     let dataDirectory: String
+    /// The HTTP endpoint's base URL (`http http://…/` line) when started with `--http`.
+    let httpURL: String?
     private let stderrPipe: Pipe
 
     /// The `abm` binary built next to the test bundle (`swift build --build-tests` builds it too).
@@ -90,10 +92,11 @@ final class ServerProcess: Sendable {
             throw Timeout(what: "`ready` from abm serve; got \(lines), stderr: \(errText)")
         }
         return ServerProcess(process: process, endpoints: GatewayEndpoints(ingress: i, control: c, events: e),
-                             dataDirectory: dataDirectory, stderrPipe: err)
+                             dataDirectory: dataDirectory, httpURL: endpoints["http"], stderrPipe: err)
     }
 
-    private init(process: Process, endpoints: GatewayEndpoints, dataDirectory: String, stderrPipe: Pipe) {
+    private init(process: Process, endpoints: GatewayEndpoints, dataDirectory: String, httpURL: String?, stderrPipe: Pipe) {
+        self.httpURL = httpURL
         self.process = process
         self.endpoints = endpoints
         self.dataDirectory = dataDirectory

@@ -394,6 +394,9 @@ def main(argv=None):
     p = sub.add_parser("events"); p.add_argument("--after", type=int, default=0); p.add_argument("--limit", type=int, default=100)
     p = sub.add_parser("advance"); p.add_argument("seconds", type=float); p.add_argument("--id")
     p = sub.add_parser("tail"); p.add_argument("prefixes", nargs="*"); p.add_argument("--after", type=int)
+    p = sub.add_parser("list"); p.add_argument("--status"); p.add_argument("--parked", action="store_true")
+    p.add_argument("--account", help="account id prefix"); p.add_argument("--after"); p.add_argument("--limit", type=int, default=100)
+    sub.add_parser("stats")
     a = ap.parse_args(argv)
     if (a.server_key is None) != (a.key is None):
         ap.error("--server-key and --key go together")
@@ -422,6 +425,11 @@ def main(argv=None):
                 out(c.events(after_seq=a.after, limit=a.limit))
             elif a.cmd == "advance":
                 out(c.command("clock.advance", id=a.id, seconds=a.seconds))
+            elif a.cmd == "list":
+                out(c.list(status=a.status, parked=True if a.parked else None, account_prefix=a.account,
+                           after=a.after, limit=a.limit))
+            elif a.cmd == "stats":
+                out(c.stats())
             elif a.cmd == "tail":
                 for topic, event in c.subscribe(a.prefixes or [""], after_seq=a.after):
                     out({"topic": topic, "event": event})

@@ -197,6 +197,20 @@ class ClientTest(unittest.TestCase):
         self.assertEqual((cm.exception.code, cm.exception.field), ("not_found", "account_id"))
         self.assertEqual(json.loads(server.frames[0][2])["reason"], "r")
 
+    def test_list_and_stats_send_what_they_are_given(self):
+        replies = {"list": {"campaigns": [], "next": None}, "stats": {"campaigns": {}}}
+        server = self.serve("control", lambda req: dict(replies[req["type"]], type="reply", id=req["id"], ok=True), count=2)
+        page = self.client.list(status="paused", parked=False, account_prefix="acme", limit=5, id="ls")
+        self.client.stats(id="st")
+        self.finish(server)
+        sent = [json.loads(f[2]) for f in server.frames]
+        self.assertEqual(sent[0], {"type": "list", "id": "ls", "status": "paused", "parked": False,
+                                   "account_prefix": "acme", "limit": 5})
+        self.assertEqual(sent[1], {"type": "stats", "id": "st"})
+        self.assertEqual(page["next"], None)
+        validate_ok(self, "list.request.schema.json", sent[0])
+        validate_ok(self, "stats.request.schema.json", sent[1])
+
     def test_timeout_raises(self):
         client = AbmClient(self.ep["ingress"], self.ep["control"], self.ep["events"], context=self.ctx, timeout=0.05)
         sock = self.ctx.socket(zmq.ROUTER)
