@@ -174,14 +174,14 @@ struct Serve: AsyncParsableCommand {
         }
         defer { reloader.cancel() }
 
-        // The server's parts as services, then the HTTP front (stopped before the gateway drains, its event
-        // streams ended first), then systemd's notifier (so that it says STOPPING first).
+        // The server's parts as services, then the HTTP front (stopped before the gateway drains; it ends its
+        // event streams itself), then systemd's notifier (so that it says STOPPING first).
         var services = server.services
         var httpServer: OperatorHTTPServer?
         if let address = self.http, let exporter {
             let front = OperatorHTTPServer(options: try HTTPOptions(parsing: address), server: server, exporter: exporter,
                                            logger: logger)
-            services += [front, server.liveEventsService]
+            services.append(front)
             httpServer = front
         }
         let notifier = SystemdNotifier(socketPath: ProcessInfo.processInfo.environment["NOTIFY_SOCKET"])

@@ -322,15 +322,6 @@ public final class AbmServer: Sendable {
     }
 }
 
-extension AbmServer {
-    /// Ends the live event streams (`liveEvents`, the HTTP dashboard's) on graceful shutdown. Register it
-    /// after an HTTP front, so that the front's open streams end before it waits for its requests to finish.
-    public var liveEventsService: any Service {
-        ServerStepService(name: "live-events", step: { [liveEvents] in liveEvents.finish() },
-                          stopAll: { [liveEvents] in liveEvents.finish() })
-    }
-}
-
 /// The stop steps started so far (their tasks, awaited by every later caller) and their order.
 struct StopSteps {
     var tasks: [AbmServer.StopStep: Task<Void, Never>] = [:]
