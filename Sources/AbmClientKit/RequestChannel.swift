@@ -50,15 +50,33 @@ public final class RequestChannel {
     /// to other ids (earlier, abandoned requests) are skipped.
     public func request(_ request: JSONValue, timeoutMilliseconds: Int) throws(ClientError) -> JSONValue {
         let id = Requests.id(of: request)
-        try send(Requests.encode(request))
         let deadline = ContinuousClock.now.advanced(by: .milliseconds(timeoutMilliseconds))
-        while true {
+        func millisecondsLeft() -> Int {
             let left = ContinuousClock.now.duration(to: deadline)
-            let ms = max(0, Int(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
-            guard ms > 0, let body = try receiveBody(timeoutMilliseconds: ms) else {
-                throw .timeout("no reply from \(endpoint) within \(timeoutMilliseconds) ms "
-                               + "(is the server running? the request may still be applied: resend with --id \(id))")
+            return max(0, Int(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
+        }
+        func timedOut() -> ClientError {
+            .timeout("no reply from \(endpoint) within \(timeoutMilliseconds) ms "
+                     + "(is the server running? the request may still be applied: resend with --id \(id))")
+        }
+        // The send is bounded by the deadline too: a DEALER with no usable connection (nothing listening
+        // and the queue full, or a CURVE handshake the server refused, which leaves no pipe at all) blocks
+        // in a plain send forever.
+        let message = ZMQMessage([[], Requests.encode(request)])
+        do {
+            while try !socket.trySend(message) {
+                let ms = millisecondsLeft()
+                guard ms > 0 else { throw timedOut() }
+                _ = try socket.poll(events: .pollOut, timeoutMilliseconds: ms)
             }
+        } catch let error as ClientError {
+            throw error
+        } catch {
+            throw .transport("send to \(endpoint): \(error)")
+        }
+        while true {
+            let ms = millisecondsLeft()
+            guard ms > 0, let body = try receiveBody(timeoutMilliseconds: ms) else { throw timedOut() }
             let reply: JSONValue
             do { reply = try JSONParser.parse(body) } catch {
                 throw .badReply("\(endpoint) sent a reply that is not JSON: \(error)")

@@ -167,13 +167,22 @@ actor CampaignActor {
     /// the turn (later turns queue) until `finishBatch`.
     struct PreparedBatch: Sendable {
         fileprivate let decided: [Decided]
+        /// What to commit, in order (one write per request that stores something). Stored, not computed:
+        /// the batch path reads it more than once, and each read would copy every write.
+        let writes: [AccountWrite]
+        /// Per write, the addresses it sends a touch to.
+        let touches: [[String]]
+
+        fileprivate init(decided: [Decided]) {
+            self.decided = decided
+            writes = decided.compactMap(\.write)
+            touches = decided.compactMap { $0.write == nil ? nil : $0.touches }
+        }
+
         /// Per request, in order: the outcome, and the reply stored with it (nil when rejected).
         var results: [(result: Result<Outcome, CampaignError>, reply: Data?)] {
             decided.map { ($0.result, $0.reply) }
         }
-        /// What to commit, in order (one write per request that stores something).
-        var writes: [AccountWrite] { decided.compactMap(\.write) }
-        var touches: [[String]] { decided.compactMap { $0.write == nil ? nil : $0.touches } }
     }
 
     /// How `tryClaim` went.

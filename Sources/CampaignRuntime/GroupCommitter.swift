@@ -214,8 +214,8 @@ actor GroupCommitter {
         commits += 1
         writesCommitted += writes.count
         var all: [StoredEvent] = []
-        for (i, w) in writes.enumerated() {
-            if !w.suppressions.isEmpty { suppressions.insert(contentsOf: w.suppressions) }
+        for i in writes.indices {  // by index: a copy of each write would retain all of its parts
+            if !writes[i].suppressions.isEmpty { suppressions.insert(contentsOf: writes[i].suppressions) }
             if i < numbered.count { all.append(contentsOf: numbered[i]) }
         }
         if !all.isEmpty { await outbox.enqueue(all) }

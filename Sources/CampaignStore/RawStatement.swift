@@ -30,7 +30,19 @@ struct RawStatement {
         return Int(sqlite3_changes(sqlite3_db_handle(handle)))
     }
 
-    private func run(_ values: [RawValue]) throws {
+    /// Binds `values`, runs the statement and returns its first row's first column as a blob (nil when
+    /// there is no row or the value is NULL).
+    func blob(_ values: RawValue...) throws -> Data? {
+        var result: Data?
+        try run(values) { h in
+            guard sqlite3_column_type(h, 0) != SQLITE_NULL else { return }
+            let count = Int(sqlite3_column_bytes(h, 0))
+            result = count == 0 ? Data() : Data(bytes: sqlite3_column_blob(h, 0), count: count)
+        }
+        return result
+    }
+
+    private func run(_ values: [RawValue], firstRow: ((SQLiteStatement) -> Void)? = nil) throws {
         let h = handle
         sqlite3_reset(h)
         defer {
@@ -39,6 +51,10 @@ struct RawStatement {
         }
         try bind(values[...], to: h) {
             var code = sqlite3_step(h)
+            if code == SQLITE_ROW, let firstRow {
+                firstRow(h)
+                return
+            }
             while code == SQLITE_ROW { code = sqlite3_step(h) }
             guard code == SQLITE_DONE else { throw error(code) }
         }

@@ -278,11 +278,10 @@ public final class SQLiteStore: CampaignStorage {
     public func loadStates(accountIds: [String]) async throws -> [String: Data] {
         guard !accountIds.isEmpty else { try checkOpen(); return [:] }
         return try await read { db in
-            let statement = try db.cachedStatement(sql: "SELECT state FROM accounts WHERE account_id = ?")
+            let statement = RawStatement(try db.cachedStatement(sql: "SELECT state FROM accounts WHERE account_id = ?"))
             var states: [String: Data] = [:]
             for id in accountIds {
-                statement.setUncheckedArguments([id])
-                if let state = try Data.fetchOne(statement) { states[id] = state }
+                if let state = try statement.blob(.text(id)) { states[id] = state }
             }
             return states
         }
@@ -379,11 +378,10 @@ public final class SQLiteStore: CampaignStorage {
     public func replies(for keys: [RequestKey]) async throws -> [RequestKey: Data] {
         guard !keys.isEmpty else { try checkOpen(); return [:] }
         return try await read { db in
-            let statement = try db.cachedStatement(sql: "SELECT reply FROM requests WHERE space = ? AND id = ?")
+            let statement = RawStatement(try db.cachedStatement(sql: "SELECT reply FROM requests WHERE space = ? AND id = ?"))
             var found: [RequestKey: Data] = [:]
             for key in keys {
-                statement.setUncheckedArguments([key.space.rawValue, key.id])
-                if let reply = try Data.fetchOne(statement) { found[key] = reply }
+                if let reply = try statement.blob(.text(key.space.rawValue), .text(key.id)) { found[key] = reply }
             }
             return found
         }

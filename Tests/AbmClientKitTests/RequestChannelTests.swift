@@ -37,6 +37,25 @@ private func startRouter(context: ZMQContext, replies: Int) throws -> (endpoint:
 private final class EndpointBox: @unchecked Sendable { var value = "" }
 
 @Suite struct RequestChannelTests {
+    @Test("a request that cannot even be queued (no usable connection) times out instead of blocking",
+          .timeLimit(.minutes(1)))
+    func sendIsBoundedByTheTimeout() throws {
+        let context = try ZMQContext()
+        // Nothing listens here (a port that was bound then released), and a queue of one: the first request
+        // fills it, so the second one's send cannot complete.
+        let probe = try ZMQSocket(context, type: .router)
+        try probe.bind("tcp://127.0.0.1:*")
+        let endpoint = try probe.lastEndpoint
+        try probe.unbind(endpoint)
+        let channel = try RequestChannel(context: context, endpoint: endpoint, highWaterMark: 1)
+        try channel.send(Requests.encode(["type": "status", "id": "first", "account_id": "acme"]))
+        let started = ContinuousClock.now
+        #expect(throws: ClientError.self) {
+            _ = try channel.request(["type": "status", "id": "second", "account_id": "acme"], timeoutMilliseconds: 300)
+        }
+        #expect(ContinuousClock.now - started < .seconds(20))
+    }
+
     @Test func requestSendsDelimiterAndMatchesReplyById() throws {
         let context = try ZMQContext()
         let (endpoint, _) = try startRouter(context: context, replies: 1)

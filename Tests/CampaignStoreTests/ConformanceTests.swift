@@ -49,6 +49,24 @@ struct ConformanceTests {
         }
     }
 
+    @Test("a batch's reads: stored replies and states of several accounts at once, empty values kept", arguments: StoreEngine.all)
+    func batchReads(engine: StoreEngine) async throws {
+        try await withStore(engine) { store in
+            _ = try await store.commit([
+                AccountWrite(accountId: "a1", state: json("{\"n\":1}"),
+                             request: (RequestKey(space: .ingress, id: "r1"), json("{\"ok\":1}"))),
+                AccountWrite(accountId: "a2", state: Data(), request: (RequestKey(space: .control, id: "r1"), Data())),
+            ])
+            let keys = [RequestKey(space: .ingress, id: "r1"), RequestKey(space: .control, id: "r1"),
+                        RequestKey(space: .ingress, id: "nope")]
+            #expect(try await store.replies(for: keys)
+                    == [RequestKey(space: .ingress, id: "r1"): json("{\"ok\":1}"), RequestKey(space: .control, id: "r1"): Data()])
+            #expect(try await store.replies(for: []) == [:])
+            #expect(try await store.loadStates(accountIds: ["a1", "a2", "a3", "a1"]) == ["a1": json("{\"n\":1}"), "a2": Data()])
+            #expect(try await store.loadStates(accountIds: []) == [:])
+        }
+    }
+
     @Test("event bodies get seq as their first key, whitespace tolerated", arguments: StoreEngine.all)
     func eventBodyNumbering(engine: StoreEngine) async throws {
         try await withStore(engine) { store in
