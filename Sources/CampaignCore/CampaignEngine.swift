@@ -1,3 +1,4 @@
+import AbmWire
 import Foundation
 
 /// Everything the engine remembers about one account: its current (or last) campaign and what it needs
@@ -54,11 +55,11 @@ public struct CampaignEngine: Sendable {
     }
 
     public func handle(_ state: AccountState, _ input: CampaignInput, now: Date,
-                       context: EngineContext = EngineContext()) -> Result<Transition, CampaignError> {
+                       context: EngineContext = EngineContext()) -> Result<Transition, AbmError> {
         var work = Work(state: state, context: context)
         // Whole milliseconds: every instant the engine stores or schedules survives ISO-8601 and SQL round trips.
         let now = (now.timeIntervalSince1970 * 1000).rounded(.down) / 1000
-        let result: Result<Void, CampaignError>
+        let result: Result<Void, AbmError>
         switch input {
         case .lead(let lead):
             result = handleLead(lead, now: now, work: &work)

@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignCore
 import CampaignStore
 import Foundation
@@ -18,7 +19,7 @@ actor CampaignActor {
 
     /// The result of one turn.
     struct Turn: Sendable {
-        var result: Result<Outcome, CampaignError>
+        var result: Result<Outcome, AbmError>
         /// The `campaign` status object after the turn, when asked for.
         var status: JSONValue?
         /// The reply stored with the turn's write (nil when nothing was stored).
@@ -168,7 +169,7 @@ actor CampaignActor {
     struct PreparedBatch: Sendable {
         fileprivate let decided: [Decided]
         /// Per request, in order: the outcome, and the reply stored with it (nil when rejected).
-        var results: [(result: Result<Outcome, CampaignError>, reply: Data?)] {
+        var results: [(result: Result<Outcome, AbmError>, reply: Data?)] {
             decided.map { ($0.result, $0.reply) }
         }
         /// What to commit, in order (one write per request that stores something).
@@ -248,7 +249,7 @@ actor CampaignActor {
 
     /// A decision turned into one `AccountWrite` (nil when there is nothing to store), not yet applied.
     fileprivate struct Decided: Sendable {
-        var result: Result<Outcome, CampaignError>
+        var result: Result<Outcome, AbmError>
         var write: AccountWrite?
         var newState: AccountState?
         var timer: TimerChange = .unchanged

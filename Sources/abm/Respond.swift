@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignCore
 import AbmClientKit
 import ArgumentParser
@@ -35,7 +36,10 @@ struct Respond: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let request: JSONValue
-            if let account, let kind {
+            if let account, let kindText = kind {
+                guard let kind = ResponseKind(rawValue: kindText) else {
+                    throw AbmError.badInput("--kind \"\(kindText)\" is not one of \(ResponseKind.list)", field: "kind")
+                }
                 request = try Requests.response(accountId: account, contactEmail: email, contactId: contactId, kind: kind,
                                                 channel: channel, text: text, returnDate: returnDate, id: id)
             } else {

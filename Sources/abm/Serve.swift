@@ -1,6 +1,8 @@
+import AbmWire
 import ArgumentParser
 import CampaignCore
 import CampaignGateway
+import ZeroMQ
 import Dispatch
 import Foundation
 import Logging

@@ -1,3 +1,4 @@
+import AbmWire
 import AbmClientKit
 import CampaignCore
 import CampaignGateway
@@ -55,7 +56,7 @@ private final class EndpointBox: @unchecked Sendable { var value = "" }
             Issue.record("expected a timeout")
         } catch {
             #expect(error.code == "timeout")
-            #expect(error.exitCode == ClientError.Exit.timeout)
+            #expect(error.exitCode == 3)
         }
     }
 }

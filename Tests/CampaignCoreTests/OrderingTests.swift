@@ -1,3 +1,4 @@
+import AbmWire
 import Foundation
 import Testing
 @testable import CampaignCore
@@ -79,7 +80,7 @@ import Testing
         ]), now: t0).get()
         h.run(until: at("2026-03-25T00:00:00Z"))
         #expect(h.touches.contains { $0.str("contact_email") == "a@acme.com" })
-        _ = h.send(.response(ResponseInput(accountId: "acme", contactEmail: "a@acme.com", kind: "unsubscribe")),
+        _ = h.send(.response(ResponseInput(accountId: "acme", contactEmail: "a@acme.com", kind: .unsubscribe)),
                    now: at("2026-03-25T00:00:00Z"))
         h.run(until: at("2028-01-01T00:00:00Z"))
         #expect(h.touches.contains { $0.str("contact_email") == "b@acme.com" })
@@ -105,7 +106,7 @@ import Testing
     @Test func withNoEligibleContactTheCampaignCompletes() throws {
         var h = Harness(config: config(["auto_pause_on_response": false]))
         _ = try h.lead(flatLead(), now: t0).get()
-        _ = h.send(.response(ResponseInput(accountId: "acme", contactEmail: "sarah.chen@acme.com", kind: "reply")),
+        _ = h.send(.response(ResponseInput(accountId: "acme", contactEmail: "sarah.chen@acme.com", kind: .reply)),
                    now: t0.addingTimeInterval(60))
         #expect(h.state.campaign?.status == .completed)
         #expect(h.state.campaign?.reason == "no_eligible_contacts")

@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignCore
 @testable import CampaignGateway
 import Foundation
@@ -233,7 +234,7 @@ struct CurveServerTests {
                 _ = try ServerConfigFile(json: json)
                 Issue.record("accepted \(json)")
             } catch {
-                #expect(error.code == CampaignError.invalidConfig)
+                #expect(error.code == ErrorCode.invalidConfig)
                 #expect(error.field == field)
             }
         }

@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignCore
 @testable import CampaignGateway
 import CampaignStore
@@ -33,11 +34,11 @@ import Testing
         let stored = Ack.accepted(id: "a1", campaignId: "c1", warnings: ["w"]).encode()
         #expect(String(decoding: Ack.duplicate(ofStored: stored), as: UTF8.self) ==
             #"{"campaign_id":"c1","id":"a1","status":"duplicate","type":"ack","warnings":["w"]}"#)
-        let rejected = Ack.rejected(WireError(code: "invalid_json", message: "body is not valid JSON"))
+        let rejected = Ack.rejected(AbmError(code: "invalid_json", message: "body is not valid JSON"))
         #expect(String(decoding: rejected.encode(), as: UTF8.self) ==
             #"{"campaign_id":null,"error":{"code":"invalid_json","message":"body is not valid JSON"},"id":null,"status":"rejected","type":"ack","warnings":[]}"#)
         // An error on a non-rejected ack is never written.
-        #expect(!String(decoding: Ack(id: "x", status: .accepted, error: WireErrorBody(code: "c", message: "m")).encode(), as: UTF8.self).contains("error"))
+        #expect(!String(decoding: Ack(id: "x", status: .accepted, error: AbmError(code: "c", message: "m")).encode(), as: UTF8.self).contains("error"))
         #expect(replyFrames([1, 2]) == [[], [1, 2]])
     }
 
@@ -84,14 +85,14 @@ import Testing
     }
 
     /// Seeded fuzz: random bytes, mutated examples and random framing never crash the decoders and
-    /// always end in a request or a `WireError` with one of the stable codes.
+    /// always end in a request or a `AbmError` with one of the stable codes.
     @Test(arguments: [UInt64(1), 2, 3, 4])
     func fuzzedInputAlwaysGivesAStableCode(seed: UInt64) throws {
         var rng = SplitMix64(seed: seed)
         let corpus = try FileManager.default.contentsOfDirectory(atPath: Repo.examples.path)
             .filter { $0.contains(".request.") }.sorted().map { try Repo.example($0) }
-        let wireCodes = Set([WireError.badFraming, WireError.invalidJSON, WireError.missingField, WireError.invalidField, WireError.unknownType])
-        var seen: [String: Int] = [:]
+        let wireCodes = Set([ErrorCode.badFraming, ErrorCode.invalidJSON, ErrorCode.missingField, ErrorCode.invalidField, ErrorCode.unknownType])
+        var seen: [ErrorCode: Int] = [:]
         for _ in 0..<5_000 {
             var body: [UInt8]
             if Int.random(in: 0..<4, using: &rng) == 0 {
@@ -152,11 +153,16 @@ import Testing
                 }
             }
         }
-        let view = CampaignStatusView(
-            campaignId: "c", accountId: "a", status: "active", reason: nil, steps: 1,
-            contacts: [.init(id: "p", email: "p@a.example", state: "in_play", touches: 1, touchesByChannel: ["email": 1])],
-            nextDueAt: Date(timeIntervalSince1970: 1_772_460_000.25))
-        for t in ["pause", "resume", "cancel", "status"] { try add("\(t).reply.schema.json", ControlReply.campaign(id: "r", view)) }
+        // The campaign object as the engine renders it (one touch sent, the next planned).
+        let engine = CampaignEngine(config: .default)
+        let now = Date(timeIntervalSince1970: 1_772_460_000.25)
+        let lead: JSONValue = ["account_id": "a", "email": "p@a.example", "name": "Pat", "title": "CTO",
+                               "phone": "+14155550100", "account_contacts": [["email": "q@a.example", "name": "Quinn"]]]
+        let started = try engine.handle(AccountState(accountId: "a"), .lead(lead), now: now).get()
+        let view = try #require(engine.status(started.state, now: now))
+        for t in ["pause", "resume", "cancel", "status"] {
+            try add("\(t).reply.schema.json", ControlReply.ok(id: "r", fields: ["campaign": view]))
+        }
         try add("clock.advance.reply.schema.json", ControlReply.clock(id: "t", now: Date(timeIntervalSince1970: 1_772_460_000)))
         var bodies: [[UInt8]] = []
         for (k, file) in try FileManager.default.contentsOfDirectory(atPath: Repo.examples.path).filter({ $0.hasPrefix("event.") }).sorted().enumerated() {

@@ -1,3 +1,4 @@
+import AbmWire
 import Testing
 import CampaignCore
 @testable import CampaignGateway
@@ -71,18 +72,4 @@ func domainEvent(from body: JSONValue) throws -> DomainEvent {
                        payload: try EventPayload(type: try #require(o["type"]?.stringValue), fields: fields))
 }
 
-/// A `CampaignStatusView` from a documented `campaign` object.
-func campaignView(from v: JSONValue) throws -> CampaignStatusView {
-    let contacts = try #require(v["contacts"]?.arrayValue).map { c in
-        CampaignStatusView.Contact(
-            id: c["id"]?.stringValue ?? "", email: c["email"]?.stringValue ?? "", state: c["state"]?.stringValue ?? "",
-            touches: Int(c["touches"]?.intValue ?? -1),
-            touchesByChannel: (c["touches_by_channel"]?.objectValue ?? [:]).mapValues { Int($0.intValue ?? -1) })
-    }
-    return CampaignStatusView(
-        campaignId: try #require(v["campaign_id"]?.stringValue), accountId: try #require(v["account_id"]?.stringValue),
-        status: try #require(v["status"]?.stringValue), reason: v["reason"]?.stringValue,
-        steps: Int(try #require(v["steps"]?.intValue)), contacts: contacts,
-        nextDueAt: v["next_due_at"]?.stringValue.flatMap(WireTime.parse))
-}
 

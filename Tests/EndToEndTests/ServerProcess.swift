@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignCore
 import CampaignGateway
 import Foundation
@@ -13,7 +14,7 @@ struct Timeout: Error, CustomStringConvertible {
 /// `abm serve` as a separate process, on ephemeral loopback ports.
 final class ServerProcess: Sendable {
     let process: Process
-    let endpoints: GatewayEndpoints
+    let endpoints: AbmEndpoints
     let dataDirectory: String
     private let stderrPipe: Pipe
 
@@ -75,11 +76,11 @@ final class ServerProcess: Sendable {
             let errText = String(decoding: err.fileHandleForReading.availableData, as: UTF8.self)
             throw Timeout(what: "`ready` from abm serve; got \(lines), stderr: \(errText)")
         }
-        return ServerProcess(process: process, endpoints: GatewayEndpoints(ingress: i, control: c, events: e),
+        return ServerProcess(process: process, endpoints: AbmEndpoints(ingress: i, control: c, events: e),
                              dataDirectory: dataDirectory, stderrPipe: err)
     }
 
-    private init(process: Process, endpoints: GatewayEndpoints, dataDirectory: String, stderrPipe: Pipe) {
+    private init(process: Process, endpoints: AbmEndpoints, dataDirectory: String, stderrPipe: Pipe) {
         self.process = process
         self.endpoints = endpoints
         self.dataDirectory = dataDirectory
@@ -230,7 +231,7 @@ struct Clients {
     let ingress: Peer
     let control: Peer
 
-    init(_ endpoints: GatewayEndpoints) throws {
+    init(_ endpoints: AbmEndpoints) throws {
         ingress = try .dealer(endpoints.ingress)
         control = try .dealer(endpoints.control)
     }
@@ -260,7 +261,7 @@ struct Clients {
 
     /// A subscriber known to receive: warm-up leads until it sees an event, then its mailbox is drained
     /// up to the warm-up's last event (found by replay).
-    func connectedSubscriber(_ endpoints: GatewayEndpoints) async throws -> Peer {
+    func connectedSubscriber(_ endpoints: AbmEndpoints) async throws -> Peer {
         let sub = try Peer.subscriber(endpoints.events)
         for k in 0..<100 {
             let ack = try await ingress.call(lead(id: "warmup-\(k)-\(UUID().uuidString)", account: "warmup-\(k)"))

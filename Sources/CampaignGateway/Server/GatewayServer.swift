@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignCore
 import CampaignRuntime
 import CampaignStore
@@ -199,7 +200,7 @@ final class GatewayServer: Sendable {
         case .response(let id, let input): ingressRequest = .response(id: id, input)
         default:
             // `decodeIngress` returns only lead and response.
-            let error = WireErrorBody(code: WireError.unknownType, message: "not an ingress request", field: "type")
+            let error = AbmError(code: ErrorCode.unknownType, message: "not an ingress request", field: "type")
             ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(Ack.rejected(id: request.id, error: error).encode())))
             return nil
         }
@@ -212,24 +213,24 @@ final class GatewayServer: Sendable {
     }
 
     static func wireAck(id: String, status: ReplyStatus, campaignId: String?, warnings: [String],
-                        error: ReplyError?) -> [UInt8] {
+                        error: AbmError?) -> [UInt8] {
         switch status {
         case .accepted: return Ack(id: id, status: .accepted, campaignId: campaignId, warnings: warnings).encode()
         case .duplicate: return Ack(id: id, status: .duplicate, campaignId: campaignId, warnings: warnings).encode()
         case .rejected:
-            let e = error.map(wireError) ?? WireErrorBody(code: WireError.internal, message: "refused")
+            let e = error.map(wireError) ?? AbmError(code: ErrorCode.internal, message: "refused")
             return Ack.rejected(id: id, error: e).encode()
         }
     }
 
     /// The runtime's codes mapped onto the protocol's (§9): failures to store, a parked campaign and a
     /// runtime that is shutting down are all "nothing stored, retry the same id later" = `internal`.
-    static func wireError(_ e: ReplyError) -> WireErrorBody {
+    static func wireError(_ e: AbmError) -> AbmError {
         switch e.code {
-        case ReplyError.unavailable, ReplyError.parked, ReplyError.shuttingDown:
-            return WireErrorBody(code: WireError.internal, message: "\(e.code): \(e.message)", field: e.field)
+        case ErrorCode.unavailable, ErrorCode.parked, ErrorCode.shuttingDown:
+            return AbmError(code: ErrorCode.internal, message: "\(e.code): \(e.message)", field: e.field)
         default:
-            return WireErrorBody(code: e.code, message: e.message, field: e.field)
+            return AbmError(code: e.code, message: e.message, field: e.field)
         }
     }
 
@@ -265,7 +266,7 @@ final class GatewayServer: Sendable {
                 if r.ok {
                     reply(ControlReply.ok(id: id, fields: ["campaign": r.campaign ?? .null]))
                 } else {
-                    let e = r.error.map(Self.wireError) ?? WireErrorBody(code: WireError.internal, message: "refused")
+                    let e = r.error.map(Self.wireError) ?? AbmError(code: ErrorCode.internal, message: "refused")
                     reply(ControlReply.failure(id: id, error: e))
                 }
             }
@@ -276,11 +277,11 @@ final class GatewayServer: Sendable {
                     reply(ControlReply.ok(id: id, fields: ["campaign": campaign]))
                 } else if let failure = campaign?["failure"], let message = failure["message"]?.stringValue {
                     // The campaign could not be read (store or actor failure): not the same as "no campaign".
-                    reply(ControlReply.failure(id: id, error: WireErrorBody(
-                        code: WireError.internal, message: "status of `\(accountId)` unavailable: \(message)")))
+                    reply(ControlReply.failure(id: id, error: AbmError(
+                        code: ErrorCode.internal, message: "status of `\(accountId)` unavailable: \(message)")))
                 } else {
-                    reply(ControlReply.failure(id: id, error: WireErrorBody(
-                        code: WireError.notFound, message: "account `\(accountId)` has no campaign", field: "account_id")))
+                    reply(ControlReply.failure(id: id, error: AbmError(
+                        code: ErrorCode.notFound, message: "account `\(accountId)` has no campaign", field: "account_id")))
                 }
             }
         case .events(let id, let afterSeq, let limit):
@@ -290,15 +291,15 @@ final class GatewayServer: Sendable {
                     let lastSeq = try await store.lastSeq()
                     reply(ControlReply.events(id: id, stored: events, lastSeq: max(lastSeq, events.last?.seq ?? 0)))
                 } catch {
-                    reply(ControlReply.failure(id: id, error: WireErrorBody(
-                        code: WireError.internal, message: "could not read the event log: \(error)")))
+                    reply(ControlReply.failure(id: id, error: AbmError(
+                        code: ErrorCode.internal, message: "could not read the event log: \(error)")))
                 }
             }
         case .clockAdvance(let id, let seconds):
             guard virtualClock else {
                 done()
-                reply(ControlReply.failure(id: id, error: WireErrorBody(
-                    code: WireError.notVirtualClock, message: "clock.advance needs a server started with --virtual-clock")))
+                reply(ControlReply.failure(id: id, error: AbmError(
+                    code: ErrorCode.notVirtualClock, message: "clock.advance needs a server started with --virtual-clock")))
                 return
             }
             // One advance at a time, in arrival order (a key no account id can equal: ids are non-empty
@@ -308,7 +309,7 @@ final class GatewayServer: Sendable {
             }
         default:
             done()
-            let error = WireErrorBody(code: WireError.unknownType, message: "not a control command", field: "type")
+            let error = AbmError(code: ErrorCode.unknownType, message: "not a control command", field: "type")
             reply(ControlReply.failure(id: request.id, error: error))
         }
     }
@@ -334,10 +335,10 @@ final class GatewayServer: Sendable {
             let body = ControlReply.clock(id: id, now: now)
             try await store.setMeta(key, String(decoding: body, as: UTF8.self))
             return body
-        } catch let e as ReplyError {
+        } catch let e as AbmError {
             return ControlReply.failure(id: id, error: wireError(e))
         } catch {
-            return ControlReply.failure(id: id, error: WireErrorBody(code: WireError.internal, message: "\(error)"))
+            return ControlReply.failure(id: id, error: AbmError(code: ErrorCode.internal, message: "\(error)"))
         }
     }
 
@@ -345,10 +346,10 @@ final class GatewayServer: Sendable {
 
     /// Takes a slot of `peer`'s window, or returns the `rate_limited` refusal (counted): the peer has
     /// `maxInFlightPerPeer` requests in flight.
-    private func rateLimit(_ peer: [UInt8], _ windows: PeerWindows, _ replies: BatchingSender) -> WireErrorBody? {
+    private func rateLimit(_ peer: [UInt8], _ windows: PeerWindows, _ replies: BatchingSender) -> AbmError? {
         if windows.acquire(peer) { return nil }
         counters.withLock { $0.rateLimited += 1 }
-        return WireErrorBody(code: WireError.rateLimited, message:
+        return AbmError(code: ErrorCode.rateLimited, message:
             "more than \(windows.limit) requests in flight on this connection; read replies, then resend the same id")
     }
 
@@ -361,14 +362,14 @@ final class GatewayServer: Sendable {
     }
 
     private static let blockedMessage = "this connection does not read its replies; read them, then resend the same id"
-    private static let blockedError = WireErrorBody(code: WireError.rateLimited, message: blockedMessage)
+    private static let blockedError = AbmError(code: ErrorCode.rateLimited, message: blockedMessage)
     private static let blockedAck = Ack.rejected(id: nil, error: blockedError).encode()
     private static let blockedReply = ControlReply.failure(id: nil, error: blockedError)
 
     /// The frames after the identity; a message cut at the frame cap is `bad_framing` (its body is not read).
-    private static func requestFrames(_ message: ZMQMessage) throws(WireError) -> [[UInt8]] {
+    private static func requestFrames(_ message: ZMQMessage) throws(AbmError) -> [[UInt8]] {
         if message.isTruncated {
-            throw WireError(code: WireError.badFraming,
+            throw AbmError(code: ErrorCode.badFraming,
                             message: "more than \(WireLimits.maxFrames - 1) frames; expected [empty delimiter][body]")
         }
         return Array(message.frames.dropFirst())

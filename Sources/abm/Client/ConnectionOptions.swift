@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignCore
 import AbmClientKit
 import ArgumentParser
@@ -40,19 +41,19 @@ struct ConnectionOptions: ParsableArguments {
 
     var endpoints: AbmEndpoints { AbmEndpoints(ingress: ingress, control: control, events: events) }
 
-    func client() throws(ClientError) -> AbmClient {
+    func client() throws(AbmError) -> AbmClient {
         var curve: ClientCurve?
         if let serverKey, let key { curve = try ClientCurve.load(serverKey: serverKey, keyFile: key) }
         return try AbmClient(endpoints: endpoints, timeoutMilliseconds: Int(timeout * 1000), curve: curve)
     }
 }
 
-/// Runs a client command body: a `ClientError` is printed to stderr as `abm: <code>: <message>` and
+/// Runs a client command body: a `AbmError` is printed to stderr as `abm: <code>: <message>` and
 /// becomes the process's exit status.
 func runReportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
-    } catch let error as ClientError {
+    } catch let error as AbmError {
         printError("abm: \(error)")
         throw ExitCode(error.exitCode)
     }
@@ -63,7 +64,7 @@ func printError(_ text: String) {
 }
 
 /// Reads a JSON document from a file, or from stdin for `-` (or no argument when stdin is not a terminal).
-func readJSONInput(_ path: String?) throws(ClientError) -> (bytes: [UInt8], source: String) {
+func readJSONInput(_ path: String?) throws(AbmError) -> (bytes: [UInt8], source: String) {
     if path == nil || path == "-" {
         if path == nil && isatty(STDIN_FILENO) != 0 {
             throw .badInput("give a FILE, or - and the JSON on stdin")
