@@ -1,4 +1,4 @@
-/// The three endpoints of the server (CONTRACT.md "Sockets"). Any libzmq bind endpoint works; a
+/// The three endpoints of the server (protocols/abm-wire-v1.md §2). Any libzmq bind endpoint works; a
 /// `tcp://127.0.0.1:*` bind takes an ephemeral port, readable afterwards from `AbmServer.endpoints`.
 public struct AbmEndpoints: Sendable, Equatable, CustomStringConvertible {
     /// ROUTER for `lead` and `response`.

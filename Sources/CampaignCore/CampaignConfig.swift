@@ -1,8 +1,8 @@
 import AbmWire
 import Foundation
 
-/// SPEC.md's configuration keys, with their defaults. Build one with `CampaignConfig(merging:)` from a
-/// partial JSON object (SPEC key names); every key not given keeps its default.
+/// The campaign configuration keys (docs/campaign-behaviour.md, "Configuration"), with their defaults. Build one with `CampaignConfig(merging:)` from a
+/// partial JSON object (snake_case key names); every key not given keeps its default.
 ///
 /// Accepted keys and shapes (an unknown key or a wrong value is `invalid_config` naming the key):
 /// - `max_touchpoints` int ≥ 1 (7)
@@ -77,7 +77,7 @@ public struct CampaignConfig: Sendable, Equatable {
 
     public init() {}
 
-    /// A partial configuration (SPEC key names) merged over the defaults; an invalid value is a
+    /// A partial configuration (snake_case key names) merged over the defaults; an invalid value is a
     /// `AbmError` with code `invalid_config` naming the key. `null` and `{}` give the defaults.
     public init(merging partial: JSONValue) throws(AbmError) {
         self.init()

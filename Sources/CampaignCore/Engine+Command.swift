@@ -1,5 +1,5 @@
 import AbmWire
-/// Operator commands (CONTRACT: a command already in effect is ok and changes nothing; pause, resume or cancel
+/// Operator commands (protocols/abm-wire-v1.md §7.1: a command already in effect is ok and changes nothing; pause, resume or cancel
 /// of a completed campaign, or pause or resume of a cancelled one, is `invalid_state`).
 extension CampaignEngine {
     func handleCommand(_ command: CampaignCommand, now: Double, work: inout Work) -> Result<Void, AbmError> {

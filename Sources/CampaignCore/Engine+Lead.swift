@@ -3,7 +3,7 @@ import Foundation
 
 /// Leads: start a campaign, or merge new contacts into the running one.
 ///
-/// Choices where SPEC is silent:
+/// Rules (docs/campaign-behaviour.md, with the test of each):
 /// - Duplicate emails (within a lead or across leads) merge into the first contact; later data only fills
 ///   fields that were missing (title, phone, time zone, country, LinkedIn, a name that was "Unknown").
 /// - A sender's id already used by another person (another address), for the primary or a colleague: the lead is

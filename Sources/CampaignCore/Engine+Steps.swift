@@ -3,7 +3,7 @@ import Foundation
 
 /// Choosing and emitting steps.
 ///
-/// Choices where SPEC is silent:
+/// Rules (docs/campaign-behaviour.md, with the test of each):
 /// - Intervals are calendar days in the chosen contact's time zone (the wall-clock time is kept across DST),
 ///   then the due time is moved into that contact's send window.
 /// - The colleague delay and the minimum gap (`response_timeout_hours`) are absolute durations.

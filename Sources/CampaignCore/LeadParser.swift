@@ -176,7 +176,7 @@ enum LeadParser {
     /// Paths of the first colleagues, built once (they name the colleague in warnings).
     private static let colleaguePaths = (0..<16).map { "lead.account_contacts[\($0)]" }
 
-    /// SPEC: `true`, or a non-empty string other than "false", "no", "0".
+    /// `true`, or a non-empty string other than "false", "no", "0".
     static func isSet(_ v: JSONValue?) -> Bool {
         switch v {
         case .bool(let b)?: return b

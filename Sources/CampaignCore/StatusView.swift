@@ -1,5 +1,5 @@
 import AbmWire
-/// The CONTRACT `campaign` object: `campaign_id, account_id, status, reason, steps, contacts:[{id,email,state,
+/// The `campaign` object (protocols/abm-wire-v1.md §7.3): `campaign_id, account_id, status, reason, steps, contacts:[{id,email,state,
 /// touches}], next_due_at`, plus `max_touchpoints`, `started_at`, `topic`, `company`, per-contact `name`, `title`,
 /// `role`, `score`, `touches_by_channel`, `last_touch_at`, `away_until`, and `next_touch {contact_id, email,
 /// channel, reason, due_at}`.

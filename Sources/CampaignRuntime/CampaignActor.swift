@@ -74,7 +74,7 @@ actor CampaignActor {
         }
     }
 
-    /// CONTRACT.md's `campaign` object, or nil when the account has no campaign.
+    /// The `campaign` object (protocols/abm-wire-v1.md §7.3), or nil when the account has no campaign.
     func status() async throws -> JSONValue? {
         await acquire()
         defer { release() }

@@ -8,7 +8,7 @@ import Foundation
 public protocol CampaignDecider: Sendable {
     func decide(_ state: AccountState, _ input: CampaignInput, now: Date,
                 context: EngineContext) throws -> Result<Transition, AbmError>
-    /// CONTRACT.md's `campaign` object, or nil when the account never had a campaign.
+    /// The `campaign` object (protocols/abm-wire-v1.md §7.3), or nil when the account never had a campaign.
     func status(_ state: AccountState, now: Date) -> JSONValue?
 }
 

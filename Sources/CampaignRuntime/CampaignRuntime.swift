@@ -321,7 +321,7 @@ public final class CampaignRuntime: Sendable {
     /// Accounts parked after repeated failures.
     public var parkedAccounts: [String] { coordinator.parkedAccounts }
 
-    /// CONTRACT.md's `campaign` object, plus `"parked": true` (and `failure`) when the campaign is
+    /// The `campaign` object (protocols/abm-wire-v1.md §7.3), plus `"parked": true` (and `failure`) when the campaign is
     /// parked; nil when the account never had a campaign.
     public func status(accountId: String) async -> JSONValue? {
         // A shard taken over by another process: this one's view of it is stale.

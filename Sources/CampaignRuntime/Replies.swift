@@ -26,11 +26,11 @@ extension Ack {
     }
 }
 
-/// The reply to `pause`, `resume` or `cancel` (CONTRACT.md control `reply`, minus `type` and `id`).
+/// The reply to `pause`, `resume` or `cancel` (protocols/abm-wire-v1.md §7 `reply`, minus `type` and `id`).
 public struct CommandReply: Sendable, Codable, Equatable {
     /// `accepted` / `duplicate` mean ok; `rejected` means `ok: false` with `error`.
     public var status: ReplyStatus
-    /// CONTRACT.md's `campaign` object after the command.
+    /// The `campaign` object (protocols/abm-wire-v1.md §7.3) after the command.
     public var campaign: JSONValue?
     public var error: AbmError?
 

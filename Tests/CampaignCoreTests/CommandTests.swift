@@ -54,7 +54,7 @@ import Testing
         }
     }
 
-    /// SPEC: after resume the next touch is due at the later of its planned time and the moment of resuming, then
+    /// docs/campaign-behaviour.md: after resume the next touch is due at the later of its planned time and the moment of resuming, then
     /// moved into the window; the minimum gap still applies.
     @Test func resumeTiming() throws {
         // Planned time in the future: kept.

@@ -44,7 +44,7 @@ import Testing
         #expect(emails == ["sarah.chen@acme.com", "ceo@acme.com", "vp1@acme.com", "vp2@acme.com", "dir@acme.com"])
     }
 
-    /// SPEC: the first primary_focus_steps steps go to the top contact; then colleagues are introduced one per step,
+    /// docs/campaign-behaviour.md: the first primary_focus_steps steps go to the top contact; then colleagues are introduced one per step,
     /// best score first, while fewer than max_concurrent_contacts are in play; then back to the top and round.
     @Test func stepSequenceFollowsFocusIntroductionAndRound() throws {
         var h = Harness(config: config(["max_touchpoints": 9]))
@@ -86,7 +86,7 @@ import Testing
         #expect(h.touches.contains { $0.str("contact_email") == "b@acme.com" })
     }
 
-    /// SPEC: no colleague is touched earlier than colleague_message_delay_days after the primary's first touch;
+    /// docs/campaign-behaviour.md: no colleague is touched earlier than colleague_message_delay_days after the primary's first touch;
     /// until then the step goes to the contacts in play.
     @Test func colleagueDelayIsRespected() throws {
         var h = Harness(config: config(["primary_focus_steps": 1, "touchpoint_intervals_days": [1],

@@ -4,8 +4,8 @@ import CampaignRuntime
 import Foundation
 import Logging
 
-/// Everything `AbmServer.start` needs. Defaults: CONTRACT.md's endpoints, an in-memory store, the wall
-/// clock, SPEC.md's campaign defaults.
+/// Everything `AbmServer.start` needs. Defaults: the protocol.s endpoints, an in-memory store, the wall
+/// clock, the campaign defaults (docs/campaign-behaviour.md).
 public struct ServerOptions: Sendable {
     /// Where to bind (`AbmEndpoints.ephemeral` for tests and tools).
     public var endpoints: AbmEndpoints
@@ -15,7 +15,7 @@ public struct ServerOptions: Sendable {
     /// `--virtual-clock`: a manual clock starting at this instant (or at the later stored clock time on
     /// existing data); `clock.advance` then works. nil: the wall clock.
     public var virtualClockStart: Date?
-    /// The campaign configuration (SPEC.md keys, templates included).
+    /// The campaign configuration (docs/campaign-behaviour.md keys, templates included).
     public var campaign: CampaignConfig
     /// Runtime tuning (max resident campaigns, commit batch, …); its `logger` is replaced by `logger`.
     public var runtime: RuntimeConfiguration
@@ -67,7 +67,7 @@ public struct ServerOptions: Sendable {
 ///
 /// ```json
 /// {
-///   "campaign": { "max_touchpoints": 5, "templates": { … } },        // SPEC.md keys (CampaignConfig)
+///   "campaign": { "max_touchpoints": 5, "templates": { … } },        // CampaignConfig keys (docs/campaign-behaviour.md)
 ///   "runtime": { "max_resident_campaigns": 100000, "idle_passivation_seconds": 30, "max_commit_batch": 1000,
 ///                "timer_concurrency": 512 },
 ///   "endpoints": { "ingress": "tcp://127.0.0.1:5570", "control": "…", "events": "…" },

@@ -4,7 +4,7 @@ import AbmClientKit
 import ArgumentParser
 import Foundation
 
-/// Endpoints and timeout shared by every client command (defaults: CONTRACT.md, or the environment
+/// Endpoints and timeout shared by every client command (defaults: protocols/abm-wire-v1.md §2, or the environment
 /// variables `ABM_INGRESS`, `ABM_CONTROL`, `ABM_EVENTS`).
 struct ConnectionOptions: ParsableArguments {
     @Option(help: "Ingress endpoint (ROUTER of the server).")
