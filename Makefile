@@ -1,10 +1,13 @@
 # Quick start: `make demo` runs the main job, `make test` runs every test.
 # Each installs what it needs (Debian packages) when it is missing.
 SWIFT ?= swift
-APT_PACKAGES := libzmq3-dev python3-zmq python3-jsonschema
+APT_PACKAGES := libzmq3-dev python3-zmq python3-jsonschema python3-pip python3-setuptools python3-wheel python3-venv
 PYTHON ?= /usr/bin/python3
+# The Python client is installed into this venv (Debian's pyzmq and jsonschema seen through
+# --system-site-packages; setuptools from Debian, so no network is needed).
+PYENV := .build/python
 
-.PHONY: deps build demo test bench bench-abm bench-zmq clean
+.PHONY: deps build demo test python-client bench bench-abm bench-zmq clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -24,6 +27,14 @@ demo: deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --no-parallel
+	$(MAKE) python-client
+	cd protocols/client/tests && ABM_BIN=$(CURDIR)/.build/debug/abm $(CURDIR)/$(PYENV)/bin/python -m unittest discover -s . -v
+
+# `pip install ./protocols/client` as a user would, offline: into a venv, built with Debian's setuptools.
+python-client: deps
+	$(PYTHON) -m venv --system-site-packages $(PYENV)
+	$(PYENV)/bin/python -m pip install --quiet --no-build-isolation --no-index --no-deps --force-reinstall ./protocols/client
+	rm -rf protocols/client/build protocols/client/*.egg-info
 
 bench: bench-abm bench-zmq
 

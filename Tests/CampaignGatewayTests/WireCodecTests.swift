@@ -188,12 +188,20 @@ import Testing
         #expect(badStatus == 1 && badOutput.contains("status"), "\(badOutput)")
     }
 
-    /// The Python side (protocols/client/test_client.py: schemas, examples, the pyzmq client against
-    /// in-process fake servers) runs as part of `swift test`, with the system interpreter.
+    /// The Python side (protocols/client/tests/test_client.py: schemas, examples, the package's words, the
+    /// pyzmq client against in-process fake servers) runs as part of `swift test`, with the system
+    /// interpreter and the package's source; `make test` also runs its tests against a real server with
+    /// the package installed.
     @Test func pythonProtocolTestsPass() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-m", "unittest", "discover", "-s", Repo.protocols.appendingPathComponent("client").path]
+        let client = Repo.protocols.appendingPathComponent("client")
+        process.arguments = ["-m", "unittest", "discover", "-s", client.appendingPathComponent("tests").path,
+                             "-p", "test_client.py"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["PYTHONPATH"] = client.path
+        environment["PYTHONDONTWRITEBYTECODE"] = "1"
+        process.environment = environment
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
