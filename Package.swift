@@ -64,14 +64,16 @@ let package = Package(
         .executableTarget(name: "StoreCrashProbe", dependencies: ["CampaignStore"], path: "Tests/StoreCrashProbe"),
         .executableTarget(name: "EngineBench", dependencies: ["AbmWire", "CampaignCore"], path: "Benchmarks/EngineBench"),
 
+        // What the test targets share: bounded waits, a message mailbox, a seeded generator.
+        .target(name: "AbmTestSupport", dependencies: ["ZeroMQ"], path: "Tests/AbmTestSupport"),
         .testTarget(name: "AbmWireTests", dependencies: ["AbmWire"]),
-        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
-        .testTarget(name: "CampaignCoreTests", dependencies: ["AbmWire", "CampaignCore"]),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "AbmTestSupport"]),
+        .testTarget(name: "CampaignCoreTests", dependencies: ["AbmWire", "CampaignCore", "AbmTestSupport"]),
         .testTarget(name: "CampaignStoreTests", dependencies: ["CampaignStore", "StoreCrashProbe"]),
         .testTarget(name: "CampaignRuntimeTests", dependencies: ["AbmWire", "CampaignRuntime", "CampaignCore", "CampaignStore"]),
-        .testTarget(name: "CampaignGatewayTests", dependencies: ["AbmWire", "CampaignGateway", "ZeroMQ", "CampaignCore", "CampaignRuntime", "CampaignStore"]),
+        .testTarget(name: "CampaignGatewayTests", dependencies: ["AbmWire", "AbmTestSupport", "CampaignGateway", "ZeroMQ", "CampaignCore", "CampaignRuntime", "CampaignStore"]),
         .testTarget(name: "CampaignReportTests", dependencies: ["AbmWire", "CampaignReport", "CampaignCore"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["AbmWire", "ZeroMQ", "CampaignCore", "CampaignGateway"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["AbmWire", "AbmTestSupport", "ZeroMQ", "CampaignCore", "CampaignGateway"]),
         .testTarget(name: "AbmClientKitTests", dependencies: ["AbmWire", "AbmClientKit", "ZeroMQ", "CampaignCore", "CampaignGateway"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,3 +1,4 @@
+import AbmTestSupport
 import AbmWire
 import Foundation
 import Testing

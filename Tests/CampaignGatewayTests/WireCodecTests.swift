@@ -1,3 +1,4 @@
+import AbmTestSupport
 import AbmWire
 import CampaignCore
 @testable import CampaignGateway
@@ -46,13 +47,10 @@ import Testing
         // Authoritative by construction: a typed payload cannot carry `type`, `seq` or `account_id`.
         let event = DomainEvent(at: Date(timeIntervalSince1970: 1_772_460_000), accountId: "a", campaignId: nil,
                                 payload: .campaignPaused(.init(reason: "responded")))
-        #expect(String(decoding: encodeEventBody(event), as: UTF8.self) ==
+        #expect(String(decoding: WireEvent.encodeBody(event), as: UTF8.self) ==
             #"{"account_id":"a","at":"2026-03-02T14:00:00.000Z","campaign_id":null,"reason":"responded","type":"campaign.paused"}"#)
-        #expect(String(decoding: WireEvent.withSeq(12, body: encodeEventBody(event)), as: UTF8.self).hasPrefix(#"{"seq":12,"account_id":"a","#))
-        #expect(WireEvent.withSeq(3, body: Array("{}".utf8)) == Array(#"{"seq":3}"#.utf8))
-        let new = WireEvent.newEvent(event)
-        #expect(new.type == "campaign.paused" && new.accountId == "a" && new.campaignId == nil && new.at == event.at)
-        #expect([UInt8](new.body) == encodeEventBody(event))
+        #expect(String(decoding: try numberedBody(12, WireEvent.encodeBody(event)), as: UTF8.self).hasPrefix(#"{"seq":12,"account_id":"a","#))
+        #expect(try numberedBody(3, Array("{}".utf8)) == Array(#"{"seq":3}"#.utf8))
     }
 
     @Test func requestAccessorsDescribeTheRequest() throws {
@@ -167,7 +165,7 @@ import Testing
         var bodies: [[UInt8]] = []
         for (k, file) in try FileManager.default.contentsOfDirectory(atPath: Repo.examples.path).filter({ $0.hasPrefix("event.") }).sorted().enumerated() {
             let event = try domainEvent(from: try Repo.json(Repo.examples.appendingPathComponent(file)))
-            let body = WireEvent.withSeq(Int64(k + 1), body: encodeEventBody(event))
+            let body = try numberedBody(Int64(k + 1), WireEvent.encodeBody(event))
             bodies.append(body)
             try add("event.\(event.type).schema.json", body)
             try add("event.schema.json", body)

@@ -79,7 +79,7 @@ import Testing
                 encoded = ControlReply.clock(id: id!, now: try #require(WireTime.parse(now)))
             } else {
                 let events = try #require(json["events"]?.arrayValue)
-                let bodies = try events.map { WireEvent.withSeq($0["seq"]!.intValue!, body: WireEvent.encodeBody(try domainEvent(from: $0))) }
+                let bodies = try events.map { try numberedBody($0["seq"]!.intValue!, WireEvent.encodeBody(try domainEvent(from: $0))) }
                 encoded = ControlReply.events(id: id!, bodies: bodies, lastSeq: json["last_seq"]!.intValue!)
             }
             #expect(try JSONParser.parse(encoded) == json, "\(file)")
@@ -95,7 +95,7 @@ import Testing
             let event = try domainEvent(from: json)
             types.insert(event.type.rawValue)
             let seq = try #require(json["seq"]?.intValue)
-            let body = WireEvent.withSeq(seq, body: encodeEventBody(event))
+            let body = try numberedBody(seq, WireEvent.encodeBody(event))
             #expect(try JSONParser.parse(body) == json, "\(file)")
             let rest = JSONWriter.encode(json.removing("seq"))
             #expect(body == Array("{\"seq\":\(seq),".utf8) + rest.dropFirst(), "\(file)")

@@ -2,6 +2,7 @@ import AbmWire
 import Testing
 import CampaignCore
 @testable import CampaignGateway
+@testable import CampaignStore
 import Foundation
 
 /// Paths of the package, found from this file (Tests/CampaignGatewayTests/…).
@@ -37,19 +38,6 @@ enum Repo {
     }
 }
 
-/// A deterministic PRNG (SplitMix64) so that fuzz runs are reproducible from their seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 extension JSONValue {
     var intValue: Int64? { if case .int(let i) = self { return i } else { return nil } }
 
@@ -73,3 +61,9 @@ func domainEvent(from body: JSONValue) throws -> DomainEvent {
 }
 
 
+
+/// A stored (and published) event body: `{"seq":N,` spliced in front of `body` by the store, the one place
+/// that numbers events.
+func numberedBody(_ seq: Int64, _ body: [UInt8]) throws -> [UInt8] {
+    [UInt8](try CampaignStore.EventBody.numbered(seq: seq, body: Data(body), type: "test"))
+}

@@ -1,3 +1,4 @@
+import AbmTestSupport
 import AbmWire
 import CampaignCore
 import CampaignGateway
@@ -5,11 +6,6 @@ import Foundation
 import Synchronization
 import Testing
 import ZeroMQ
-
-struct Timeout: Error, CustomStringConvertible {
-    let what: String
-    var description: String { "timed out waiting for \(what)" }
-}
 
 /// `abm serve` as a separate process, on ephemeral loopback ports.
 final class ServerProcess: Sendable {
@@ -127,51 +123,6 @@ final class ServerProcess: Sendable {
     private func waitForExit() async -> Int32 {
         let p = process
         return (try? await onThread { p.waitUntilExit(); return p.terminationStatus }) ?? -1
-    }
-}
-
-/// Received messages, taken with a bounded wait (the bound is a failure, never a pacing sleep).
-final class Mailbox: Sendable {
-    private struct State {
-        var items: [ZMQMessage] = []
-        var head = 0
-        var waiter: (token: Int, continuation: CheckedContinuation<ZMQMessage?, Never>)?
-        var nextToken = 0
-    }
-
-    private let state = Mutex(State())
-
-    func put(_ message: ZMQMessage) {
-        let waiter = state.withLock { s -> CheckedContinuation<ZMQMessage?, Never>? in
-            if let w = s.waiter { s.waiter = nil; return w.continuation }
-            s.items.append(message)
-            return nil
-        }
-        waiter?.resume(returning: message)
-    }
-
-    func take(within seconds: Double) async -> ZMQMessage? {
-        await withCheckedContinuation { (c: CheckedContinuation<ZMQMessage?, Never>) in
-            let (ready, token) = state.withLock { s -> (ZMQMessage?, Int?) in
-                if s.head < s.items.count {
-                    defer { s.head += 1 }
-                    return (s.items[s.head], nil)
-                }
-                s.nextToken += 1
-                s.waiter = (s.nextToken, c)
-                return (nil, s.nextToken)
-            }
-            if let ready { c.resume(returning: ready); return }
-            Task {
-                try? await Task.sleep(for: .seconds(seconds))
-                let expired = self.state.withLock { s -> CheckedContinuation<ZMQMessage?, Never>? in
-                    guard let w = s.waiter, w.token == token! else { return nil }
-                    s.waiter = nil
-                    return w.continuation
-                }
-                expired?.resume(returning: nil)
-            }
-        }
     }
 }
 
