@@ -183,6 +183,8 @@ def campaign():
         "next_due_at": {"anyOf": [ref("instant"), {"type": "null"}]},
         "next_touch": {"anyOf": [next_touch, {"type": "null"}]},
         "started_at": ref("instant"), "topic": {"type": ["string", "null"]}, "company": {"type": ["string", "null"]},
+        "parked": {"const": True, "description": "present when the runtime parked the campaign after repeated failures"},
+        "failure": closed({"count": INT1, "message": STRING}, ["count", "message"]),
     }, ["campaign_id", "account_id", "status", "reason", "steps", "max_touchpoints", "contacts", "next_due_at",
         "next_touch", "started_at", "topic", "company"])
     return schema_file("campaign.schema.json", "The campaign object of control replies (§7.3)", body)
