@@ -189,15 +189,7 @@ struct ScenarioSchemaTests {
         #expect(words("conflict_kind") == ConflictKind.allCases.map(\.rawValue))
         #expect(words("operator_reason") == [OperatorReason.operator])
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [Repo.protocols.appendingPathComponent("tools/schemas.py").path, "--check"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(String(decoding: output, as: UTF8.self))")
+        let (status, output) = try Repo.python([Repo.protocols.appendingPathComponent("tools/schemas.py").path, "--check"])
+        #expect(status == 0, "\(output)")
     }
 }

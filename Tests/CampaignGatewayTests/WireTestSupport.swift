@@ -25,9 +25,16 @@ enum Repo {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("abm-wire-samples-\(UUID().uuidString).json")
         try Data(JSONWriter.encode(list)).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
+        return try python([protocols.appendingPathComponent("tools/validate.py").path, file.path])
+    }
+
+    /// Runs the system interpreter (Debian's, with python3-zmq and python3-jsonschema) with `arguments`;
+    /// returns its exit code and output (standard output and error together).
+    static func python(_ arguments: [String], environment: [String: String]? = nil) throws -> (Int32, String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [protocols.appendingPathComponent("tools/validate.py").path, file.path]
+        process.arguments = arguments
+        if let environment { process.environment = environment }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
