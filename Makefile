@@ -3,10 +3,13 @@
 SWIFT ?= swift
 # chromium: the dashboard's browser test (Tests/AbmHTTPTests) drives it headless over the DevTools protocol,
 # and the report's test has it build the report's DOM; systemd: systemd-analyze rates deploy/abm.service.
-APT_PACKAGES := libzmq3-dev python3-zmq python3-jsonschema systemd chromium
+APT_PACKAGES := libzmq3-dev python3-zmq python3-jsonschema systemd chromium python3-pip python3-setuptools python3-wheel python3-venv
 PYTHON ?= /usr/bin/python3
+# The Python client is installed into this venv (Debian's pyzmq and jsonschema seen through
+# --system-site-packages; setuptools from Debian, so no network is needed).
+PYENV := .build/python
 
-.PHONY: deps build demo test static-check screenshot bench bench-abm bench-zmq clean
+.PHONY: deps build demo test static-check screenshot python-client bench bench-abm bench-zmq clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -26,7 +29,15 @@ demo: deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --no-parallel
+	$(MAKE) python-client
+	cd protocols/client/tests && ABM_BIN=$(CURDIR)/.build/debug/abm $(CURDIR)/$(PYENV)/bin/python -m unittest discover -s . -v
 	$(MAKE) static-check
+
+# `pip install ./protocols/client` as a user would, offline: into a venv, built with Debian's setuptools.
+python-client: deps
+	$(PYTHON) -m venv --system-site-packages $(PYENV)
+	$(PYENV)/bin/python -m pip install --quiet --no-build-isolation --no-index --no-deps --force-reinstall ./protocols/client
+	rm -rf protocols/client/build protocols/client/*.egg-info
 
 # The release binary with the Swift runtime linked in runs without the toolchain (docs/operations.md).
 static-check: deps

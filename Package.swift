@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "abm", targets: ["abm"]),
         .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
+        .library(name: "AbmWire", targets: ["AbmWire"]),
         .library(name: "CampaignCore", targets: ["CampaignCore"]),
     ],
     dependencies: [
@@ -26,8 +27,12 @@ let package = Package(
         // The only place C is visible: libzmq from Debian's libzmq3-dev.
         .systemLibrary(name: "CZeroMQ", path: "Sources/CZeroMQ"),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        // The protocol (protocols/abm-wire-v1.md) and its words: JSON value/parser/writer, instants, requests,
+        // replies, the one error type, limits, endpoints. No dependencies: server and clients both use it.
+        .target(name: "AbmWire"),
         // The domain: pure value types and a pure state machine. No I/O, no clock, no C.
         .target(name: "CampaignCore", dependencies: [
+            "AbmWire",
             .product(name: "Mustache", package: "swift-mustache"),
         ]),
         // Durable storage: the store protocol, an in-memory twin and the SQLite (GRDB) default.
@@ -37,7 +42,7 @@ let package = Package(
         ]),
         // Actors, coordinator, durable scheduler, outbox.
         .target(name: "CampaignRuntime", dependencies: [
-            "CampaignCore", "CampaignStore",
+            "AbmWire", "CampaignCore", "CampaignStore",
             .product(name: "DequeModule", package: "swift-collections"),
             .product(name: "HeapModule", package: "swift-collections"),
             .product(name: "Logging", package: "swift-log"),
@@ -45,7 +50,7 @@ let package = Package(
         ]),
         // ZeroMQ endpoints: decode, validate, ack after commit, publish events.
         .target(name: "CampaignGateway", dependencies: [
-            "ZeroMQ", "CampaignCore", "CampaignRuntime", "CampaignStore",
+            "AbmWire", "ZeroMQ", "CampaignCore", "CampaignRuntime", "CampaignStore",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -62,36 +67,40 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Human-readable views of an event log: a text timeline and an HTML report with an SVG chart.
-        .target(name: "CampaignReport", dependencies: ["CampaignCore"]),
+        .target(name: "CampaignReport", dependencies: ["AbmWire", "CampaignCore"]),
         // Client side of the wire protocol: request building, a DEALER request channel, gap-free event
         // tailing, the demo's data. Shared by the `abm` client commands, `abm demo` and `abm bench`.
-        .target(name: "AbmClientKit", dependencies: ["ZeroMQ", "CampaignCore", "CampaignGateway"]),
+        // Not the server: no gateway, runtime or store.
+        .target(name: "AbmClientKit", dependencies: ["AbmWire", "ZeroMQ", "CampaignCore"]),
         .executableTarget(name: "abm", dependencies: [
-            "CampaignReport", "AbmClientKit", "AbmHTTP",
+            "AbmWire", "CampaignReport", "AbmClientKit", "AbmHTTP",
             "ZeroMQ", "CampaignCore", "CampaignStore", "CampaignRuntime", "CampaignGateway",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "ZeroMQBench", dependencies: ["ZeroMQ"], path: "Benchmarks/ZeroMQBench"),
-        .executableTarget(name: "RuntimeBench", dependencies: ["CampaignRuntime", "CampaignCore", "CampaignStore"], path: "Benchmarks/RuntimeBench"),
+        .executableTarget(name: "RuntimeBench", dependencies: ["AbmWire", "CampaignRuntime", "CampaignCore", "CampaignStore"], path: "Benchmarks/RuntimeBench"),
         .executableTarget(name: "StoreBench", dependencies: ["CampaignStore"], path: "Benchmarks/StoreBench"),
         .executableTarget(name: "StoreCrashProbe", dependencies: ["CampaignStore"], path: "Tests/StoreCrashProbe"),
-        .executableTarget(name: "EngineBench", dependencies: ["CampaignCore"], path: "Benchmarks/EngineBench"),
+        .executableTarget(name: "EngineBench", dependencies: ["AbmWire", "CampaignCore"], path: "Benchmarks/EngineBench"),
 
-        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
-        .testTarget(name: "CampaignCoreTests", dependencies: ["CampaignCore"]),
+        // What the test targets share: bounded waits, a message mailbox, a seeded generator.
+        .target(name: "AbmTestSupport", dependencies: ["ZeroMQ"], path: "Tests/AbmTestSupport"),
+        .testTarget(name: "AbmWireTests", dependencies: ["AbmWire"]),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "AbmTestSupport"]),
+        .testTarget(name: "CampaignCoreTests", dependencies: ["AbmWire", "CampaignCore", "AbmTestSupport"]),
         .testTarget(name: "CampaignStoreTests", dependencies: ["CampaignStore", "StoreCrashProbe"]),
-        .testTarget(name: "CampaignRuntimeTests", dependencies: ["CampaignRuntime", "CampaignCore", "CampaignStore"]),
+        .testTarget(name: "CampaignRuntimeTests", dependencies: ["AbmWire", "CampaignRuntime", "CampaignCore", "CampaignStore"]),
         .testTarget(name: "CampaignGatewayTests", dependencies: [
-            "CampaignGateway", "ZeroMQ", "CampaignCore", "CampaignRuntime", "CampaignStore",
+            "AbmWire", "AbmTestSupport", "CampaignGateway", "ZeroMQ", "CampaignCore", "CampaignRuntime", "CampaignStore",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
-        .testTarget(name: "CampaignReportTests", dependencies: ["CampaignReport", "CampaignCore"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["ZeroMQ", "CampaignCore", "CampaignGateway"]),
-        .testTarget(name: "AbmHTTPTests", dependencies: ["AbmHTTP", "AbmClientKit", "CampaignGateway", "CampaignRuntime", "CampaignStore", "CampaignCore", "ZeroMQ"],
+        .testTarget(name: "CampaignReportTests", dependencies: ["AbmWire", "CampaignReport", "CampaignCore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["AbmWire", "AbmTestSupport", "ZeroMQ", "CampaignCore", "CampaignGateway"]),
+        .testTarget(name: "AbmHTTPTests", dependencies: ["AbmWire", "AbmHTTP", "AbmClientKit", "CampaignGateway", "CampaignRuntime", "CampaignStore", "CampaignCore", "ZeroMQ"],
                     exclude: ["dashboard_check.py"]),
-        .testTarget(name: "AbmClientKitTests", dependencies: ["AbmClientKit", "ZeroMQ", "CampaignCore", "CampaignGateway"]),
+        .testTarget(name: "AbmClientKitTests", dependencies: ["AbmWire", "AbmClientKit", "ZeroMQ", "CampaignCore", "CampaignGateway"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -4,6 +4,7 @@
 //   swift run -c release RuntimeBench latency --campaigns 100000 --days 60 --responses 2000
 // Every mode uses the SQLite store (WAL, synchronous=FULL) in a fresh temporary directory and the
 // virtual clock, starting Monday 2026-03-02 09:00 UTC.
+import AbmWire
 import CampaignCore
 import CampaignRuntime
 import CampaignStore
@@ -89,7 +90,7 @@ struct SyntheticDecider: CampaignDecider {
     static let offsets: [Double] = [2, 3, 5, 7, 10, 14]
 
     func decide(_ state: AccountState, _ input: CampaignInput, now: Date,
-                context: EngineContext) throws -> Result<Transition, CampaignError> {
+                context: EngineContext) throws -> Result<Transition, AbmError> {
         var s = state
         var effects: [Effect] = []
         switch input {
@@ -104,7 +105,7 @@ struct SyntheticDecider: CampaignDecider {
             let step = s.campaignsStarted
             effects.append(.emit(DomainEvent(at: due, accountId: s.accountId, campaignId: "c1", payload: .touchpointDue(
                 .init(touchpointId: "\(s.accountId)-\(step)", step: step, contactId: "p1", contactEmail: "p1@example.com",
-                      channel: .email, message: "Hello, a short synthetic message.", reason: "focus_step")))))
+                      channel: .email, message: "Hello, a short synthetic message.", reason: .focusStep)))))
             s.campaignsStarted += 1
             if step < 7 { effects.append(.schedule(at: due.addingTimeInterval(Self.offsets[min(step - 1, 5)] * 86_400))) }
         case .response:
@@ -203,7 +204,7 @@ func throughputMode(_ o: Options, responses: Int) async throws {
             let t = DispatchTime.now()
             let ack = await runtime.submitResponse(
                 requestId: "resp-\(n)",
-                ResponseInput(accountId: "acct-\(i)", contactEmail: "pat@acct-\(i).example", kind: "reply"))
+                ResponseInput(accountId: "acct-\(i)", contactEmail: "pat@acct-\(i).example", kind: .reply))
             if ack.status == .accepted { latencies.append(seconds(since: t)) }
             try? await Task.sleep(nanoseconds: 2_000_000)
         }

@@ -1,4 +1,4 @@
-import CampaignGateway
+import AbmWire
 import Foundation
 import ZeroMQ
 
@@ -15,7 +15,7 @@ public struct ClientCurve: Sendable, Equatable {
 
     /// From the command line: `serverKey` is the server's Z85 public key or a file holding it (`NAME.pub`),
     /// `keyFile` the client's secret key file (`NAME.key`; the public key is derived from it).
-    public static func load(serverKey: String, keyFile: String) throws(ClientError) -> ClientCurve {
+    public static func load(serverKey: String, keyFile: String) throws(AbmError) -> ClientCurve {
         do throws(SecurityError) {
             let server: CurveKey
             if serverKey.utf8.count == 40, !FileManager.default.fileExists(atPath: serverKey),

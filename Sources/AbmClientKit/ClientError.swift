@@ -1,56 +1,28 @@
-/// A failure of a client command: a stable `code`, a message for people naming the field, and the
-/// process exit status it maps to.
-///
-/// Codes are the server's own (`rejected` acks and `ok:false` replies carry them through unchanged:
-/// `missing_field`, `not_found`, …) plus the client's: `bad_input` (the user's file or flags),
-/// `timeout` (no reply in time), `zmq` (a socket error), `bad_reply` (the server's answer is not the
-/// protocol's).
-public struct ClientError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var code: String
-    public var message: String
-    /// The offending field's path, when known (`lead.account_id`, `kind`).
-    public var field: String?
-    /// The exit status of the command that failed with this error.
-    public var exitCode: Int32
+import AbmWire
 
-    public init(code: String, message: String, field: String? = nil, exitCode: Int32) {
-        self.code = code
-        self.message = message
-        self.field = field
-        self.exitCode = exitCode
+/// A client command fails with the project's one error type, `AbmError`: the server's refusals keep the
+/// server's code (`missing_field`, `not_found`, …); the client adds `bad_input` (the user's file or flags),
+/// `timeout` (no reply in time), `zmq` (a socket error) and `bad_reply` (an answer that is not the
+/// protocol's). `AbmError.exitCode` maps each to the command's exit status.
+extension AbmError {
+    public static func badInput(_ message: String, field: String? = nil) -> AbmError {
+        AbmError(code: .badInput, message: message, field: field)
     }
 
-    public var description: String {
-        "\(code): \(message)" + (field.map { " (field \($0))" } ?? "")
+    public static func timeout(_ message: String) -> AbmError {
+        AbmError(code: .timeout, message: message)
     }
 
-    /// Exit statuses: 1 = the server refused the request, 2 = bad input (file, flags),
-    /// 3 = no reply in time, 4 = a socket or protocol failure.
-    public enum Exit {
-        public static let refused: Int32 = 1
-        public static let badInput: Int32 = 2
-        public static let timeout: Int32 = 3
-        public static let transport: Int32 = 4
+    public static func transport(_ message: String) -> AbmError {
+        AbmError(code: .transport, message: message)
     }
 
-    public static func badInput(_ message: String, field: String? = nil) -> ClientError {
-        ClientError(code: "bad_input", message: message, field: field, exitCode: Exit.badInput)
-    }
-
-    public static func timeout(_ message: String) -> ClientError {
-        ClientError(code: "timeout", message: message, exitCode: Exit.timeout)
-    }
-
-    public static func transport(_ message: String) -> ClientError {
-        ClientError(code: "zmq", message: message, exitCode: Exit.transport)
-    }
-
-    public static func badReply(_ message: String) -> ClientError {
-        ClientError(code: "bad_reply", message: message, exitCode: Exit.transport)
+    public static func badReply(_ message: String) -> AbmError {
+        AbmError(code: .badReply, message: message)
     }
 
     /// A refusal by the server (`rejected` ack or `ok:false` reply), with the server's code.
-    public static func refused(code: String, message: String, field: String?) -> ClientError {
-        ClientError(code: code, message: message, field: field, exitCode: Exit.refused)
+    public static func refused(code: ErrorCode, message: String, field: String?) -> AbmError {
+        AbmError(code: code, message: message, field: field)
     }
 }

@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignCore
 
 /// The accounts `abm demo` feeds through the server: varied titles, time zones, one primary without a

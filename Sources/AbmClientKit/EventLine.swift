@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignCore
 
 /// One human-readable line per event, for `abm tail`:

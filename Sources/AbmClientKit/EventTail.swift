@@ -1,5 +1,6 @@
+import AbmWire
 import CampaignCore
-import CampaignGateway
+
 
 /// Which events a tail shows: any of the type prefixes (all when empty) and, optionally, one account.
 public struct EventFilter: Sendable, Equatable {
@@ -39,12 +40,12 @@ public struct EventTail {
     public var filter: EventFilter
     public private(set) var sequencer: EventSequencer
     /// Reads one page of the log: events with `seq > after`, at most `limit`.
-    let fetch: (_ after: Int64, _ limit: Int) throws(ClientError) -> EventPage
+    let fetch: (_ after: Int64, _ limit: Int) throws(AbmError) -> EventPage
     let pageSize: Int
 
     /// - Parameter after: replay starts after this seq (nil: no replay, start with the first live event).
     public init(filter: EventFilter, after: Int64?, pageSize: Int = 1000,
-                fetch: @escaping (_ after: Int64, _ limit: Int) throws(ClientError) -> EventPage) {
+                fetch: @escaping (_ after: Int64, _ limit: Int) throws(AbmError) -> EventPage) {
         self.filter = filter
         self.sequencer = EventSequencer(after: after)
         self.pageSize = pageSize
@@ -60,7 +61,7 @@ public struct EventTail {
     /// Handles one live event body.
     public mutating func live(_ event: JSONValue, _ deliver: (JSONValue) throws -> Void) throws {
         guard let seq = Self.seq(of: event) else {
-            throw ClientError.badReply("an event without an integer seq: \(Requests.describe(event))")
+            throw AbmError.badReply("an event without an integer seq: \(Requests.describe(event))")
         }
         switch sequencer.admit(seq) {
         case .duplicate:

@@ -1,5 +1,6 @@
+import AbmWire
 import CampaignCore
-import CampaignGateway
+
 import ZeroMQ
 
 /// A DEALER connected to an ingress or control endpoint: sends `[empty][body]`, reads `[empty][body]`,
@@ -15,7 +16,7 @@ public final class RequestChannel {
     /// With `curve`, the connection is CURVE-encrypted and authenticated (a server that refuses the key
     /// never answers: requests time out).
     public init(context: ZMQContext, endpoint: String, highWaterMark: Int = 10_000,
-                curve: ClientCurve? = nil) throws(ClientError) {
+                curve: ClientCurve? = nil) throws(AbmError) {
         self.endpoint = endpoint
         do {
             socket = try ZMQSocket(context, type: .dealer, options: [
@@ -28,13 +29,13 @@ public final class RequestChannel {
     }
 
     /// Queues one request body (blocks while the send queue is full).
-    public func send(_ body: [UInt8]) throws(ClientError) {
+    public func send(_ body: [UInt8]) throws(AbmError) {
         do { try socket.send(ZMQMessage([[], body])) } catch { throw .transport("send to \(endpoint): \(error)") }
     }
 
     /// The next reply body, or nil after `timeoutMilliseconds` without one. A reply that is not
     /// `[empty][body]` is a protocol error.
-    public func receiveBody(timeoutMilliseconds: Int) throws(ClientError) -> [UInt8]? {
+    public func receiveBody(timeoutMilliseconds: Int) throws(AbmError) -> [UInt8]? {
         let message: ZMQMessage?
         do { message = try socket.receive(timeoutMilliseconds: timeoutMilliseconds) } catch {
             throw .transport("receive from \(endpoint): \(error)")
@@ -48,14 +49,14 @@ public final class RequestChannel {
 
     /// Sends `request` and waits up to `timeoutMilliseconds` for the reply with the same `id`; replies
     /// to other ids (earlier, abandoned requests) are skipped.
-    public func request(_ request: JSONValue, timeoutMilliseconds: Int) throws(ClientError) -> JSONValue {
+    public func request(_ request: JSONValue, timeoutMilliseconds: Int) throws(AbmError) -> JSONValue {
         let id = Requests.id(of: request)
         let deadline = ContinuousClock.now.advanced(by: .milliseconds(timeoutMilliseconds))
         func millisecondsLeft() -> Int {
             let left = ContinuousClock.now.duration(to: deadline)
             return max(0, Int(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
         }
-        func timedOut() -> ClientError {
+        func timedOut() -> AbmError {
             .timeout("no reply from \(endpoint) within \(timeoutMilliseconds) ms "
                      + "(is the server running? the request may still be applied: resend with --id \(id))")
         }
@@ -69,7 +70,7 @@ public final class RequestChannel {
                 guard ms > 0 else { throw timedOut() }
                 _ = try socket.poll(events: .pollOut, timeoutMilliseconds: ms)
             }
-        } catch let error as ClientError {
+        } catch let error as AbmError {
             throw error
         } catch {
             throw .transport("send to \(endpoint): \(error)")
@@ -88,10 +89,10 @@ public final class RequestChannel {
     }
 }
 
-/// Checks of replies: what a command turns into success or a `ClientError`.
+/// Checks of replies: what a command turns into success or a `AbmError`.
 public enum Replies {
     /// An ingress ack: `accepted`/`duplicate` pass, `rejected` throws with the server's code.
-    public static func checkAck(_ ack: JSONValue) throws(ClientError) {
+    public static func checkAck(_ ack: JSONValue) throws(AbmError) {
         guard ack["type"] == "ack", let status = ack["status"]?.stringValue else {
             throw .badReply("expected an ack, got \(Requests.describe(ack))")
         }
@@ -99,15 +100,15 @@ public enum Replies {
     }
 
     /// A control reply: `ok:true` passes, `ok:false` throws with the server's code.
-    public static func checkReply(_ reply: JSONValue) throws(ClientError) {
+    public static func checkReply(_ reply: JSONValue) throws(AbmError) {
         guard reply["type"] == "reply", case .bool(let ok)? = reply["ok"] else {
             throw .badReply("expected a reply, got \(Requests.describe(reply))")
         }
         if !ok { throw refusal(reply["error"]) }
     }
 
-    static func refusal(_ error: JSONValue?) -> ClientError {
-        .refused(code: error?["code"]?.stringValue ?? "unknown",
+    static func refusal(_ error: JSONValue?) -> AbmError {
+        .refused(code: ErrorCode(error?["code"]?.stringValue ?? "unknown"),
                  message: error?["message"]?.stringValue ?? "refused without a message",
                  field: error?["field"]?.stringValue)
     }

@@ -1,5 +1,6 @@
+import AbmWire
 import CampaignCore
-import CampaignGateway
+
 import Foundation
 
 /// Builds request bodies (`protocols/abm-wire-v1.md` §6–7) from what a user gives on the command line.
@@ -7,14 +8,11 @@ import Foundation
 /// The request id is the idempotency key: an explicit id (`--id`) wins, then an id already in a full
 /// request the user supplied, else a fresh UUID (lower case).
 public enum Requests {
-    /// The response kinds of §6.2.
-    public static let responseKinds = ["reply", "meeting_scheduled", "negative", "unsubscribe", "bounce", "out_of_office"]
-
     /// A fresh request id.
     public static func newID() -> String { UUID().uuidString.lowercased() }
 
     /// Parses user-supplied JSON (a file or stdin) strictly, as the server would.
-    public static func parseUserJSON(_ bytes: [UInt8], source: String) throws(ClientError) -> JSONValue {
+    public static func parseUserJSON(_ bytes: [UInt8], source: String) throws(AbmError) -> JSONValue {
         do {
             return try JSONParser.parse(bytes)
         } catch {
@@ -24,7 +22,7 @@ public enum Requests {
 
     /// A `lead` request from either a lead object (`{"account_id":…, "email":…}`) or a full request
     /// (`{"type":"lead","id":…,"lead":{…}}`).
-    public static func lead(fromUser value: JSONValue, id: String? = nil) throws(ClientError) -> JSONValue {
+    public static func lead(fromUser value: JSONValue, id: String? = nil) throws(AbmError) -> JSONValue {
         guard case .object(var object) = value else { throw .badInput("a lead must be a JSON object") }
         let lead: [String: JSONValue]
         if let type = object["type"], type != .null {
@@ -50,7 +48,7 @@ public enum Requests {
 
     /// A `response` request from a response object (`{"account_id","contact_email","kind",…}`, `type`
     /// and `id` optional) as a user wrote it.
-    public static func response(fromUser value: JSONValue, id: String? = nil) throws(ClientError) -> JSONValue {
+    public static func response(fromUser value: JSONValue, id: String? = nil) throws(AbmError) -> JSONValue {
         guard case .object(var object) = value else { throw .badInput("a response must be a JSON object") }
         if let type = object["type"], type != .null, type != "response" {
             throw .badInput("a response request must have \"type\": \"response\" (got \(describe(type)))", field: "type")
@@ -62,10 +60,10 @@ public enum Requests {
     }
 
     /// A `response` request from flags.
-    public static func response(accountId: String, contactEmail: String?, contactId: String? = nil, kind: String,
+    public static func response(accountId: String, contactEmail: String?, contactId: String? = nil, kind: ResponseKind,
                                 channel: String? = nil, text: String? = nil, returnDate: String? = nil,
-                                id: String? = nil) throws(ClientError) -> JSONValue {
-        var object: [String: JSONValue] = ["account_id": .string(accountId), "kind": .string(kind)]
+                                id: String? = nil) throws(AbmError) -> JSONValue {
+        var object: [String: JSONValue] = ["account_id": .string(accountId), "kind": .string(kind.rawValue)]
         if let contactEmail { object["contact_email"] = .string(contactEmail) }
         if let contactId { object["contact_id"] = .string(contactId) }
         if let channel { object["channel"] = .string(channel) }
@@ -75,7 +73,7 @@ public enum Requests {
     }
 
     /// The checks a user benefits from before anything is sent; the server checks everything again.
-    static func checkResponse(_ object: [String: JSONValue]) throws(ClientError) {
+    static func checkResponse(_ object: [String: JSONValue]) throws(AbmError) {
         guard case .string(let account)? = object["account_id"], !account.isEmpty else {
             throw .badInput("account_id is required (a non-empty string)", field: "account_id")
         }
@@ -84,13 +82,13 @@ public enum Requests {
         if email == nil && contact == nil {
             throw .badInput("contact_email or contact_id is required", field: "contact_email")
         }
-        guard case .string(let kind)? = object["kind"] else {
-            throw .badInput("kind is required, one of \(responseKinds.joined(separator: ", "))", field: "kind")
+        guard case .string(let kindText)? = object["kind"] else {
+            throw .badInput("kind is required, one of \(ResponseKind.list)", field: "kind")
         }
-        guard responseKinds.contains(kind) else {
-            throw .badInput("kind \"\(kind)\" is not one of \(responseKinds.joined(separator: ", "))", field: "kind")
+        guard let kind = ResponseKind(rawValue: kindText) else {
+            throw .badInput("kind \"\(kindText)\" is not one of \(ResponseKind.list)", field: "kind")
         }
-        if let date = object["return_date"], date != .null, kind != "out_of_office" {
+        if let date = object["return_date"], date != .null, kind != .outOfOffice {
             throw .badInput("return_date is only meaningful with kind out_of_office", field: "return_date")
         }
     }

@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignCore
 import CampaignGateway
 import CampaignReport
@@ -210,7 +211,7 @@ public final class OperatorHTTPServer: Service, Sendable {
             let reply = await runtime.command(requestId: "dashboard-" + UUID().uuidString.lowercased(), accountId: account, command)
             if reply.ok { return Self.json(["ok": true, "campaign": reply.campaign ?? .null]) }
             let error = reply.error
-            return Self.failure(code: error?.code ?? "internal", error?.message ?? "refused", field: error?.field,
+            return Self.failure(code: error?.code.rawValue ?? "internal", error?.message ?? "refused", field: error?.field,
                                 status: error?.code == "not_found" ? .notFound : .conflict)
         }
         router.get("/api/recent") { request, _ in
@@ -274,9 +275,9 @@ public final class OperatorHTTPServer: Service, Sendable {
     }
 
     static func failure(_ error: any Error) -> Response {
-        if let e = error as? ReplyError {
-            let status: HTTPResponse.Status = e.code == CampaignError.invalidField ? .badRequest : .serviceUnavailable
-            return failure(code: e.code, e.message, field: e.field, status: status)
+        if let e = error as? AbmError {
+            let status: HTTPResponse.Status = e.code == ErrorCode.invalidField ? .badRequest : .serviceUnavailable
+            return failure(code: e.code.rawValue, e.message, field: e.field, status: status)
         }
         return failure(code: "internal", "\(error)", field: nil, status: .internalServerError)
     }

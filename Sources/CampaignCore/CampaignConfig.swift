@@ -1,7 +1,8 @@
+import AbmWire
 import Foundation
 
-/// SPEC.md's configuration keys, with their defaults. Build one with `CampaignConfig(merging:)` from a
-/// partial JSON object (SPEC key names); every key not given keeps its default.
+/// The campaign configuration keys (docs/campaign-behaviour.md, "Configuration"), with their defaults. Build one with `CampaignConfig(merging:)` from a
+/// partial JSON object (snake_case key names); every key not given keeps its default.
 ///
 /// Accepted keys and shapes (an unknown key or a wrong value is `invalid_config` naming the key):
 /// - `max_touchpoints` int ≥ 1 (7)
@@ -76,24 +77,24 @@ public struct CampaignConfig: Sendable, Equatable {
 
     public init() {}
 
-    /// A partial configuration (SPEC key names) merged over the defaults; an invalid value is a
-    /// `CampaignError` with code `invalid_config` naming the key. `null` and `{}` give the defaults.
-    public init(merging partial: JSONValue) throws(CampaignError) {
+    /// A partial configuration (snake_case key names) merged over the defaults; an invalid value is a
+    /// `AbmError` with code `invalid_config` naming the key. `null` and `{}` give the defaults.
+    public init(merging partial: JSONValue) throws(AbmError) {
         self.init()
         if partial.isNull { return }
         guard let obj = partial.objectValue else {
-            throw CampaignError(code: CampaignError.invalidConfig, message: "configuration must be a JSON object")
+            throw AbmError(code: ErrorCode.invalidConfig, message: "configuration must be a JSON object")
         }
         for key in obj.keys.sorted() {
             try apply(key: key, value: obj[key]!)
         }
     }
 
-    private static func bad(_ key: String, _ why: String) -> CampaignError {
-        CampaignError(code: CampaignError.invalidConfig, message: "\(key): \(why)", field: key)
+    private static func bad(_ key: String, _ why: String) -> AbmError {
+        AbmError(code: ErrorCode.invalidConfig, message: "\(key): \(why)", field: key)
     }
 
-    private static func int(_ v: JSONValue, _ key: String, min: Int) throws(CampaignError) -> Int {
+    private static func int(_ v: JSONValue, _ key: String, min: Int) throws(AbmError) -> Int {
         var n: Int?
         switch v {
         case .int(let i): n = Int(exactly: i)
@@ -104,7 +105,7 @@ public struct CampaignConfig: Sendable, Equatable {
         return n
     }
 
-    private static func number(_ v: JSONValue, _ key: String, min: Double, strict: Bool = false) throws(CampaignError) -> Double {
+    private static func number(_ v: JSONValue, _ key: String, min: Double, strict: Bool = false) throws(AbmError) -> Double {
         var n: Double?
         switch v {
         case .int(let i): n = Double(i)
@@ -115,17 +116,17 @@ public struct CampaignConfig: Sendable, Equatable {
         return n
     }
 
-    private static func bool(_ v: JSONValue, _ key: String) throws(CampaignError) -> Bool {
+    private static func bool(_ v: JSONValue, _ key: String) throws(AbmError) -> Bool {
         guard case .bool(let b) = v else { throw bad(key, "must be true or false") }
         return b
     }
 
-    private static func string(_ v: JSONValue, _ key: String) throws(CampaignError) -> String {
+    private static func string(_ v: JSONValue, _ key: String) throws(AbmError) -> String {
         guard case .string(let s) = v else { throw bad(key, "must be a string") }
         return s
     }
 
-    private mutating func apply(key: String, value v: JSONValue) throws(CampaignError) {
+    private mutating func apply(key: String, value v: JSONValue) throws(AbmError) {
         typealias C = CampaignConfig
         switch key {
         case "max_touchpoints": maxTouchpoints = try C.int(v, key, min: 1)
@@ -190,7 +191,7 @@ public struct CampaignConfig: Sendable, Equatable {
 
     private static let dayNames = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
-    private static func parseWindow(_ v: JSONValue, _ key: String) throws(CampaignError) -> SendWindow {
+    private static func parseWindow(_ v: JSONValue, _ key: String) throws(AbmError) -> SendWindow {
         guard let o = v.objectValue else { throw bad(key, "must be an object {days, start, end}") }
         var w = SendWindow.default
         for (k, e) in o {
@@ -214,7 +215,7 @@ public struct CampaignConfig: Sendable, Equatable {
         return w
     }
 
-    private static func parseDates(_ v: JSONValue, _ key: String) throws(CampaignError) -> Set<Int> {
+    private static func parseDates(_ v: JSONValue, _ key: String) throws(AbmError) -> Set<Int> {
         guard let a = v.arrayValue else { throw bad(key, "must be an array of YYYY-MM-DD dates") }
         var out = Set<Int>()
         for (i, e) in a.enumerated() {
@@ -224,7 +225,7 @@ public struct CampaignConfig: Sendable, Equatable {
         return out
     }
 
-    private static func parseHolidays(_ v: JSONValue, _ key: String) throws(CampaignError) -> Holidays {
+    private static func parseHolidays(_ v: JSONValue, _ key: String) throws(AbmError) -> Holidays {
         if v.arrayValue != nil { return Holidays(global: try parseDates(v, key), byCountry: [:]) }
         guard let o = v.objectValue else { throw bad(key, "must be an array of dates or {global, by_country}") }
         var h = Holidays.none
@@ -245,7 +246,7 @@ public struct CampaignConfig: Sendable, Equatable {
         return h
     }
 
-    private static func parseTemplates(_ v: JSONValue, _ key: String, over base: TemplateSet) throws(CampaignError) -> TemplateSet {
+    private static func parseTemplates(_ v: JSONValue, _ key: String, over base: TemplateSet) throws(AbmError) -> TemplateSet {
         guard let o = v.objectValue else { throw bad(key, "must be an object") }
         var email = base.email, sms = base.sms, call = base.call, linkedin = base.linkedin
         var refs = base.colleagueReferences

@@ -1,3 +1,4 @@
+import AbmWire
 import Foundation
 
 /// Everything the engine remembers about one account: its current (or last) campaign and what it needs
@@ -28,7 +29,7 @@ public struct AccountState: Codable, Sendable, Equatable {
 /// Ids: campaign `<account_id>-c<n>` (n counts the account's campaigns), touchpoint `<campaign_id>:<step>`,
 /// generated contact ids `contact-<n>`.
 ///
-/// Choices where SPEC.md is silent (details in the doc comments of each part):
+/// The rules, each with its test: docs/campaign-behaviour.md (details in the doc comments of each part):
 /// - Timing (`Engine+Steps.swift`): intervals are calendar days in the chosen contact's zone (wall-clock time kept
 ///   across DST); colleague delay and minimum gap are absolute durations; a colleague is never touched before the
 ///   primary unless the primary can no longer be reached; focus steps wait for the top contact; out-of-office and
@@ -45,7 +46,7 @@ public struct AccountState: Codable, Sendable, Equatable {
 /// - Timers (`handleTimer`): a timer whose due time is earlier than the planned one is stale and ignored; a late
 ///   one (handled after its due time) sends the planned touch once, at the firing instant moved into the contact's
 ///   window, stamped with that instant (`planned_at` carries the planned one); the next interval counts from the
-///   actual send. See docs/scheduling.md.
+///   actual send. See docs/campaign-behaviour.md.
 public struct CampaignEngine: Sendable {
     public let config: CampaignConfig
 
@@ -54,11 +55,11 @@ public struct CampaignEngine: Sendable {
     }
 
     public func handle(_ state: AccountState, _ input: CampaignInput, now: Date,
-                       context: EngineContext = EngineContext()) -> Result<Transition, CampaignError> {
+                       context: EngineContext = EngineContext()) -> Result<Transition, AbmError> {
         var work = Work(state: state, context: context)
         // Whole milliseconds: every instant the engine stores or schedules survives ISO-8601 and SQL round trips.
         let now = (now.timeIntervalSince1970 * 1000).rounded(.down) / 1000
-        let result: Result<Void, CampaignError>
+        let result: Result<Void, AbmError>
         switch input {
         case .lead(let lead):
             result = handleLead(lead, now: now, work: &work)
@@ -79,7 +80,7 @@ public struct CampaignEngine: Sendable {
         }
     }
 
-    /// The `campaign` object of CONTRACT.md's `status` reply, or nil when the account never had one.
+    /// The `campaign` object of the `status` reply (protocols/abm-wire-v1.md §7.3), or nil when the account never had one.
     public func status(_ state: AccountState, now: Date) -> JSONValue? {
         StatusView.render(state, config: config, now: now.timeIntervalSince1970)
     }

@@ -1,8 +1,25 @@
+import AbmWire
 import Foundation
 
-/// Lifecycle of a campaign.
-public enum CampaignStatus: String, Codable, Sendable, Equatable, CaseIterable {
-    case active, paused, completed, cancelled
+// `CampaignStatus`, `ContactStatus`, `TouchReason` and the other words are the protocol's (AbmWire/Vocabulary.swift).
+
+/// The touch a campaign's pending timer is for: when, to whom, and why that contact.
+public struct PlannedTouch: Sendable, Equatable {
+    public var dueAt: Date
+    public var contactId: String
+    public var reason: TouchReason
+
+    public init(dueAt: Date, contactId: String, reason: TouchReason) {
+        self.dueAt = dueAt
+        self.contactId = contactId
+        self.reason = reason
+    }
+
+    /// All three or none (a state stored before a part was written plans nothing).
+    init?(dueAt: Date?, contactId: String?, reason: TouchReason?) {
+        guard let dueAt, let contactId, let reason else { return nil }
+        self.init(dueAt: dueAt, contactId: contactId, reason: reason)
+    }
 }
 
 /// What is known about one contact of a campaign. Kept small: no rendered texts.
@@ -158,9 +175,11 @@ public struct CampaignState: Sendable, Equatable {
     public var company: String?
     public var startedAt: Date
     private var lastStep: PackedDate
+    // The planned touch, stored flat for layout (`next` is the one way in and out): `due` is set exactly
+    // when a touch is planned, and then `dueContact` and `dueReason` are too.
     private var due: PackedDate
-    public var nextContactId: String?
-    public var nextReason: String?
+    private var dueContact: String?
+    private var dueReason: TouchReason?
     /// Last contact chosen by the round over contacts in play (nil: the round restarts at the top contact).
     public var roundCursor: String?
     /// Colleague references made so far (rotates the phrasings).
@@ -177,15 +196,23 @@ public struct CampaignState: Sendable, Equatable {
         get { lastStep.date }
         set { lastStep.date = newValue }
     }
-    /// The pending timer's due time (the contact it is planned for is `nextContactId`).
-    public var nextDueAt: Date? {
-        get { due.date }
-        set { due.date = newValue }
+    /// The touch the pending timer is for; nil when none is planned (paused, finished, nobody to touch).
+    public var next: PlannedTouch? {
+        get {
+            guard let at = due.date, let contactId = dueContact, let reason = dueReason else { return nil }
+            return PlannedTouch(dueAt: at, contactId: contactId, reason: reason)
+        }
+        set {
+            due.date = newValue?.dueAt
+            dueContact = newValue?.contactId
+            dueReason = newValue?.reason
+        }
     }
+    /// The pending timer's due time (`next?.dueAt`).
+    public var nextDueAt: Date? { next?.dueAt }
 
     init(id: String, status: CampaignStatus, reason: String?, steps: Int, contacts: [ContactState], topic: String?,
-         company: String?, startedAt: Date, lastStepAt: Date?, nextDueAt: Date?, nextContactId: String?,
-         nextReason: String?, roundCursor: String?, references: Int, generatedIds: Int,
+         company: String?, startedAt: Date, lastStepAt: Date?, next: PlannedTouch?, roundCursor: String?, references: Int, generatedIds: Int,
          outsiders: [String: ContactState.Standing] = [:]) {
         self.id = id
         self.status = status
@@ -196,9 +223,9 @@ public struct CampaignState: Sendable, Equatable {
         self.company = company
         self.startedAt = startedAt
         self.lastStep = PackedDate(lastStepAt)
-        self.due = PackedDate(nextDueAt)
-        self.nextContactId = nextContactId
-        self.nextReason = nextReason
+        self.due = PackedDate(next?.dueAt)
+        self.dueContact = next?.contactId
+        self.dueReason = next?.reason
         self.roundCursor = roundCursor
         self.references = references
         self.generatedIds = generatedIds
@@ -207,7 +234,7 @@ public struct CampaignState: Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case id, status, reason, steps, contacts, topic, company, startedAt = "started", lastStepAt = "lastStep"
-        case nextDueAt = "due", nextContactId = "dueContact", nextReason = "dueReason", roundCursor = "cursor", references = "refs"
+        case dueAt = "due", dueContact, dueReason, roundCursor = "cursor", references = "refs"
         case generatedIds = "gen", outsiders
     }
 
@@ -243,9 +270,9 @@ extension CampaignState: Codable {
                   company: try c.decodeIfPresent(String.self, forKey: .company),
                   startedAt: try c.decode(Date.self, forKey: .startedAt),
                   lastStepAt: try c.decodeIfPresent(Date.self, forKey: .lastStepAt),
-                  nextDueAt: try c.decodeIfPresent(Date.self, forKey: .nextDueAt),
-                  nextContactId: try c.decodeIfPresent(String.self, forKey: .nextContactId),
-                  nextReason: try c.decodeIfPresent(String.self, forKey: .nextReason),
+                  next: try PlannedTouch(dueAt: c.decodeIfPresent(Date.self, forKey: .dueAt),
+                                         contactId: c.decodeIfPresent(String.self, forKey: .dueContact),
+                                         reason: c.decodeIfPresent(TouchReason.self, forKey: .dueReason)),
                   roundCursor: try c.decodeIfPresent(String.self, forKey: .roundCursor),
                   references: try c.decode(Int.self, forKey: .references),
                   generatedIds: try c.decode(Int.self, forKey: .generatedIds),
@@ -263,9 +290,9 @@ extension CampaignState: Codable {
         try c.encodeIfPresent(company, forKey: .company)
         try c.encode(startedAt, forKey: .startedAt)
         try c.encodeIfPresent(lastStepAt, forKey: .lastStepAt)
-        try c.encodeIfPresent(nextDueAt, forKey: .nextDueAt)
-        try c.encodeIfPresent(nextContactId, forKey: .nextContactId)
-        try c.encodeIfPresent(nextReason, forKey: .nextReason)
+        try c.encodeIfPresent(due.date, forKey: .dueAt)
+        try c.encodeIfPresent(dueContact, forKey: .dueContact)
+        try c.encodeIfPresent(dueReason, forKey: .dueReason)
         try c.encodeIfPresent(roundCursor, forKey: .roundCursor)
         try c.encode(references, forKey: .references)
         try c.encode(generatedIds, forKey: .generatedIds)

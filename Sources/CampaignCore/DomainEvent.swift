@@ -1,23 +1,7 @@
+import AbmWire
 import Foundation
 
-/// The event types of protocols/abm-wire-v1.md §8.2. The one place their names are spelled.
-public enum EventType: String, Sendable, CaseIterable, Hashable {
-    case campaignStarted = "campaign.started"
-    case contactAdded = "contact.added"
-    case touchpointDue = "touchpoint.due"
-    case responseReceived = "response.received"
-    case campaignPaused = "campaign.paused"
-    case campaignResumed = "campaign.resumed"
-    case campaignCompleted = "campaign.completed"
-    case campaignCancelled = "campaign.cancelled"
-    case contactSuppressed = "contact.suppressed"
-    case conflictDetected = "conflict.detected"
-}
-
-extension EventType: CustomStringConvertible {
-    /// The wire name, so that interpolating a type writes what the wire carries.
-    public var description: String { rawValue }
-}
+// `EventType` is the protocol's (AbmWire/Vocabulary.swift).
 
 /// An event before the store numbers it: the common fields plus the type's own (`payload`). The runtime adds
 /// `seq`; `EventBody.encode` writes the body.
@@ -164,7 +148,7 @@ public enum EventPayload: Sendable, Equatable {
         public var contactPhone: String?
         public var contactLinkedinURL: String?
         public var reference: Reference?
-        public var reason: String
+        public var reason: TouchReason
         public var explanation: String?
         /// Written only when true: a user template was unclean and the built-in one was used.
         public var templateFallback: Bool
@@ -174,7 +158,7 @@ public enum EventPayload: Sendable, Equatable {
         public init(touchpointId: String, step: Int, contactId: String, contactEmail: String, contactName: String? = nil,
                     channel: Channel, attempt: Int? = nil, subject: String? = nil, message: String,
                     callScript: String? = nil, contactPhone: String? = nil, contactLinkedinURL: String? = nil,
-                    reference: Reference? = nil, reason: String, explanation: String? = nil,
+                    reference: Reference? = nil, reason: TouchReason, explanation: String? = nil,
                     templateFallback: Bool = false, plannedAt: Date? = nil) {
             self.touchpointId = touchpointId
             self.step = step
@@ -200,13 +184,13 @@ public enum EventPayload: Sendable, Equatable {
     public struct ResponseReceived: Sendable, Equatable {
         /// nil (written as `null`) when the sender is not a known contact.
         public var contactId: String?
-        public var kind: String
+        public var kind: ResponseKind
         public var email: String?
         public var channel: String?
         /// Out of office: when the contact is back.
         public var returnAt: Date?
 
-        public init(contactId: String?, kind: String, email: String? = nil, channel: String? = nil, returnAt: Date? = nil) {
+        public init(contactId: String?, kind: ResponseKind, email: String? = nil, channel: String? = nil, returnAt: Date? = nil) {
             self.contactId = contactId
             self.kind = kind
             self.email = email
@@ -226,10 +210,10 @@ public enum EventPayload: Sendable, Equatable {
     /// `campaign.completed`.
     public struct CampaignCompleted: Sendable, Equatable {
         /// Written as `null` when nil.
-        public var reason: String?
+        public var reason: CompletionReason?
         public var steps: Int?
 
-        public init(reason: String?, steps: Int? = nil) {
+        public init(reason: CompletionReason?, steps: Int? = nil) {
             self.reason = reason
             self.steps = steps
         }
@@ -240,9 +224,9 @@ public enum EventPayload: Sendable, Equatable {
         /// nil (written as `null`) for an address that is not a contact.
         public var contactId: String?
         public var email: String
-        public var reason: String
+        public var reason: SuppressionReason
 
-        public init(contactId: String?, email: String, reason: String) {
+        public init(contactId: String?, email: String, reason: SuppressionReason) {
             self.contactId = contactId
             self.email = email
             self.reason = reason
@@ -251,12 +235,12 @@ public enum EventPayload: Sendable, Equatable {
 
     /// `conflict.detected`: a check held a touch back.
     public struct ConflictDetected: Sendable, Equatable {
-        public var conflict: String
+        public var conflict: ConflictKind
         /// Written as `null` when nil.
         public var contactId: String?
         public var channel: Channel?
 
-        public init(conflict: String, contactId: String?, channel: Channel? = nil) {
+        public init(conflict: ConflictKind, contactId: String?, channel: Channel? = nil) {
             self.conflict = conflict
             self.contactId = contactId
             self.channel = channel

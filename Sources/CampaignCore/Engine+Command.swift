@@ -1,13 +1,14 @@
-/// Operator commands (CONTRACT: a command already in effect is ok and changes nothing; pause, resume or cancel
+import AbmWire
+/// Operator commands (protocols/abm-wire-v1.md §7.1: a command already in effect is ok and changes nothing; pause, resume or cancel
 /// of a completed campaign, or pause or resume of a cancelled one, is `invalid_state`).
 extension CampaignEngine {
-    func handleCommand(_ command: CampaignCommand, now: Double, work: inout Work) -> Result<Void, CampaignError> {
+    func handleCommand(_ command: CampaignCommand, now: Double, work: inout Work) -> Result<Void, AbmError> {
         guard var camp = work.state.campaign else {
-            return .failure(CampaignError(code: CampaignError.notFound,
+            return .failure(AbmError(code: ErrorCode.notFound,
                                           message: "account \(work.state.accountId) has no campaign", field: "account_id"))
         }
-        func refuse(_ what: String) -> Result<Void, CampaignError> {
-            .failure(CampaignError(code: CampaignError.invalidState,
+        func refuse(_ what: String) -> Result<Void, AbmError> {
+            .failure(AbmError(code: ErrorCode.invalidState,
                                    message: "cannot \(what) a \(camp.status.rawValue) campaign", field: "account_id"))
         }
         switch command {
@@ -16,7 +17,7 @@ extension CampaignEngine {
             case .paused: return .success(())
             case .completed, .cancelled: return refuse("pause")
             case .active:
-                let r = reason.flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 } ?? "operator"
+                let r = reason.flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 } ?? OperatorReason.operator
                 pause(reason: r, at: now, work: &work)
             }
         case .resume:
@@ -27,7 +28,7 @@ extension CampaignEngine {
                 camp.status = .active
                 camp.reason = nil
                 work.state.campaign = camp
-                work.emit(.campaignResumed(.init(reason: "operator")), at: now)
+                work.emit(.campaignResumed(.init(reason: OperatorReason.operator)), at: now)
                 // Due at the later of the planned time and now, then moved into the window (min gap and
                 // out-of-office still apply).
                 advance(work: &work, earliest: now, until: now)
@@ -38,13 +39,11 @@ extension CampaignEngine {
             case .completed: return refuse("cancel")
             case .active, .paused:
                 camp.status = .cancelled
-                camp.reason = "operator"
-                camp.nextDueAt = nil
-                camp.nextContactId = nil
-                camp.nextReason = nil
+                camp.reason = OperatorReason.operator
+                camp.next = nil
                 work.state.campaign = camp
                 work.effects.append(.cancelTimer)
-                work.emit(.campaignCancelled(.init(reason: "operator")), at: now)
+                work.emit(.campaignCancelled(.init(reason: OperatorReason.operator)), at: now)
             }
         }
         return .success(())
@@ -63,7 +62,7 @@ extension CampaignEngine {
     func handleTimer(dueAt: Double, now: Double, work: inout Work) {
         guard let camp = work.state.campaign, camp.status == .active, let due = camp.nextDueAt?.timeIntervalSince1970,
               dueAt >= due - 0.001 else { return }
-        let preferred = camp.nextContactId.map { (id: $0, reason: camp.nextReason ?? "round_robin") }
+        let preferred = camp.next.map { (id: $0.contactId, reason: $0.reason) }
         // Never before the planned instant (a caller may pass an earlier `now`), else the firing instant.
         let firing = max(now, due)
         advance(work: &work, earliest: firing, until: firing, preferred: preferred, plannedAt: due)

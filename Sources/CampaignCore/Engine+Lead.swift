@@ -1,8 +1,9 @@
+import AbmWire
 import Foundation
 
 /// Leads: start a campaign, or merge new contacts into the running one.
 ///
-/// Choices where SPEC is silent:
+/// Rules (docs/campaign-behaviour.md, with the test of each):
 /// - Duplicate emails (within a lead or across leads) merge into the first contact; later data only fills
 ///   fields that were missing (title, phone, time zone, country, LinkedIn, a name that was "Unknown").
 /// - A sender's id already used by another person (another address), for the primary or a colleague: the lead is
@@ -14,14 +15,14 @@ import Foundation
 ///   campaign at once (reason `meeting_scheduled`), or, with `auto_pause_on_response` false, stops touches to
 ///   that lead's primary.
 extension CampaignEngine {
-    func handleLead(_ lead: JSONValue, now: Double, work: inout Work) -> Result<Void, CampaignError> {
+    func handleLead(_ lead: JSONValue, now: Double, work: inout Work) -> Result<Void, AbmError> {
         let parsed: ParsedLead
         switch LeadParser.parse(lead, config: config) {
         case .success(let p): parsed = p
         case .failure(let e): return .failure(e)
         }
         if !work.state.accountId.isEmpty && parsed.accountId != work.state.accountId {
-            return .failure(CampaignError(code: CampaignError.invalidField,
+            return .failure(AbmError(code: ErrorCode.invalidField,
                                           message: "lead.account_id \"\(parsed.accountId)\" does not match account \"\(work.state.accountId)\"",
                                           field: "lead.account_id"))
         }
@@ -32,12 +33,15 @@ extension CampaignEngine {
         return start(parsed, now: now, work: &work)
     }
 
-    private func start(_ lead: ParsedLead, now: Double, work: inout Work) -> Result<Void, CampaignError> {
+    private func start(_ lead: ParsedLead, now: Double, work: inout Work) -> Result<Void, AbmError> {
         let n = work.state.campaignsStarted + 1
         var camp = CampaignState(id: work.state.accountId + "-c" + String(n), status: .active, reason: nil, steps: 0, contacts: [],
                                  topic: lead.topic, company: lead.company, startedAt: Date(timeIntervalSince1970: now),
-                                 lastStepAt: nil, nextDueAt: nil, nextContactId: nil, nextReason: nil, roundCursor: nil,
+                                 lastStepAt: nil, next: nil, roundCursor: nil,
                                  references: 0, generatedIds: 0)
+        if let previous = work.state.campaign {
+            camp.outsiders = CampaignEngine.answered(in: previous)
+        }
         var added: [Int] = []
         if case .failure(let e) = addContacts(lead, to: &camp, isNewCampaign: true, added: &added, work: &work) {
             return .failure(e)
@@ -55,7 +59,21 @@ extension CampaignEngine {
         return .success(())
     }
 
-    private func merge(_ lead: ParsedLead, into original: CampaignState, now: Double, work: inout Work) -> Result<Void, CampaignError> {
+    /// Who answered in a finished campaign (replied, booked a meeting, answered negatively, unsubscribed,
+    /// bounced): the next campaign of the account starts with them as `outsiders`, so that a new lead does
+    /// not touch someone who already answered (docs/campaign-behaviour.md, "A new campaign for the account").
+    static func answered(in previous: CampaignState) -> [String: ContactState.Standing] {
+        var out = previous.outsiders
+        for c in previous.contacts {
+            switch c.standing {
+            case .replied, .meetingScheduled, .negative, .unsubscribed, .bounced: out[c.email] = c.standing
+            case .active, .suppressed, .blocked: break
+            }
+        }
+        return out
+    }
+
+    private func merge(_ lead: ParsedLead, into original: CampaignState, now: Double, work: inout Work) -> Result<Void, AbmError> {
         var camp = original
         var added: [Int] = []
         if case .failure(let e) = addContacts(lead, to: &camp, isNewCampaign: false, added: &added, work: &work) {
@@ -87,21 +105,19 @@ extension CampaignEngine {
         guard let count = work.state.campaign?.contacts.count else { return }
         for k in 0..<count where work.state.campaign!.contacts[k].standing == .suppressed && added.contains(k) {
             let c = work.state.campaign!.contacts[k]
-            work.emit(.contactSuppressed(.init(contactId: c.id, email: c.email, reason: "suppressed")), at: at)
+            work.emit(.contactSuppressed(.init(contactId: c.id, email: c.email, reason: .suppressed)), at: at)
         }
     }
 
     private func meetingConflict(primaryEmail: String, at: Double, work: inout Work) {
         guard var camp = work.state.campaign, camp.status == .active || camp.status == .paused else { return }
         let idx = camp.index(ofEmail: primaryEmail)
-        work.emit(.conflictDetected(.init(conflict: "meeting_scheduled", contactId: idx.map { camp.contacts[$0].id })), at: at)
+        work.emit(.conflictDetected(.init(conflict: .meetingScheduled, contactId: idx.map { camp.contacts[$0].id })), at: at)
         if config.autoPauseOnResponse {
             guard camp.status == .active else { return }
             camp.status = .paused
             camp.reason = "meeting_scheduled"
-            camp.nextDueAt = nil
-            camp.nextContactId = nil
-            camp.nextReason = nil
+            camp.next = nil
             work.state.campaign = camp
             work.effects.append(.cancelTimer)
             work.emit(.campaignPaused(.init(reason: "meeting_scheduled")), at: at)
@@ -113,7 +129,7 @@ extension CampaignEngine {
 
     /// Adds the lead's contacts (deduplicated by email); `added` receives indices (after sorting) of new ones.
     private func addContacts(_ lead: ParsedLead, to camp: inout CampaignState, isNewCampaign: Bool, added: inout [Int],
-                             work: inout Work) -> Result<Void, CampaignError> {
+                             work: inout Work) -> Result<Void, AbmError> {
         // Ids in use: a plain list (a handful of contacts; a Set hashed each id).
         var usedIds: [String] = []
         usedIds.reserveCapacity(camp.contacts.count + lead.colleagues.count + 1)
@@ -142,7 +158,7 @@ extension CampaignEngine {
             if let given = id {
                 // Another person (another address) holds it: refused, so that nothing the sender named is dropped.
                 if usedIds.contains(given) {
-                    return .failure(CampaignError(code: CampaignError.invalidField,
+                    return .failure(AbmError(code: ErrorCode.invalidField,
                                                   message: "\(d.path).id \"\(given)\" is already used by another contact",
                                                   field: "\(d.path).id"))
                 }

@@ -1,8 +1,9 @@
+import AbmWire
 import Foundation
 
 /// Choosing and emitting steps.
 ///
-/// Choices where SPEC is silent:
+/// Rules (docs/campaign-behaviour.md, with the test of each):
 /// - Intervals are calendar days in the chosen contact's time zone (the wall-clock time is kept across DST),
 ///   then the due time is moved into that contact's send window.
 /// - The colleague delay and the minimum gap (`response_timeout_hours`) are absolute durations.
@@ -14,8 +15,8 @@ import Foundation
 ///   (from the top contact), taking the first one ready at the planned time, else whoever is ready first.
 extension CampaignEngine {
     enum Plan: Equatable {
-        case touch(contact: Int, at: Double, reason: String)
-        case complete(reason: String)
+        case touch(contact: Int, at: Double, reason: TouchReason)
+        case complete(reason: CompletionReason)
     }
 
     func zone(of c: ContactState) -> Zone { zone(named: c.timezone) }
@@ -57,13 +58,13 @@ extension CampaignEngine {
 
     /// Who takes the next step, and when.
     func plan(_ camp: CampaignState, earliest: Double) -> Plan {
-        if camp.steps >= config.maxTouchpoints { return .complete(reason: "max_touchpoints") }
+        if camp.steps >= config.maxTouchpoints { return .complete(reason: .maxTouchpoints) }
         guard let top = camp.firstEligibleIndex else {
-            return .complete(reason: "no_eligible_contacts")
+            return .complete(reason: .noEligibleContacts)
         }
         if camp.steps < config.primaryFocusSteps {
-            guard let r = readiness(camp, top, earliest: earliest) else { return .complete(reason: "no_eligible_contacts") }
-            return .touch(contact: top, at: r.at, reason: "focus_step")
+            guard let r = readiness(camp, top, earliest: earliest) else { return .complete(reason: .noEligibleContacts) }
+            return .touch(contact: top, at: r.at, reason: .focusStep)
         }
         var inPlayCount = 0
         var untouched: Int?
@@ -73,7 +74,7 @@ extension CampaignEngine {
         var intro: (Int, Double, Bool)?
         if inPlayCount < config.maxConcurrentContacts, let i = untouched, let r = readiness(camp, i, earliest: earliest) {
             intro = (i, r.at, r.gated)
-            if !r.gated { return .touch(contact: i, at: r.at, reason: "introduce_colleague") }
+            if !r.gated { return .touch(contact: i, at: r.at, reason: .introduceColleague) }
         }
         // The round over contacts in play, starting after the cursor (or at the top contact).
         let n = camp.contacts.count
@@ -81,16 +82,16 @@ extension CampaignEngine {
         if let cursor = camp.roundCursor, let pos = camp.index(ofId: cursor) {
             startAt = pos + 1
         }
-        var best: (Int, Double, String)?
-        if let intro { best = (intro.0, intro.1, "introduce_colleague") }
+        var best: (Int, Double, TouchReason)?
+        if let intro { best = (intro.0, intro.1, .introduceColleague) }
         for step in 0..<n {
             let i = (startAt + step) % n
             guard camp.contacts[i].standing == .active, camp.contacts[i].firstTouchAt != nil, let r = readiness(camp, i, earliest: earliest) else { continue }
-            if !r.gated { return .touch(contact: i, at: r.at, reason: "round_robin") }
-            if best == nil || r.at < best!.1 { best = (i, r.at, "round_robin") }
+            if !r.gated { return .touch(contact: i, at: r.at, reason: .roundRobin) }
+            if best == nil || r.at < best!.1 { best = (i, r.at, .roundRobin) }
         }
         if let best { return .touch(contact: best.0, at: best.1, reason: best.2) }
-        return .complete(reason: "no_eligible_contacts")
+        return .complete(reason: .noEligibleContacts)
     }
 
     /// The channel for the next touch to a contact: walk the escalation ladder, `attempts_per_channel` touches per
@@ -110,7 +111,7 @@ extension CampaignEngine {
     /// Plans and, while something is due no later than `until`, emits touches; then schedules the timer
     /// (or completes the campaign). `preferred`: the contact a fired timer was planned for; `plannedAt`: that
     /// timer's due time (the first touch sent later than it carries it as `planned_at`).
-    func advance(work: inout Work, earliest: Double, until limit: Double, preferred: (id: String, reason: String)? = nil,
+    func advance(work: inout Work, earliest: Double, until limit: Double, preferred: (id: String, reason: TouchReason)? = nil,
                  plannedAt: Double? = nil) {
         var earliest = earliest
         var preferred = preferred
@@ -125,18 +126,15 @@ extension CampaignEngine {
             switch decision {
             case .complete(let reason):
                 work.state.campaign!.status = .completed
-                work.state.campaign!.reason = reason
-                work.state.campaign!.nextDueAt = nil
-                work.state.campaign!.nextContactId = nil
-                work.state.campaign!.nextReason = nil
+                work.state.campaign!.reason = reason.rawValue
+                work.state.campaign!.next = nil
                 work.effects.append(.cancelTimer)
                 work.emit(.campaignCompleted(.init(reason: reason, steps: work.state.campaign!.steps)), at: earliest)
                 return
             case .touch(let i, let at, let reason):
                 if at > limit {
-                    work.state.campaign!.nextDueAt = Date(timeIntervalSince1970: at)
-                    work.state.campaign!.nextContactId = work.state.campaign!.contacts[i].id
-                    work.state.campaign!.nextReason = reason
+                    work.state.campaign!.next = PlannedTouch(dueAt: Date(timeIntervalSince1970: at),
+                                                             contactId: work.state.campaign!.contacts[i].id, reason: reason)
                     work.effects.append(.schedule(at: Date(timeIntervalSince1970: at)))
                     return
                 }
@@ -146,9 +144,9 @@ extension CampaignEngine {
                     work.state.campaign!.contacts[i].standing = .suppressed
                     let id = work.state.campaign!.contacts[i].id
                     if config.conflictCheckEnabled {
-                        work.emit(.conflictDetected(.init(conflict: "suppressed", contactId: id)), at: at)
+                        work.emit(.conflictDetected(.init(conflict: .suppressed, contactId: id)), at: at)
                     }
-                    work.emit(.contactSuppressed(.init(contactId: id, email: email, reason: "suppressed")), at: at)
+                    work.emit(.contactSuppressed(.init(contactId: id, email: email, reason: .suppressed)), at: at)
                     earliest = max(earliest, at)
                     continue
                 }
@@ -161,7 +159,7 @@ extension CampaignEngine {
 
     /// The next step for an active campaign: the timer's planned contact when it is still ready by `limit`,
     /// else `plan`.
-    private func decide(_ camp: borrowing CampaignState, preferred: (id: String, reason: String)?, earliest: Double,
+    private func decide(_ camp: borrowing CampaignState, preferred: (id: String, reason: TouchReason)?, earliest: Double,
                         limit: Double) -> Plan {
         if let p = preferred, camp.steps < config.maxTouchpoints, let i = camp.index(ofId: p.id),
            camp.contacts[i].isEligible, let r = readiness(camp, i, earliest: earliest), r.at <= limit {
@@ -172,7 +170,7 @@ extension CampaignEngine {
     }
 
     /// Emits one touchpoint and records it. `plannedAt`: when it was planned, if that may be earlier than `at`.
-    func emitTouch(work: inout Work, contact i: Int, at: Double, reason: String, plannedAt: Double? = nil) {
+    func emitTouch(work: inout Work, contact i: Int, at: Double, reason: TouchReason, plannedAt: Double? = nil) {
         guard work.state.campaign != nil else { return }
         // The campaign is changed in place (a copy would retain every field and share the contact list).
         switch recordTouch(&work.state.campaign!, contact: i, at: at, reason: reason) {
@@ -191,7 +189,7 @@ extension CampaignEngine {
     }
 
     /// Renders the touch to contact `i` and records it in `camp`; a message that is not clean blocks the contact.
-    private func recordTouch(_ camp: inout CampaignState, contact i: Int, at: Double, reason: String) -> TouchResult {
+    private func recordTouch(_ camp: inout CampaignState, contact i: Int, at: Double, reason: TouchReason) -> TouchResult {
         // The contact is read in place (a copy would share its `touches` array and make the update below copy it).
         let (ch, attempt) = channel(for: camp.contacts[i])
         let step = camp.steps + 1
@@ -207,7 +205,7 @@ extension CampaignEngine {
         guard message.isClean else {
             // Fail closed: never send a message with a hole in it. The contact is set aside so the campaign goes on.
             camp.contacts[i].standing = .blocked
-            return .blocked(.init(conflict: "message_not_clean", contactId: contactId, channel: ch))
+            return .blocked(.init(conflict: .messageNotClean, contactId: contactId, channel: ch))
         }
         var touch = EventPayload.TouchpointDue(
             touchpointId: camp.id + ":" + String(step), step: step, contactId: contactId, contactEmail: camp.contacts[i].email,
@@ -227,23 +225,21 @@ extension CampaignEngine {
         camp.contacts[i].lastTouchAt = when
         camp.steps = step
         camp.lastStepAt = when
-        camp.nextDueAt = nil
-        camp.nextContactId = nil
-        camp.nextReason = nil
+        camp.next = nil
         switch reason {
-        case "introduce_colleague": camp.roundCursor = nil
-        case "round_robin": camp.roundCursor = contactId
-        default: break
+        case .introduceColleague: camp.roundCursor = nil
+        case .roundRobin: camp.roundCursor = contactId
+        case .focusStep: break
         }
         return .sent(touch)
     }
 
-    private func explain(_ reason: String, step: Int, channel: Channel, attempt: Int) -> String {
+    private func explain(_ reason: TouchReason, step: Int, channel: Channel, attempt: Int) -> String {
         let kind: Int
         switch reason {
-        case "focus_step": kind = 0
-        case "introduce_colleague": kind = 1
-        default: kind = 2
+        case .focusStep: kind = 0
+        case .introduceColleague: kind = 1
+        case .roundRobin: kind = 2
         }
         if attempt >= 1 && attempt <= Explanations.attempts { return Explanations.table[kind][channel.index][attempt - 1] }
         return Explanations.text(kind: kind, channel: channel, attempt: attempt)

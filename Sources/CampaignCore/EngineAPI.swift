@@ -1,3 +1,4 @@
+import AbmWire
 import Foundation
 
 // The seam between the pure domain and the runtime. The runtime persists `AccountState` (Codable),
@@ -14,30 +15,6 @@ public enum CampaignInput: Sendable, Equatable {
     /// The account's timer came due. `dueAt` is the due time it was scheduled for (events fired by a
     /// timer are stamped with it); `now` passed alongside may be later (fired late after a restart).
     case timerFired(dueAt: Date)
-}
-
-/// A response as sent by a channel worker or CRM (`response` ingress request, minus `type` and `id`).
-public struct ResponseInput: Sendable, Equatable {
-    public var accountId: String
-    public var contactEmail: String?
-    public var contactId: String?
-    /// `reply | meeting_scheduled | negative | unsubscribe | bounce | out_of_office`; validated by the engine.
-    public var kind: String
-    public var channel: String?
-    public var text: String?
-    /// For `out_of_office`: ISO-8601 date (`2026-12-01`) or instant.
-    public var returnDate: String?
-
-    public init(accountId: String, contactEmail: String? = nil, contactId: String? = nil, kind: String,
-                channel: String? = nil, text: String? = nil, returnDate: String? = nil) {
-        self.accountId = accountId
-        self.contactEmail = contactEmail
-        self.contactId = contactId
-        self.kind = kind
-        self.channel = channel
-        self.text = text
-        self.returnDate = returnDate
-    }
 }
 
 public enum CampaignCommand: Sendable, Equatable {
@@ -92,25 +69,3 @@ public struct EngineContext: Sendable {
     }
 }
 
-/// A rejected input: a stable code and a message naming the field. Nothing of the input is applied.
-public struct CampaignError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var code: String
-    public var message: String
-    /// The offending field's path, e.g. `lead.email`, `max_touchpoints`.
-    public var field: String?
-
-    public init(code: String, message: String, field: String? = nil) {
-        self.code = code
-        self.message = message
-        self.field = field
-    }
-
-    public var description: String { "\(code): \(message)" }
-
-    // Stable codes used by the domain. The gateway adds wire-level ones (bad_framing, invalid_json, …).
-    public static let missingField = "missing_field"
-    public static let invalidField = "invalid_field"
-    public static let notFound = "not_found"
-    public static let invalidState = "invalid_state"
-    public static let invalidConfig = "invalid_config"
-}

@@ -1,3 +1,4 @@
+import AbmWire
 import Foundation
 
 /// The one encoding of an event body (protocols/abm-wire-v1.md §8.2), without `seq`: the store writes
@@ -53,7 +54,7 @@ public enum EventBody {
             if let v = p.explanation { w.raw(#","explanation":"#); w.string(v) }
             w.raw(#","message":"#); w.string(p.message)
             if let v = p.plannedAt { w.raw(#","planned_at":"#); w.time(v) }
-            w.raw(#","reason":"#); w.string(p.reason)
+            w.raw(#","reason":"#); w.string(p.reason.rawValue)
             if let r = p.reference {
                 w.raw(#","reference":{"contact_id":"#); w.string(r.contactId)
                 w.raw(#","name":"#); w.string(r.name)
@@ -68,24 +69,24 @@ public enum EventBody {
             if let v = p.channel { w.raw(#","channel":"#); w.string(v) }
             w.raw(#","contact_id":"#); w.nullable(p.contactId)
             if let v = p.email { w.raw(#","email":"#); w.string(v) }
-            w.raw(#","kind":"#); w.string(p.kind)
+            w.raw(#","kind":"#); w.string(p.kind.rawValue)
             if let v = p.returnAt { w.raw(#","return_at":"#); w.time(v) }
         case .campaignPaused(let p), .campaignResumed(let p), .campaignCancelled(let p):
             w.campaignId(event)
             w.raw(#","reason":"#); w.nullable(p.reason)
         case .campaignCompleted(let p):
             w.campaignId(event)
-            w.raw(#","reason":"#); w.nullable(p.reason)
+            w.raw(#","reason":"#); w.nullable(p.reason?.rawValue)
             if let v = p.steps { w.raw(#","steps":"#); w.int(v) }
         case .contactSuppressed(let p):
             w.campaignId(event)
             w.raw(#","contact_id":"#); w.nullable(p.contactId)
             w.raw(#","email":"#); w.string(p.email)
-            w.raw(#","reason":"#); w.string(p.reason)
+            w.raw(#","reason":"#); w.string(p.reason.rawValue)
         case .conflictDetected(let p):
             w.campaignId(event)
             if let v = p.channel { w.raw(#","channel":"#); w.channel(v) }
-            w.raw(#","conflict":"#); w.string(p.conflict)
+            w.raw(#","conflict":"#); w.string(p.conflict.rawValue)
             w.raw(#","contact_id":"#); w.nullable(p.contactId)
         }
         w.finish(event)
@@ -164,18 +165,18 @@ extension EventPayload {
     /// Reads a payload from a body's fields (the keys besides the common ones), e.g. a documented example.
     /// Unknown keys are ignored, as the protocol asks of receivers; a missing required field or a value of the
     /// wrong type is `invalid_field`.
-    public init(type: String, fields o: [String: JSONValue]) throws(CampaignError) {
+    public init(type: String, fields o: [String: JSONValue]) throws(AbmError) {
         guard let t = EventType(rawValue: type) else {
-            throw CampaignError(code: CampaignError.invalidField, message: "unknown event type \"\(type)\"", field: "type")
+            throw AbmError(code: ErrorCode.invalidField, message: "unknown event type \"\(type)\"", field: "type")
         }
-        func bad(_ key: String) -> CampaignError {
-            CampaignError(code: CampaignError.invalidField, message: "\(type).\(key) is missing or has the wrong type", field: key)
+        func bad(_ key: String) -> AbmError {
+            AbmError(code: ErrorCode.invalidField, message: "\(type).\(key) is missing or has the wrong type", field: key)
         }
-        func str(_ key: String, in o: [String: JSONValue] = o) throws(CampaignError) -> String {
+        func str(_ key: String, in o: [String: JSONValue] = o) throws(AbmError) -> String {
             guard case .string(let s)? = o[key] else { throw bad(key) }
             return s
         }
-        func optStr(_ key: String, in o: [String: JSONValue] = o) throws(CampaignError) -> String? {
+        func optStr(_ key: String, in o: [String: JSONValue] = o) throws(AbmError) -> String? {
             switch o[key] {
             case nil: return nil
             case .string(let s)?: return s
@@ -183,12 +184,12 @@ extension EventPayload {
             }
         }
         /// A key whose value is a string or null (absent reads as null).
-        func nullableStr(_ key: String) throws(CampaignError) -> String? {
+        func nullableStr(_ key: String) throws(AbmError) -> String? {
             if o[key] == .null { return nil }
             return try optStr(key)
         }
         /// Absent, null or a string, kept apart.
-        func tristate(_ key: String) throws(CampaignError) -> String?? {
+        func tristate(_ key: String) throws(AbmError) -> String?? {
             switch o[key] {
             case nil: return .none
             case .null?: return .some(nil)
@@ -196,23 +197,33 @@ extension EventPayload {
             default: throw bad(key)
             }
         }
-        func optInt(_ key: String, in o: [String: JSONValue] = o) throws(CampaignError) -> Int? {
+        func optInt(_ key: String, in o: [String: JSONValue] = o) throws(AbmError) -> Int? {
             switch o[key] {
             case nil: return nil
             case .int(let i)?: return Int(i)
             default: throw bad(key)
             }
         }
-        func int(_ key: String) throws(CampaignError) -> Int {
+        func int(_ key: String) throws(AbmError) -> Int {
             guard let i = try optInt(key) else { throw bad(key) }
             return i
         }
-        func channel(_ key: String) throws(CampaignError) -> Channel? {
+        /// A word of the vocabulary (a closed enum): absent is nil, anything but one of its values is refused.
+        func word<W: RawRepresentable<String>>(_ key: String, _: W.Type = W.self) throws(AbmError) -> W? {
+            guard let s = try nullableStr(key) else { return nil }
+            guard let w = W(rawValue: s) else { throw bad(key) }
+            return w
+        }
+        func requiredWord<W: RawRepresentable<String>>(_ key: String) throws(AbmError) -> W {
+            guard let w: W = try word(key) else { throw bad(key) }
+            return w
+        }
+        func channel(_ key: String) throws(AbmError) -> Channel? {
             guard let s = try optStr(key) else { return nil }
             guard let c = Channel(rawValue: s) else { throw bad(key) }
             return c
         }
-        func time(_ key: String) throws(CampaignError) -> Date? {
+        func time(_ key: String) throws(AbmError) -> Date? {
             guard let s = try optStr(key) else { return nil }
             guard let d = WireTime.parse(s) else { throw bad(key) }
             return d
@@ -252,22 +263,22 @@ extension EventPayload {
                 contactEmail: try str("contact_email"), contactName: try optStr("contact_name"), channel: ch,
                 attempt: try optInt("attempt"), subject: try optStr("subject"), message: try str("message"),
                 callScript: try optStr("call_script"), contactPhone: try optStr("contact_phone"),
-                contactLinkedinURL: try optStr("contact_linkedin_url"), reference: reference, reason: try str("reason"),
+                contactLinkedinURL: try optStr("contact_linkedin_url"), reference: reference, reason: try requiredWord("reason"),
                 explanation: try optStr("explanation"), templateFallback: fallback, plannedAt: try time("planned_at")))
         case .responseReceived:
-            self = .responseReceived(.init(contactId: try nullableStr("contact_id"), kind: try str("kind"),
+            self = .responseReceived(.init(contactId: try nullableStr("contact_id"), kind: try requiredWord("kind"),
                                            email: try optStr("email"), channel: try optStr("channel"),
                                            returnAt: try time("return_at")))
         case .campaignPaused: self = .campaignPaused(.init(reason: try nullableStr("reason")))
         case .campaignResumed: self = .campaignResumed(.init(reason: try nullableStr("reason")))
         case .campaignCancelled: self = .campaignCancelled(.init(reason: try nullableStr("reason")))
         case .campaignCompleted:
-            self = .campaignCompleted(.init(reason: try nullableStr("reason"), steps: try optInt("steps")))
+            self = .campaignCompleted(.init(reason: try word("reason"), steps: try optInt("steps")))
         case .contactSuppressed:
             self = .contactSuppressed(.init(contactId: try nullableStr("contact_id"), email: try str("email"),
-                                            reason: try str("reason")))
+                                            reason: try requiredWord("reason")))
         case .conflictDetected:
-            self = .conflictDetected(.init(conflict: try str("conflict"), contactId: try nullableStr("contact_id"),
+            self = .conflictDetected(.init(conflict: try requiredWord("conflict"), contactId: try nullableStr("contact_id"),
                                            channel: try channel("channel")))
         }
     }

@@ -1,3 +1,4 @@
+import AbmWire
 import Foundation
 
 /// ISO-8601 instants for the engine's events and status: written in the wire's one format
@@ -7,12 +8,8 @@ enum ISOTime {
         WireTime.format(Date(timeIntervalSince1970: t))
     }
 
-    /// Parses an ISO-8601 instant with a zone designator (`Z` or `±HH:MM`), optional fractional seconds.
+    /// Parses an RFC 3339 instant (`WireTime.parse`, the one parser).
     static func parse(_ s: String) -> Double? {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let d = f.date(from: s) { return d.timeIntervalSince1970 }
-        f.formatOptions = [.withInternetDateTime]
-        return f.date(from: s)?.timeIntervalSince1970
+        WireTime.parse(s)?.timeIntervalSince1970
     }
 }

@@ -31,7 +31,7 @@ struct ParsedLead {
 /// placeholder, control or direction characters), the primary's or a colleague's, rejects the lead naming it.
 enum LeadParser {
     struct Failure: Error {
-        var error: CampaignError
+        var error: AbmError
         /// True when the whole lead is refused even if this is a colleague.
         var refusesLead = false
     }
@@ -49,7 +49,7 @@ enum LeadParser {
         case .value(let v): return .success(v)
         case .refused(let why):
             let field = field()
-            return .failure(Failure(error: CampaignError(code: CampaignError.invalidField, message: "\(field) \(why)", field: field),
+            return .failure(Failure(error: AbmError(code: ErrorCode.invalidField, message: "\(field) \(why)", field: field),
                                     refusesLead: true))
         }
     }
@@ -97,16 +97,16 @@ enum LeadParser {
         }
     }
 
-    static func parse(_ lead: JSONValue, config: CampaignConfig) -> Result<ParsedLead, CampaignError> {
+    static func parse(_ lead: JSONValue, config: CampaignConfig) -> Result<ParsedLead, AbmError> {
         guard let obj = lead.objectValue else {
-            return .failure(CampaignError(code: CampaignError.invalidField, message: "lead must be an object", field: "lead"))
+            return .failure(AbmError(code: ErrorCode.invalidField, message: "lead must be an object", field: "lead"))
         }
         let top = LeadFields(obj)
         guard let rawAccount = top.accountId, !rawAccount.isNull else {
-            return .failure(CampaignError(code: CampaignError.missingField, message: "lead.account_id is required", field: "lead.account_id"))
+            return .failure(AbmError(code: ErrorCode.missingField, message: "lead.account_id is required", field: "lead.account_id"))
         }
         guard let account = scalarString(rawAccount).map(Normalize.trim), !account.isEmpty else {
-            return .failure(CampaignError(code: CampaignError.invalidField, message: "lead.account_id must be a non-empty string",
+            return .failure(AbmError(code: ErrorCode.invalidField, message: "lead.account_id must be a non-empty string",
                                           field: "lead.account_id"))
         }
         // The primary: flat fields at the top level, or a nested object.
@@ -130,7 +130,7 @@ enum LeadParser {
         var colleagues: [ContactDraft] = []
         if let raw = top.accountContacts, !raw.isNull {
             guard let list = raw.arrayValue else {
-                return .failure(CampaignError(code: CampaignError.invalidField, message: "lead.account_contacts must be an array",
+                return .failure(AbmError(code: ErrorCode.invalidField, message: "lead.account_contacts must be an array",
                                               field: "lead.account_contacts"))
             }
             for (i, item) in list.enumerated() {
@@ -148,6 +148,11 @@ enum LeadParser {
                     warnings.append("\(f.error.field ?? path): skipped colleague: \(f.error.message)")
                 }
             }
+        }
+        if let m = top.metadata, !m.isNull, m.objectValue == nil {
+            // The protocol says object or null: a string here is a producer's mistake, not metadata to ignore.
+            return .failure(AbmError(code: .invalidField, message: "lead.metadata must be an object or null",
+                                     field: "lead.metadata"))
         }
         let meta = MetadataFields(top.metadata?.objectValue)
         // The first key present names the field in a refusal.
@@ -171,7 +176,7 @@ enum LeadParser {
     /// Paths of the first colleagues, built once (they name the colleague in warnings).
     private static let colleaguePaths = (0..<16).map { "lead.account_contacts[\($0)]" }
 
-    /// SPEC: `true`, or a non-empty string other than "false", "no", "0".
+    /// `true`, or a non-empty string other than "false", "no", "0".
     static func isSet(_ v: JSONValue?) -> Bool {
         switch v {
         case .bool(let b)?: return b
@@ -190,10 +195,10 @@ enum LeadParser {
         }
     }
 
-    private static func optionalString(_ value: JSONValue?, _ key: String, _ path: String) -> Result<String?, CampaignError> {
+    private static func optionalString(_ value: JSONValue?, _ key: String, _ path: String) -> Result<String?, AbmError> {
         guard let v = value, !v.isNull else { return .success(nil) }
         guard let s = v.stringValue else {
-            return .failure(CampaignError(code: CampaignError.invalidField, message: "\(path).\(key) must be a string",
+            return .failure(AbmError(code: ErrorCode.invalidField, message: "\(path).\(key) must be a string",
                                           field: "\(path).\(key)"))
         }
         let t = Normalize.trim(s)
@@ -234,30 +239,30 @@ enum LeadParser {
             case .failure(let e): throw Failure(error: e)
             }
         }
-        func fail(_ e: CampaignError) -> Result<ContactDraft, Failure> { .failure(Failure(error: e)) }
+        func fail(_ e: AbmError) -> Result<ContactDraft, Failure> { .failure(Failure(error: e)) }
         /// A free-text field that goes into messages (raw: `Normalize.text` collapses whitespace itself).
         func textField(_ value: JSONValue?, _ key: String) throws(Failure) -> String? {
             guard let v = value, !v.isNull else { return nil }
             guard let raw = v.stringValue else {
-                throw Failure(error: CampaignError(code: CampaignError.invalidField, message: "\(path).\(key) must be a string",
+                throw Failure(error: AbmError(code: ErrorCode.invalidField, message: "\(path).\(key) must be a string",
                                                    field: "\(path).\(key)"))
             }
             return try text(raw, field: { "\(path).\(key)" }).get()
         }
         do throws(Failure) {
             guard let rawEmail = try field(f.email, "email") else {
-                return fail(CampaignError(code: CampaignError.missingField, message: "\(path).email is required",
+                return fail(AbmError(code: ErrorCode.missingField, message: "\(path).email is required",
                                               field: "\(path).email"))
             }
             guard let email = Normalize.email(rawEmail) else {
-                return fail(CampaignError(code: CampaignError.invalidField,
+                return fail(AbmError(code: ErrorCode.invalidField,
                                               message: "\(path).email is not a plausible address: \"\(rawEmail)\"",
                                               field: "\(path).email"))
             }
             var id: String?
             if let raw = f.id, !raw.isNull {
                 guard let s = scalarString(raw).map(Normalize.trim), !s.isEmpty else {
-                    return fail(CampaignError(code: CampaignError.invalidField, message: "\(path).id must be a non-empty string",
+                    return fail(AbmError(code: ErrorCode.invalidField, message: "\(path).id must be a non-empty string",
                                                   field: "\(path).id"))
                 }
                 id = s
@@ -273,7 +278,7 @@ enum LeadParser {
             var tz: String?
             if let z = try field(f.timezone, "timezone") {
                 guard TimeZoneCache.shared.zone(z) != nil else {
-                    return fail(CampaignError(code: CampaignError.invalidField,
+                    return fail(AbmError(code: ErrorCode.invalidField,
                                                   message: "\(path).timezone is not a known IANA time zone: \"\(z)\"",
                                                   field: "\(path).timezone"))
                 }
@@ -282,7 +287,7 @@ enum LeadParser {
             var country: String?
             if let c = try field(f.country, "country") {
                 guard let cc = Normalize.country(c) else {
-                    return fail(CampaignError(code: CampaignError.invalidField,
+                    return fail(AbmError(code: ErrorCode.invalidField,
                                                   message: "\(path).country must be an ISO 3166 alpha-2 code: \"\(c)\"",
                                                   field: "\(path).country"))
                 }
@@ -298,4 +303,5 @@ enum LeadParser {
     }
 }
 
+import AbmWire
 import Foundation

@@ -1,3 +1,4 @@
+import AbmWire
 import Foundation
 
 /// Wall-clock arithmetic in a contact's time zone without `Calendar` (which allocates and is slow).
@@ -40,26 +41,15 @@ enum LocalTime {
         return instant(fromLocal: local, in: zone)
     }
 
-    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-    /// The civil (month, day) of a day number (days since 1970-01-01), the inverse of `dayNumber` (H. Hinnant).
+    /// The civil (month, day) of a day number (days since 1970-01-01), the inverse of `dayNumber`.
     static func monthAndDay(ofDay z: Int) -> (month: Int, day: Int) {
-        let z = z + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        return (mp < 10 ? mp + 3 : mp - 9, doy - (153 * mp + 2) / 5 + 1)
+        let date = CivilDate.ymd(fromDays: Int64(z))
+        return (Int(date.month), Int(date.day))
     }
 
+    /// Days since 1970-01-01 of a proleptic Gregorian date.
     static func dayNumber(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
+        Int(CivilDate.days(year: Int64(year), month: Int64(month), day: Int64(day)))
     }
 
     /// Weekday of a day number: 0 = Monday … 6 = Sunday (1970-01-01 was a Thursday).

@@ -1,10 +1,10 @@
-/// The CONTRACT `campaign` object: `campaign_id, account_id, status, reason, steps, contacts:[{id,email,state,
+import AbmWire
+/// The `campaign` object (protocols/abm-wire-v1.md §7.3): `campaign_id, account_id, status, reason, steps, contacts:[{id,email,state,
 /// touches}], next_due_at`, plus `max_touchpoints`, `started_at`, `topic`, `company`, per-contact `name`, `title`,
 /// `role`, `score`, `timezone`, `touches_by_channel`, `last_touch_at`, `away_until`, and `next_touch {contact_id, email,
 /// channel, reason, due_at}`.
 ///
-/// Contact `state`: `new` (not yet touched), `in_play`, `out_of_office`, `replied`, `meeting_scheduled`,
-/// `negative`, `unsubscribed`, `bounced`, `suppressed`.
+/// Contact `state`: a `ContactStatus` (protocols/abm-wire-v1.md §7.3).
 enum StatusView {
     static func render(_ state: AccountState, config: CampaignConfig, now: Double) -> JSONValue? {
         guard let camp = state.campaign else { return nil }
@@ -16,7 +16,7 @@ enum StatusView {
             var o: [String: JSONValue] = [
                 "id": .string(c.id), "email": .string(c.email), "name": .string(c.name),
                 "role": c.isPrimary ? "primary" : "colleague", "score": .int(Int64(c.score)),
-                "state": .string(stateName(c, now: now)), "touches": .int(Int64(c.totalTouches)),
+                "state": .string(status(of: c, now: now).rawValue), "touches": .int(Int64(c.totalTouches)),
                 "touches_by_channel": .object(byChannel),
                 "last_touch_at": c.lastTouchAt.map { .string(ISOTime.format($0.timeIntervalSince1970)) } ?? .null,
             ]
@@ -28,11 +28,12 @@ enum StatusView {
             contacts.append(.object(o))
         }
         var next: JSONValue = .null
-        if camp.status == .active, let due = camp.nextDueAt, let id = camp.nextContactId, let i = camp.index(ofId: id) {
+        if camp.status == .active, let planned = camp.next, let i = camp.index(ofId: planned.contactId) {
             let c = camp.contacts[i]
-            next = ["contact_id": .string(id), "email": .string(c.email),
+            next = ["contact_id": .string(planned.contactId), "email": .string(c.email),
                     "channel": .string(engine.channel(for: c).0.rawValue),
-                    "reason": .string(camp.nextReason ?? ""), "due_at": .string(ISOTime.format(due.timeIntervalSince1970))]
+                    "reason": .string(planned.reason.rawValue),
+                    "due_at": .string(ISOTime.format(planned.dueAt.timeIntervalSince1970))]
         }
         return .object([
             "campaign_id": .string(camp.id),
@@ -50,9 +51,18 @@ enum StatusView {
         ])
     }
 
-    static func stateName(_ c: ContactState, now: Double) -> String {
-        guard c.standing == .active else { return c.standing.rawValue }
-        if let a = c.awayUntil, a.timeIntervalSince1970 > now { return "out_of_office" }
-        return c.firstTouchAt == nil ? "new" : "in_play"
+    static func status(of c: ContactState, now: Double) -> ContactStatus {
+        switch c.standing {
+        case .active:
+            if let a = c.awayUntil, a.timeIntervalSince1970 > now { return .outOfOffice }
+            return c.firstTouchAt == nil ? .new : .inPlay
+        case .replied: return .replied
+        case .meetingScheduled: return .meetingScheduled
+        case .negative: return .negative
+        case .unsubscribed: return .unsubscribed
+        case .bounced: return .bounced
+        case .suppressed: return .suppressed
+        case .blocked: return .blocked
+        }
     }
 }

@@ -1,3 +1,4 @@
+import AbmWire
 import Foundation
 import Mustache
 
@@ -120,7 +121,7 @@ public struct TemplateSet: Sendable, Equatable {
 
     /// Builds and compiles a set; errors name the offending key (`templates.sms`, …).
     public init(email: Email, sms: String, call: String, linkedin: String, colleagueReferences: [String],
-                steps: [Int: StepOverride], smsReferences: [String] = TemplateSet.defaultSMSReferences) throws(CampaignError) {
+                steps: [Int: StepOverride], smsReferences: [String] = TemplateSet.defaultSMSReferences) throws(AbmError) {
         self.email = email
         self.sms = sms
         self.call = call
@@ -129,7 +130,7 @@ public struct TemplateSet: Sendable, Equatable {
         self.smsReferences = smsReferences
         self.steps = steps
         for (list, key) in [(colleagueReferences, "colleague_references"), (smsReferences, "sms_references")] where list.isEmpty {
-            throw CampaignError(code: CampaignError.invalidConfig, message: "templates.\(key) must hold at least one phrasing",
+            throw AbmError(code: ErrorCode.invalidConfig, message: "templates.\(key) must hold at least one phrasing",
                                 field: "templates.\(key)")
         }
         let c = CompiledTemplates()
@@ -165,21 +166,21 @@ public struct TemplateSet: Sendable, Equatable {
     static let alwaysFilled: Set<String> = Set(FastTemplate.variables.prefix(FastTemplate.titleSlot))
     static let optional: Set<String> = ["title", "primary_title", "reference", "previous_touch_date"]
 
-    static func compile(_ text: String, key: String, allowReference: Bool = true) throws(CampaignError) -> FastTemplate {
+    static func compile(_ text: String, key: String, allowReference: Bool = true) throws(AbmError) -> FastTemplate {
         try validate(text, key: key, allowReference: allowReference)
         do {
             // TEXT content type: messages are plain text, not HTML.
             return FastTemplate(try MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT}}" + text))
         } catch {
-            throw CampaignError(code: CampaignError.invalidConfig, message: "\(key): template does not parse (\(error))",
+            throw AbmError(code: ErrorCode.invalidConfig, message: "\(key): template does not parse (\(error))",
                                 field: key)
         }
     }
 
     /// Checks every tag: known variables only, optional ones only inside their own section.
-    static func validate(_ text: String, key: String, allowReference: Bool) throws(CampaignError) {
-        func fail(_ why: String) -> CampaignError {
-            CampaignError(code: CampaignError.invalidConfig, message: "\(key): \(why)", field: key)
+    static func validate(_ text: String, key: String, allowReference: Bool) throws(AbmError) {
+        func fail(_ why: String) -> AbmError {
+            AbmError(code: ErrorCode.invalidConfig, message: "\(key): \(why)", field: key)
         }
         var open: [String] = []
         var rest = Substring(text)

@@ -1,2 +1,3 @@
+import AbmWire
 import CampaignRuntime
 import ZeroMQ

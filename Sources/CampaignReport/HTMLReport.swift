@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignCore
 import Foundation
 
@@ -251,6 +252,6 @@ public struct CampaignSummary: Sendable, Equatable {
             if let id = contact["id"]?.stringValue, let zone = contact["timezone"]?.stringValue { zones[id] = zone }
         }
         self.init(status: status, reason: campaign["reason"]?.stringValue,
-                  nextDueAt: campaign["next_due_at"]?.stringValue.flatMap(parseInstant), timeZones: zones)
+                  nextDueAt: campaign["next_due_at"]?.stringValue.flatMap(WireTime.parse), timeZones: zones)
     }
 }

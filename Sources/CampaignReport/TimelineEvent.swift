@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignCore
 import Foundation
 
@@ -27,7 +28,7 @@ public struct TimelineEvent: Sendable, Equatable {
               let type = object["type"]?.stringValue,
               let accountId = object["account_id"]?.stringValue,
               let atText = object["at"]?.stringValue,
-              let at = parseInstant(atText)
+              let at = WireTime.parse(atText)
         else { return nil }
         let seq: Int64
         switch object["seq"] {
@@ -48,16 +49,6 @@ public struct TimelineEvent: Sendable, Equatable {
         default: nil
         }
     }
-}
-
-/// ISO-8601 instants as the wire writes them, with or without fractional seconds.
-func parseInstant(_ text: String) -> Date? {
-    let withFraction = ISO8601DateFormatter()
-    withFraction.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    if let date = withFraction.date(from: text) { return date }
-    let plain = ISO8601DateFormatter()
-    plain.formatOptions = [.withInternetDateTime]
-    return plain.date(from: text)
 }
 
 /// The events of one account, in log order, with what the reports derive from them.

@@ -1,3 +1,4 @@
+import AbmWire
 import Foundation
 
 /// A readable per-account timeline for a terminal.

@@ -1,3 +1,4 @@
+import AbmWire
 import DequeModule
 import Foundation
 

@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignCore
 import CampaignStore
 import Foundation
@@ -18,7 +19,7 @@ actor CampaignActor {
 
     /// The result of one turn.
     struct Turn: Sendable {
-        var result: Result<Outcome, CampaignError>
+        var result: Result<Outcome, AbmError>
         /// The `campaign` status object after the turn, when asked for.
         var status: JSONValue?
         /// The reply stored with the turn's write (nil when nothing was stored).
@@ -73,7 +74,7 @@ actor CampaignActor {
         }
     }
 
-    /// CONTRACT.md's `campaign` object, or nil when the account has no campaign.
+    /// The `campaign` object (protocols/abm-wire-v1.md §7.3), or nil when the account has no campaign.
     func status() async throws -> JSONValue? {
         await acquire()
         defer { release() }
@@ -180,7 +181,7 @@ actor CampaignActor {
         }
 
         /// Per request, in order: the outcome, and the reply stored with it (nil when rejected).
-        var results: [(result: Result<Outcome, CampaignError>, reply: Data?)] {
+        var results: [(result: Result<Outcome, AbmError>, reply: Data?)] {
             decided.map { ($0.result, $0.reply) }
         }
     }
@@ -257,7 +258,7 @@ actor CampaignActor {
 
     /// A decision turned into one `AccountWrite` (nil when there is nothing to store), not yet applied.
     fileprivate struct Decided: Sendable {
-        var result: Result<Outcome, CampaignError>
+        var result: Result<Outcome, AbmError>
         var write: AccountWrite?
         var newState: AccountState?
         var timer: TimerChange = .unchanged

@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignCore
 import Foundation
 
@@ -6,14 +7,14 @@ import Foundation
 /// eventually parked); a `.failure` result is a rejected input (nothing is stored).
 public protocol CampaignDecider: Sendable {
     func decide(_ state: AccountState, _ input: CampaignInput, now: Date,
-                context: EngineContext) throws -> Result<Transition, CampaignError>
-    /// CONTRACT.md's `campaign` object, or nil when the account never had a campaign.
+                context: EngineContext) throws -> Result<Transition, AbmError>
+    /// The `campaign` object (protocols/abm-wire-v1.md §7.3), or nil when the account never had a campaign.
     func status(_ state: AccountState, now: Date) -> JSONValue?
 }
 
 extension CampaignEngine: CampaignDecider {
     public func decide(_ state: AccountState, _ input: CampaignInput, now: Date,
-                       context: EngineContext) throws -> Result<Transition, CampaignError> {
+                       context: EngineContext) throws -> Result<Transition, AbmError> {
         handle(state, input, now: now, context: context)
     }
 }

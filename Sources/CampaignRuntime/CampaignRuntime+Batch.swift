@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignCore
 import CampaignStore
 import Foundation
@@ -288,7 +289,7 @@ extension CampaignRuntime {
                     acks[i] = Ack(status: .accepted, campaignId: outcome.campaignId, warnings: outcome.warnings)
                     if case .response = routed[i]!.input { answersResponse = true }
                 case .failure(let error):
-                    acks[i] = .rejected(ReplyError(error))
+                    acks[i] = .rejected(error)
                 }
                 inFlight.finish(routed[i]!.key, storedReply: r.reply)
             }

@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignCore
 import CampaignStore
 import Foundation
@@ -223,23 +224,23 @@ public final class CampaignRuntime: Sendable {
     /// The account a request is about, and its engine input; refused before routing when a lead's
     /// `account_id` is missing (`missing_field`) or not a non-empty string (`invalid_field`, field
     /// `lead.account_id`), or a response's `account_id` is empty (`missing_field`).
-    static func route(_ request: IngressRequest) -> Result<(String, CampaignInput), ReplyError> {
+    static func route(_ request: IngressRequest) -> Result<(String, CampaignInput), AbmError> {
         switch request {
         case .lead(_, let lead):
             switch lead["account_id"] {
             case nil, .null?:
-                return .failure(ReplyError(code: CampaignError.missingField, message: "lead.account_id is required",
+                return .failure(AbmError(code: ErrorCode.missingField, message: "lead.account_id is required",
                                            field: "lead.account_id"))
             case .string(let s)? where !s.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty:
                 return .success((s, .lead(lead)))
             default:
-                return .failure(ReplyError(code: CampaignError.invalidField,
+                return .failure(AbmError(code: ErrorCode.invalidField,
                                            message: "lead.account_id must be a non-empty string",
                                            field: "lead.account_id"))
             }
         case .response(_, let response):
             guard !response.accountId.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-                return .failure(ReplyError(code: CampaignError.missingField, message: "account_id is required",
+                return .failure(AbmError(code: ErrorCode.missingField, message: "account_id is required",
                                            field: "account_id"))
             }
             return .success((response.accountId, .response(response)))
@@ -277,7 +278,7 @@ public final class CampaignRuntime: Sendable {
             case .success(let outcome):
                 return Ack(status: .accepted, campaignId: outcome.campaignId, warnings: outcome.warnings)
             case .failure(let error):
-                return .rejected(ReplyError(error))
+                return .rejected(error)
             }
         } catch {
             return .rejected(await failed(accountId, error))
@@ -289,7 +290,7 @@ public final class CampaignRuntime: Sendable {
     /// `pause`, `resume` or `cancel`. `resume` also un-parks a parked campaign.
     public func command(requestId: String, accountId: String, _ command: CampaignCommand) async -> CommandReply {
         guard !accountId.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-            return .rejected(ReplyError(code: CampaignError.missingField, message: "account_id is required",
+            return .rejected(AbmError(code: ErrorCode.missingField, message: "account_id is required",
                                         field: "account_id"))
         }
         guard enter() else { return .rejected(Self.notRunning) }
@@ -321,7 +322,7 @@ public final class CampaignRuntime: Sendable {
             case .success:
                 return CommandReply(status: .accepted, campaign: turn.status)
             case .failure(let error):
-                return .rejected(ReplyError(error))
+                return .rejected(error)
             }
         } catch {
             return .rejected(await failed(accountId, error))
@@ -330,7 +331,7 @@ public final class CampaignRuntime: Sendable {
 
     /// A failed request turn: counts towards parking, unless the shard was taken over (then this process
     /// forgets it).
-    func failed(_ accountId: String, _ error: any Error) async -> ReplyError {
+    func failed(_ accountId: String, _ error: any Error) async -> AbmError {
         if error.isFenced {
             await coordinator.shardLost(accountId)
             return Self.notOwnerError(accountId)
@@ -354,7 +355,7 @@ public final class CampaignRuntime: Sendable {
     /// Accounts parked after repeated failures.
     public var parkedAccounts: [String] { coordinator.parkedAccounts }
 
-    /// CONTRACT.md's `campaign` object, plus `"parked": true` (and `failure`) when the campaign is
+    /// The `campaign` object (protocols/abm-wire-v1.md §7.3), plus `"parked": true` (and `failure`) when the campaign is
     /// parked; nil when the account never had a campaign.
     public func status(accountId: String) async -> JSONValue? {
         // A shard taken over by another process: this one's view of it is stale.
@@ -382,11 +383,11 @@ public final class CampaignRuntime: Sendable {
     }
 
     /// Campaigns for operators, ordered by account id (`CampaignFilter`).
-    /// Throws a `ReplyError` `invalid_field` (`limit`) for a limit outside 1...`CampaignFilter.maxLimit`,
+    /// Throws an `AbmError` `invalid_field` (`limit`) for a limit outside 1...`CampaignFilter.maxLimit`,
     /// `unavailable` when the store cannot be read.
     public func campaigns(_ filter: CampaignFilter) async throws -> CampaignListing {
         guard (1...CampaignFilter.maxLimit).contains(filter.limit) else {
-            throw ReplyError(code: CampaignError.invalidField,
+            throw AbmError(code: ErrorCode.invalidField,
                              message: "limit must be between 1 and \(CampaignFilter.maxLimit), got \(filter.limit)",
                              field: "limit")
         }
@@ -531,10 +532,10 @@ public final class CampaignRuntime: Sendable {
     /// virtual clock, `invalid_field` (`seconds`) for a negative or non-finite value.
     public func advanceTarget(seconds: Double) throws -> Date {
         guard let manual = clock as? ManualClock else {
-            throw ReplyError(code: ReplyError.notVirtualClock, message: "clock.advance needs --virtual-clock")
+            throw AbmError(code: ErrorCode.notVirtualClock, message: "clock.advance needs --virtual-clock")
         }
         guard seconds >= 0, seconds.isFinite else {
-            throw ReplyError(code: CampaignError.invalidField, message: "seconds must be ≥ 0 (the wire requires > 0)", field: "seconds")
+            throw AbmError(code: ErrorCode.invalidField, message: "seconds must be ≥ 0 (the wire requires > 0)", field: "seconds")
         }
         return manual.now.addingTimeInterval(seconds)
     }
@@ -543,7 +544,7 @@ public final class CampaignRuntime: Sendable {
     /// everything due on the way; returns the new time once all of it is committed and published.
     public func advanceClock(to target: Date) async throws -> Date {
         guard let manual = clock as? ManualClock else {
-            throw ReplyError(code: ReplyError.notVirtualClock, message: "clock.advance needs --virtual-clock")
+            throw AbmError(code: ErrorCode.notVirtualClock, message: "clock.advance needs --virtual-clock")
         }
         if target > manual.now { await manual.advance(to: target) }
         return manual.now
@@ -576,7 +577,7 @@ public final class CampaignRuntime: Sendable {
     private enum Admission {
         case proceed
         case stored(Data)
-        case failed(ReplyError)
+        case failed(AbmError)
     }
 
     /// Claims `key` (waiting for a concurrent request with the same id), then checks the store.
@@ -648,22 +649,22 @@ public final class CampaignRuntime: Sendable {
         for w in waiters { w.resume() }
     }
 
-    static let notRunning = ReplyError(code: ReplyError.shuttingDown, message: "the runtime is not running")
+    static let notRunning = AbmError(code: ErrorCode.shuttingDown, message: "the runtime is not running")
 
-    static func notOwnerError(_ accountId: String) -> ReplyError {
-        ReplyError(code: ReplyError.notOwner,
+    static func notOwnerError(_ accountId: String) -> AbmError {
+        AbmError(code: ErrorCode.notOwner,
                    message: "account \(accountId) belongs to a shard another process took over; this one no longer writes it",
                    field: "account_id")
     }
 
-    static func parkedError(_ accountId: String) -> ReplyError {
-        ReplyError(code: ReplyError.parked,
+    static func parkedError(_ accountId: String) -> AbmError {
+        AbmError(code: ErrorCode.parked,
                    message: "campaign \(accountId) is parked after repeated failures; resume or retry it",
                    field: "account_id")
     }
 
-    static func unavailable(_ error: any Error) -> ReplyError {
-        ReplyError(code: ReplyError.unavailable,
+    static func unavailable(_ error: any Error) -> AbmError {
+        AbmError(code: ErrorCode.unavailable,
                    message: "not applied (\(error)); retrying with the same id is safe")
     }
 }

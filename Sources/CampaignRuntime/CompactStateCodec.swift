@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignCore
 import Foundation
 

@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignCore
 import Foundation
 
@@ -35,9 +36,11 @@ struct CompactStateWriter {
         if let v = c.company { key("company"); string(v) }
         key("started"); date(c.startedAt)
         if let v = c.lastStepAt { key("lastStep"); date(v) }
-        if let v = c.nextDueAt { key("due"); date(v) }
-        if let v = c.nextContactId { key("dueContact"); string(v) }
-        if let v = c.nextReason { key("dueReason"); string(v) }
+        if let v = c.next {
+            key("due"); date(v.dueAt)
+            key("dueContact"); string(v.contactId)
+            key("dueReason"); string(v.reason.rawValue)
+        }
         if let v = c.roundCursor { key("cursor"); string(v) }
         key("refs"); int(Int64(c.references))
         key("gen"); int(Int64(c.generatedIds))

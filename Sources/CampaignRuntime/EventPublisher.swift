@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignStore
 
 /// Where committed events go, in `seq` order (the gateway publishes them on a ZeroMQ PUB socket).

@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignStore
 import Foundation
 

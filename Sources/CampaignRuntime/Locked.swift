@@ -1,3 +1,4 @@
+import AbmWire
 import Foundation
 
 /// A value guarded by a lock, for state that synchronous code on several threads reads and writes

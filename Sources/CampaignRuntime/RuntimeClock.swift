@@ -1,3 +1,4 @@
+import AbmWire
 import Foundation
 
 /// The runtime's source of time. Everything that waits asks the clock, so tests and `--virtual-clock`

@@ -1,3 +1,4 @@
+import AbmWire
 import Foundation
 
 /// The global suppression list, in memory (loaded at start, extended after each commit), so the engine

@@ -1,3 +1,4 @@
+import AbmWire
 import ArgumentParser
 import CampaignGateway
 

@@ -1,3 +1,4 @@
+import AbmWire
 import ArgumentParser
 import CampaignCore
 import CampaignGateway
@@ -27,7 +28,7 @@ struct Backup: ParsableCommand {
         var directory = dataDir
         if directory == nil, let config {
             do { directory = try ServerConfigFile(contentsOf: config).dataDirectory } catch {
-                try fail(code: error.code, message: "--config: \(error.message)")
+                try fail(code: error.code.rawValue, message: "--config: \(error.message)")
             }
         }
         let source = URL(fileURLWithPath: directory ?? "./abm-data", isDirectory: true)

@@ -1,3 +1,4 @@
+import AbmWire
 import AbmClientKit
 import ArgumentParser
 import CampaignCore
@@ -55,7 +56,7 @@ struct Demo: AsyncParsableCommand {
         }
         await server.stop()
         let result: DemoOutcome
-        do { result = try outcome.get() } catch let error as ClientError {
+        do { result = try outcome.get() } catch let error as AbmError {
             printError("abm demo: \(error)")
             throw ExitCode(error.exitCode)
         }
@@ -147,7 +148,7 @@ struct LiveCounts {
     var total = 0
     var touches = 0
 
-    mutating func drain(_ sub: EventSubscriber) throws(ClientError) {
+    mutating func drain(_ sub: EventSubscriber) throws(AbmError) {
         while let event = try sub.receive(timeoutMilliseconds: 0) {
             total += 1
             if event["type"] == "touchpoint.due" { touches += 1 }

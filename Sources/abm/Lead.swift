@@ -1,3 +1,4 @@
+import AbmWire
 import AbmClientKit
 import ArgumentParser
 
@@ -18,7 +19,7 @@ struct Lead: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() throws {
-        try runIngressCommand(connection: connection, json: json) { () throws(ClientError) in
+        try runIngressCommand(connection: connection, json: json) { () throws(AbmError) in
             let input = try readJSONInput(file)
             return try Requests.lead(fromUser: Requests.parseUserJSON(input.bytes, source: input.source), id: id)
         }

@@ -1,3 +1,4 @@
+import AbmWire
 import AbmClientKit
 import ArgumentParser
 import CampaignCore
@@ -50,7 +51,7 @@ struct Report: ParsableCommand {
                     if let campaign = reply["campaign"], let summary = CampaignSummary(campaign: campaign) {
                         campaigns[account] = summary
                     }
-                } catch let error as ClientError where error.code == "not_found" {
+                } catch let error as AbmError where error.code == "not_found" {
                     // An account known only from an unsubscribe has no campaign: its events still show.
                 }
             }
@@ -59,7 +60,7 @@ struct Report: ParsableCommand {
             do {
                 try Data(html.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
             } catch {
-                throw ClientError.badInput("cannot write \(output): \(error.localizedDescription)")
+                throw AbmError.badInput("cannot write \(output): \(error.localizedDescription)")
             }
             if json {
                 printJSON(["ok": true, "path": .string(output), "accounts": .int(Int64(accounts.count)),

@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignCore
 import AbmClientKit
 import ArgumentParser
@@ -34,8 +35,11 @@ struct Respond: ParsableCommand {
     }
 
     func run() throws {
-        try runIngressCommand(connection: connection, json: json) { () throws(ClientError) in
-            if let account, let kind {
+        try runIngressCommand(connection: connection, json: json) { () throws(AbmError) in
+            if let account, let kindText = kind {
+                guard let kind = ResponseKind(rawValue: kindText) else {
+                    throw AbmError.badInput("--kind \"\(kindText)\" is not one of \(ResponseKind.list)", field: "kind")
+                }
                 return try Requests.response(accountId: account, contactEmail: email, contactId: contactId, kind: kind,
                                              channel: channel, text: text, returnDate: returnDate, id: id)
             }

@@ -1,7 +1,9 @@
 import AbmHTTP
+import AbmWire
 import ArgumentParser
 import CampaignCore
 import CampaignGateway
+import ZeroMQ
 import Dispatch
 import Foundation
 import Logging
@@ -36,7 +38,7 @@ struct Serve: AsyncParsableCommand {
             help: "Run on a virtual clock starting at this ISO-8601 instant (e.g. 2026-03-02T09:00:00Z); enables clock.advance.")
     var virtualClock: String?
 
-    @Option(help: "JSON configuration file: `campaign` (SPEC keys, templates), `runtime` (max_resident_campaigns, …), `endpoints`, `data_dir`, `virtual_clock`, `log_level`, `log_format`, `curve`, `insecure`.")
+    @Option(help: "JSON configuration file: `campaign` (docs/campaign-behaviour.md keys, templates), `runtime` (max_resident_campaigns, …), `endpoints`, `data_dir`, `virtual_clock`, `log_level`, `log_format`, `curve`, `insecure`.")
     var config: String?
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")

@@ -1,3 +1,4 @@
+import AbmWire
 import AbmClientKit
 import ArgumentParser
 import CampaignCore
@@ -37,7 +38,7 @@ struct Tail: ParsableCommand {
             // Subscribe before replaying, so nothing falls between the replay and the live stream.
             let sub = try client.subscriber(prefixes: [""])
             var tail = EventTail(filter: EventFilter(typePrefixes: types, accountId: account),
-                                 after: fromSeq.map { $0 - 1 }) { (after, limit) throws(ClientError) in
+                                 after: fromSeq.map { $0 - 1 }) { (after, limit) throws(AbmError) in
                 try client.events(after: after, limit: limit)
             }
             var printed = 0

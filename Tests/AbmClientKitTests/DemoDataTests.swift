@@ -1,3 +1,4 @@
+import AbmWire
 import AbmClientKit
 import CampaignCore
 import Foundation
@@ -41,7 +42,7 @@ import Testing
             // The engine takes it on a started campaign.
             let started = try engine.handle(AccountState(accountId: account), .lead(lead), now: now).get()
             let input = ResponseInput(accountId: account, contactEmail: request["contact_email"]?.stringValue,
-                                      kind: request["kind"]?.stringValue ?? "", channel: request["channel"]?.stringValue,
+                                      kind: try #require(ResponseKind(rawValue: request["kind"]?.stringValue ?? "")), channel: request["channel"]?.stringValue,
                                       text: request["text"]?.stringValue)
             let later = now.addingTimeInterval(Double(scripted.afterDays) * 86_400)
             _ = try engine.handle(started.state, .response(input), now: later).get()

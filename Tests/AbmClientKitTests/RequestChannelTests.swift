@@ -1,3 +1,4 @@
+import AbmWire
 import AbmClientKit
 import CampaignCore
 import CampaignGateway
@@ -50,7 +51,7 @@ private final class EndpointBox: @unchecked Sendable { var value = "" }
         let channel = try RequestChannel(context: context, endpoint: endpoint, highWaterMark: 1)
         try channel.send(Requests.encode(["type": "status", "id": "first", "account_id": "acme"]))
         let started = ContinuousClock.now
-        #expect(throws: ClientError.self) {
+        #expect(throws: AbmError.self) {
             _ = try channel.request(["type": "status", "id": "second", "account_id": "acme"], timeoutMilliseconds: 300)
         }
         #expect(ContinuousClock.now - started < .seconds(20))
@@ -74,7 +75,7 @@ private final class EndpointBox: @unchecked Sendable { var value = "" }
             Issue.record("expected a timeout")
         } catch {
             #expect(error.code == "timeout")
-            #expect(error.exitCode == ClientError.Exit.timeout)
+            #expect(error.exitCode == 3)
         }
     }
 }

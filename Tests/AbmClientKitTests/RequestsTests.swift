@@ -1,3 +1,4 @@
+import AbmWire
 import AbmClientKit
 import CampaignCore
 import Testing
@@ -20,17 +21,17 @@ import Testing
     }
 
     @Test func leadInputErrorsNameTheField() {
-        #expect(throws: ClientError.badInput("lead.account_id is required (a non-empty string)", field: "lead.account_id")) {
+        #expect(throws: AbmError.badInput("lead.account_id is required (a non-empty string)", field: "lead.account_id")) {
             try Requests.lead(fromUser: ["email": "a@acme.example"])
         }
-        #expect(throws: ClientError.self) { try Requests.lead(fromUser: ["type": "response", "lead": ["account_id": "a"]]) }
-        #expect(throws: ClientError.self) { try Requests.lead(fromUser: ["type": "lead", "lead": "acme"]) }
-        #expect(throws: ClientError.self) { try Requests.lead(fromUser: [1, 2]) }
-        #expect(throws: ClientError.self) { try Requests.parseUserJSON(Array(#"{"a":1,"a":2}"#.utf8), source: "x") }
+        #expect(throws: AbmError.self) { try Requests.lead(fromUser: ["type": "response", "lead": ["account_id": "a"]]) }
+        #expect(throws: AbmError.self) { try Requests.lead(fromUser: ["type": "lead", "lead": "acme"]) }
+        #expect(throws: AbmError.self) { try Requests.lead(fromUser: [1, 2]) }
+        #expect(throws: AbmError.self) { try Requests.parseUserJSON(Array(#"{"a":1,"a":2}"#.utf8), source: "x") }
     }
 
     @Test func responseFromFlags() throws {
-        let r = try Requests.response(accountId: "acme", contactEmail: "s@acme.example", kind: "out_of_office",
+        let r = try Requests.response(accountId: "acme", contactEmail: "s@acme.example", kind: .outOfOffice,
                                       text: "away", returnDate: "2026-03-16", id: "r-1")
         #expect(r == ["type": "response", "id": "r-1", "account_id": "acme", "contact_email": "s@acme.example",
                       "kind": "out_of_office", "text": "away", "return_date": "2026-03-16"])
@@ -38,14 +39,14 @@ import Testing
 
     @Test func responseChecks() {
         func code(_ body: () throws -> JSONValue) -> String? {
-            do { _ = try body(); return nil } catch { return (error as? ClientError)?.field ?? "?" }
+            do { _ = try body(); return nil } catch { return (error as? AbmError)?.field ?? "?" }
         }
-        #expect(code { try Requests.response(accountId: "a", contactEmail: nil, kind: "reply") } == "contact_email")
-        #expect(code { try Requests.response(accountId: "a", contactEmail: "x@y.example", kind: "maybe") } == "kind")
-        #expect(code { try Requests.response(accountId: "", contactEmail: "x@y.example", kind: "reply") } == "account_id")
-        #expect(code { try Requests.response(accountId: "a", contactEmail: "x@y.example", kind: "reply", returnDate: "2026-03-16") }
+        #expect(code { try Requests.response(accountId: "a", contactEmail: nil, kind: .reply) } == "contact_email")
+        #expect(code { try Requests.response(fromUser: ["account_id": "a", "contact_email": "x@y.example", "kind": "maybe"]) } == "kind")
+        #expect(code { try Requests.response(accountId: "", contactEmail: "x@y.example", kind: .reply) } == "account_id")
+        #expect(code { try Requests.response(accountId: "a", contactEmail: "x@y.example", kind: .reply, returnDate: "2026-03-16") }
                 == "return_date")
-        #expect(code { try Requests.response(accountId: "a", contactEmail: nil, contactId: "c-1", kind: "bounce") } == nil)
+        #expect(code { try Requests.response(accountId: "a", contactEmail: nil, contactId: "c-1", kind: .bounce) } == nil)
     }
 
     @Test func controlCommands() {
@@ -60,13 +61,13 @@ import Testing
 
     @Test func repliesMapToErrors() throws {
         try Replies.checkAck(["type": "ack", "id": "x", "status": "duplicate", "campaign_id": nil, "warnings": []])
-        #expect(throws: ClientError.refused(code: "not_found", message: "no campaign", field: "account_id")) {
+        #expect(throws: AbmError.refused(code: "not_found", message: "no campaign", field: "account_id")) {
             try Replies.checkAck(["type": "ack", "id": "x", "status": "rejected",
                                   "error": ["code": "not_found", "message": "no campaign", "field": "account_id"]])
         }
-        #expect(throws: ClientError.self) { try Replies.checkReply(["type": "reply", "id": "x", "ok": false, "error": ["code": "invalid_state", "message": "m"]]) }
-        #expect(throws: ClientError.self) { try Replies.checkReply(["type": "ack"]) }
+        #expect(throws: AbmError.self) { try Replies.checkReply(["type": "reply", "id": "x", "ok": false, "error": ["code": "invalid_state", "message": "m"]]) }
+        #expect(throws: AbmError.self) { try Replies.checkReply(["type": "ack"]) }
         do { try Replies.checkReply(["type": "reply", "ok": false, "error": ["code": "invalid_state", "message": "m"]]) }
-        catch { #expect(error.exitCode == ClientError.Exit.refused) }
+        catch { #expect(error.exitCode == 1) }
     }
 }

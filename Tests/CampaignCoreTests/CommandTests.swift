@@ -1,3 +1,4 @@
+import AbmWire
 import Foundation
 import Testing
 @testable import CampaignCore
@@ -53,7 +54,7 @@ import Testing
         }
     }
 
-    /// SPEC: after resume the next touch is due at the later of its planned time and the moment of resuming, then
+    /// docs/campaign-behaviour.md: after resume the next touch is due at the later of its planned time and the moment of resuming, then
     /// moved into the window; the minimum gap still applies.
     @Test func resumeTiming() throws {
         // Planned time in the future: kept.
@@ -87,7 +88,7 @@ import Testing
 
     @Test func resumeAfterAReplyPause() throws {
         var h = started()
-        _ = h.send(.response(ResponseInput(accountId: "acme", contactEmail: "sarah.chen@acme.com", kind: "reply")),
+        _ = h.send(.response(ResponseInput(accountId: "acme", contactEmail: "sarah.chen@acme.com", kind: .reply)),
                    now: t0.addingTimeInterval(3600))
         _ = try h.send(.command(.resume), now: t0.addingTimeInterval(7200)).get()
         // The only contact replied: nobody is left to touch.

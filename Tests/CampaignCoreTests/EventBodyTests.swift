@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignCore
 import Foundation
 import Testing
@@ -28,7 +29,7 @@ import Testing
         let touch = EventPayload.TouchpointDue(
             touchpointId: "c:1", step: 1, contactId: "p", contactEmail: "p@x.example", contactName: "Pat", channel: .call,
             attempt: 2, subject: "S", message: "M\u{1}", callScript: "M\u{1}", contactPhone: "+1", contactLinkedinURL: "u",
-            reference: .init(contactId: "q", name: "Q"), reason: "r", explanation: "e", templateFallback: true,
+            reference: .init(contactId: "q", name: "Q"), reason: .roundRobin, explanation: "e", templateFallback: true,
             plannedAt: Date(timeIntervalSince1970: 1.5))
         let payloads: [EventPayload] = [
             .touchpointDue(touch),
@@ -36,12 +37,12 @@ import Testing
                                               .init(id: "b", email: "b@x")], topic: .some(nil), company: "C")),
             .campaignStarted(.init(contacts: [.init(id: "a", email: "a@x")])),
             .contactAdded(.init(contactId: "a", email: "a@x", name: "A", score: 1)),
-            .responseReceived(.init(contactId: nil, kind: "out_of_office", email: "e", channel: "sms",
+            .responseReceived(.init(contactId: nil, kind: .outOfOffice, email: "e", channel: "sms",
                                     returnAt: Date(timeIntervalSince1970: 86_400))),
             .campaignPaused(.init(reason: nil)), .campaignResumed(.init(reason: "operator")),
-            .campaignCancelled(.init(reason: "operator")), .campaignCompleted(.init(reason: "max_touchpoints", steps: 7)),
-            .contactSuppressed(.init(contactId: "a", email: "a@x", reason: "suppressed")),
-            .conflictDetected(.init(conflict: "message_not_clean", contactId: "a", channel: .linkedin)),
+            .campaignCancelled(.init(reason: "operator")), .campaignCompleted(.init(reason: .maxTouchpoints, steps: 7)),
+            .contactSuppressed(.init(contactId: "a", email: "a@x", reason: .suppressed)),
+            .conflictDetected(.init(conflict: .messageNotClean, contactId: "a", channel: .linkedin)),
         ]
         for p in payloads {
             let e = DomainEvent(at: Date(timeIntervalSince1970: 0), accountId: "acc\"", campaignId: "c", payload: p)

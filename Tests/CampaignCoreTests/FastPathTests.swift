@@ -1,3 +1,5 @@
+import AbmWire
+import AbmTestSupport
 import Testing
 @testable import CampaignCore
 

@@ -1,3 +1,4 @@
+import AbmWire
 import Foundation
 import Testing
 @testable import CampaignCore

@@ -1,3 +1,4 @@
+import AbmWire
 import Foundation
 import Testing
 @testable import CampaignCore
@@ -5,7 +6,7 @@ import Testing
 @Suite struct LeadTests {
     let t0 = at("2026-03-05T15:00:00Z") // Thursday, 10:00 in New York
 
-    func rejected(_ lead: JSONValue) -> CampaignError? {
+    func rejected(_ lead: JSONValue) -> AbmError? {
         var h = Harness()
         if case .failure(let e) = h.lead(lead, now: t0) {
             #expect(h.events.isEmpty)
@@ -32,6 +33,11 @@ import Testing
         #expect(rejected(["account_id": "acme", "email": "a@b.com", "name": 42])?.field == "lead.name")
         #expect(rejected(["account_id": "acme", "email": "a@b.com", "account_contacts": "x"])?.field == "lead.account_contacts")
         #expect(rejected(["account_id": "other", "email": "a@b.com"])?.field == "lead.account_id")
+        // The protocol says object or null: anything else is refused, not ignored.
+        let meta = rejected(["account_id": "acme", "email": "a@b.com", "metadata": "vip"])
+        #expect(meta?.code == .invalidField)
+        #expect(meta?.field == "lead.metadata")
+        #expect(rejected(["account_id": "acme", "email": "a@b.com", "metadata": .null]) == nil)
     }
 
     @Test func emailIsTrimmedAndLowerCased() throws {
@@ -118,7 +124,7 @@ import Testing
             colleague("c@acme.com", id: "p-1"),           // the primary's id, another address
         ], extra: ["id": "p-1"]), now: t0)
         guard case .failure(let e) = r else { Issue.record("accepted: \(r)"); return }
-        #expect(e.code == CampaignError.invalidField)
+        #expect(e.code == ErrorCode.invalidField)
         #expect(e.field == "lead.account_contacts[1].id")
         #expect(h.state == before && h.events.isEmpty)
 

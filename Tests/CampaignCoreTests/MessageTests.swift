@@ -1,3 +1,5 @@
+import AbmTestSupport
+import AbmWire
 import Foundation
 import Mustache
 import Testing

@@ -1,3 +1,4 @@
+import AbmWire
 import Foundation
 import Testing
 @testable import CampaignCore
@@ -43,7 +44,7 @@ import Testing
         #expect(emails == ["sarah.chen@acme.com", "ceo@acme.com", "vp1@acme.com", "vp2@acme.com", "dir@acme.com"])
     }
 
-    /// SPEC: the first primary_focus_steps steps go to the top contact; then colleagues are introduced one per step,
+    /// docs/campaign-behaviour.md: the first primary_focus_steps steps go to the top contact; then colleagues are introduced one per step,
     /// best score first, while fewer than max_concurrent_contacts are in play; then back to the top and round.
     @Test func stepSequenceFollowsFocusIntroductionAndRound() throws {
         var h = Harness(config: config(["max_touchpoints": 9]))
@@ -79,13 +80,13 @@ import Testing
         ]), now: t0).get()
         h.run(until: at("2026-03-25T00:00:00Z"))
         #expect(h.touches.contains { $0.str("contact_email") == "a@acme.com" })
-        _ = h.send(.response(ResponseInput(accountId: "acme", contactEmail: "a@acme.com", kind: "unsubscribe")),
+        _ = h.send(.response(ResponseInput(accountId: "acme", contactEmail: "a@acme.com", kind: .unsubscribe)),
                    now: at("2026-03-25T00:00:00Z"))
         h.run(until: at("2028-01-01T00:00:00Z"))
         #expect(h.touches.contains { $0.str("contact_email") == "b@acme.com" })
     }
 
-    /// SPEC: no colleague is touched earlier than colleague_message_delay_days after the primary's first touch;
+    /// docs/campaign-behaviour.md: no colleague is touched earlier than colleague_message_delay_days after the primary's first touch;
     /// until then the step goes to the contacts in play.
     @Test func colleagueDelayIsRespected() throws {
         var h = Harness(config: config(["primary_focus_steps": 1, "touchpoint_intervals_days": [1],
@@ -105,7 +106,7 @@ import Testing
     @Test func withNoEligibleContactTheCampaignCompletes() throws {
         var h = Harness(config: config(["auto_pause_on_response": false]))
         _ = try h.lead(flatLead(), now: t0).get()
-        _ = h.send(.response(ResponseInput(accountId: "acme", contactEmail: "sarah.chen@acme.com", kind: "reply")),
+        _ = h.send(.response(ResponseInput(accountId: "acme", contactEmail: "sarah.chen@acme.com", kind: .reply)),
                    now: t0.addingTimeInterval(60))
         #expect(h.state.campaign?.status == .completed)
         #expect(h.state.campaign?.reason == "no_eligible_contacts")

@@ -1,9 +1,11 @@
+import AbmWire
+import AbmTestSupport
 import Foundation
 import Testing
 @testable import CampaignCore
 
 @Suite struct ScheduleTests {
-    /// Prototype defect §8.3: intervals[0] was never used and delays counted from "now". SPEC: days 0, 2, 5, 10,
+    /// Prototype defect §8.3: intervals[0] was never used and delays counted from "now". The rule (docs/campaign-behaviour.md, "Intervals"): days 0, 2, 5, 10,
     /// 17, 27, 41 with the defaults (before window shifts).
     @Test func intervalsStartWithTheFirstAndCountFromTheActualSend() {
         var h = Harness(config: config(["send_window": alwaysOpen]))

@@ -1,3 +1,5 @@
+import AbmTestSupport
+import AbmWire
 import Foundation
 import Testing
 @testable import CampaignCore
@@ -10,7 +12,7 @@ import Testing
     static let zones = ["America/New_York", "Europe/Berlin", "Asia/Tokyo", "America/Los_Angeles", "UTC",
                         "Australia/Sydney", "Asia/Kolkata", "America/Sao_Paulo"]
     static let titles: [String?] = ["CEO", "CTO", "VP Sales", "Director", "Manager", "Team Lead", "Engineer", nil]
-    static let kinds = ["reply", "meeting_scheduled", "negative", "unsubscribe", "bounce", "out_of_office"]
+    static let kinds = ResponseKind.allCases
 
     static let configs: [CampaignConfig] = [
         .default,
@@ -77,7 +79,7 @@ import Testing
             for _ in 0..<Int(rng.next() % 4) {
                 let kind = kinds[Int(rng.next() % UInt64(kinds.count))]
                 let who = rng.next() % 8 == 0 ? "stranger@\(account).com" : emails[Int(rng.next() % UInt64(emails.count))]
-                let rd: String? = kind == "out_of_office" && rng.next() % 2 == 0 ? "2026-04-1\(rng.next() % 10)" : nil
+                let rd: String? = kind == .outOfOffice && rng.next() % 2 == 0 ? "2026-04-1\(rng.next() % 10)" : nil
                 add(randomTime(), .response(ResponseInput(accountId: account, contactEmail: who, kind: kind, returnDate: rd)))
             }
             for _ in 0..<Int(rng.next() % 3) {
@@ -126,11 +128,11 @@ import Testing
                 // Track what the driver knows.
                 switch input {
                 case .response(let r):
-                    if ["reply", "meeting_scheduled", "negative"].contains(r.kind) {
+                    if [ResponseKind.reply, .meetingScheduled, .negative].contains(r.kind) {
                         if cfg.autoPauseOnResponse && wasActive { pausedByResponse = true }
                         if let e = r.contactEmail { stopped[e] = stopped[e] ?? now }
                     }
-                    if r.kind == "bounce", let e = r.contactEmail { stopped[e] = stopped[e] ?? now }
+                    if r.kind == .bounce, let e = r.contactEmail { stopped[e] = stopped[e] ?? now }
                 case .command(.resume): pausedByResponse = false
                 case .lead:
                     if state.campaign?.status == .active { pausedByResponse = false }

@@ -1,3 +1,4 @@
+import AbmWire
 import Foundation
 import Testing
 @testable import CampaignCore
@@ -40,7 +41,7 @@ struct Harness {
 
     /// Applies an input at `now`; on success applies every effect.
     @discardableResult
-    mutating func send(_ input: CampaignInput, now: Date) -> Result<Transition, CampaignError> {
+    mutating func send(_ input: CampaignInput, now: Date) -> Result<Transition, AbmError> {
         let r = engine.handle(state, input, now: now, context: context)
         if case .success(let t) = r {
             state = t.state
@@ -57,7 +58,7 @@ struct Harness {
         return r
     }
 
-    mutating func lead(_ json: JSONValue, now: Date) -> Result<Transition, CampaignError> {
+    mutating func lead(_ json: JSONValue, now: Date) -> Result<Transition, AbmError> {
         send(.lead(json), now: now)
     }
 
@@ -118,7 +119,7 @@ func config(_ json: JSONValue) -> CampaignConfig {
 /// Every day, all day: no window shifts (isolates interval arithmetic).
 let alwaysOpen: JSONValue = ["days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "24:00"]
 
-func configError(_ json: JSONValue) -> CampaignError? {
+func configError(_ json: JSONValue) -> AbmError? {
     do {
         _ = try CampaignConfig(merging: json)
         return nil

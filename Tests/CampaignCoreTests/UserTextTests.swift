@@ -1,3 +1,4 @@
+import AbmWire
 import Foundation
 import Testing
 @testable import CampaignCore
@@ -7,7 +8,7 @@ import Testing
 @Suite struct UserTextTests {
     let t0 = at("2026-03-05T15:00:00Z")
 
-    private func refusal(_ lead: JSONValue) -> CampaignError? {
+    private func refusal(_ lead: JSONValue) -> AbmError? {
         var h = Harness()
         let before = h.state
         guard case .failure(let e) = h.lead(lead, now: t0) else { return nil }
@@ -55,7 +56,7 @@ import Testing
             lead = .object(o)
         }
         let e = refusal(lead)
-        #expect(e?.code == CampaignError.invalidField)
+        #expect(e?.code == ErrorCode.invalidField)
         #expect(e?.field == field)
     }
 
@@ -69,7 +70,7 @@ import Testing
                       "Sarah\u{FEFF}Chen", "Sarah\u{009B}Chen"])
     func bidiAndControlCharactersAreRefusedNamingTheField(name: String) {
         let e = refusal(flatLead(name: name))
-        #expect(e?.code == CampaignError.invalidField)
+        #expect(e?.code == ErrorCode.invalidField)
         #expect(e?.field == "lead.name")
         #expect(refusal(flatLead(topic: "data\u{202D} pipelines"))?.field == "lead.topic")
         #expect(refusal(flatLead(colleagues: [colleague("a@acme.com", name: name)]))?.field == "lead.account_contacts[0].name")

@@ -1,3 +1,5 @@
+import AbmTestSupport
+import AbmWire
 import CampaignCore
 @testable import CampaignGateway
 import Foundation
@@ -233,7 +235,7 @@ struct CurveServerTests {
                 _ = try ServerConfigFile(json: json)
                 Issue.record("accepted \(json)")
             } catch {
-                #expect(error.code == CampaignError.invalidConfig)
+                #expect(error.code == ErrorCode.invalidConfig)
                 #expect(error.field == field)
             }
         }
@@ -251,7 +253,7 @@ struct CurveServerTests {
         try CurveKeyFile.render(keys.server.publicKey, comment: "server").write(toFile: serverPub, atomically: true, encoding: .utf8)
         try CurveKeyFile.render(client.secretKey, comment: "client").write(toFile: clientKey, atomically: true, encoding: .utf8)
         let script = """
-        import json, subprocess, sys
+        import json, os, subprocess, sys
         sys.path.insert(0, sys.argv[1])
         from abm_client import AbmClient, load_curve
         ingress, control, events, server_pub, client_key = sys.argv[2:7]
@@ -268,11 +270,13 @@ struct CurveServerTests {
             raise SystemExit("a plaintext client was answered")
         except TimeoutError:
             pass
-        cli = [sys.executable, sys.argv[1] + "/abm_client.py", "--control", control, "--timeout", "10",
+        cli = [sys.executable, "-m", "abm_client", "--control", control, "--timeout", "10",
                "--server-key", curve["server_public"], "--key", client_key, "status", "py"]
-        out = subprocess.run(cli, capture_output=True, text=True, timeout=30)
+        env = dict(os.environ, PYTHONPATH=sys.argv[1])
+        out = subprocess.run(cli, capture_output=True, text=True, timeout=30, env=env)
         assert out.returncode == 0 and json.loads(out.stdout)["ok"], (out.stdout, out.stderr)
-        bad = subprocess.run(cli[:-4] + ["--key", server_pub + ".missing", "status", "py"], capture_output=True, text=True)
+        bad = subprocess.run(cli[:-4] + ["--key", server_pub + ".missing", "status", "py"], capture_output=True, text=True,
+                             env=env)
         assert bad.returncode == 2 and ".missing" in bad.stderr, (bad.returncode, bad.stderr)
         print("ok")
         """

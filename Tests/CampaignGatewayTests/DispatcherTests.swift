@@ -1,3 +1,4 @@
+import AbmWire
 import Synchronization
 import Testing
 @testable import CampaignGateway

@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignCore
 @testable import CampaignGateway
 import Foundation

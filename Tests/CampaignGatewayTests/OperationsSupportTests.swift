@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignCore
 import Foundation
 import Logging
@@ -55,7 +56,7 @@ struct OperationsSupportTests {
             _ = try ServerConfigFile(json: ["log_format": "xml"])
             Issue.record("log_format xml accepted")
         } catch {
-            #expect(error.code == CampaignError.invalidConfig && error.field == "log_format")
+            #expect(error.code == ErrorCode.invalidConfig && error.field == "log_format")
         }
     }
 

@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignCore
 @testable import CampaignGateway
 import Foundation
@@ -84,11 +85,11 @@ struct ServerInteropTests {
         #expect(options.runtime.maxResidentCampaigns == 100_000)
         #expect(options.campaign.maxTouchpoints == 7)
         #expect(options.campaign.senderName == "Alex Morgan")
-        #expect(options.endpoints == GatewayEndpoints())
+        #expect(options.endpoints == AbmEndpoints())
     }
 
     @Test func unknownOrWrongKeysNameTheKey() throws {
-        #expect(throws: CampaignError.self) { try ServerConfigFile(json: ["nope": 1]) }
+        #expect(throws: AbmError.self) { try ServerConfigFile(json: ["nope": 1]) }
         do {
             _ = try ServerConfigFile(json: ["runtime": ["max_resident_campaigns": 0]])
             Issue.record("accepted a zero cap")

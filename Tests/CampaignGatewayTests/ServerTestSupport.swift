@@ -1,69 +1,11 @@
+import AbmTestSupport
+import AbmWire
 import CampaignCore
 @testable import CampaignGateway
 import Foundation
 import Synchronization
 import Testing
 import ZeroMQ
-
-struct Timeout: Error, CustomStringConvertible {
-    let what: String
-    var description: String { "timed out waiting for \(what)" }
-}
-
-/// Received messages, taken with a bounded wait (the bound is a failure, never a pacing sleep).
-final class Mailbox: Sendable {
-    private struct State {
-        var items: [ZMQMessage] = []
-        var head = 0
-        var waiter: (token: Int, continuation: CheckedContinuation<ZMQMessage?, Never>)?
-        var nextToken = 0
-    }
-
-    private let state = Mutex(State())
-
-    func put(_ message: ZMQMessage) {
-        let waiter = state.withLock { s -> CheckedContinuation<ZMQMessage?, Never>? in
-            if let w = s.waiter {
-                s.waiter = nil
-                return w.continuation
-            }
-            s.items.append(message)
-            return nil
-        }
-        waiter?.resume(returning: message)
-    }
-
-    var count: Int { state.withLock { $0.items.count - $0.head } }
-
-    /// The next message, or nil after `seconds` without one.
-    func take(within seconds: Double) async -> ZMQMessage? {
-        await withCheckedContinuation { (c: CheckedContinuation<ZMQMessage?, Never>) in
-            let (ready, token) = state.withLock { s -> (ZMQMessage?, Int?) in
-                if s.head < s.items.count {
-                    defer {
-                        s.head += 1
-                        if s.head > 4096 { s.items.removeFirst(s.head); s.head = 0 }
-                    }
-                    return (s.items[s.head], nil)
-                }
-                s.nextToken += 1
-                s.waiter = (s.nextToken, c)
-                return (nil, s.nextToken)
-            }
-            if let ready { c.resume(returning: ready); return }
-            let expire = token!
-            Task {
-                try? await Task.sleep(for: .seconds(seconds))
-                let expired = self.state.withLock { s -> CheckedContinuation<ZMQMessage?, Never>? in
-                    guard let w = s.waiter, w.token == expire else { return nil }
-                    s.waiter = nil
-                    return w.continuation
-                }
-                expired?.resume(returning: nil)
-            }
-        }
-    }
-}
 
 /// A DEALER or SUB test client on its own poll loop; everything it receives lands in `mailbox`.
 final class TestPeer: Sendable {

@@ -1,3 +1,5 @@
+import AbmTestSupport
+import AbmWire
 import CampaignCore
 @testable import CampaignGateway
 import Foundation

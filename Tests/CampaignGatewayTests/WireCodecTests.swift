@@ -1,3 +1,5 @@
+import AbmTestSupport
+import AbmWire
 import CampaignCore
 @testable import CampaignGateway
 import CampaignStore
@@ -33,11 +35,11 @@ import Testing
         let stored = Ack.accepted(id: "a1", campaignId: "c1", warnings: ["w"]).encode()
         #expect(String(decoding: Ack.duplicate(ofStored: stored), as: UTF8.self) ==
             #"{"campaign_id":"c1","id":"a1","status":"duplicate","type":"ack","warnings":["w"]}"#)
-        let rejected = Ack.rejected(WireError(code: "invalid_json", message: "body is not valid JSON"))
+        let rejected = Ack.rejected(AbmError(code: "invalid_json", message: "body is not valid JSON"))
         #expect(String(decoding: rejected.encode(), as: UTF8.self) ==
             #"{"campaign_id":null,"error":{"code":"invalid_json","message":"body is not valid JSON"},"id":null,"status":"rejected","type":"ack","warnings":[]}"#)
         // An error on a non-rejected ack is never written.
-        #expect(!String(decoding: Ack(id: "x", status: .accepted, error: WireErrorBody(code: "c", message: "m")).encode(), as: UTF8.self).contains("error"))
+        #expect(!String(decoding: Ack(id: "x", status: .accepted, error: AbmError(code: "c", message: "m")).encode(), as: UTF8.self).contains("error"))
         #expect(replyFrames([1, 2]) == [[], [1, 2]])
     }
 
@@ -45,13 +47,10 @@ import Testing
         // Authoritative by construction: a typed payload cannot carry `type`, `seq` or `account_id`.
         let event = DomainEvent(at: Date(timeIntervalSince1970: 1_772_460_000), accountId: "a", campaignId: nil,
                                 payload: .campaignPaused(.init(reason: "responded")))
-        #expect(String(decoding: encodeEventBody(event), as: UTF8.self) ==
+        #expect(String(decoding: WireEvent.encodeBody(event), as: UTF8.self) ==
             #"{"account_id":"a","at":"2026-03-02T14:00:00.000Z","campaign_id":null,"reason":"responded","type":"campaign.paused"}"#)
-        #expect(String(decoding: WireEvent.withSeq(12, body: encodeEventBody(event)), as: UTF8.self).hasPrefix(#"{"seq":12,"account_id":"a","#))
-        #expect(WireEvent.withSeq(3, body: Array("{}".utf8)) == Array(#"{"seq":3}"#.utf8))
-        let new = WireEvent.newEvent(event)
-        #expect(new.type == "campaign.paused" && new.accountId == "a" && new.campaignId == nil && new.at == event.at)
-        #expect([UInt8](new.body) == encodeEventBody(event))
+        #expect(String(decoding: try numberedBody(12, WireEvent.encodeBody(event)), as: UTF8.self).hasPrefix(#"{"seq":12,"account_id":"a","#))
+        #expect(try numberedBody(3, Array("{}".utf8)) == Array(#"{"seq":3}"#.utf8))
     }
 
     @Test func requestAccessorsDescribeTheRequest() throws {
@@ -84,14 +83,14 @@ import Testing
     }
 
     /// Seeded fuzz: random bytes, mutated examples and random framing never crash the decoders and
-    /// always end in a request or a `WireError` with one of the stable codes.
+    /// always end in a request or a `AbmError` with one of the stable codes.
     @Test(arguments: [UInt64(1), 2, 3, 4])
     func fuzzedInputAlwaysGivesAStableCode(seed: UInt64) throws {
         var rng = SplitMix64(seed: seed)
         let corpus = try FileManager.default.contentsOfDirectory(atPath: Repo.examples.path)
             .filter { $0.contains(".request.") }.sorted().map { try Repo.example($0) }
-        let wireCodes = Set([WireError.badFraming, WireError.invalidJSON, WireError.missingField, WireError.invalidField, WireError.unknownType])
-        var seen: [String: Int] = [:]
+        let wireCodes = Set([ErrorCode.badFraming, ErrorCode.invalidJSON, ErrorCode.missingField, ErrorCode.invalidField, ErrorCode.unknownType])
+        var seen: [ErrorCode: Int] = [:]
         for _ in 0..<5_000 {
             var body: [UInt8]
             if Int.random(in: 0..<4, using: &rng) == 0 {
@@ -152,16 +151,21 @@ import Testing
                 }
             }
         }
-        let view = CampaignStatusView(
-            campaignId: "c", accountId: "a", status: "active", reason: nil, steps: 1,
-            contacts: [.init(id: "p", email: "p@a.example", state: "in_play", touches: 1, touchesByChannel: ["email": 1])],
-            nextDueAt: Date(timeIntervalSince1970: 1_772_460_000.25))
-        for t in ["pause", "resume", "cancel", "status"] { try add("\(t).reply.schema.json", ControlReply.campaign(id: "r", view)) }
+        // The campaign object as the engine renders it (one touch sent, the next planned).
+        let engine = CampaignEngine(config: .default)
+        let now = Date(timeIntervalSince1970: 1_772_460_000.25)
+        let lead: JSONValue = ["account_id": "a", "email": "p@a.example", "name": "Pat", "title": "CTO",
+                               "phone": "+14155550100", "account_contacts": [["email": "q@a.example", "name": "Quinn"]]]
+        let started = try engine.handle(AccountState(accountId: "a"), .lead(lead), now: now).get()
+        let view = try #require(engine.status(started.state, now: now))
+        for t in ["pause", "resume", "cancel", "status"] {
+            try add("\(t).reply.schema.json", ControlReply.ok(id: "r", fields: ["campaign": view]))
+        }
         try add("clock.advance.reply.schema.json", ControlReply.clock(id: "t", now: Date(timeIntervalSince1970: 1_772_460_000)))
         var bodies: [[UInt8]] = []
         for (k, file) in try FileManager.default.contentsOfDirectory(atPath: Repo.examples.path).filter({ $0.hasPrefix("event.") }).sorted().enumerated() {
             let event = try domainEvent(from: try Repo.json(Repo.examples.appendingPathComponent(file)))
-            let body = WireEvent.withSeq(Int64(k + 1), body: encodeEventBody(event))
+            let body = try numberedBody(Int64(k + 1), WireEvent.encodeBody(event))
             bodies.append(body)
             try add("event.\(event.type).schema.json", body)
             try add("event.schema.json", body)
@@ -182,19 +186,18 @@ import Testing
         #expect(badStatus == 1 && badOutput.contains("status"), "\(badOutput)")
     }
 
-    /// The Python side (protocols/client/test_client.py: schemas, examples, the pyzmq client against
-    /// in-process fake servers) runs as part of `swift test`, with the system interpreter.
+    /// The Python side (protocols/client/tests/test_client.py: schemas, examples, the package's words, the
+    /// pyzmq client against in-process fake servers) runs as part of `swift test`, with the system
+    /// interpreter and the package's source; `make test` also runs its tests against a real server with
+    /// the package installed.
     @Test func pythonProtocolTestsPass() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-m", "unittest", "discover", "-s", Repo.protocols.appendingPathComponent("client").path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(output)")
+        let client = Repo.protocols.appendingPathComponent("client")
+        var environment = ProcessInfo.processInfo.environment
+        environment["PYTHONPATH"] = client.path
+        environment["PYTHONDONTWRITEBYTECODE"] = "1"
+        let (status, output) = try Repo.python(["-m", "unittest", "discover", "-s", client.appendingPathComponent("tests").path,
+                                                "-p", "test_client.py"], environment: environment)
+        #expect(status == 0, "\(output)")
         #expect(output.contains("OK"), "\(output)")
     }
 }

@@ -1,6 +1,8 @@
+import AbmWire
 import Testing
 import CampaignCore
 @testable import CampaignGateway
+@testable import CampaignStore
 import Foundation
 
 /// Paths of the package, found from this file (Tests/CampaignGatewayTests/…).
@@ -23,9 +25,16 @@ enum Repo {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("abm-wire-samples-\(UUID().uuidString).json")
         try Data(JSONWriter.encode(list)).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
+        return try python([protocols.appendingPathComponent("tools/validate.py").path, file.path])
+    }
+
+    /// Runs the system interpreter (Debian's, with python3-zmq and python3-jsonschema) with `arguments`;
+    /// returns its exit code and output (standard output and error together).
+    static func python(_ arguments: [String], environment: [String: String]? = nil) throws -> (Int32, String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [protocols.appendingPathComponent("tools/validate.py").path, file.path]
+        process.arguments = arguments
+        if let environment { process.environment = environment }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -33,19 +42,6 @@ enum Repo {
         let output = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: output, as: UTF8.self))
-    }
-}
-
-/// A deterministic PRNG (SplitMix64) so that fuzz runs are reproducible from their seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 
@@ -71,18 +67,10 @@ func domainEvent(from body: JSONValue) throws -> DomainEvent {
                        payload: try EventPayload(type: try #require(o["type"]?.stringValue), fields: fields))
 }
 
-/// A `CampaignStatusView` from a documented `campaign` object.
-func campaignView(from v: JSONValue) throws -> CampaignStatusView {
-    let contacts = try #require(v["contacts"]?.arrayValue).map { c in
-        CampaignStatusView.Contact(
-            id: c["id"]?.stringValue ?? "", email: c["email"]?.stringValue ?? "", state: c["state"]?.stringValue ?? "",
-            touches: Int(c["touches"]?.intValue ?? -1),
-            touchesByChannel: (c["touches_by_channel"]?.objectValue ?? [:]).mapValues { Int($0.intValue ?? -1) })
-    }
-    return CampaignStatusView(
-        campaignId: try #require(v["campaign_id"]?.stringValue), accountId: try #require(v["account_id"]?.stringValue),
-        status: try #require(v["status"]?.stringValue), reason: v["reason"]?.stringValue,
-        steps: Int(try #require(v["steps"]?.intValue)), contacts: contacts,
-        nextDueAt: v["next_due_at"]?.stringValue.flatMap(WireTime.parse))
-}
 
+
+/// A stored (and published) event body: `{"seq":N,` spliced in front of `body` by the store, the one place
+/// that numbers events.
+func numberedBody(_ seq: Int64, _ body: [UInt8]) throws -> [UInt8] {
+    [UInt8](try CampaignStore.EventBody.numbered(seq: seq, body: Data(body), type: "test"))
+}

@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignCore
 import CampaignStore
 import Foundation
@@ -9,7 +10,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func aBatchBehavesLikeTheSameRequestsOneByOne(kind: StoreKind) async throws {
         let requests: [IngressRequest] = (0..<40).map { .lead(id: "l\($0)", lead: lead("acct\($0 % 25)", colleagues: 2)) }
-            + [.response(id: "r1", ResponseInput(accountId: "acct3", contactEmail: "pat@acct3.example", kind: "reply"))]
+            + [.response(id: "r1", ResponseInput(accountId: "acct3", contactEmail: "pat@acct3.example", kind: .reply))]
         let (batched, _, _) = try await startRuntime(try kind.make())
         let acks = await batched.submit(batch: requests).acks
         let (single, _, _) = try await startRuntime(try kind.make())
@@ -69,11 +70,11 @@ import Testing
         // The first batch's commit (it carries a suppression) is held while the next batches arrive.
         store.holdNextSuppression()
         let first = await runtime.submit(batch: [
-            .response(id: "u", ResponseInput(accountId: "busy", contactEmail: "c1@busy.example", kind: "unsubscribe")),
+            .response(id: "u", ResponseInput(accountId: "busy", contactEmail: "c1@busy.example", kind: .unsubscribe)),
         ])
         await store.waitUntilHeld()
         let second = await runtime.submit(batch: [
-            .response(id: "p", ResponseInput(accountId: "busy", contactEmail: "pat@busy.example", kind: "reply")),
+            .response(id: "p", ResponseInput(accountId: "busy", contactEmail: "pat@busy.example", kind: .reply)),
             .lead(id: "other", lead: lead("elsewhere")),
         ])
         let third = await runtime.submit(batch: [.lead(id: "again", lead: lead("busy", extra: ["new@busy.example"]))])
@@ -143,13 +144,13 @@ import Testing
         let shared = "x@shared.example"
         store.holdNextSuppression()
         let unsubscribe = Task {
-            await runtime.submitResponse(requestId: "u", ResponseInput(accountId: "b", contactEmail: shared, kind: "unsubscribe"))
+            await runtime.submitResponse(requestId: "u", ResponseInput(accountId: "b", contactEmail: shared, kind: .unsubscribe))
         }
         await store.waitUntilHeld()
         let first = await runtime.submit(batch: [.lead(id: "la", lead: lead("a", colleagues: 1, primary: shared))])
         while await runtime.committer.queuedCount < 1 { await Task.yield() }  // A's write waits behind B's commit
         let second = await runtime.submit(batch: [
-            .response(id: "ra", ResponseInput(accountId: "a", contactEmail: "c1@a.example", kind: "reply")),
+            .response(id: "ra", ResponseInput(accountId: "a", contactEmail: "c1@a.example", kind: .reply)),
         ])
         store.release()
         #expect(await unsubscribe.value.status == .accepted)

@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignCore
 import CampaignStore
 import Foundation
@@ -63,7 +64,7 @@ import Testing
         let (runtime, _, _) = try await startRuntime(InMemoryStore())
         _ = await runtime.submitLead(requestId: "r1", lead: lead("acme"))
         _ = try await runtime.advanceClock(seconds: 3 * day)
-        let ack = await runtime.submitResponse(requestId: "r2", ResponseInput(accountId: "acme", contactEmail: "pat@acme.example", kind: "reply"))
+        let ack = await runtime.submitResponse(requestId: "r2", ResponseInput(accountId: "acme", contactEmail: "pat@acme.example", kind: .reply))
         #expect(ack.status == .accepted)
         let before = try await allEvents(runtime).filter { $0.type == "touchpoint.due" }.count
         _ = try await runtime.advanceClock(seconds: 20 * day)
@@ -82,11 +83,11 @@ import Testing
         let shared = "shared@partner.example"
         _ = await runtime.submitLead(requestId: "a", lead: lead("alpha", colleagues: 1, extra: [shared]))
         _ = await runtime.submitLead(requestId: "b", lead: lead("beta", colleagues: 1, extra: [shared]))
-        let unsub = await runtime.submitResponse(requestId: "u", ResponseInput(accountId: "alpha", contactEmail: shared, kind: "unsubscribe"))
+        let unsub = await runtime.submitResponse(requestId: "u", ResponseInput(accountId: "alpha", contactEmail: shared, kind: .unsubscribe))
         #expect(unsub.status == .accepted)
         // An unsubscribe through an account without a campaign is global too.
         let ghost = "nobody@ghost.example"
-        #expect(await runtime.submitResponse(requestId: "g", ResponseInput(accountId: "ghost", contactEmail: ghost, kind: "unsubscribe")).status == .accepted)
+        #expect(await runtime.submitResponse(requestId: "g", ResponseInput(accountId: "ghost", contactEmail: ghost, kind: .unsubscribe)).status == .accepted)
         _ = await runtime.submitLead(requestId: "c", lead: lead("gamma", colleagues: 1, extra: [ghost]))
         _ = try await runtime.advanceClock(seconds: 60 * day)
         let touches = try await allEvents(runtime).filter { $0.type == "touchpoint.due" }
@@ -105,7 +106,7 @@ import Testing
                 _ = await runtime.submitLead(requestId: "l\(i)", lead: lead("acct\(i)", colleagues: 2))
                 _ = try await runtime.advanceClock(seconds: 3600 * Double(i % 3))
             }
-            _ = await runtime.submitResponse(requestId: "r", ResponseInput(accountId: "acct3", contactEmail: "c1@acct3.example", kind: "out_of_office"))
+            _ = await runtime.submitResponse(requestId: "r", ResponseInput(accountId: "acct3", contactEmail: "c1@acct3.example", kind: .outOfOffice))
             _ = await runtime.command(requestId: "p", accountId: "acct5", .pause(reason: "manual"))
             _ = try await runtime.advanceClock(seconds: 10 * day)
             _ = await runtime.command(requestId: "q", accountId: "acct5", .resume)
@@ -133,7 +134,7 @@ import Testing
         for i in 0..<50 { _ = await runtime.submitLead(requestId: "l\(i)", lead: lead("acct\(i)")) }
         #expect(await runtime.statistics().residentCampaigns == 50)
         #expect(runtime.sweepIdleCampaigns() == 0)  // used since the previous sweep
-        _ = await runtime.submitResponse(requestId: "r", ResponseInput(accountId: "acct7", contactEmail: "pat@acct7.example", kind: "reply"))
+        _ = await runtime.submitResponse(requestId: "r", ResponseInput(accountId: "acct7", contactEmail: "pat@acct7.example", kind: .reply))
         #expect(runtime.sweepIdleCampaigns() == 49)
         #expect(await runtime.statistics().residentCampaigns == 1)
         #expect(await runtime.status(accountId: "acct7")?["status"] == "paused")

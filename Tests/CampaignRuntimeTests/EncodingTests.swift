@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignCore
 import Foundation
 import Testing
@@ -9,7 +10,7 @@ import Testing
         let event = DomainEvent(at: Date(timeIntervalSince1970: 1_772_460_000), accountId: "acme", campaignId: "c-1",
                                 payload: .touchpointDue(.init(touchpointId: "c-1:1", step: 1, contactId: "p",
                                                               contactEmail: "p@x.example", channel: .email,
-                                                              message: "Hi \"Sam\"\n", reason: "focus_step")))
+                                                              message: "Hi \"Sam\"\n", reason: .focusStep)))
         let body = String(decoding: JSONEventBodyEncoder().body(for: event), as: UTF8.self)
         #expect(body == #"{"account_id":"acme","at":"2026-03-02T14:00:00.000Z","campaign_id":"c-1","channel":"email","contact_email":"p@x.example","contact_id":"p","message":"Hi \"Sam\"\n","reason":"focus_step","step":1,"touchpoint_id":"c-1:1","type":"touchpoint.due"}"#)
         let parsed = try JSONDecoder().decode(JSONValue.self, from: Data(body.utf8))
@@ -25,7 +26,7 @@ import Testing
 
     @Test func nullCampaignIdIsWritten() {
         let event = DomainEvent(at: Date(timeIntervalSince1970: 0), accountId: "a", campaignId: nil,
-                                payload: .contactSuppressed(.init(contactId: nil, email: "x@y.example", reason: "unsubscribed")))
+                                payload: .contactSuppressed(.init(contactId: nil, email: "x@y.example", reason: .unsubscribed)))
         let body = String(decoding: JSONEventBodyEncoder().body(for: event), as: UTF8.self)
         #expect(body.contains(#""campaign_id":null"#))
     }
@@ -50,7 +51,7 @@ import Testing
             now = max(now, due)
             apply(.timerFired(dueAt: due))
         }
-        apply(.response(ResponseInput(accountId: "acme", contactEmail: "c1@acme.example", kind: "out_of_office", returnDate: "2026-04-01")))
+        apply(.response(ResponseInput(accountId: "acme", contactEmail: "c1@acme.example", kind: .outOfOffice, returnDate: "2026-04-01")))
         apply(.command(.pause(reason: "check \"quotes\"")))
         return out
     }
@@ -81,8 +82,8 @@ import Testing
     func fullState() -> AccountState {
         var s = states().last!
         var c = s.campaign!
-        c.reason = "r"; c.topic = "t"; c.company = "co"; c.lastStepAt = monday9; c.nextDueAt = monday9
-        c.nextContactId = "x"; c.nextReason = "why"; c.roundCursor = "cur"
+        c.reason = "r"; c.topic = "t"; c.company = "co"; c.lastStepAt = monday9
+        c.next = PlannedTouch(dueAt: monday9, contactId: "x", reason: .roundRobin); c.roundCursor = "cur"
         c.outsiders = ["a@x.example": .replied, "b@x.example": .bounced, "c@x.example": .unsubscribed]
         c.contacts[0].title = "CTO"; c.contacts[0].phone = "+1"; c.contacts[0].timezone = "UTC"
         c.contacts[0].country = "US"; c.contacts[0].linkedinURL = "li"; c.contacts[0].awayUntil = monday9

@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignCore
 import CampaignStore
 import Foundation
@@ -27,7 +28,7 @@ import Testing
         // The old owner: its first write is refused by the store, then it refuses up front.
         let first = await a.submitLead(requestId: "late-1", lead: lead("late1"))
         #expect(first.error?.code == "not_owner")
-        let second = await a.submitResponse(requestId: "late-2", ResponseInput(accountId: "acct3", contactEmail: "pat@acct3.example", kind: "reply"))
+        let second = await a.submitResponse(requestId: "late-2", ResponseInput(accountId: "acct3", contactEmail: "pat@acct3.example", kind: .reply))
         #expect(second.error?.code == "not_owner")
         // Its timers (every account's next touch) come due: none is written.
         _ = try await a.advanceClock(seconds: 30 * day)

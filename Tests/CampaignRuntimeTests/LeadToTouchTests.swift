@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignCore
 import CampaignStore
 import Foundation
@@ -89,9 +90,9 @@ import Testing
     @Test func responseForUnknownAccountIsNotFoundButUnsubscribeIsRecorded() async throws {
         let store = InMemoryStore()
         let (runtime, _, _) = try await startRuntime(store)
-        let reply = await runtime.submitResponse(requestId: "r1", ResponseInput(accountId: "ghost", contactEmail: "a@b.example", kind: "reply"))
+        let reply = await runtime.submitResponse(requestId: "r1", ResponseInput(accountId: "ghost", contactEmail: "a@b.example", kind: .reply))
         #expect(reply.error?.code == "not_found")
-        let unsub = await runtime.submitResponse(requestId: "r2", ResponseInput(accountId: "ghost", contactEmail: "A@b.example", kind: "unsubscribe"))
+        let unsub = await runtime.submitResponse(requestId: "r2", ResponseInput(accountId: "ghost", contactEmail: "A@b.example", kind: .unsubscribe))
         #expect(unsub.status == .accepted)
         #expect(unsub.campaignId == nil)
         await runtime.settle()
@@ -143,7 +144,7 @@ import Testing
     @Test func advanceClockNeedsTheVirtualClock() async throws {
         let runtime = CampaignRuntime(store: InMemoryStore(), clock: WallClock(), publisher: RecordingPublisher())
         try await runtime.start()
-        await #expect(throws: ReplyError.self) { try await runtime.advanceClock(seconds: 1) }
+        await #expect(throws: AbmError.self) { try await runtime.advanceClock(seconds: 1) }
         await runtime.shutdown()
     }
 }
@@ -156,7 +157,7 @@ import Testing
             _ = await runtime.submitLead(requestId: "l\(n)", lead: lead("acct\(n)"))
         }
         let ack = await runtime.submitResponse(requestId: "r", ResponseInput(
-            accountId: "acct7", contactEmail: "c1@acct7.example", kind: "reply"))
+            accountId: "acct7", contactEmail: "c1@acct7.example", kind: .reply))
         #expect(ack.status == .accepted)
         let published = await publisher.seqs
         let events = try await allEvents(runtime)

@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignCore
 import CampaignStore
 import Foundation
@@ -39,7 +40,7 @@ import Testing
         // Parked: three failed requests in a row (maxFailures 3).
         store.fail("beta")
         for k in 0..<3 {
-            _ = await runtime.submitResponse(requestId: "r\(k)", ResponseInput(accountId: "beta", contactEmail: "x@beta.example", kind: "negative"))
+            _ = await runtime.submitResponse(requestId: "r\(k)", ResponseInput(accountId: "beta", contactEmail: "x@beta.example", kind: .negative))
         }
         #expect(runtime.parkedAccounts == ["beta"])
         let parked = try await runtime.campaigns(CampaignFilter(parked: true))
@@ -57,7 +58,7 @@ import Testing
         // Two parked: paged in account order, filtered by prefix.
         store.fail("acme-1")
         for k in 0..<3 {
-            _ = await runtime.submitResponse(requestId: "a\(k)", ResponseInput(accountId: "acme-1", contactEmail: "x@acme-1.example", kind: "negative"))
+            _ = await runtime.submitResponse(requestId: "a\(k)", ResponseInput(accountId: "acme-1", contactEmail: "x@acme-1.example", kind: .negative))
         }
         let firstParked = try await runtime.campaigns(CampaignFilter(parked: true, limit: 1))
         #expect(firstParked.items.map(\.accountId) == ["acme-1"])
@@ -84,9 +85,9 @@ import Testing
     func badLimit() async throws {
         let (runtime, _, _) = try await startRuntime(InMemoryStore())
         for limit in [0, 1001] {
-            await #expect(throws: ReplyError.self) { try await runtime.campaigns(CampaignFilter(limit: limit)) }
-            do { _ = try await runtime.campaigns(CampaignFilter(limit: limit)) } catch let e as ReplyError {
-                #expect(e.code == CampaignError.invalidField)
+            await #expect(throws: AbmError.self) { try await runtime.campaigns(CampaignFilter(limit: limit)) }
+            do { _ = try await runtime.campaigns(CampaignFilter(limit: limit)) } catch let e as AbmError {
+                #expect(e.code == ErrorCode.invalidField)
                 #expect(e.field == "limit")
             }
         }

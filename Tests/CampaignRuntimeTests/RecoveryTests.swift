@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignCore
 import CampaignStore
 import Foundation
@@ -20,7 +21,7 @@ import Testing
         }
         _ = try await a.advanceClock(seconds: 3 * day)
         // A response acknowledged right before the crash must survive it.
-        #expect(await a.submitResponse(requestId: "resp", ResponseInput(accountId: "acct7", contactEmail: "pat@acct7.example", kind: "reply")).status == .accepted)
+        #expect(await a.submitResponse(requestId: "resp", ResponseInput(accountId: "acct7", contactEmail: "pat@acct7.example", kind: .reply)).status == .accepted)
         let crashTime = clockA.now
         let beforeCrash = try await allEvents(a)
         crashStore.kill()  // no shutdown: whatever the old runtime still does never reaches the file
@@ -96,7 +97,7 @@ import Testing
         await runtime.settle()
         store.fail("bad")
         // Requests fail cleanly (nothing applied, safe to retry), the others carry on.
-        let refused = await runtime.submitResponse(requestId: "x", ResponseInput(accountId: "bad", contactEmail: "pat@bad.example", kind: "reply"))
+        let refused = await runtime.submitResponse(requestId: "x", ResponseInput(accountId: "bad", contactEmail: "pat@bad.example", kind: .reply))
         #expect(refused.status == .rejected)
         #expect(refused.error?.code == "unavailable")
         _ = try await runtime.advanceClock(seconds: 60 * day)
@@ -130,7 +131,7 @@ import Testing
         #expect(due > monday9.addingTimeInterval(day))
         store.fail("later")
         for k in 0..<3 {  // three failed requests park it (maxFailures 3)
-            let r = await runtime.submitResponse(requestId: "r\(k)", ResponseInput(accountId: "later", contactEmail: "nobody@later.example", kind: "negative"))
+            let r = await runtime.submitResponse(requestId: "r\(k)", ResponseInput(accountId: "later", contactEmail: "nobody@later.example", kind: .negative))
             #expect(r.error?.code == "unavailable")
         }
         #expect(runtime.parkedAccounts == ["later"])
@@ -163,7 +164,7 @@ import Testing
         #expect(runtime.parkedAccounts.isEmpty)
         store.heal("shaky")
         #expect(await runtime.status(accountId: "shaky")?["status"] == "active")
-        let r = await runtime.submitResponse(requestId: "r", ResponseInput(accountId: "shaky", contactEmail: "pat@shaky.example", kind: "reply"))
+        let r = await runtime.submitResponse(requestId: "r", ResponseInput(accountId: "shaky", contactEmail: "pat@shaky.example", kind: .reply))
         #expect(r.status == .accepted)
     }
 
@@ -282,7 +283,7 @@ struct KillAfter: CampaignDecider {
     }
 
     func decide(_ state: AccountState, _ input: CampaignInput, now: Date,
-                context: EngineContext) throws -> Result<Transition, CampaignError> {
+                context: EngineContext) throws -> Result<Transition, AbmError> {
         if now >= instant { store.kill() }
         return try engine.decide(state, input, now: now, context: context)
     }

@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignCore
 import CampaignStore
 import Foundation
@@ -110,7 +111,7 @@ final class TimerDecisionSignal: CampaignDecider, Sendable {
     init(account: String) { self.account = account }
 
     func decide(_ state: AccountState, _ input: CampaignInput, now: Date,
-                context: EngineContext) throws -> Result<Transition, CampaignError> {
+                context: EngineContext) throws -> Result<Transition, AbmError> {
         let result = try engine.decide(state, input, now: now, context: context)
         if state.accountId == account, case .timerFired = input, case .success(let t) = result,
            t.effects.contains(where: { if case .emit(let e) = $0 { e.type == .touchpointDue } else { false } }) {
@@ -153,7 +154,7 @@ final class TimerDecisionSignal: CampaignDecider, Sendable {
 
         store.holdNextSuppression()
         let unsubscribe = Task {
-            await runtime.submitResponse(requestId: "u", ResponseInput(accountId: "a", contactEmail: shared, kind: "unsubscribe"))
+            await runtime.submitResponse(requestId: "u", ResponseInput(accountId: "a", contactEmail: shared, kind: .unsubscribe))
         }
         await store.waitUntilHeld()
         let advance = Task { try await runtime.advanceClock(seconds: 3 * day) }

@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignCore
 import CampaignStore
 import Foundation
@@ -173,7 +174,7 @@ struct ThrowingDecider: CampaignDecider {
     let throwing: Locked<Set<String>>
 
     func decide(_ state: AccountState, _ input: CampaignInput, now: Date,
-                context: EngineContext) throws -> Result<Transition, CampaignError> {
+                context: EngineContext) throws -> Result<Transition, AbmError> {
         if throwing.withLock({ $0.contains(state.accountId) }) { throw Boom() }
         return try engine.decide(state, input, now: now, context: context)
     }

@@ -1,3 +1,5 @@
+import AbmTestSupport
+import AbmWire
 import CampaignCore
 import CampaignGateway
 import Foundation

@@ -1,3 +1,5 @@
+import AbmTestSupport
+import AbmWire
 import CampaignCore
 import CampaignGateway
 import Foundation
@@ -5,15 +7,10 @@ import Synchronization
 import Testing
 import ZeroMQ
 
-struct Timeout: Error, CustomStringConvertible {
-    let what: String
-    var description: String { "timed out waiting for \(what)" }
-}
-
 /// `abm serve` as a separate process, on ephemeral loopback ports.
 final class ServerProcess: Sendable {
     let process: Process
-    let endpoints: GatewayEndpoints
+    let endpoints: AbmEndpoints
     let dataDirectory: String
     /// The HTTP endpoint's base URL (`http http://…/` line) when started with `--http`.
     let httpURL: String?
@@ -91,11 +88,11 @@ final class ServerProcess: Sendable {
                 ?? String(decoding: err.fileHandleForReading.availableData, as: UTF8.self)
             throw Timeout(what: "`ready` from abm serve; got \(lines), stderr: \(errText)")
         }
-        return ServerProcess(process: process, endpoints: GatewayEndpoints(ingress: i, control: c, events: e),
+        return ServerProcess(process: process, endpoints: AbmEndpoints(ingress: i, control: c, events: e),
                              dataDirectory: dataDirectory, httpURL: endpoints["http"], stderrPipe: err)
     }
 
-    private init(process: Process, endpoints: GatewayEndpoints, dataDirectory: String, httpURL: String?, stderrPipe: Pipe) {
+    private init(process: Process, endpoints: AbmEndpoints, dataDirectory: String, httpURL: String?, stderrPipe: Pipe) {
         self.httpURL = httpURL
         self.process = process
         self.endpoints = endpoints
@@ -143,51 +140,6 @@ final class ServerProcess: Sendable {
     private func waitForExit() async -> Int32 {
         let p = process
         return (try? await onThread { p.waitUntilExit(); return p.terminationStatus }) ?? -1
-    }
-}
-
-/// Received messages, taken with a bounded wait (the bound is a failure, never a pacing sleep).
-final class Mailbox: Sendable {
-    private struct State {
-        var items: [ZMQMessage] = []
-        var head = 0
-        var waiter: (token: Int, continuation: CheckedContinuation<ZMQMessage?, Never>)?
-        var nextToken = 0
-    }
-
-    private let state = Mutex(State())
-
-    func put(_ message: ZMQMessage) {
-        let waiter = state.withLock { s -> CheckedContinuation<ZMQMessage?, Never>? in
-            if let w = s.waiter { s.waiter = nil; return w.continuation }
-            s.items.append(message)
-            return nil
-        }
-        waiter?.resume(returning: message)
-    }
-
-    func take(within seconds: Double) async -> ZMQMessage? {
-        await withCheckedContinuation { (c: CheckedContinuation<ZMQMessage?, Never>) in
-            let (ready, token) = state.withLock { s -> (ZMQMessage?, Int?) in
-                if s.head < s.items.count {
-                    defer { s.head += 1 }
-                    return (s.items[s.head], nil)
-                }
-                s.nextToken += 1
-                s.waiter = (s.nextToken, c)
-                return (nil, s.nextToken)
-            }
-            if let ready { c.resume(returning: ready); return }
-            Task {
-                try? await Task.sleep(for: .seconds(seconds))
-                let expired = self.state.withLock { s -> CheckedContinuation<ZMQMessage?, Never>? in
-                    guard let w = s.waiter, w.token == token! else { return nil }
-                    s.waiter = nil
-                    return w.continuation
-                }
-                expired?.resume(returning: nil)
-            }
-        }
     }
 }
 
@@ -247,7 +199,7 @@ struct Clients {
     let ingress: Peer
     let control: Peer
 
-    init(_ endpoints: GatewayEndpoints) throws {
+    init(_ endpoints: AbmEndpoints) throws {
         ingress = try .dealer(endpoints.ingress)
         control = try .dealer(endpoints.control)
     }
@@ -277,7 +229,7 @@ struct Clients {
 
     /// A subscriber known to receive: warm-up leads until it sees an event, then its mailbox is drained
     /// up to the warm-up's last event (found by replay).
-    func connectedSubscriber(_ endpoints: GatewayEndpoints) async throws -> Peer {
+    func connectedSubscriber(_ endpoints: AbmEndpoints) async throws -> Peer {
         let sub = try Peer.subscriber(endpoints.events)
         for k in 0..<100 {
             let ack = try await ingress.call(lead(id: "warmup-\(k)-\(UUID().uuidString)", account: "warmup-\(k)"))

@@ -1,3 +1,4 @@
+import AbmTestSupport
 import Testing
 import ZeroMQ
 

@@ -1,3 +1,4 @@
+import AbmTestSupport
 import Foundation
 import Testing
 import ZeroMQ

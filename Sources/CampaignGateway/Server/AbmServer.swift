@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignCore
 import CampaignRuntime
 import CampaignStore
@@ -18,7 +19,7 @@ import ZeroMQ
 /// ```
 public final class AbmServer: Sendable {
     /// The endpoints actually bound (`tcp://127.0.0.1:41234` for a `tcp://127.0.0.1:*` bind).
-    public let endpoints: GatewayEndpoints
+    public let endpoints: AbmEndpoints
     /// The runtime behind the sockets (status, statistics, in-process use).
     public let runtime: CampaignRuntime
     /// The store (events, replies, states).
@@ -49,7 +50,7 @@ public final class AbmServer: Sendable {
     /// The events PUB's kernel send buffer per subscriber connection (`SO_SNDBUF`).
     static let eventSocketSendBuffer = 256 * 1024
 
-    private init(endpoints: GatewayEndpoints, runtime: CampaignRuntime, store: any CampaignStorage,
+    private init(endpoints: AbmEndpoints, runtime: CampaignRuntime, store: any CampaignStorage,
                  virtualClock: ManualClock?, gateway: GatewayServer, context: ZMQContext, ingressLoop: ZMQPollLoop,
                  outputLoop: ZMQPollLoop, eventsSocket: AsyncZMQSocket, storeDirectory: LockedDataDirectory?,
                  drainTimeout: Duration, logger: Logger, authenticator: ZAPAuthenticator?, liveEvents: EventBroadcast) {
@@ -93,7 +94,7 @@ public final class AbmServer: Sendable {
             throw error
         }
         let (ingress, control, events) = sockets
-        let bound = GatewayEndpoints(ingress: ingress.endpoint ?? options.endpoints.ingress,
+        let bound = AbmEndpoints(ingress: ingress.endpoint ?? options.endpoints.ingress,
                                      control: control.endpoint ?? options.endpoints.control,
                                      events: events.endpoint ?? options.endpoints.events)
         let manual = options.virtualClockStart.map { ManualClock(start: $0) }

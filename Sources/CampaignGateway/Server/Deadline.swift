@@ -1,3 +1,4 @@
+import AbmWire
 import Synchronization
 
 /// Runs `operation` in a task of its own and returns true when it finished before `deadline`, false

@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignRuntime
 import CoreMetrics
 import Foundation

@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignCore
 import CampaignRuntime
 import CampaignStore
@@ -197,7 +198,7 @@ final class GatewayServer: Sendable {
             request = try decoder.decodeIngress(try Self.requestFrames(message))
         } catch {
             counters.withLock { $0.malformed += 1 }
-            logRefusal(.ingress, type: nil, id: error.requestId, WireErrorBody(error))
+            logRefusal(.ingress, type: nil, id: error.requestId, error)
             metrics.count(Self.typeName(message), .rejected)
             ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(Ack.rejected(error).encode())))
             return nil
@@ -208,7 +209,7 @@ final class GatewayServer: Sendable {
         case .response(let id, let input): ingressRequest = .response(id: id, input)
         default:
             // `decodeIngress` returns only lead and response.
-            let error = WireErrorBody(code: WireError.unknownType, message: "not an ingress request", field: "type")
+            let error = AbmError(code: ErrorCode.unknownType, message: "not an ingress request", field: "type")
             logRefusal(.ingress, type: request.type, id: request.id, error)
             ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(Ack.rejected(id: request.id, error: error).encode())))
             return nil
@@ -224,24 +225,24 @@ final class GatewayServer: Sendable {
     }
 
     static func wireAck(id: String, status: ReplyStatus, campaignId: String?, warnings: [String],
-                        error: ReplyError?) -> [UInt8] {
+                        error: AbmError?) -> [UInt8] {
         switch status {
         case .accepted: return Ack(id: id, status: .accepted, campaignId: campaignId, warnings: warnings).encode()
         case .duplicate: return Ack(id: id, status: .duplicate, campaignId: campaignId, warnings: warnings).encode()
         case .rejected:
-            let e = error.map(wireError) ?? WireErrorBody(code: WireError.internal, message: "refused")
+            let e = error.map(wireError) ?? AbmError(code: ErrorCode.internal, message: "refused")
             return Ack.rejected(id: id, error: e).encode()
         }
     }
 
     /// The runtime's codes mapped onto the protocol's (§9): failures to store, a parked campaign and a
     /// runtime that is shutting down are all "nothing stored, retry the same id later" = `internal`.
-    static func wireError(_ e: ReplyError) -> WireErrorBody {
+    static func wireError(_ e: AbmError) -> AbmError {
         switch e.code {
-        case ReplyError.unavailable, ReplyError.parked, ReplyError.shuttingDown:
-            return WireErrorBody(code: WireError.internal, message: "\(e.code): \(e.message)", field: e.field)
+        case ErrorCode.unavailable, ErrorCode.parked, ErrorCode.shuttingDown:
+            return AbmError(code: ErrorCode.internal, message: "\(e.code): \(e.message)", field: e.field)
         default:
-            return WireErrorBody(code: e.code, message: e.message, field: e.field)
+            return AbmError(code: e.code, message: e.message, field: e.field)
         }
     }
 
@@ -257,7 +258,7 @@ final class GatewayServer: Sendable {
             request = try decoder.decodeControl(try Self.requestFrames(message))
         } catch {
             counters.withLock { $0.malformed += 1 }
-            logRefusal(.control, type: nil, id: error.requestId, WireErrorBody(error))
+            logRefusal(.control, type: nil, id: error.requestId, error)
             metrics.count(Self.typeName(message), .rejected)
             controlReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(ControlReply.failure(error))))
             return
@@ -269,7 +270,7 @@ final class GatewayServer: Sendable {
             controlReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(body)))
         }
         // Every refusal of a decoded control request goes through here: one log line, then the reply.
-        let refuse: @Sendable (WireErrorBody) -> Void = { [weak self] error in
+        let refuse: @Sendable (AbmError) -> Void = { [weak self] error in
             self?.logRefusal(.control, type: request.type, id: request.id, error, accountId: request.accountId)
             reply(ControlReply.failure(id: request.id, error: error))
         }
@@ -292,7 +293,7 @@ final class GatewayServer: Sendable {
                 if r.ok {
                     reply(ControlReply.ok(id: id, fields: ["campaign": r.campaign ?? .null]))
                 } else {
-                    refuse(r.error.map(Self.wireError) ?? WireErrorBody(code: WireError.internal, message: "refused"))
+                    refuse(r.error.map(Self.wireError) ?? AbmError(code: ErrorCode.internal, message: "refused"))
                 }
             }
         case .status(let id, let accountId):
@@ -302,9 +303,9 @@ final class GatewayServer: Sendable {
                     reply(ControlReply.ok(id: id, fields: ["campaign": campaign]))
                 } else if let failure = campaign?["failure"], let message = failure["message"]?.stringValue {
                     // The campaign could not be read (store or actor failure): not the same as "no campaign".
-                    refuse(WireErrorBody(code: WireError.internal, message: "status of `\(accountId)` unavailable: \(message)"))
+                    refuse(AbmError(code: ErrorCode.internal, message: "status of `\(accountId)` unavailable: \(message)"))
                 } else {
-                    refuse(WireErrorBody(code: WireError.notFound, message: "account `\(accountId)` has no campaign",
+                    refuse(AbmError(code: ErrorCode.notFound, message: "account `\(accountId)` has no campaign",
                                          field: "account_id"))
                 }
             }
@@ -316,33 +317,33 @@ final class GatewayServer: Sendable {
                     let lastSeq = try await store.lastSeq()
                     reply(ControlReply.events(id: id, stored: events, lastSeq: max(lastSeq, events.last?.seq ?? 0)))
                 } catch {
-                    refuse(WireErrorBody(code: WireError.internal, message: "could not read the event log: \(error)"))
+                    refuse(AbmError(code: ErrorCode.internal, message: "could not read the event log: \(error)"))
                 }
             }
         case .list(let id, let filter):
             dispatcher.submitUnordered(then: done) { [runtime] in
                 do {
                     reply(ControlReply.list(id: id, try await runtime.campaigns(filter)))
-                } catch let e as ReplyError {
+                } catch let e as AbmError {
                     refuse(Self.wireError(e))
                 } catch {
-                    refuse(WireErrorBody(code: WireError.internal, message: "\(error)"))
+                    refuse(AbmError(code: ErrorCode.internal, message: "\(error)"))
                 }
             }
         case .stats(let id):
             dispatcher.submitUnordered(then: done) { [runtime] in
                 do {
                     reply(ControlReply.stats(id: id, try await runtime.campaignStats()))
-                } catch let e as ReplyError {
+                } catch let e as AbmError {
                     refuse(Self.wireError(e))
                 } catch {
-                    refuse(WireErrorBody(code: WireError.internal, message: "\(error)"))
+                    refuse(AbmError(code: ErrorCode.internal, message: "\(error)"))
                 }
             }
         case .clockAdvance(let id, let seconds):
             guard virtualClock else {
                 done()
-                refuse(WireErrorBody(code: WireError.notVirtualClock,
+                refuse(AbmError(code: ErrorCode.notVirtualClock,
                                      message: "clock.advance needs a server started with --virtual-clock"))
                 return
             }
@@ -351,19 +352,19 @@ final class GatewayServer: Sendable {
             dispatcher.submit(key: "\u{0}clock", then: done) { [runtime, store] in
                 switch await Self.advanceClock(id: id, seconds: seconds, runtime: runtime, store: store) {
                 case .success(let body): reply(body)
-                case .failure(let error): refuse(WireErrorBody(error))
+                case .failure(let error): refuse(error)
                 }
             }
         default:
             done()
-            refuse(WireErrorBody(code: WireError.unknownType, message: "not a control command", field: "type"))
+            refuse(AbmError(code: ErrorCode.unknownType, message: "not a control command", field: "type"))
         }
     }
 
     /// `clock.advance` stores its reply (store meta `clock.advance/<id>`) so that a repeated id replays
     /// it byte for byte and does not move the clock again.
     private static func advanceClock(id: String, seconds: Double, runtime: CampaignRuntime,
-                                     store: any CampaignStorage) async -> Result<[UInt8], WireError> {
+                                     store: any CampaignStorage) async -> Result<[UInt8], AbmError> {
         let key = "clock.advance/\(id)"
         // The target is stored before the clock moves: a resend after a crash mid-advance goes to the same
         // instant, not `seconds` past wherever the restart left the clock.
@@ -381,11 +382,10 @@ final class GatewayServer: Sendable {
             let body = ControlReply.clock(id: id, now: now)
             try await store.setMeta(key, String(decoding: body, as: UTF8.self))
             return .success(body)
-        } catch let e as ReplyError {
-            let body = wireError(e)
-            return .failure(WireError(code: body.code, message: body.message, field: body.field))
+        } catch let e as AbmError {
+            return .failure(wireError(e))
         } catch {
-            return .failure(WireError(code: WireError.internal, message: "\(error)"))
+            return .failure(AbmError(code: ErrorCode.internal, message: "\(error)"))
         }
     }
 
@@ -411,10 +411,10 @@ final class GatewayServer: Sendable {
 
     /// Takes a slot of `peer`'s window, or returns the `rate_limited` refusal (counted): the peer has
     /// `maxInFlightPerPeer` requests in flight.
-    private func rateLimit(_ peer: [UInt8], _ windows: PeerWindows, _ replies: BatchingSender) -> WireErrorBody? {
+    private func rateLimit(_ peer: [UInt8], _ windows: PeerWindows, _ replies: BatchingSender) -> AbmError? {
         if windows.acquire(peer) { return nil }
         counters.withLock { $0.rateLimited += 1 }
-        return WireErrorBody(code: WireError.rateLimited, message:
+        return AbmError(code: ErrorCode.rateLimited, message:
             "more than \(windows.limit) requests in flight on this connection; read replies, then resend the same id")
     }
 
@@ -434,7 +434,7 @@ final class GatewayServer: Sendable {
     /// One line per refused request, at info: the socket, the request's type and id, the error's code and
     /// field, never the message (it may quote what the client sent: an email, a name). At debug the line
     /// also carries the message and the account.
-    func logRefusal(_ socket: GatewaySocket, type: String?, id: String?, _ error: WireErrorBody, accountId: String? = nil) {
+    func logRefusal(_ socket: GatewaySocket, type: String?, id: String?, _ error: AbmError, accountId: String? = nil) {
         guard logger.logLevel <= .info else { return }
         var metadata: Logger.Metadata = ["socket": "\(socket.rawValue)", "code": "\(error.code)",
                                          "type": "\(type ?? "-")", "request_id": "\(id ?? "-")"]
@@ -447,10 +447,10 @@ final class GatewayServer: Sendable {
     }
 
     /// An ingress request's outcome: a refusal at info (`logRefusal`), an accepted one at debug.
-    func logOutcome(_ request: IngressRequest, status: ReplyStatus, campaignId: String?, error: ReplyError?) {
+    func logOutcome(_ request: IngressRequest, status: ReplyStatus, campaignId: String?, error: AbmError?) {
         let (id, type) = request.idAndType
         if status == .rejected {
-            let error = error.map(Self.wireError) ?? WireErrorBody(code: WireError.internal, message: "refused")
+            let error = error.map(Self.wireError) ?? AbmError(code: ErrorCode.internal, message: "refused")
             logRefusal(.ingress, type: type, id: id, error, accountId: request.accountId)
         } else if logger.logLevel <= .debug {
             logger.debug("request", metadata: ["socket": "ingress", "type": "\(type)", "request_id": "\(id)",
@@ -460,14 +460,14 @@ final class GatewayServer: Sendable {
     }
 
     private static let blockedMessage = "this connection does not read its replies; read them, then resend the same id"
-    private static let blockedError = WireErrorBody(code: WireError.rateLimited, message: blockedMessage)
+    private static let blockedError = AbmError(code: ErrorCode.rateLimited, message: blockedMessage)
     private static let blockedAck = Ack.rejected(id: nil, error: blockedError).encode()
     private static let blockedReply = ControlReply.failure(id: nil, error: blockedError)
 
     /// The frames after the identity; a message cut at the frame cap is `bad_framing` (its body is not read).
-    private static func requestFrames(_ message: ZMQMessage) throws(WireError) -> [[UInt8]] {
+    private static func requestFrames(_ message: ZMQMessage) throws(AbmError) -> [[UInt8]] {
         if message.isTruncated {
-            throw WireError(code: WireError.badFraming,
+            throw AbmError(code: ErrorCode.badFraming,
                             message: "more than \(WireLimits.maxFrames - 1) frames; expected [empty delimiter][body]")
         }
         return Array(message.frames.dropFirst())

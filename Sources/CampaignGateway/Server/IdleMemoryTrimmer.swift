@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import AbmWire
 import Glibc
 #endif
 import Synchronization

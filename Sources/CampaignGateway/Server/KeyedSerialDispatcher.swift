@@ -1,3 +1,4 @@
+import AbmWire
 import Synchronization
 
 /// Runs jobs concurrently across keys and one at a time, in submission order, within a key.

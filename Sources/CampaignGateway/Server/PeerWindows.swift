@@ -1,3 +1,4 @@
+import AbmWire
 import Synchronization
 
 /// Requests in flight per peer (ROUTER routing id) of one socket, each bounded by `limit`, so that one

@@ -1,20 +1,21 @@
+import AbmWire
 import CampaignCore
 import CampaignRuntime
 import Foundation
 import Logging
 
-/// Everything `AbmServer.start` needs. Defaults: CONTRACT.md's endpoints, an in-memory store, the wall
-/// clock, SPEC.md's campaign defaults.
+/// Everything `AbmServer.start` needs. Defaults: the protocol.s endpoints, an in-memory store, the wall
+/// clock, the campaign defaults (docs/campaign-behaviour.md).
 public struct ServerOptions: Sendable {
-    /// Where to bind (`GatewayEndpoints.ephemeral` for tests and tools).
-    public var endpoints: GatewayEndpoints
+    /// Where to bind (`AbmEndpoints.ephemeral` for tests and tools).
+    public var endpoints: AbmEndpoints
     /// The directory holding the SQLite file (`abm.sqlite`), created when missing. nil or `":memory:"`:
     /// an in-memory store (nothing survives the process).
     public var dataDirectory: String?
     /// `--virtual-clock`: a manual clock starting at this instant (or at the later stored clock time on
     /// existing data); `clock.advance` then works. nil: the wall clock.
     public var virtualClockStart: Date?
-    /// The campaign configuration (SPEC.md keys, templates included).
+    /// The campaign configuration (docs/campaign-behaviour.md keys, templates included).
     public var campaign: CampaignConfig
     /// Runtime tuning (max resident campaigns, commit batch, …); its `logger` is replaced by `logger`.
     public var runtime: RuntimeConfiguration
@@ -44,7 +45,7 @@ public struct ServerOptions: Sendable {
     /// `--insecure`: bind non-loopback endpoints without CURVE anyway.
     public var insecure = false
 
-    public init(endpoints: GatewayEndpoints = GatewayEndpoints(), dataDirectory: String? = nil,
+    public init(endpoints: AbmEndpoints = AbmEndpoints(), dataDirectory: String? = nil,
                 virtualClockStart: Date? = nil, campaign: CampaignConfig = .default,
                 runtime: RuntimeConfiguration = RuntimeConfiguration(), logger: Logger = Logger(label: "abm.server")) {
         self.endpoints = endpoints
@@ -66,7 +67,7 @@ public struct ServerOptions: Sendable {
 ///
 /// ```json
 /// {
-///   "campaign": { "max_touchpoints": 5, "templates": { … } },        // SPEC.md keys (CampaignConfig)
+///   "campaign": { "max_touchpoints": 5, "templates": { … } },        // CampaignConfig keys (docs/campaign-behaviour.md)
 ///   "runtime": { "max_resident_campaigns": 100000, "idle_passivation_seconds": 30, "max_commit_batch": 1000,
 ///                "timer_concurrency": 512 },
 ///   "endpoints": { "ingress": "tcp://127.0.0.1:5570", "control": "…", "events": "…" },
@@ -102,19 +103,19 @@ public struct ServerConfigFile: Sendable {
     public init() {}
 
     /// Reads and validates a file.
-    public init(contentsOf path: String) throws(CampaignError) {
+    public init(contentsOf path: String) throws(AbmError) {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw CampaignError(code: CampaignError.invalidConfig, message: "cannot read \(path): \(error.localizedDescription)")
+            throw AbmError(code: ErrorCode.invalidConfig, message: "cannot read \(path): \(error.localizedDescription)")
         }
         let value: JSONValue
         do { value = try JSONParser.parse([UInt8](data), limits: JSONLimits(maxDepth: 64, maxStringBytes: 1 << 20)) } catch {
-            throw CampaignError(code: CampaignError.invalidConfig, message: "\(path) is not valid JSON: \(error)")
+            throw AbmError(code: ErrorCode.invalidConfig, message: "\(path) is not valid JSON: \(error)")
         }
         try self.init(json: value)
     }
 
-    public init(json: JSONValue) throws(CampaignError) {
+    public init(json: JSONValue) throws(AbmError) {
         self.init()
         guard let object = json.objectValue else { throw Self.bad("(root)", "must be a JSON object") }
         for (key, value) in object {
@@ -171,7 +172,7 @@ public struct ServerConfigFile: Sendable {
         }
     }
 
-    private static func curve(_ value: JSONValue) throws(CampaignError) -> CurveServerSettings {
+    private static func curve(_ value: JSONValue) throws(AbmError) -> CurveServerSettings {
         guard let object = value.objectValue else { throw bad("curve", "must be an object") }
         var files: [String: String] = [:]
         let names = ["secret_key", "allow_producers", "allow_operators", "allow_subscribers"]
@@ -204,11 +205,11 @@ public struct ServerConfigFile: Sendable {
         if let insecure { options.insecure = insecure }
     }
 
-    private static func bad(_ key: String, _ why: String) -> CampaignError {
-        CampaignError(code: CampaignError.invalidConfig, message: "\(key): \(why)", field: key)
+    private static func bad(_ key: String, _ why: String) -> AbmError {
+        AbmError(code: ErrorCode.invalidConfig, message: "\(key): \(why)", field: key)
     }
 
-    private static func positive(_ v: JSONValue, _ key: String) throws(CampaignError) -> Int {
+    private static func positive(_ v: JSONValue, _ key: String) throws(AbmError) -> Int {
         guard case .int(let i) = v, i >= 1, i <= Int64(Int32.max) else { throw bad(key, "must be an integer ≥ 1") }
         return Int(i)
     }

@@ -1,3 +1,4 @@
+import AbmWire
 import CampaignCore
 
 /// The `campaign` object of a control reply as a few readable lines.

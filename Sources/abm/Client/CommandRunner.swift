@@ -1,3 +1,4 @@
+import AbmWire
 import AbmClientKit
 import CampaignCore
 
@@ -14,7 +15,7 @@ func runCampaignCommand(_ request: JSONValue, connection: ConnectionOptions, jso
 
 /// Sends an ingress request and prints its ack: the ack's JSON with `json`, else one line
 /// (`accepted acme — campaign 9f…, request l-1` and any warnings).
-func runIngressCommand(connection: ConnectionOptions, json: Bool, _ request: () throws(ClientError) -> JSONValue) throws {
+func runIngressCommand(connection: ConnectionOptions, json: Bool, _ request: () throws(AbmError) -> JSONValue) throws {
     try runReportingErrors(json: json) {
         let ack = try connection.client().send(ingress: try request())
         if json { printJSON(ack) }

@@ -1,9 +1,10 @@
+import AbmWire
 import CampaignCore
 import AbmClientKit
 import ArgumentParser
 import Foundation
 
-/// Endpoints and timeout shared by every client command (defaults: CONTRACT.md, or the environment
+/// Endpoints and timeout shared by every client command (defaults: protocols/abm-wire-v1.md §2, or the environment
 /// variables `ABM_INGRESS`, `ABM_CONTROL`, `ABM_EVENTS`).
 struct ConnectionOptions: ParsableArguments {
     @Option(help: "Ingress endpoint (ROUTER of the server).")
@@ -40,23 +41,23 @@ struct ConnectionOptions: ParsableArguments {
 
     var endpoints: AbmEndpoints { AbmEndpoints(ingress: ingress, control: control, events: events) }
 
-    func client() throws(ClientError) -> AbmClient {
+    func client() throws(AbmError) -> AbmClient {
         var curve: ClientCurve?
         if let serverKey, let key { curve = try ClientCurve.load(serverKey: serverKey, keyFile: key) }
         return try AbmClient(endpoints: endpoints, timeoutMilliseconds: Int(timeout * 1000), curve: curve)
     }
 }
 
-/// Runs a client command body: a `ClientError` is printed to stderr as `abm: <code>: <message>` and
+/// Runs a client command body: an `AbmError` is printed to stderr as `abm: <code>: <message>` and
 /// becomes the process's exit status. With `json`, an error that no server reply explains (a timeout, bad
 /// input, a socket error) is also printed on stdout as `{"ok":false,"error":{"code":…,"message":…}}`, so
 /// that a script reading stdout always gets one JSON document.
 func runReportingErrors(json: Bool = false, _ body: () throws -> Void) throws {
     do {
         try body()
-    } catch let error as ClientError {
-        if json && error.exitCode != ClientError.Exit.refused {
-            var detail: [String: JSONValue] = ["code": .string(error.code), "message": .string(error.message)]
+    } catch let error as AbmError {
+        if json && error.exitCode != 1 {  // 1: the server refused; its reply, already printed, says why
+            var detail: [String: JSONValue] = ["code": .string(error.code.rawValue), "message": .string(error.message)]
             if let field = error.field { detail["field"] = .string(field) }
             printJSON(["ok": false, "error": .object(detail)])
         }
@@ -70,7 +71,7 @@ func printError(_ text: String) {
 }
 
 /// Reads a JSON document from a file, or from stdin for `-` (or no argument when stdin is not a terminal).
-func readJSONInput(_ path: String?) throws(ClientError) -> (bytes: [UInt8], source: String) {
+func readJSONInput(_ path: String?) throws(AbmError) -> (bytes: [UInt8], source: String) {
     if path == nil || path == "-" {
         if path == nil && isatty(STDIN_FILENO) != 0 {
             throw .badInput("give a FILE, or - and the JSON on stdin")

@@ -1,3 +1,4 @@
+import AbmWire
 import Foundation
 
 /// Runs blocking work (synchronous ZeroMQ clients) on a dedicated thread, so that it never ties up

@@ -1,5 +1,4 @@
-import CampaignCore
-@testable import CampaignGateway
+@testable import AbmWire
 import Testing
 
 private func parse(_ s: String, limits: JSONLimits = .default) throws(JSONParseError) -> JSONValue {

@@ -1,5 +1,3 @@
-import CampaignCore
-import CampaignStore
 
 /// A request as decoded from the wire (`protocols/abm-wire-v1.md`). Ingress and control requests share
 /// this type; which cases a socket accepts is decided by `WireDecoder.decodeIngress`/`decodeControl`.
@@ -47,14 +45,6 @@ public enum WireRequest: Sendable, Equatable {
         }
     }
 
-    /// The id space the request's id lives in.
-    public var space: RequestSpace {
-        switch self {
-        case .lead, .response: .ingress
-        default: .control
-        }
-    }
-
     /// The account the request is about, when it is about one.
     public var accountId: String? {
         switch self {
@@ -69,16 +59,6 @@ public enum WireRequest: Sendable, Equatable {
         switch self {
         case .status, .events, .list, .stats: false
         default: true
-        }
-    }
-
-    /// The operator command for `pause`, `resume` and `cancel`.
-    public var campaignCommand: CampaignCommand? {
-        switch self {
-        case .pause(_, _, let reason): .pause(reason: reason)
-        case .resume: .resume
-        case .cancel: .cancel
-        default: nil
         }
     }
 }
@@ -107,9 +87,6 @@ public enum WireLimits {
     public static let maxFrames = 16
 }
 
-/// The response kinds of CONTRACT.md.
-public let responseKinds: Set<String> = ["reply", "meeting_scheduled", "negative", "unsubscribe", "bounce", "out_of_office"]
-
 /// Decodes request frames into `WireRequest`s. Input: the frames after the ROUTER's identity frame,
 /// which must be exactly `[empty delimiter][JSON body]`.
 public struct WireDecoder: Sendable {
@@ -120,21 +97,21 @@ public struct WireDecoder: Sendable {
     }
 
     /// The ingress socket: `lead` and `response`.
-    public func decodeIngress(_ frames: [[UInt8]]) throws(WireError) -> WireRequest {
+    public func decodeIngress(_ frames: [[UInt8]]) throws(AbmError) -> WireRequest {
         var body = try parseBody(frames)
         let type = try body.header()
         switch type {
         case "lead": return try body.lead()
         case "response": return try body.response()
         case "pause", "resume", "cancel", "status", "events", "clock.advance", "list", "stats":
-            throw body.error(WireError.unknownType, "`type` `\(type)` is a control command; send it to the control socket", "type")
+            throw body.error(.unknownType, "`type` `\(type)` is a control command; send it to the control socket", "type")
         default:
-            throw body.error(WireError.unknownType, "unknown request type `\(type.prefix(64))` (ingress accepts lead, response)", "type")
+            throw body.error(.unknownType, "unknown request type `\(type.prefix(64))` (ingress accepts lead, response)", "type")
         }
     }
 
     /// The control socket: `pause`, `resume`, `cancel`, `status`, `events`, `clock.advance`, `list`, `stats`.
-    public func decodeControl(_ frames: [[UInt8]]) throws(WireError) -> WireRequest {
+    public func decodeControl(_ frames: [[UInt8]]) throws(AbmError) -> WireRequest {
         var body = try parseBody(frames)
         let type = try body.header()
         switch type {
@@ -149,24 +126,24 @@ public struct WireDecoder: Sendable {
         case "list": return try body.list()
         case "stats": return .stats(id: try body.requireId())
         case "lead", "response":
-            throw body.error(WireError.unknownType, "`type` `\(type)` is an ingress request; send it to the ingress socket", "type")
+            throw body.error(.unknownType, "`type` `\(type)` is an ingress request; send it to the ingress socket", "type")
         default:
-            throw body.error(WireError.unknownType,
+            throw body.error(.unknownType,
                              "unknown command `\(type.prefix(64))` (control accepts pause, resume, cancel, status, events, clock.advance, list, stats)", "type")
         }
     }
 
     /// The body of `[empty][body]`, parsed into an object.
-    public func parseBody(_ frames: [[UInt8]]) throws(WireError) -> RequestBody {
+    public func parseBody(_ frames: [[UInt8]]) throws(AbmError) -> RequestBody {
         guard let first = frames.first else {
-            throw WireError(code: WireError.badFraming, message: "empty message: expected [empty delimiter][body]")
+            throw AbmError(code: .badFraming, message: "empty message: expected [empty delimiter][body]")
         }
         guard first.isEmpty else {
-            throw WireError(code: WireError.badFraming,
+            throw AbmError(code: .badFraming,
                             message: "the first frame must be the empty delimiter (a DEALER client sends an empty frame before the body)")
         }
         guard frames.count == 2 else {
-            throw WireError(code: WireError.badFraming,
+            throw AbmError(code: .badFraming,
                             message: frames.count == 1 ? "no body frame after the empty delimiter"
                                 : "expected one body frame after the delimiter, got \(frames.count - 1)")
         }
@@ -174,10 +151,10 @@ public struct WireDecoder: Sendable {
         do {
             value = try JSONParser.parse(frames[1], limits: limits)
         } catch {
-            throw WireError(code: WireError.invalidJSON, message: "body is not valid JSON: \(error)")
+            throw AbmError(code: .invalidJSON, message: "body is not valid JSON: \(error)")
         }
         guard case .object(let object) = value else {
-            throw WireError(code: WireError.invalidJSON, message: "body must be a JSON object, got \(kindName(value))")
+            throw AbmError(code: .invalidJSON, message: "body must be a JSON object, got \(kindName(value))")
         }
         return RequestBody(object: object)
     }
@@ -193,75 +170,74 @@ public struct RequestBody: Sendable {
         self.object = object
     }
 
-    func error(_ code: String, _ message: String, _ field: String?) -> WireError {
-        WireError(code: code, message: message, field: field, requestId: id)
+    func error(_ code: ErrorCode, _ message: String, _ field: String?) -> AbmError {
+        AbmError(code: code, message: message, field: field, requestId: id)
     }
 
     /// Reads `id` (when usable, so that even refusals can echo it) and returns `type`.
-    mutating func header() throws(WireError) -> String {
+    mutating func header() throws(AbmError) -> String {
         if case .string(let s) = object["id"], !s.isEmpty, s.utf8.count <= WireLimits.maxIdBytes { id = s }
-        guard let t = object["type"], !t.isNull else { throw error(WireError.missingField, "`type` is required", "type") }
-        guard case .string(let type) = t else { throw error(WireError.invalidField, "`type` must be a string, got \(kindName(t))", "type") }
+        guard let t = object["type"], !t.isNull else { throw error(.missingField, "`type` is required", "type") }
+        guard case .string(let type) = t else { throw error(.invalidField, "`type` must be a string, got \(kindName(t))", "type") }
         return type
     }
 
-    func requireId() throws(WireError) -> String {
+    func requireId() throws(AbmError) -> String {
         if let id { return id }
         // Not usable: this reports why (absent or null, not a string, empty, too long).
         return try string(in: object, "id", path: "id", max: WireLimits.maxIdBytes)
     }
 
-    func accountId() throws(WireError) -> String {
+    func accountId() throws(AbmError) -> String {
         try string(in: object, "account_id", path: "account_id", max: WireLimits.maxAccountIdBytes)
     }
 
-    func optionalString(_ key: String, max: Int) throws(WireError) -> String? {
+    func optionalString(_ key: String, max: Int) throws(AbmError) -> String? {
         try optionalString(in: object, key, path: key, max: max)
     }
 
     /// A required non-empty string of at most `max` UTF-8 bytes.
-    func string(in object: [String: JSONValue], _ key: String, path: String, max: Int) throws(WireError) -> String {
+    func string(in object: [String: JSONValue], _ key: String, path: String, max: Int) throws(AbmError) -> String {
         guard let s = try optionalString(in: object, key, path: path, max: max) else {
-            throw error(WireError.missingField, "`\(path)` is required", path)
+            throw error(.missingField, "`\(path)` is required", path)
         }
-        guard !s.isEmpty else { throw error(WireError.invalidField, "`\(path)` must not be empty", path) }
+        guard !s.isEmpty else { throw error(.invalidField, "`\(path)` must not be empty", path) }
         return s
     }
 
     /// An optional string (absent or null = nil) of at most `max` UTF-8 bytes.
-    func optionalString(in object: [String: JSONValue], _ key: String, path: String, max: Int) throws(WireError) -> String? {
+    func optionalString(in object: [String: JSONValue], _ key: String, path: String, max: Int) throws(AbmError) -> String? {
         guard let v = object[key], !v.isNull else { return nil }
         guard case .string(let s) = v else {
-            throw error(WireError.invalidField, "`\(path)` must be a string, got \(kindName(v))", path)
+            throw error(.invalidField, "`\(path)` must be a string, got \(kindName(v))", path)
         }
         guard s.utf8.count <= max else {
-            throw error(WireError.invalidField, "`\(path)` is longer than \(max) bytes", path)
+            throw error(.invalidField, "`\(path)` is longer than \(max) bytes", path)
         }
         return s
     }
 
-    func lead() throws(WireError) -> WireRequest {
+    func lead() throws(AbmError) -> WireRequest {
         let id = try requireId()
-        guard let lead = object["lead"], !lead.isNull else { throw error(WireError.missingField, "`lead` is required", "lead") }
+        guard let lead = object["lead"], !lead.isNull else { throw error(.missingField, "`lead` is required", "lead") }
         guard case .object(let fields) = lead else {
-            throw error(WireError.invalidField, "`lead` must be an object, got \(kindName(lead))", "lead")
+            throw error(.invalidField, "`lead` must be an object, got \(kindName(lead))", "lead")
         }
         let account = try string(in: fields, "account_id", path: "lead.account_id", max: WireLimits.maxAccountIdBytes)
         return .lead(id: id, accountId: account, lead: lead)
     }
 
-    func response() throws(WireError) -> WireRequest {
+    func response() throws(AbmError) -> WireRequest {
         let id = try requireId()
         let account = try accountId()
         let email = try optionalString("contact_email", max: WireLimits.maxEmailBytes)
         let contactId = try optionalString("contact_id", max: WireLimits.maxContactIdBytes)
         if (email ?? "").isEmpty && (contactId ?? "").isEmpty {
-            throw error(WireError.missingField, "`contact_email` or `contact_id` is required", "contact_email")
+            throw error(.missingField, "`contact_email` or `contact_id` is required", "contact_email")
         }
-        let kind = try string(in: object, "kind", path: "kind", max: WireLimits.maxKindBytes)
-        guard responseKinds.contains(kind) else {
-            throw error(WireError.invalidField,
-                        "`kind` must be one of reply, meeting_scheduled, negative, unsubscribe, bounce, out_of_office; got `\(kind)`", "kind")
+        let kindText = try string(in: object, "kind", path: "kind", max: WireLimits.maxKindBytes)
+        guard let kind = ResponseKind(rawValue: kindText) else {
+            throw error(.invalidField, "`kind` must be one of \(ResponseKind.list); got `\(kindText)`", "kind")
         }
         let input = ResponseInput(
             accountId: account,
@@ -274,26 +250,26 @@ public struct RequestBody: Sendable {
         return .response(id: id, input)
     }
 
-    func events() throws(WireError) -> WireRequest {
+    func events() throws(AbmError) -> WireRequest {
         let id = try requireId()
         let after = try integer("after_seq", default: 0, range: 0...Int64.max)
         let limit = try integer("limit", default: Int64(WireLimits.defaultEventsLimit), range: 1...Int64(WireLimits.maxEventsLimit))
         return .events(id: id, afterSeq: after, limit: Int(limit))
     }
 
-    func list() throws(WireError) -> WireRequest {
+    func list() throws(AbmError) -> WireRequest {
         let id = try requireId()
         var query = CampaignFilter()
         if let word = try optionalString("status", max: 64) {
             guard let status = CampaignStatus(rawValue: word) else {
-                throw error(WireError.invalidField,
+                throw error(.invalidField,
                             "`status` must be one of active, paused, completed, cancelled; got `\(word.prefix(64))`", "status")
             }
             query.status = status
         }
         if let v = object["parked"], !v.isNull {
             guard case .bool(let parked) = v else {
-                throw error(WireError.invalidField, "`parked` must be a boolean, got \(kindName(v))", "parked")
+                throw error(.invalidField, "`parked` must be a boolean, got \(kindName(v))", "parked")
             }
             query.parked = parked
         }
@@ -304,33 +280,33 @@ public struct RequestBody: Sendable {
         return .list(id: id, query)
     }
 
-    func clockAdvance() throws(WireError) -> WireRequest {
+    func clockAdvance() throws(AbmError) -> WireRequest {
         let id = try requireId()
-        guard let v = object["seconds"], !v.isNull else { throw error(WireError.missingField, "`seconds` is required", "seconds") }
+        guard let v = object["seconds"], !v.isNull else { throw error(.missingField, "`seconds` is required", "seconds") }
         let seconds: Double
         switch v {
         case .int(let i): seconds = Double(i)
         case .double(let d): seconds = d
-        default: throw error(WireError.invalidField, "`seconds` must be a number, got \(kindName(v))", "seconds")
+        default: throw error(.invalidField, "`seconds` must be a number, got \(kindName(v))", "seconds")
         }
         guard seconds > 0, seconds <= WireLimits.maxAdvanceSeconds else {
-            throw error(WireError.invalidField, "`seconds` must be > 0 and at most \(Int(WireLimits.maxAdvanceSeconds))", "seconds")
+            throw error(.invalidField, "`seconds` must be > 0 and at most \(Int(WireLimits.maxAdvanceSeconds))", "seconds")
         }
         return .clockAdvance(id: id, seconds: seconds)
     }
 
     /// An optional integer field in `range` (a double with no fraction, e.g. `100.0`, is accepted).
-    func integer(_ key: String, default def: Int64, range: ClosedRange<Int64>) throws(WireError) -> Int64 {
+    func integer(_ key: String, default def: Int64, range: ClosedRange<Int64>) throws(AbmError) -> Int64 {
         guard let v = object[key], !v.isNull else { return def }
         let value: Int64
         switch v {
         case .int(let i): value = i
         case .double(let d) where d.rounded() == d && abs(d) < 9.0e15: value = Int64(d)
-        default: throw error(WireError.invalidField, "`\(key)` must be an integer, got \(kindName(v))", key)
+        default: throw error(.invalidField, "`\(key)` must be an integer, got \(kindName(v))", key)
         }
         guard range.contains(value) else {
             let upper = range.upperBound == .max ? "" : " and at most \(range.upperBound)"
-            throw error(WireError.invalidField, "`\(key)` must be at least \(range.lowerBound)\(upper), got \(value)", key)
+            throw error(.invalidField, "`\(key)` must be at least \(range.lowerBound)\(upper), got \(value)", key)
         }
         return value
     }

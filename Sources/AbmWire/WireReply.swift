@@ -1,49 +1,32 @@
-import CampaignCore
-import CampaignStore
 import Foundation
 
-/// The `error` object of a rejected ack or an `ok:false` reply.
-public struct WireErrorBody: Sendable, Equatable {
-    public var code: String
-    public var message: String
-    public var field: String?
-
-    public init(code: String, message: String, field: String? = nil) {
-        self.code = code
-        self.message = message
-        self.field = field
-    }
-
-    public init(_ error: WireError) {
-        self.init(code: error.code, message: error.message, field: error.field)
-    }
-
-    public init(_ error: CampaignError) {
-        self.init(code: error.code, message: error.message, field: error.field)
-    }
-
-    public var json: JSONValue {
-        var o: [String: JSONValue] = ["code": .string(code), "message": .string(message)]
-        if let field { o["field"] = .string(field) }
-        return .object(o)
-    }
-}
-
-/// The status of an acknowledgement.
-public enum AckStatus: String, Sendable, Equatable {
-    case accepted, duplicate, rejected
+/// The outcome of an ingress or control request (the ack's `status`; a control reply's `ok` is
+/// `status != .rejected`).
+public enum ReplyStatus: String, Sendable, Codable, Equatable {
+    /// Applied and durably stored.
+    case accepted
+    /// The request id was seen before; the reply is the original one.
+    case duplicate
+    /// Not applied; nothing was stored, so the id may be used again.
+    case rejected
 }
 
 /// The reply to every ingress request: `{"campaign_id","error"?,"id","status","type":"ack","warnings"}`.
-public struct Ack: Sendable, Equatable {
+///
+/// The runtime stores the ack of an accepted request (Codable, without `id`: `{"status","campaignId"?,
+/// "warnings"}`) and the gateway writes it on the wire with `encode()`.
+public struct Ack: Sendable, Equatable, Codable {
+    /// The request's id; nil in the stored form and when the request's id could not be read.
     public var id: String?
-    public var status: AckStatus
+    public var status: ReplyStatus
     public var campaignId: String?
     public var warnings: [String]
     /// Present exactly when `status` is `rejected`.
-    public var error: WireErrorBody?
+    public var error: AbmError?
 
-    public init(id: String?, status: AckStatus, campaignId: String? = nil, warnings: [String] = [], error: WireErrorBody? = nil) {
+    enum CodingKeys: String, CodingKey { case status, campaignId, warnings, error, id }
+
+    public init(id: String? = nil, status: ReplyStatus, campaignId: String? = nil, warnings: [String] = [], error: AbmError? = nil) {
         self.id = id
         self.status = status
         self.campaignId = campaignId
@@ -56,11 +39,11 @@ public struct Ack: Sendable, Equatable {
     }
 
     /// The rejection of a request the wire layer refused (its id echoed when it could be read).
-    public static func rejected(_ error: WireError) -> Ack {
-        Ack(id: error.requestId, status: .rejected, error: WireErrorBody(error))
+    public static func rejected(_ error: AbmError) -> Ack {
+        Ack(id: error.requestId, status: .rejected, error: error.with(requestId: nil))
     }
 
-    public static func rejected(id: String?, error: WireErrorBody) -> Ack {
+    public static func rejected(id: String?, error: AbmError) -> Ack {
         Ack(id: id, status: .rejected, error: error)
     }
 
@@ -82,12 +65,9 @@ public struct Ack: Sendable, Equatable {
     /// Reads an ack body back (e.g. the stored one, to replay it as a duplicate). Nil when it is not an ack.
     public static func decode(_ body: [UInt8]) -> Ack? {
         guard let v = try? JSONParser.parse(body), v["type"] == "ack",
-              let statusText = v["status"]?.stringValue, let status = AckStatus(rawValue: statusText)
+              let statusText = v["status"]?.stringValue, let status = ReplyStatus(rawValue: statusText)
         else { return nil }
-        var error: WireErrorBody?
-        if let e = v["error"], let code = e["code"]?.stringValue {
-            error = WireErrorBody(code: code, message: e["message"]?.stringValue ?? "", field: e["field"]?.stringValue)
-        }
+        let error = v["error"].flatMap(AbmError.init(json:))
         return Ack(id: v["id"]?.stringValue, status: status, campaignId: v["campaign_id"]?.stringValue,
                    warnings: v["warnings"]?.arrayValue?.compactMap(\.stringValue) ?? [], error: error)
     }
@@ -113,25 +93,20 @@ public enum ControlReply {
         return JSONWriter.encode(.object(o))
     }
 
-    /// `ok:true` with `campaign` (pause, resume, cancel, status).
-    public static func campaign(id: String, _ campaign: CampaignStatusView) -> [UInt8] {
-        ok(id: id, fields: ["campaign": campaign.json])
-    }
-
     /// `ok:true` with `now` (clock.advance).
     public static func clock(id: String, now: Date) -> [UInt8] {
         ok(id: id, fields: ["now": .string(WireTime.format(now))])
     }
 
     /// `ok:false` with `error`. `id` is null when the request's id could not be read.
-    public static func failure(id: String?, error: WireErrorBody) -> [UInt8] {
+    public static func failure(id: String?, error: AbmError) -> [UInt8] {
         JSONWriter.encode(.object([
             "type": "reply", "id": id.map(JSONValue.string) ?? .null, "ok": false, "error": error.json,
         ]))
     }
 
-    public static func failure(_ error: WireError) -> [UInt8] {
-        failure(id: error.requestId, error: WireErrorBody(error))
+    public static func failure(_ error: AbmError) -> [UInt8] {
+        failure(id: error.requestId, error: error)
     }
 
     /// The `events` reply, splicing the stored bodies (`{"seq":N,…}`) in as they are, without re-encoding:
@@ -151,13 +126,6 @@ public enum ControlReply {
         JSONWriter.writeInt(lastSeq, into: &out)
         out.append(contentsOf: Array(#","ok":true,"type":"reply"}"#.utf8))
         return out
-    }
-}
-
-extension ControlReply {
-    /// The `events` reply from events as the store returns them.
-    public static func events(id: String, stored: [StoredEvent], lastSeq: Int64) -> [UInt8] {
-        events(id: id, bodies: stored.map { [UInt8]($0.body) }, lastSeq: lastSeq)
     }
 }
 

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """A small Python client for the abm wire protocol v1 (protocols/abm-wire-v1.md).
 
 Library:
@@ -15,7 +14,10 @@ Library:
     keys = load_curve("server.pub", "producer-1.key")      # a CURVE server (protocol §13)
     with AbmClient(curve=keys) as c: ...
 
-CLI (JSON lines out):  abm_client.py [--ingress E] [--control E] [--events E]
+Install: `pip install ./protocols/client` (offline: `--no-build-isolation`, with Debian's python3-setuptools
+and python3-wheel). The command line is `abm-client` (or `python3 -m abm_client`).
+
+CLI (JSON lines out):  abm-client [--ingress E] [--control E] [--events E]
                                      [--server-key Z85|FILE --key FILE] COMMAND …
     lead FILE|-          send one lead (a JSON object, the `lead` payload)
     leads FILE|-         send many leads, one JSON object per line, pipelined
@@ -24,7 +26,14 @@ CLI (JSON lines out):  abm_client.py [--ingress E] [--control E] [--events E]
     events [--after N] [--limit L] | advance SECONDS | tail [PREFIX …] [--after N]
 
 Needs pyzmq (Debian: python3-zmq, for /usr/bin/python3).
+
+The words a worker acts on are the closed lists below (the schemas' enums; tests check they agree):
+RESPONSE_KINDS, EVENT_TYPES, CHANNELS, CAMPAIGN_STATUSES, CONTACT_STATES, TOUCH_REASONS,
+SUPPRESSION_REASONS, COMPLETION_REASONS, CONFLICT_KINDS, ERROR_CODES. What each response does:
+docs/campaign-behaviour.md.
 """
+from __future__ import annotations
+
 import argparse
 import itertools
 import json
@@ -33,8 +42,38 @@ import sys
 import time
 import uuid
 
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
+
 import zmq
 import zmq.utils.z85
+
+__all__ = [
+    "AbmClient", "AbmError", "load_curve", "read_key_file", "main",
+    "RESPONSE_KINDS", "EVENT_TYPES", "CHANNELS", "CAMPAIGN_STATUSES", "CONTACT_STATES", "TOUCH_REASONS",
+    "SUPPRESSION_REASONS", "COMPLETION_REASONS", "CONFLICT_KINDS", "ERROR_CODES",
+]
+
+#: A JSON object as json.loads returns it.
+JSON = Dict[str, Any]
+#: The CURVE keys of a client: {"server_public", "public", "secret"}, Z85 text.
+Curve = Dict[str, str]
+
+# The protocol's words (protocols/abm-wire-v1.md; the same lists as schemas/common.schema.json).
+RESPONSE_KINDS = ("reply", "meeting_scheduled", "negative", "unsubscribe", "bounce", "out_of_office")
+EVENT_TYPES = ("campaign.started", "contact.added", "touchpoint.due", "response.received", "campaign.paused",
+               "campaign.resumed", "campaign.completed", "campaign.cancelled", "contact.suppressed",
+               "conflict.detected")
+CHANNELS = ("email", "sms", "call", "linkedin")
+CAMPAIGN_STATUSES = ("active", "paused", "completed", "cancelled")
+CONTACT_STATES = ("new", "in_play", "out_of_office", "replied", "meeting_scheduled", "negative", "unsubscribed",
+                  "bounced", "suppressed", "blocked")
+TOUCH_REASONS = ("focus_step", "introduce_colleague", "round_robin")
+SUPPRESSION_REASONS = ("unsubscribed", "bounced", "suppressed")
+COMPLETION_REASONS = ("max_touchpoints", "no_eligible_contacts", "meeting_scheduled")
+CONFLICT_KINDS = ("suppressed", "message_not_clean", "meeting_scheduled")
+#: Codes a server sends; a client must also accept codes it does not know (a newer server's).
+ERROR_CODES = ("bad_framing", "invalid_json", "missing_field", "invalid_field", "unknown_type", "not_found",
+               "invalid_state", "invalid_config", "not_virtual_clock", "not_owner", "internal", "rate_limited")
 
 DEFAULT_INGRESS = "tcp://127.0.0.1:5570"
 DEFAULT_CONTROL = "tcp://127.0.0.1:5571"
@@ -42,7 +81,7 @@ DEFAULT_EVENTS = "tcp://127.0.0.1:5572"
 MAX_EVENTS_LIMIT = 1000
 
 
-def read_key_file(path):
+def read_key_file(path: str) -> List[str]:
     """The Z85 keys of a key file (`abm keygen` output or an allow-list): one a line, `#` comments.
 
     `#` is a Z85 character, so as in the server a line is a comment when its first word is not a key
@@ -63,7 +102,7 @@ def read_key_file(path):
     return keys
 
 
-def _is_z85(text):
+def _is_z85(text: str) -> bool:
     try:
         zmq.utils.z85.decode(text)
         return True
@@ -71,14 +110,14 @@ def _is_z85(text):
         return False
 
 
-def _single_key(path):
+def _single_key(path: str) -> str:
     keys = read_key_file(path)
     if len(keys) != 1:
         raise ValueError(f"{path}: must hold exactly one key, found {len(keys)}")
     return keys[0]
 
 
-def load_curve(server_key, key_file):
+def load_curve(server_key: str, key_file: str) -> Curve:
     """The `curve` dict for AbmClient: `server_key` is the server's Z85 public key or a file holding it
     (NAME.pub), `key_file` this client's secret key file (NAME.key); its public key is derived."""
     if len(server_key) == 40 and not os.path.exists(server_key) and _is_z85(server_key):
@@ -90,7 +129,7 @@ def load_curve(server_key, key_file):
     return {"server_public": server_public, "public": public, "secret": secret}
 
 
-def _set_curve(sock, curve):
+def _set_curve(sock: zmq.Socket, curve: Curve) -> None:
     """Makes `sock` a CURVE client; keys are Z85 text (str or bytes)."""
     as_bytes = lambda k: k.encode("ascii") if isinstance(k, str) else k
     sock.curve_serverkey = as_bytes(curve["server_public"])
@@ -101,17 +140,17 @@ def _set_curve(sock, curve):
 class AbmError(Exception):
     """A control command answered with ok:false (or an unusable reply). `code` is the stable error code."""
 
-    def __init__(self, code, message, field=None, reply=None):
+    def __init__(self, code: str, message: str, field: Optional[str] = None, reply: Optional[JSON] = None):
         super().__init__(f"{code}: {message}" + (f" ({field})" if field else ""))
         self.code, self.message, self.field, self.reply = code, message, field, reply
 
 
-def encode(body):
+def encode(body: JSON) -> bytes:
     """The body frame: compact UTF-8 JSON."""
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def new_id(prefix):
+def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex}"
 
 
@@ -173,8 +212,9 @@ class AbmClient:
     `curve`, when given, is a dict of Z85 keys `{server_public, public, secret}` for CURVE endpoints.
     """
 
-    def __init__(self, ingress=DEFAULT_INGRESS, control=DEFAULT_CONTROL, events=DEFAULT_EVENTS,
-                 context=None, timeout=10.0, curve=None, hwm=100_000):
+    def __init__(self, ingress: str = DEFAULT_INGRESS, control: str = DEFAULT_CONTROL, events: str = DEFAULT_EVENTS,
+                 context: Optional[zmq.Context] = None, timeout: Optional[float] = 10.0, curve: Optional[Curve] = None,
+                 hwm: int = 100_000) -> None:
         self.endpoints = {"ingress": ingress, "control": control, "events": events}
         self.ctx = context or zmq.Context.instance()
         self.timeout, self.curve, self.hwm = timeout, curve, hwm
@@ -185,25 +225,27 @@ class AbmClient:
             self._channels[name] = _Channel(self.ctx, self.endpoints[name], self.timeout, self.curve, self.hwm)
         return self._channels[name]
 
-    def close(self):
+    def close(self) -> None:
         for ch in self._channels.values():
             ch.close()
         self._channels.clear()
 
-    def __enter__(self):
+    def __enter__(self) -> "AbmClient":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # ----- ingress: returns acks (dicts); a rejected ack is returned, not raised -----
 
-    def send_lead(self, lead, id=None):
+    def send_lead(self, lead: JSON, id: Optional[str] = None) -> JSON:
         """Send one lead; returns its ack once the server has stored it (or refused it)."""
         return self._channel("ingress").call({"type": "lead", "id": id or new_id("lead"), "lead": lead})
 
-    def send_response(self, account_id, kind, contact_email=None, contact_id=None, channel=None, text=None,
-                      return_date=None, id=None):
+    def send_response(self, account_id: str, kind: str, contact_email: Optional[str] = None,
+                      contact_id: Optional[str] = None, channel: Optional[str] = None, text: Optional[str] = None,
+                      return_date: Optional[str] = None, id: Optional[str] = None) -> JSON:
+        """Send a response (`kind` one of RESPONSE_KINDS; `contact_email` or `contact_id`); returns its ack."""
         body = {"type": "response", "id": id or new_id("resp"), "account_id": account_id, "kind": kind}
         for key, value in (("contact_email", contact_email), ("contact_id", contact_id), ("channel", channel),
                            ("text", text), ("return_date", return_date)):
@@ -211,7 +253,7 @@ class AbmClient:
                 body[key] = value
         return self._channel("ingress").call(body)
 
-    def send_leads(self, leads, window=1000, ids=None):
+    def send_leads(self, leads: Iterable[JSON], window: int = 1000, ids: Optional[Iterable[str]] = None) -> Iterator[JSON]:
         """Pipeline leads over one DEALER: up to `window` requests in flight, acks matched by id.
 
         `leads` is any iterable of lead objects; `ids` an optional iterable of request ids (else fresh
@@ -249,7 +291,8 @@ class AbmClient:
 
     # ----- control: returns the reply; ok:false raises AbmError -----
 
-    def command(self, type_, id=None, **fields):
+    def command(self, type_: str, id: Optional[str] = None, **fields: Any) -> JSON:
+        """Send a control command; returns the `ok:true` reply, raises AbmError on `ok:false`."""
         body = {"type": type_, "id": id or new_id(type_.replace(".", "-"))}
         body.update({k: v for k, v in fields.items() if v is not None})
         reply = self._channel("control").call(body)
@@ -260,19 +303,20 @@ class AbmClient:
             raise AbmError(err.get("code", "internal"), err.get("message", ""), err.get("field"), reply)
         return reply
 
-    def pause(self, account_id, reason=None, id=None):
+    def pause(self, account_id: str, reason: Optional[str] = None, id: Optional[str] = None) -> JSON:
+        """Pause the account's campaign; returns the `campaign` object (protocol §7.3)."""
         return self.command("pause", id=id, account_id=account_id, reason=reason)["campaign"]
 
-    def resume(self, account_id, id=None):
+    def resume(self, account_id: str, id: Optional[str] = None) -> JSON:
         return self.command("resume", id=id, account_id=account_id)["campaign"]
 
-    def cancel(self, account_id, id=None):
+    def cancel(self, account_id: str, id: Optional[str] = None) -> JSON:
         return self.command("cancel", id=id, account_id=account_id)["campaign"]
 
-    def status(self, account_id, id=None):
+    def status(self, account_id: str, id: Optional[str] = None) -> JSON:
         return self.command("status", id=id, account_id=account_id)["campaign"]
 
-    def events(self, after_seq=0, limit=100, id=None):
+    def events(self, after_seq: int = 0, limit: int = 100, id: Optional[str] = None) -> JSON:
         """One page of the event log: the reply, with `events` (seq > after_seq) and `last_seq`."""
         return self.command("events", id=id, after_seq=after_seq, limit=limit)
 
@@ -289,11 +333,11 @@ class AbmClient:
         """Counts: campaigns by status, resident/passivated, parked, timers, outbox."""
         return self.command("stats", id=id)
 
-    def clock_advance(self, seconds, id=None):
+    def clock_advance(self, seconds: float, id: Optional[str] = None) -> str:
         """Advance the virtual clock; returns the new time (ISO-8601). Needs `--virtual-clock`."""
         return self.command("clock.advance", id=id, seconds=seconds)["now"]
 
-    def replay(self, after_seq=0, up_to=None, limit=MAX_EVENTS_LIMIT):
+    def replay(self, after_seq: int = 0, up_to: Optional[int] = None, limit: int = MAX_EVENTS_LIMIT) -> Iterator[JSON]:
         """Yield stored events with seq > after_seq (and <= up_to when given), in order, page by page."""
         while up_to is None or after_seq < up_to:
             page = self.events(after_seq=after_seq, limit=limit)["events"]
@@ -307,7 +351,8 @@ class AbmClient:
 
     # ----- events -----
 
-    def subscribe(self, prefixes=("",), after_seq=None, detect_gaps=True, idle_timeout=None):
+    def subscribe(self, prefixes: Iterable[str] = ("",), after_seq: Optional[int] = None, detect_gaps: bool = True,
+                  idle_timeout: Optional[float] = None) -> Iterator[Tuple[str, JSON]]:
         """Yield `(topic, event)` from the events socket.
 
         With `detect_gaps` (the default) the SUB takes every event and filters by `prefixes` here, so
@@ -372,7 +417,7 @@ def _read_json_lines(path):
                 yield json.loads(line)
 
 
-def main(argv=None):
+def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--ingress", default=os.environ.get("ABM_INGRESS", DEFAULT_INGRESS))
     ap.add_argument("--control", default=os.environ.get("ABM_CONTROL", DEFAULT_CONTROL))
@@ -442,7 +487,3 @@ def main(argv=None):
         except KeyboardInterrupt:
             return 130
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,7 @@
-"""Tests of the protocol files and of abm_client.py against fake in-process servers (pyzmq inproc).
+"""Tests of the protocol files and of the abm_client package against fake in-process servers (pyzmq inproc).
 
-Run:  /usr/bin/python3 -m unittest discover -s protocols/client -v     (or: /usr/bin/python3 -m pytest protocols/client)
+Run with the package installed (`make test` does) or on PYTHONPATH=protocols/client:
+    /usr/bin/python3 -m unittest discover -s protocols/client/tests -v
 """
 import json
 import os
@@ -12,8 +13,7 @@ import unittest
 import zmq
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, HERE)
+ROOT = os.path.dirname(os.path.dirname(HERE))  # protocols/
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 import abm_client  # noqa: E402
@@ -35,6 +35,16 @@ class ProtocolFilesTest(unittest.TestCase):
         cls.manifest = load_manifest()
         with open(os.path.join(ROOT, "abm-wire-v1.md"), encoding="utf-8") as f:
             cls.doc = f.read()
+
+    def test_the_packages_words_are_the_schemas(self):
+        defs = self.validator.store["common.schema.json"]["$defs"]
+        for name, words in [("response_kind", abm_client.RESPONSE_KINDS), ("event_type", abm_client.EVENT_TYPES),
+                            ("channel", abm_client.CHANNELS), ("campaign_status", abm_client.CAMPAIGN_STATUSES),
+                            ("contact_status", abm_client.CONTACT_STATES), ("touch_reason", abm_client.TOUCH_REASONS),
+                            ("suppression_reason", abm_client.SUPPRESSION_REASONS),
+                            ("completion_reason", abm_client.COMPLETION_REASONS),
+                            ("conflict_kind", abm_client.CONFLICT_KINDS), ("error_code", abm_client.ERROR_CODES)]:
+            self.assertEqual(list(words), defs[name]["enum"], name)
 
     def test_every_valid_example_matches_its_schema(self):
         self.assertGreaterEqual(len(self.manifest["valid"]), 30)

@@ -24,7 +24,7 @@ public enum WireTime {
         let nearest = x.rounded()
         let totalMillis = Int64(abs(x - nearest) < 0.002 ? nearest : x.rounded(.down))
         let (days, msOfDay) = floorDivMod(totalMillis, 86_400_000)
-        let (y, m, d) = civil(fromDays: days)
+        let (y, m, d) = CivilDate.ymd(fromDays: days)
         let h = msOfDay / 3_600_000, mi = msOfDay / 60_000 % 60, s = msOfDay / 1000 % 60, ms = msOfDay % 1000
         func digits(_ v: Int64, _ width: Int) {
             var div: Int64 = 1
@@ -83,7 +83,7 @@ public enum WireTime {
             return nil
         }
         guard i == b.count else { return nil }
-        let seconds = days(fromCivil: y, mo, d) * 86_400 + h * 3600 + mi * 60 + s - offset
+        let seconds = CivilDate.days(year: y, month: mo, day: d) * 86_400 + h * 3600 + mi * 60 + s - offset
         return Date(timeIntervalSince1970: Double(seconds) + Double(nanos) / 1e9)
     }
 
@@ -99,9 +99,14 @@ public enum WireTime {
         default: return 31
         }
     }
+}
 
-    // Howard Hinnant's civil-calendar algorithms (proleptic Gregorian, days since 1970-01-01).
-    private static func civil(fromDays z0: Int64) -> (Int64, Int64, Int64) {
+/// The proleptic Gregorian calendar as day numbers (days since 1970-01-01), Howard Hinnant's algorithms: the
+/// one calendar helper of the wire (`WireTime`) and the engine (`LocalTime`).
+public enum CivilDate {
+    /// The (year, month 1–12, day 1–31) of a day number.
+    @inlinable
+    public static func ymd(fromDays z0: Int64) -> (year: Int64, month: Int64, day: Int64) {
         let z = z0 + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097
@@ -113,7 +118,9 @@ public enum WireTime {
         return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 
-    private static func days(fromCivil y0: Int64, _ m: Int64, _ d: Int64) -> Int64 {
+    /// The day number of a date (month 1–12).
+    @inlinable
+    public static func days(year y0: Int64, month m: Int64, day d: Int64) -> Int64 {
         let y = m <= 2 ? y0 - 1 : y0
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400
