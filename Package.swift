@@ -55,6 +55,9 @@ let package = Package(
         .executableTarget(name: "RuntimeBench", dependencies: ["CampaignRuntime", "CampaignCore", "CampaignStore"], path: "Benchmarks/RuntimeBench"),
         .executableTarget(name: "StoreBench", dependencies: ["CampaignStore"], path: "Benchmarks/StoreBench"),
         .executableTarget(name: "StoreCrashProbe", dependencies: ["CampaignStore"], path: "Tests/StoreCrashProbe"),
+        // libFuzzer targets (Fuzz/README.md): `make fuzz`; a plain build replays a corpus.
+        .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
+        .executableTarget(name: "AbmFuzz", dependencies: ["CampaignCore", "CampaignGateway", "CLibFuzzer"], path: "Fuzz/AbmFuzz"),
         .executableTarget(name: "EngineBench", dependencies: ["CampaignCore"], path: "Benchmarks/EngineBench"),
 
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
