@@ -4,7 +4,7 @@ SWIFT ?= swift
 APT_PACKAGES := libzmq3-dev python3-zmq python3-jsonschema
 PYTHON ?= /usr/bin/python3
 
-.PHONY: deps build demo test bench bench-abm bench-zmq clean
+.PHONY: deps build demo test fuzz fuzz-smoke sanitize-address sanitize-thread bench bench-abm bench-zmq clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -24,6 +24,27 @@ demo: deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --no-parallel
+	for t in wire lead json template; do .build/debug/AbmFuzz --target=$$t Fuzz/corpus/$$t || exit 1; done
+	$(MAKE) fuzz-smoke
+
+# libFuzzer with AddressSanitizer on the wire decoder, the lead path, the JSON parser and templates
+# (Fuzz/README.md). `make fuzz` runs each target FUZZ_SECONDS (default 10 minutes); `make test` runs
+# each for 10 seconds. A finding is saved in .build/fuzz/findings/ and fails the run.
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	SWIFT=$(SWIFT) Fuzz/run.sh $(FUZZ_SECONDS)
+
+fuzz-smoke: deps
+	SWIFT=$(SWIFT) Fuzz/run.sh 10
+
+# The test suite under AddressSanitizer / ThreadSanitizer, each in a scratch path of its own (docs/sanitizers.md).
+sanitize-address: deps
+	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build/asan
+	$(SWIFT) test --skip-build --no-parallel --sanitize=address --scratch-path .build/asan
+
+sanitize-thread: deps
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build/tsan
+	TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test --skip-build --no-parallel --sanitize=thread --scratch-path .build/tsan
 
 bench: bench-abm bench-zmq
 

@@ -122,11 +122,13 @@ struct Serve: AsyncParsableCommand {
             while await hangup.wait() != 0 {
                 guard server.authenticationStatistics != nil else { continue }
                 do {
-                    let lists = try server.reloadAllowLists()
+                    let lists = try await server.reloadAllowLists()
                     logger.notice("allow-lists reloaded", metadata: [
                         "producers": "\(lists.producers.count)", "operators": "\(lists.operators.count)",
                         "subscribers": "\(lists.subscribers.count)",
                     ])
+                } catch let error as SecurityError where error.code == SecurityError.rebindFailed {
+                    logger.critical("allow-lists reloaded, but a socket could not be bound again: \(error)")
                 } catch {
                     logger.error("allow-lists not reloaded, the previous ones stay in force: \(error)")
                 }
