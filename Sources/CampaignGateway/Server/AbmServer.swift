@@ -125,6 +125,7 @@ public final class AbmServer: Sendable {
         }
         let gateway = GatewayServer(ingress: ingress, control: control, runtime: runtime, store: store,
                                     virtualClock: manual != nil, maxInFlightPerPeer: options.maxInFlightPerPeer,
+                                    maxBytesPerSecondPerPeer: options.maxBytesPerSecondPerPeer,
                                     logger: logger)
         gateway.start()
         logger.info("serving", metadata: ["ingress": "\(bound.ingress)", "control": "\(bound.control)",

@@ -42,11 +42,14 @@ final class GatewayServer: Sendable {
     private let controlReplies: BatchingSender
     private let ingressWindows: PeerWindows
     private let controlWindows: PeerWindows
+    private let ingressBytes: PeerByteBudget
+    private let controlBytes: PeerByteBudget
     private let loops = Mutex<[Task<Void, Never>]>([])
     private let counters = Mutex(GatewayStatistics(requests: 0, malformed: 0, unroutable: 0, failedReplies: 0))
 
     init(ingress: AsyncZMQSocket, control: AsyncZMQSocket, runtime: CampaignRuntime, store: any CampaignStorage,
-         virtualClock: Bool, maxInFlightPerPeer: Int, logger: Logger) {
+         virtualClock: Bool, maxInFlightPerPeer: Int, maxBytesPerSecondPerPeer: Int, logger: Logger,
+         monotonicNanoseconds: (@Sendable () -> UInt64)? = nil) {
         self.ingress = ingress
         self.control = control
         self.runtime = runtime
@@ -57,6 +60,13 @@ final class GatewayServer: Sendable {
         self.controlReplies = BatchingSender(socket: control)
         self.ingressWindows = PeerWindows(limit: maxInFlightPerPeer)
         self.controlWindows = PeerWindows(limit: maxInFlightPerPeer)
+        if let monotonicNanoseconds {
+            self.ingressBytes = PeerByteBudget(bytesPerSecond: maxBytesPerSecondPerPeer, now: monotonicNanoseconds)
+            self.controlBytes = PeerByteBudget(bytesPerSecond: maxBytesPerSecondPerPeer, now: monotonicNanoseconds)
+        } else {
+            self.ingressBytes = PeerByteBudget(bytesPerSecond: maxBytesPerSecondPerPeer)
+            self.controlBytes = PeerByteBudget(bytesPerSecond: maxBytesPerSecondPerPeer)
+        }
     }
 
     /// Starts reading both ROUTERs.
@@ -185,6 +195,8 @@ final class GatewayServer: Sendable {
             ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(refuseBlocked(Self.blockedAck))))
             return nil
         }
+        // Charged before decoding (the work it bounds); refused after, so that the refusal carries the id.
+        let withinBudget = ingressBytes.spend(identity, Self.requestBytes(message))
         let request: WireRequest
         do {
             request = try decoder.decodeIngress(try Self.requestFrames(message))
@@ -203,7 +215,7 @@ final class GatewayServer: Sendable {
             ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(Ack.rejected(id: request.id, error: error).encode())))
             return nil
         }
-        if let refusal = rateLimit(identity, ingressWindows, ingressReplies) {
+        if let refusal = withinBudget ? rateLimit(identity, ingressWindows, ingressReplies) : overBudget(ingressBytes) {
             ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(
                 Ack.rejected(id: request.id, error: refusal).encode())))
             return nil
@@ -240,6 +252,7 @@ final class GatewayServer: Sendable {
         if controlReplies.isBlocked(identity) {
             return controlReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(refuseBlocked(Self.blockedReply))))
         }
+        let withinBudget = controlBytes.spend(identity, Self.requestBytes(message))
         let request: WireRequest
         do {
             request = try decoder.decodeControl(try Self.requestFrames(message))
@@ -251,7 +264,7 @@ final class GatewayServer: Sendable {
         let reply: @Sendable ([UInt8]) -> Void = { [controlReplies] body in
             controlReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(body)))
         }
-        if let refusal = rateLimit(identity, controlWindows, controlReplies) {
+        if let refusal = withinBudget ? rateLimit(identity, controlWindows, controlReplies) : overBudget(controlBytes) {
             reply(ControlReply.failure(id: request.id, error: refusal))
             return
         }
@@ -350,6 +363,20 @@ final class GatewayServer: Sendable {
         counters.withLock { $0.rateLimited += 1 }
         return WireErrorBody(code: WireError.rateLimited, message:
             "more than \(windows.limit) requests in flight on this connection; read replies, then resend the same id")
+    }
+
+    /// The `rate_limited` refusal (counted) of a request over its peer's bytes per second.
+    private func overBudget(_ budget: PeerByteBudget) -> WireErrorBody {
+        counters.withLock { $0.rateLimited += 1 }
+        return WireErrorBody(code: WireError.rateLimited, message:
+            "more than \(budget.bytesPerSecond) request bytes per second on this connection; slow down, then resend the same id")
+    }
+
+    /// The bytes a request costs: its frames after the identity.
+    private static func requestBytes(_ message: ZMQMessage) -> Int {
+        var n = 0
+        for k in 1..<max(1, message.count) { n += message[k].count }
+        return n
     }
 
     /// A peer whose last reply was dropped (it does not read) is cut off: its requests are refused
