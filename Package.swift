@@ -27,6 +27,7 @@ let package = Package(
         // Durable storage: the store protocol, an in-memory twin and the SQLite (GRDB) default.
         .target(name: "CampaignStore", dependencies: [
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
         // Actors, coordinator, durable scheduler, outbox.
         .target(name: "CampaignRuntime", dependencies: [

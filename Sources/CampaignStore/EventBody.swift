@@ -6,23 +6,27 @@ enum EventBody {
     /// - Throws: `StoreError` `store.event_body_not_object` when `body` is not a JSON object
     ///   (its first non-blank byte is not `{` or its last non-blank byte is not `}`).
     static func numbered(seq: Int64, body: Data, type: String) throws -> Data {
-        let bytes = [UInt8](body)
-        guard let first = bytes.firstIndex(where: { !isBlank($0) }), bytes[first] == UInt8(ascii: "{"),
-              let last = bytes.lastIndex(where: { !isBlank($0) }), last > first, bytes[last] == UInt8(ascii: "}")
-        else {
-            throw StoreError(code: "store.event_body_not_object",
-                             message: "event body of type '\(type)' must be a JSON object")
+        // On the bytes in place, into one buffer sized up front: this runs for every event committed.
+        try body.withUnsafeBytes { raw throws -> Data in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            guard let first = bytes.firstIndex(where: { !isBlank($0) }), bytes[first] == UInt8(ascii: "{"),
+                  let last = bytes.lastIndex(where: { !isBlank($0) }), last > first, bytes[last] == UInt8(ascii: "}")
+            else {
+                throw StoreError(code: "store.event_body_not_object",
+                                 message: "event body of type '\(type)' must be a JSON object")
+            }
+            var out = Data(capacity: bytes.count + 28)
+            out.append(contentsOf: "{\"seq\":\(seq)".utf8)
+            let rest = UnsafeBufferPointer(rebasing: bytes[(first + 1)...last])
+            // `{}` (or `{ }`) becomes `{"seq":N}`; anything else keeps its members after a comma.
+            if rest.first(where: { !isBlank($0) }) == UInt8(ascii: "}") {
+                out.append(UInt8(ascii: "}"))
+            } else {
+                out.append(UInt8(ascii: ","))
+                out.append(contentsOf: rest)
+            }
+            return out
         }
-        var out = Data("{\"seq\":\(seq)".utf8)
-        let rest = bytes[(first + 1)...last]
-        // `{}` (or `{ }`) becomes `{"seq":N}`; anything else keeps its members after a comma.
-        if rest.first(where: { !isBlank($0) }) == UInt8(ascii: "}") {
-            out.append(UInt8(ascii: "}"))
-        } else {
-            out.append(UInt8(ascii: ","))
-            out.append(contentsOf: rest)
-        }
-        return out
     }
 
     /// Validates a body without numbering it (used to check a whole batch before applying any of it).

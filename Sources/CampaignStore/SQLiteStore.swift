@@ -36,6 +36,7 @@ public final class SQLiteStore: CampaignStorage {
     /// The database file.
     public let path: String
     private let pool: DatabasePool
+    private let checkpointer: WALCheckpointer
     private let closed = Locked(false)
 
     /// Opens (creating if needed) the store at `path` and applies pending schema migrations.
@@ -63,6 +64,7 @@ public final class SQLiteStore: CampaignStorage {
                                  message: "'\(path)' has schema migrations this build does not know")
             }
             try migrator.migrate(pool)
+            checkpointer = try WALCheckpointer(path: path)
         } catch let error as StoreError {
             throw error
         } catch {
@@ -133,7 +135,9 @@ public final class SQLiteStore: CampaignStorage {
 
     public func commit(_ writes: [AccountWrite]) async throws -> [[StoredEvent]] {
         if writes.isEmpty { try checkOpen(); return [] }
-        return try await write { db in try Self.apply(writes, db) }
+        let stored = try await write { db in try Self.apply(writes, db) }
+        checkpointer.committed()
+        return stored
     }
 
     /// Runs inside the write transaction; a throw rolls the whole batch back.
@@ -142,10 +146,13 @@ public final class SQLiteStore: CampaignStorage {
         let insertEvent = try db.cachedStatement(sql: """
             INSERT INTO events(seq, type, account_id, campaign_id, at, shard, epoch, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """)
-        let upsertState = try db.cachedStatement(sql: """
-            INSERT INTO accounts(account_id, shard, state, version) VALUES (?, ?, ?, 1)
-            ON CONFLICT(account_id) DO UPDATE SET shard = excluded.shard, state = excluded.state, version = version + 1
-            RETURNING version
+        // Insert, else update; not one upsert `RETURNING version`: SQLite collects RETURNING rows in an
+        // ephemeral table, whose b-tree and page cache (~150 KB of allocations) it sets up per statement.
+        let insertState = try db.cachedStatement(sql: """
+            INSERT INTO accounts(account_id, shard, state, version) VALUES (?, ?, ?, 1) ON CONFLICT(account_id) DO NOTHING
+            """)
+        let updateState = try db.cachedStatement(sql: """
+            UPDATE accounts SET shard = ?, state = ?, version = version + 1 WHERE account_id = ?
             """)
         let selectVersion = try db.cachedStatement(sql: "SELECT version FROM accounts WHERE account_id = ?")
         let setTimer = try db.cachedStatement(sql: """
@@ -179,48 +186,55 @@ public final class SQLiteStore: CampaignStorage {
             }
             if current != epoch { throw StoreError.fenced(shard: write.shard, epoch: epoch, current: current) }
         }
-        for write in writes {
-            if let expected = write.expectedVersion {
-                selectVersion.setUncheckedArguments([write.accountId])
+        let insertEventRaw = RawStatement(insertEvent), insertStateRaw = RawStatement(insertState)
+        let updateStateRaw = RawStatement(updateState)
+        let setTimerRaw = RawStatement(setTimer), insertRequestRaw = RawStatement(insertRequest)
+        // By index, not `for write in writes`: a copy of each write retains all of its parts.
+        for w in writes.indices {
+            if let expected = writes[w].expectedVersion {
+                selectVersion.setUncheckedArguments([writes[w].accountId])
                 let actual = try Int64.fetchOne(selectVersion) ?? 0
                 if actual != expected {
-                    throw StoreError.versionConflict(accountId: write.accountId, expected: expected, actual: actual)
+                    throw StoreError.versionConflict(accountId: writes[w].accountId, expected: expected, actual: actual)
                 }
             }
+            let accountId = writes[w].accountId
+            let shard = writes[w].shard
             var numbered: [StoredEvent] = []
-            numbered.reserveCapacity(write.events.count)
-            for event in write.events {
+            numbered.reserveCapacity(writes[w].events.count)
+            for e in writes[w].events.indices {
+                let event = writes[w].events[e]
                 seq += 1
                 let body = try EventBody.numbered(seq: seq, body: event.body, type: event.type)
                 let at = StoreTime.millis(event.at)
-                let shard = event.accountId == write.accountId ? write.shard : accountShard(event.accountId)
-                insertEvent.setUncheckedArguments([seq, event.type, event.accountId, event.campaignId, at, shard,
-                                                   write.epoch, body])
-                try insertEvent.execute()
+                let eventShard = event.accountId == accountId ? shard : accountShard(event.accountId)
+                try insertEventRaw.execute(.int(seq), .text(event.type), .text(event.accountId), .text(event.campaignId),
+                                           .int(at), .int(eventShard), .int(writes[w].epoch), .blob(body))
                 numbered.append(StoredEvent(seq: seq, type: event.type, accountId: event.accountId,
                                             campaignId: event.campaignId, at: StoreTime.date(at), body: body))
             }
             result.append(numbered)
-            if let state = write.state {
-                upsertState.setUncheckedArguments([write.accountId, write.shard, state])
-                if try Int64.fetchOne(upsertState) == 1 { newAccounts += 1 }
+            if let state = writes[w].state {
+                if try insertStateRaw.changes(.text(accountId), .int(shard), .blob(state)) == 1 {
+                    newAccounts += 1
+                } else {
+                    try updateStateRaw.execute(.int(shard), .blob(state), .text(accountId))
+                }
             }
-            switch write.timer {
+            switch writes[w].timer {
             case .unchanged:
                 break
             case .set(let due):
-                setTimer.setUncheckedArguments([write.accountId, write.shard, StoreTime.millis(due)])
-                try setTimer.execute()
+                try setTimerRaw.execute(.text(accountId), .int(shard), .int(StoreTime.millis(due)))
             case .clear:
-                clearTimer.setUncheckedArguments([write.accountId])
+                clearTimer.setUncheckedArguments([accountId])
                 try clearTimer.execute()
             }
-            if let request = write.request {
-                insertRequest.setUncheckedArguments([request.key.space.rawValue, request.key.id, write.shard,
-                                                     request.reply])
-                try insertRequest.execute()
+            if let request = writes[w].request {
+                try insertRequestRaw.execute(.text(request.key.space.rawValue), .text(request.key.id), .int(shard),
+                                             .blob(request.reply))
             }
-            for email in write.suppressions {
+            for email in writes[w].suppressions {
                 insertSuppression.setUncheckedArguments([email.lowercased()])
                 try insertSuppression.execute()
             }
@@ -465,6 +479,7 @@ public final class SQLiteStore: CampaignStorage {
             return value
         }
         if wasClosed { return }
+        checkpointer.close()
         do {
             try pool.close()
         } catch {

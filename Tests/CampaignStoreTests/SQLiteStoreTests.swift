@@ -79,6 +79,31 @@ struct SQLiteStoreTests {
         try await normal.close()
     }
 
+    @Test("committed pages reach the database file soon after the commit, before the writer's auto-checkpoint")
+    func checkpointsBesideTheWriter() async throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let path = dir.file("store.sqlite")
+        let store = try SQLiteStore(path: path)
+        func fileSize() throws -> Int {
+            (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        }
+        let before = try fileSize()
+        // About 200 pages: well under the 1,000 at which the writer checkpoints by itself.
+        let blob = String(repeating: "x", count: 3_000)
+        for batch in 0..<5 {
+            _ = try await store.commit((0..<50).map { write("a\(batch)-\($0)", state: "{\"s\":\"\(blob)\"}") })
+        }
+        // Only a checkpoint copies WAL frames into the database file; poll (bounded) until one has.
+        let deadline = Date().addingTimeInterval(10)
+        while try fileSize() < before + 500_000, Date() < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(try fileSize() >= before + 500_000)
+        #expect(try await store.accountCount() == 250)
+        try await store.close()
+    }
+
     @Test("opening something that is not a database fails with store.open")
     func openFailure() async throws {
         let dir = try TempDir()
