@@ -190,9 +190,10 @@ struct CurveServerTests {
             if let reply = await k.mailbox.take(within: 0.2) { kept = try JSONParser.parse(reply[1]) }
         }
         #expect(kept?["id"] == "k-1")
-        // The removed keys get nothing on the connections they had: no ack, no reply, no event.
-        try await a.send(lead(id: "a-late", account: "a-late"))
-        try await c.send(["type": "status", "id": "s-late", "account_id": "k"])
+        // The removed keys get nothing on the connections they had: no ack, no reply, no event. (A DEALER
+        // left without a connection holds its send until one exists: sent aside, failed by close below.)
+        let lateA = Task { try? await a.send(lead(id: "a-late", account: "a-late")) }
+        let lateC = Task { try? await c.send(["type": "status", "id": "s-late", "account_id": "k"]) }
         #expect(await a.mailbox.take(within: 0.5) == nil)
         #expect(await c.mailbox.take(within: 0.1) == nil)
         #expect(await s.mailbox.take(within: 0.1) == nil)
@@ -200,6 +201,7 @@ struct CurveServerTests {
         let stored = try await server.store.reply(for: RequestKey(space: .ingress, id: "a-late"))
         #expect(stored == nil)
         await a.close(); await k.close(); await c.close(); await s.close()
+        await lateA.value; await lateC.value
         await server.stop()
     }
 
