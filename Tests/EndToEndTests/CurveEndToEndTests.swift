@@ -72,7 +72,8 @@ struct CurveEndToEndTests {
         let serverZ85 = try String(contentsOfFile: path("server.pub"), encoding: .utf8)
             .split(separator: "\n").first { !$0.hasPrefix("#") }.map(String.init) ?? ""
         let status = try await Self.abm(["status", "acme", "--control", e.control, "--timeout", "5",
-                                         "--server-key", serverZ85, "--key", path("operator.key")])
+                                         // `=`: a Z85 key may start with `-` (one in 85), which would read as an option.
+                                         "--server-key=" + serverZ85, "--key", path("operator.key")])
         #expect(status.status == 0, "\(status.stdout) \(status.stderr)")
 
         // Plaintext and unknown keys get no answer (exit 3, timeout); a producer key is no operator key.
