@@ -9,7 +9,7 @@ PYTHON ?= /usr/bin/python3
 # --system-site-packages; setuptools from Debian, so no network is needed).
 PYENV := .build/python
 
-.PHONY: deps build demo test static-check screenshot python-client bench bench-abm bench-zmq clean
+.PHONY: deps build demo test static-check screenshot python-client fuzz fuzz-smoke sanitize-address sanitize-thread bench bench-abm bench-zmq clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -29,6 +29,8 @@ demo: deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --no-parallel
+	for t in wire lead json template; do .build/debug/AbmFuzz --target=$$t Fuzz/corpus/$$t || exit 1; done
+	$(MAKE) fuzz-smoke
 	$(MAKE) python-client
 	cd protocols/client/tests && ABM_BIN=$(CURDIR)/.build/debug/abm $(CURDIR)/$(PYENV)/bin/python -m unittest discover -s . -v
 	$(MAKE) static-check
@@ -47,6 +49,25 @@ static-check: deps
 screenshot: deps
 	$(SWIFT) build --build-tests
 	ABM_SCREENSHOT=$(CURDIR)/docs/dashboard.png $(SWIFT) test --skip-build --no-parallel --filter OperatorHTTPTests/browser
+
+# libFuzzer with AddressSanitizer on the wire decoder, the lead path, the JSON parser and templates
+# (Fuzz/README.md). `make fuzz` runs each target FUZZ_SECONDS (default 10 minutes); `make test` runs
+# each for 10 seconds. A finding is saved in .build/fuzz/findings/ and fails the run.
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	SWIFT=$(SWIFT) Fuzz/run.sh $(FUZZ_SECONDS)
+
+fuzz-smoke: deps
+	SWIFT=$(SWIFT) Fuzz/run.sh 10
+
+# The test suite under AddressSanitizer / ThreadSanitizer, each in a scratch path of its own (docs/sanitizers.md).
+sanitize-address: deps
+	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build/asan
+	$(SWIFT) test --skip-build --no-parallel --sanitize=address --scratch-path .build/asan
+
+sanitize-thread: deps
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build/tsan
+	TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test --skip-build --no-parallel --sanitize=thread --scratch-path .build/tsan
 
 bench: bench-abm bench-zmq
 

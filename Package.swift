@@ -83,6 +83,9 @@ let package = Package(
         .executableTarget(name: "RuntimeBench", dependencies: ["AbmWire", "CampaignRuntime", "CampaignCore", "CampaignStore"], path: "Benchmarks/RuntimeBench"),
         .executableTarget(name: "StoreBench", dependencies: ["CampaignStore"], path: "Benchmarks/StoreBench"),
         .executableTarget(name: "StoreCrashProbe", dependencies: ["CampaignStore"], path: "Tests/StoreCrashProbe"),
+        // libFuzzer targets (Fuzz/README.md): `make fuzz`; a plain build replays a corpus.
+        .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
+        .executableTarget(name: "AbmFuzz", dependencies: ["AbmWire", "CampaignCore", "CampaignGateway", "CLibFuzzer"], path: "Fuzz/AbmFuzz"),
         .executableTarget(name: "EngineBench", dependencies: ["AbmWire", "CampaignCore"], path: "Benchmarks/EngineBench"),
 
         // What the test targets share: bounded waits, a message mailbox, a seeded generator.

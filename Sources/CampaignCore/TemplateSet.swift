@@ -182,6 +182,10 @@ public struct TemplateSet: Sendable, Equatable {
         func fail(_ why: String) -> AbmError {
             AbmError(code: ErrorCode.invalidConfig, message: "\(key): \(why)", field: key)
         }
+        // FastTemplate marks value slots with these two private-use characters (found by fuzzing).
+        if text.unicodeScalars.contains(where: { $0 == "\u{E000}" || $0 == "\u{E001}" }) {
+            throw fail("contains U+E000 or U+E001 (private-use characters reserved by the renderer)")
+        }
         var open: [String] = []
         var rest = Substring(text)
         while let start = rest.range(of: "{{") {

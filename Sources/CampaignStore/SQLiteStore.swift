@@ -1,5 +1,8 @@
 import Foundation
 import GRDB
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The embedded default engine: one SQLite file through GRDB's `DatabasePool` (WAL, one writer,
 /// concurrent readers). See `CampaignStorage` for the semantics shared with the other engines.
@@ -46,6 +49,7 @@ public final class SQLiteStore: CampaignStorage {
         config.busyMode = .timeout(options.busyTimeout)
         config.maximumReaderCount = max(1, options.maximumReaderCount)
         config.label = "abm.store"
+        try Self.restrictPermissions(path)
         do {
             pool = try DatabasePool(path: path, configuration: config)
             // After the pool's WAL setup, which sets NORMAL on the writer connection.
@@ -65,6 +69,23 @@ public final class SQLiteStore: CampaignStorage {
             throw error
         } catch {
             throw StoreError(code: "store.open", message: "cannot open '\(path)': \(error)", underlying: Self.sendable(error))
+        }
+    }
+
+    /// Personal data lives in these files: owner-only (0600). A new database file is created empty with
+    /// that mode (SQLite takes an empty file as a new database) because SQLite creates files 0644, and it
+    /// gives its `-wal` and `-shm` files the database file's mode; files that already exist are tightened.
+    static func restrictPermissions(_ path: String) throws {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw StoreError(code: "store.open", message: "cannot open '\(path)': \(String(cString: strerror(errno)))")
+        }
+        defer { _ = Glibc.close(fd) }
+        guard fchmod(fd, 0o600) == 0 else {
+            throw StoreError(code: "store.open", message: "cannot make '\(path)' 0600: \(String(cString: strerror(errno)))")
+        }
+        for side in [path + "-wal", path + "-shm"] where chmod(side, 0o600) != 0 && errno != ENOENT {
+            throw StoreError(code: "store.open", message: "cannot make '\(side)' 0600: \(String(cString: strerror(errno)))")
         }
     }
 

@@ -97,6 +97,14 @@ public final class AsyncZMQSocket: Sendable {
         }
     }
 
+    /// Unbinds `endpoint` (as bound: the resolved form, a real port rather than `*`). Every connection
+    /// accepted on it is closed, because libzmq's listener owns the sessions it accepted. libzmq closes the
+    /// listening socket on its I/O thread after this returns, so binding the endpoint again can meet
+    /// `EADDRINUSE` for a moment.
+    public func unbind(_ endpoint: String, isolation: isolated (any Actor)? = #isolation) async throws(ZMQError) {
+        try await perform("unbind \(endpoint)", isolation: isolation) { raw throws(ZMQError) in try raw.unbind(endpoint) }
+    }
+
     /// Connects to another endpoint.
     public func connect(_ endpoint: String, isolation: isolated (any Actor)? = #isolation) async throws(ZMQError) {
         try await perform("connect \(endpoint)", isolation: isolation) { raw throws(ZMQError) in try raw.connect(endpoint) }

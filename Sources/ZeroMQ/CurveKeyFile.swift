@@ -23,6 +23,8 @@ public struct SecurityError: Error, Sendable, Equatable, CustomStringConvertible
     public static let incompleteCurve = "curve_incomplete"
     /// A non-loopback bind without CURVE and without `insecure`.
     public static let insecureBind = "insecure_bind"
+    /// A socket could not be bound again after a reload removed keys (its endpoint is no longer served).
+    public static let rebindFailed = "rebind_failed"
 
     public var description: String {
         let place = file.map { f in line.map { "\(f):\($0): " } ?? "\(f): " } ?? ""

@@ -51,6 +51,10 @@ struct Serve: AsyncParsableCommand {
             help: "Seconds SIGTERM may spend answering requests already read (default 30); past it they are abandoned, never acked.")
     var drainTimeout: Double?
 
+    @Option(name: .customLong("max-bytes-per-second-per-peer"),
+            help: "Request bytes per second one client connection may send on ingress and on control (default 134217728 = 128 MiB); past it, rate_limited.")
+    var maxBytesPerSecondPerPeer: Int?
+
     @Option(name: .customLong("curve-secret-key"), help: ArgumentHelp(
         "Turn CURVE on for all three sockets with this server secret key file (NAME.key from `abm keygen`); needs the three --allow- lists.",
         valueName: "FILE"))
@@ -122,6 +126,12 @@ struct Serve: AsyncParsableCommand {
         if let dataDir { options.dataDirectory = dataDir }
         if let virtualClock { options.virtualClockStart = WireTime.parse(virtualClock) }
         if let drainTimeout { options.drainTimeout = .milliseconds(Int(drainTimeout * 1000)) }
+        if let maxBytesPerSecondPerPeer {
+            guard maxBytesPerSecondPerPeer > 0 else {
+                throw ValidationError("--max-bytes-per-second-per-peer must be a positive number of bytes")
+            }
+            options.maxBytesPerSecondPerPeer = maxBytesPerSecondPerPeer
+        }
         if let curveSecretKey, let allowProducers, let allowOperators, let allowSubscribers {
             options.curve = CurveServerSettings(secretKeyFile: curveSecretKey, producersFile: allowProducers,
                                                 operatorsFile: allowOperators, subscribersFile: allowSubscribers)
@@ -164,11 +174,13 @@ struct Serve: AsyncParsableCommand {
             while await hangup.wait() != 0 {
                 guard server.authenticationStatistics != nil else { continue }
                 do {
-                    let lists = try server.reloadAllowLists()
+                    let lists = try await server.reloadAllowLists()
                     logger.notice("allow-lists reloaded", metadata: [
                         "producers": "\(lists.producers.count)", "operators": "\(lists.operators.count)",
                         "subscribers": "\(lists.subscribers.count)",
                     ])
+                } catch let error as SecurityError where error.code == SecurityError.rebindFailed {
+                    logger.critical("allow-lists reloaded, but a socket could not be bound again: \(error)")
                 } catch {
                     logger.error("allow-lists not reloaded, the previous ones stay in force: \(error)")
                 }

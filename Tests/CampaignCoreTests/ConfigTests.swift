@@ -80,6 +80,18 @@ import Testing
         #expect(e?.message.contains(key) == true)
     }
 
+    /// Found by the template fuzzer (Fuzz/findings/template-private-use-sentinel): FastTemplate marks value
+    /// slots with U+E000…U+E001, so the same characters in a template's own text were read as a slot and
+    /// rendered a value where the author wrote literal text.
+    @Test func aTemplateWithTheSlotSentinelsIsRefused() {
+        for text in ["Hi \u{E000}3\u{E001} from {{company}}", "Hi {{first_name}} \u{E000}", "x \u{E001}"] {
+            let e = configError(["templates": ["sms": .string(text)]])
+            #expect(e?.code == "invalid_config")
+            #expect(e?.field == "templates.sms")
+        }
+        #expect(throws: AbmError.self) { try TemplateSet.compile("Hi {{first_name}} \u{E000}3\u{E001}", key: "t") }
+    }
+
     @Test func windowHolidaysAndZoneShapesAreAccepted() {
         let c = config([
             "send_window": ["days": ["mon", "wed"], "start": "08:30", "end": "12:00"],

@@ -1,5 +1,6 @@
 import AbmWire
 import CampaignCore
+import CampaignStore
 @testable import CampaignGateway
 import Foundation
 import Synchronization
@@ -126,6 +127,63 @@ extension FaultTests {
         let again = try await f.ingress.call(lead(id: try #require(limited.first), account: "one"))
         #expect(again["status"] == "accepted", "\(again)")
         await other.close()
+        await f.stop()
+    }
+}
+
+extension FaultTests {
+    /// The token bucket with a hand-driven clock: a second's worth (at least one largest message) at once,
+    /// then only what time refills; each peer has its own.
+    @Test func peerByteBudgetRefillsWithTime() {
+        let clock = Atomic<UInt64>(0)
+        let budget = PeerByteBudget(bytesPerSecond: 1000, largestMessage: 1000, now: { clock.load(ordering: .relaxed) })
+        let a: [UInt8] = [1], b: [UInt8] = [2]
+        #expect(budget.spend(a, 600))
+        #expect(budget.spend(a, 400))
+        #expect(!budget.spend(a, 1))
+        #expect(budget.spend(b, 1000))
+        clock.store(250_000_000, ordering: .relaxed)   // a quarter second: 250 bytes back
+        #expect(!budget.spend(a, 251))
+        #expect(budget.spend(a, 250))
+        clock.store(10_000_000_000, ordering: .relaxed) // long idle: full again, never more
+        #expect(!budget.spend(a, 1001))
+        #expect(budget.spend(a, 1000))
+    }
+
+    /// A connection flooding large requests past `maxBytesPerSecondPerPeer` gets `rate_limited` (with
+    /// the id, nothing stored), while another connection's requests are all served, none refused.
+    @Test func aFloodOfBytesIsRateLimitedAndOthersAreServed() async throws {
+        let f = try await ServerFixture.start { $0.maxBytesPerSecondPerPeer = 64 * 1024 }
+        // ~1,100-byte leads on many accounts: the flooder sends ~220 KB at once, the bucket holds 1 MiB
+        // (one largest message), refills 64 KiB/s.
+        let padding = String(repeating: "x", count: 1000)
+        func big(_ id: String, _ account: String) -> JSONValue {
+            var l = lead(id: id, account: account)
+            if case .object(var o) = l, case .object(var inner) = o["lead"] {
+                inner["metadata"] = ["note": .string(padding)]
+                o["lead"] = .object(inner)
+                l = .object(o)
+            }
+            return l
+        }
+        let n = 1200
+        let burst = (0..<n).map { ZMQMessage([[], JSONWriter.encode(big("f-\($0)", "f-\($0 % 50)"))]) }
+        #expect(await f.ingress.socket.send(batch: burst).isEmpty)
+        let calm = try TestPeer.dealer(f.server.endpoints.ingress)
+        for k in 0..<20 {
+            let ack = try await calm.call(big("c-\(k)", "calm"))
+            #expect(ack["status"] == "accepted", "\(ack)")
+        }
+        var limited: [String] = []
+        for _ in 0..<n {
+            let ack = try await f.ingress.receiveJSON()
+            if ack["error"]?["code"] == "rate_limited" { limited.append(ack["id"]?.stringValue ?? "") }
+        }
+        #expect(limited.count > 100, "\(limited.count) limited")
+        #expect(f.server.statistics.rateLimited == limited.count)
+        let id = try #require(limited.last)
+        #expect(try await f.server.store.reply(for: RequestKey(space: .ingress, id: id)) == nil)
+        await calm.close()
         await f.stop()
     }
 }

@@ -1,6 +1,7 @@
 import AbmTestSupport
 import AbmWire
 import CampaignCore
+import CampaignStore
 @testable import CampaignGateway
 import Foundation
 import Testing
@@ -228,6 +229,27 @@ struct ServerTests {
         #expect(try await f.control.call(["type": "clock.advance", "id": "a", "seconds": 3600])["now"] == "2026-03-02T10:00:00.000Z")
         #expect(try await f.control.call(["type": "clock.advance", "id": "b", "seconds": 60])["now"] == "2026-03-02T10:01:00.000Z")
         await f.stop()
+    }
+
+    /// Personal data is in the data directory: it is 0700 (also when it existed as 0755) and every file the
+    /// server writes there (database, WAL, shared memory, lock) is 0600.
+    @Test func theDataDirectoryIsOwnerOnly() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("abm-gw-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func mode(_ path: String) throws -> Int {
+            (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue ?? -1
+        }
+        for existing in [false, true] {
+            if existing { try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir) }
+            let f = try await ServerFixture.start(dataDirectory: dir)
+            #expect(try await f.ingress.call(lead(id: "p-\(existing)", account: "p"))["status"] == "accepted")
+            #expect(try mode(dir) == 0o700)
+            let files = try FileManager.default.contentsOfDirectory(atPath: dir)
+            #expect(Set(files).isSuperset(of: [StoreLock.fileName, ServerOptions.databaseFileName,
+                                               ServerOptions.databaseFileName + "-wal", ServerOptions.databaseFileName + "-shm"]))
+            for file in files { #expect(try mode(dir + "/" + file) == 0o600, "\(file)") }
+            await f.stop()
+        }
     }
 
     @Test func restartOnTheSameDataDirectoryKeepsEverything() async throws {

@@ -42,6 +42,27 @@ struct SQLiteStoreTests {
         try await second.close()
     }
 
+    @Test("the database, its WAL and shared-memory files are 0600, also when they existed with wider modes")
+    func filesAreOwnerOnly() async throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let path = dir.file("store.sqlite")
+        func mode(_ file: String) throws -> Int {
+            (try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? NSNumber)?.intValue ?? -1
+        }
+        let store = try SQLiteStore(path: path)
+        _ = try await store.commit([AccountWrite(accountId: "a", state: json("{\"s\":\"a\"}"), timer: .clear,
+                                                 events: [event("a")])])
+        for file in [path, path + "-wal", path + "-shm"] { #expect(try mode(file) == 0o600, "\(file)") }
+        try await store.close()
+        // A file made by an older build or by hand with the usual 0644 is tightened on open.
+        #expect(chmod(path, 0o644) == 0)
+        let again = try SQLiteStore(path: path)
+        _ = try await again.commit([AccountWrite(accountId: "b", state: json("{}"), timer: .clear)])
+        for file in [path, path + "-wal", path + "-shm"] { #expect(try mode(file) == 0o600, "\(file)") }
+        try await again.close()
+    }
+
     @Test("the writer runs WAL with synchronous=FULL by default, NORMAL only on request")
     func durabilitySettings() async throws {
         let dir = try TempDir()

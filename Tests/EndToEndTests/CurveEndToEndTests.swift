@@ -75,7 +75,8 @@ struct CurveEndToEndTests {
         // `--server-key=KEY`: a Z85 key may start with `-` (1 in 85), which a separate argument would make
         // look like an option (this test failed that way now and then).
         let status = try await Self.abm(["status", "acme", "--control", e.control, "--timeout", "5",
-                                         "--server-key=\(serverZ85)", "--key", path("operator.key")])
+                                         // `=`: a Z85 key may start with `-` (one in 85), which would read as an option.
+                                         "--server-key=" + serverZ85, "--key", path("operator.key")])
         #expect(status.status == 0, "\(status.stdout) \(status.stderr)")
 
         // Plaintext and unknown keys get no answer (exit 3, timeout); a producer key is no operator key.

@@ -132,6 +132,7 @@ public final class AbmServer: Sendable {
         }
         let gateway = GatewayServer(ingress: ingress, control: control, runtime: runtime, store: store,
                                     virtualClock: manual != nil, maxInFlightPerPeer: options.maxInFlightPerPeer,
+                                    maxBytesPerSecondPerPeer: options.maxBytesPerSecondPerPeer,
                                     logger: logger, metricsFactory: options.runtime.metricsFactory)
         gateway.start()
         logger.info("serving", metadata: ["ingress": "\(bound.ingress)", "control": "\(bound.control)",
@@ -157,13 +158,49 @@ public final class AbmServer: Sendable {
     }
 
     /// Reads the allow-lists again (SIGHUP) and swaps them in; on failure the current lists stay and
-    /// the error (naming the file and line) is thrown. Applies to new connections.
+    /// the error (naming the file and line) is thrown. New connections are checked against the new lists;
+    /// a socket whose list lost a key is rebound, which closes every connection it had accepted, so that
+    /// a removed key is cut off at once (its peers still allowed reconnect within ZeroMQ's reconnect
+    /// interval, 100 ms by default; a request caught in the cut gets no reply and is resent by its client).
     @discardableResult
-    public func reloadAllowLists() throws(SecurityError) -> ClientAllowLists {
+    public func reloadAllowLists() async throws(SecurityError) -> ClientAllowLists {
         guard let authenticator else {
             throw SecurityError(code: SecurityError.incompleteCurve, message: "CURVE is off: there are no allow-lists to reload")
         }
-        return try authenticator.reload()
+        let (old, fresh) = try authenticator.reload()
+        for domain in old.domainsLosingKeys(to: fresh) {
+            let (socket, endpoint) = switch domain {
+            case .ingress: (gateway.ingress, endpoints.ingress)
+            case .control: (gateway.control, endpoints.control)
+            case .events: (eventsSocket, endpoints.events)
+            }
+            do {
+                try await Self.rebind(socket, endpoint)
+                logger.notice("a key left the allow-list: connections closed, allowed peers reconnect",
+                              metadata: ["socket": "\(domain.rawValue)"])
+            } catch {
+                throw SecurityError(code: SecurityError.rebindFailed, message: "\(domain.rawValue) at \(endpoint): \(error)")
+            }
+        }
+        return fresh
+    }
+
+    /// Unbinds and binds again, which closes every connection accepted on `endpoint`; peers reconnect and
+    /// handshake again. The listener closes asynchronously, so the bind is retried while the port is still
+    /// held (within a second; it takes a few milliseconds here).
+    private static func rebind(_ socket: AsyncZMQSocket, _ endpoint: String) async throws {
+        try await socket.unbind(endpoint)
+        for attempt in 1...100 {
+            let failure: ZMQError
+            do {
+                _ = try await socket.bind(endpoint)
+                return
+            } catch {
+                failure = error
+            }
+            if failure.code != ZMQError.addressInUse || attempt == 100 { throw failure }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
     }
 
     /// The ZAP handler's counters (admitted, refused, reloads); nil when CURVE is off.

@@ -51,11 +51,21 @@ public struct ClientAllowLists: Sendable, Equatable {
     }
 
     func admits(_ key: CurveKey, in domain: ZAPDomain) -> Bool {
+        keys(of: domain).contains(key)
+    }
+
+    /// The keys admitted on the socket of `domain`.
+    public func keys(of domain: ZAPDomain) -> Set<CurveKey> {
         switch domain {
-        case .ingress: producers.contains(key)
-        case .control: operators.contains(key)
-        case .events: subscribers.contains(key)
+        case .ingress: producers
+        case .control: operators
+        case .events: subscribers
         }
+    }
+
+    /// The sockets on which `newer` admits fewer keys than these lists: a key was removed from their list.
+    public func domainsLosingKeys(to newer: ClientAllowLists) -> [ZAPDomain] {
+        ZAPDomain.allCases.filter { !keys(of: $0).isSubset(of: newer.keys(of: $0)) }
     }
 }
 
@@ -71,8 +81,9 @@ public struct ZAPStatistics: Sendable, Equatable {
 /// admitted when it is in the allow-list of that socket's domain.
 ///
 /// The lists sit behind a lock and are replaced whole by `reload()`, so a handshake sees the old set or
-/// the new one, never a mix. Only new connections are checked: a connection admitted before a reload
-/// stays until it reconnects (libzmq has no way to drop one peer of a ROUTER).
+/// the new one, never a mix. ZAP sees handshakes only, so a connection admitted before a reload would stay:
+/// `AbmServer.reloadAllowLists()` therefore rebinds each socket whose list lost a key, which closes all its
+/// connections (libzmq cannot drop one peer of a ROUTER or PUB); the peers still allowed reconnect.
 final class ZAPAuthenticator: Sendable {
     static let endpoint = "inproc://zeromq.zap.01"
 
@@ -122,12 +133,16 @@ final class ZAPAuthenticator: Sendable {
         [.curveServer(true), .curveSecretKey(serverKeys.secretKey), .zapDomain(domain.rawValue), .zapEnforceDomain(true)]
     }
 
-    /// Reads the lists again; on any failure the current lists stay and the error is thrown.
-    func reload() throws(SecurityError) -> ClientAllowLists {
+    /// Reads the lists again; on any failure the current lists stay and the error is thrown. Returns the
+    /// lists replaced and the fresh ones.
+    func reload() throws(SecurityError) -> (old: ClientAllowLists, new: ClientAllowLists) {
         let fresh = try ClientAllowLists.load(settings)
-        state.lists.withLock { $0 = fresh }
+        let old = state.lists.withLock { lists in
+            defer { lists = fresh }
+            return lists
+        }
         state.counters.withLock { $0.reloads += 1 }
-        return fresh
+        return (old, fresh)
     }
 
     var statistics: ZAPStatistics { state.counters.withLock { $0 } }

@@ -44,12 +44,15 @@ final class GatewayServer: Sendable {
     private let controlReplies: BatchingSender
     private let ingressWindows: PeerWindows
     private let controlWindows: PeerWindows
+    private let ingressBytes: PeerByteBudget
+    private let controlBytes: PeerByteBudget
     private let loops = Mutex<[Task<Void, Never>]>([])
     private let counters = Mutex(GatewayStatistics(requests: 0, malformed: 0, unroutable: 0, failedReplies: 0))
     private let metrics: GatewayMetrics
 
     init(ingress: AsyncZMQSocket, control: AsyncZMQSocket, runtime: CampaignRuntime, store: any CampaignStorage,
-         virtualClock: Bool, maxInFlightPerPeer: Int, logger: Logger, metricsFactory: (any MetricsFactory)? = nil) {
+         virtualClock: Bool, maxInFlightPerPeer: Int, maxBytesPerSecondPerPeer: Int, logger: Logger,
+         metricsFactory: (any MetricsFactory)? = nil, monotonicNanoseconds: (@Sendable () -> UInt64)? = nil) {
         self.metrics = GatewayMetrics(factory: metricsFactory)
         self.ingress = ingress
         self.control = control
@@ -61,6 +64,13 @@ final class GatewayServer: Sendable {
         self.controlReplies = BatchingSender(socket: control)
         self.ingressWindows = PeerWindows(limit: maxInFlightPerPeer)
         self.controlWindows = PeerWindows(limit: maxInFlightPerPeer)
+        if let monotonicNanoseconds {
+            self.ingressBytes = PeerByteBudget(bytesPerSecond: maxBytesPerSecondPerPeer, now: monotonicNanoseconds)
+            self.controlBytes = PeerByteBudget(bytesPerSecond: maxBytesPerSecondPerPeer, now: monotonicNanoseconds)
+        } else {
+            self.ingressBytes = PeerByteBudget(bytesPerSecond: maxBytesPerSecondPerPeer)
+            self.controlBytes = PeerByteBudget(bytesPerSecond: maxBytesPerSecondPerPeer)
+        }
     }
 
     /// Starts reading both ROUTERs.
@@ -193,6 +203,8 @@ final class GatewayServer: Sendable {
             ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(refuseBlocked(Self.blockedAck, .ingress))))
             return nil
         }
+        // Charged before decoding (the work it bounds); refused after, so that the refusal carries the id.
+        let withinBudget = ingressBytes.spend(identity, Self.requestBytes(message))
         let request: WireRequest
         do {
             request = try decoder.decodeIngress(try Self.requestFrames(message))
@@ -214,7 +226,7 @@ final class GatewayServer: Sendable {
             ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(Ack.rejected(id: request.id, error: error).encode())))
             return nil
         }
-        if let refusal = rateLimit(identity, ingressWindows, ingressReplies) {
+        if let refusal = withinBudget ? rateLimit(identity, ingressWindows, ingressReplies) : overBudget(ingressBytes) {
             logRefusal(.ingress, type: request.type, id: request.id, refusal)
             metrics.count(request.type, .rateLimited)
             ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(
@@ -253,6 +265,7 @@ final class GatewayServer: Sendable {
         if controlReplies.isBlocked(identity) {
             return controlReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(refuseBlocked(Self.blockedReply, .control))))
         }
+        let withinBudget = controlBytes.spend(identity, Self.requestBytes(message))
         let request: WireRequest
         do {
             request = try decoder.decodeControl(try Self.requestFrames(message))
@@ -274,7 +287,7 @@ final class GatewayServer: Sendable {
             self?.logRefusal(.control, type: request.type, id: request.id, error, accountId: request.accountId)
             reply(ControlReply.failure(id: request.id, error: error))
         }
-        if let refusal = rateLimit(identity, controlWindows, controlReplies) {
+        if let refusal = withinBudget ? rateLimit(identity, controlWindows, controlReplies) : overBudget(controlBytes) {
             // Counted as rate-limited, not as answered: straight to the socket, not through `reply`.
             metrics.count(type, .rateLimited)
             logRefusal(.control, type: type, id: request.id, refusal, accountId: request.accountId)
@@ -416,6 +429,20 @@ final class GatewayServer: Sendable {
         counters.withLock { $0.rateLimited += 1 }
         return AbmError(code: ErrorCode.rateLimited, message:
             "more than \(windows.limit) requests in flight on this connection; read replies, then resend the same id")
+    }
+
+    /// The `rate_limited` refusal (counted) of a request over its peer's bytes per second.
+    private func overBudget(_ budget: PeerByteBudget) -> AbmError {
+        counters.withLock { $0.rateLimited += 1 }
+        return AbmError(code: ErrorCode.rateLimited, message:
+            "more than \(budget.bytesPerSecond) request bytes per second on this connection; slow down, then resend the same id")
+    }
+
+    /// The bytes a request costs: its frames after the identity.
+    private static func requestBytes(_ message: ZMQMessage) -> Int {
+        var n = 0
+        for k in 1..<max(1, message.count) { n += message[k].count }
+        return n
     }
 
     /// A peer whose last reply was dropped (it does not read) is cut off: its requests are refused

@@ -2,7 +2,8 @@ import AbmWire
 import CampaignStore
 import Foundation
 
-/// The server's data directory, created when missing and locked for this process (`StoreLock`).
+/// The server's data directory, created when missing, made owner-only (0700) and locked for this process
+/// (`StoreLock`, whose file is 0600 like the database files).
 ///
 /// `abandon()` undoes a start that failed later on (a port in use): it drops the lock and removes the
 /// directory when this start created it and nothing but the lock file is in it, so a failed start leaves
@@ -21,10 +22,17 @@ struct LockedDataDirectory: Sendable {
         }
         if !existed {
             do {
-                try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true,
+                                                        attributes: [.posixPermissions: 0o700])
             } catch {
                 throw StoreError(code: "store.lock_failed", message: "cannot create the data directory \(path): \(error.localizedDescription)")
             }
+        }
+        // Personal data is inside: owner only, also for a directory made beforehand with the usual 0755.
+        do {
+            try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: url.path)
+        } catch {
+            throw StoreError(code: "store.lock_failed", message: "cannot make the data directory \(path) 0700: \(error.localizedDescription)")
         }
         do {
             lock = try StoreLock.acquire(directory: path)

@@ -23,6 +23,11 @@ public struct ServerOptions: Sendable {
     /// Requests one client connection (ROUTER peer) may have in flight; past it its requests are refused
     /// with `rate_limited` (protocol §12) while other clients go on. Default 4,096.
     public var maxInFlightPerPeer: Int = 4096
+    /// Request bytes per second one client connection may send on ingress, and again on control (a token
+    /// bucket holding one second's worth, at least one largest message); past it its requests are refused
+    /// with `rate_limited` while other clients go on. Default 128 MiB/s (well above what one connection of
+    /// `abm bench` sends, so it bounds a flood without slowing a fast producer).
+    public var maxBytesPerSecondPerPeer: Int = 128 << 20
     /// Replies libzmq queues for one peer (the ROUTERs' `ZMQ_SNDHWM`). A peer with this many unread
     /// replies does not read: further replies to it are dropped and its requests refused with
     /// `rate_limited` until it reads again. Well above `maxInFlightPerPeer`, so that a client that reads
