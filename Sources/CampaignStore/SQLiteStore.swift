@@ -244,9 +244,9 @@ public final class SQLiteStore: CampaignStorage {
                 try insertSuppression.execute()
             }
             if let entry = writes[w].index {
-                upsertIndex.setUncheckedArguments([accountId, shard, entry.campaignId, entry.status,
-                                                   StoreTime.millis(entry.startedAt), StoreTime.millis(entry.statusSince)])
-                try upsertIndex.execute()
+                try RawStatement(upsertIndex).execute(.text(accountId), .int(shard), .text(entry.campaignId),
+                                                      .text(entry.status), .int(StoreTime.millis(entry.startedAt)),
+                                                      .int(StoreTime.millis(entry.statusSince)))
             }
         }
         if newAccounts > 0 {
