@@ -111,7 +111,7 @@ struct SyntheticDecider: CampaignDecider {
         case .response:
             effects.append(.cancelTimer)
             s.campaignsStarted = 99
-        case .command:
+        case .command, .erase:
             break
         }
         return .success(Transition(state: s, effects: effects, outcome: Outcome(campaignId: "c1")))

@@ -142,6 +142,11 @@ public enum Requests {
         .object(["type": "stats", "id": .string(id ?? newID())])
     }
 
+    /// Erases a person (protocol §7.9).
+    public static func erase(email: String, id: String? = nil) -> JSONValue {
+        .object(["type": "erase", "id": .string(id ?? newID()), "email": .string(email)])
+    }
+
     /// Virtual clock only.
     public static func clockAdvance(seconds: Double, id: String? = nil) -> JSONValue {
         let value: JSONValue = seconds == seconds.rounded() && abs(seconds) < 1e15 ? .int(Int64(seconds)) : .double(seconds)

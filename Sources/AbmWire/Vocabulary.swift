@@ -58,6 +58,8 @@ public enum EventType: String, Sendable, CaseIterable, Hashable, Codable {
     case campaignCancelled = "campaign.cancelled"
     case contactSuppressed = "contact.suppressed"
     case conflictDetected = "conflict.detected"
+    /// An operator erased a person (`erase`): the audit record, carrying no personal data.
+    case contactErased = "contact.erased"
 }
 
 extension EventType: CustomStringConvertible {
@@ -92,6 +94,8 @@ public enum ContactStatus: String, Codable, Sendable, CaseIterable, Equatable {
     case suppressed
     /// Set aside: a message to it could not be rendered cleanly (`conflict.detected`, `message_not_clean`).
     case blocked
+    /// Erased on an operator's request (`erase`): its personal data is gone and it is never contacted again.
+    case erased
 }
 
 /// Why a touch goes to this contact (`touchpoint.due.reason`, `next_touch.reason`).

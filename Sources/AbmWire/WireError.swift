@@ -46,11 +46,13 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, Codable, Expressi
     public static let `internal`: ErrorCode = "internal"
     /// Too many requests in flight on the connection, or it does not read its replies.
     public static let rateLimited: ErrorCode = "rate_limited"
+    /// Replay from before the oldest event kept: retention pruned the events asked for.
+    public static let eventsPruned: ErrorCode = "events_pruned"
 
     /// Every code a server sends, in the order of §9 (documentation checks and tests).
     public static let protocolCodes: [ErrorCode] = [
         badFraming, invalidJSON, missingField, invalidField, unknownType, notFound, invalidState,
-        invalidConfig, notVirtualClock, notOwner, `internal`, rateLimited,
+        invalidConfig, notVirtualClock, notOwner, `internal`, rateLimited, eventsPruned,
     ]
 
     // Codes the runtime uses internally; the gateway maps them to `internal` or `not_owner` on the wire.

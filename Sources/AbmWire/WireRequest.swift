@@ -18,13 +18,15 @@ public enum WireRequest: Sendable, Equatable {
     case list(id: String, CampaignFilter)
     /// Counts: campaigns by status, resident/passivated, timers, parked, outbox.
     case stats(id: String)
+    /// Erasure of a person: `email` trimmed and lower-cased, with an `@`.
+    case erase(id: String, email: String)
 
     /// The client's request id (the idempotency key within the socket's id space).
     public var id: String {
         switch self {
         case .lead(let id, _, _), .response(let id, _), .pause(let id, _, _), .resume(let id, _),
              .cancel(let id, _), .status(let id, _), .events(let id, _, _), .clockAdvance(let id, _),
-             .list(let id, _), .stats(let id):
+             .list(let id, _), .stats(let id), .erase(let id, _):
             return id
         }
     }
@@ -42,6 +44,7 @@ public enum WireRequest: Sendable, Equatable {
         case .clockAdvance: "clock.advance"
         case .list: "list"
         case .stats: "stats"
+        case .erase: "erase"
         }
     }
 
@@ -50,14 +53,15 @@ public enum WireRequest: Sendable, Equatable {
         switch self {
         case .lead(_, let a, _), .pause(_, let a, _), .resume(_, let a), .cancel(_, let a), .status(_, let a): a
         case .response(_, let r): r.accountId
-        case .events, .clockAdvance, .list, .stats: nil
+        case .events, .clockAdvance, .list, .stats, .erase: nil
         }
     }
 
-    /// Whether a repeated id replays the stored reply (true) or is answered afresh (`status`, `events`).
+    /// Whether a repeated id replays the stored reply (true) or is answered afresh (`status`, `events`,
+    /// and `erase`, which is idempotent: running it again finishes an interrupted one).
     public var repliesAreStored: Bool {
         switch self {
-        case .status, .events, .list, .stats: false
+        case .status, .events, .list, .stats, .erase: false
         default: true
         }
     }
@@ -103,14 +107,15 @@ public struct WireDecoder: Sendable {
         switch type {
         case "lead": return try body.lead()
         case "response": return try body.response()
-        case "pause", "resume", "cancel", "status", "events", "clock.advance", "list", "stats":
+        case "pause", "resume", "cancel", "status", "events", "clock.advance", "list", "stats", "erase":
             throw body.error(.unknownType, "`type` `\(type)` is a control command; send it to the control socket", "type")
         default:
             throw body.error(.unknownType, "unknown request type `\(type.prefix(64))` (ingress accepts lead, response)", "type")
         }
     }
 
-    /// The control socket: `pause`, `resume`, `cancel`, `status`, `events`, `clock.advance`, `list`, `stats`.
+    /// The control socket: `pause`, `resume`, `cancel`, `status`, `events`, `clock.advance`, `list`, `stats`,
+    /// `erase`.
     public func decodeControl(_ frames: [[UInt8]]) throws(AbmError) -> WireRequest {
         var body = try parseBody(frames)
         let type = try body.header()
@@ -125,11 +130,12 @@ public struct WireDecoder: Sendable {
         case "clock.advance": return try body.clockAdvance()
         case "list": return try body.list()
         case "stats": return .stats(id: try body.requireId())
+        case "erase": return try body.erase()
         case "lead", "response":
             throw body.error(.unknownType, "`type` `\(type)` is an ingress request; send it to the ingress socket", "type")
         default:
             throw body.error(.unknownType,
-                             "unknown command `\(type.prefix(64))` (control accepts pause, resume, cancel, status, events, clock.advance, list, stats)", "type")
+                             "unknown command `\(type.prefix(64))` (control accepts pause, resume, cancel, status, events, clock.advance, list, stats, erase)", "type")
         }
     }
 
@@ -278,6 +284,18 @@ public struct RequestBody: Sendable {
         query.limit = Int(try integer("limit", default: Int64(WireLimits.defaultListLimit),
                                       range: 1...Int64(WireLimits.maxListLimit)))
         return .list(id: id, query)
+    }
+
+    func erase() throws(AbmError) -> WireRequest {
+        let id = try requireId()
+        guard let raw = try optionalString("email", max: WireLimits.maxEmailBytes) else {
+            throw error(.missingField, "`email` is required", "email")
+        }
+        let email = String(raw.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed()).lowercased()
+        guard email.contains("@"), !email.hasPrefix("@"), !email.hasSuffix("@") else {
+            throw error(.invalidField, "`email` must be an email address, got `\(raw.prefix(64))`", "email")
+        }
+        return .erase(id: id, email: email)
     }
 
     func clockAdvance() throws(AbmError) -> WireRequest {

@@ -70,6 +70,9 @@ public struct CampaignEngine: Sendable {
         case .timerFired(let dueAt):
             handleTimer(dueAt: (dueAt.timeIntervalSince1970 * 1000).rounded(.down) / 1000, now: now, work: &work)
             result = .success(())
+        case .erase(let email, let hash):
+            handleErase(email: email, emailSHA256: hash, now: now, work: &work)
+            result = .success(())
         }
         switch result {
         case .failure(let e): return .failure(e)

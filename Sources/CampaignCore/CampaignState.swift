@@ -37,6 +37,8 @@ public struct ContactState: Codable, Sendable, Equatable {
         case suppressed
         /// Set aside because a message to it could not be rendered cleanly (reported as `conflict.detected`).
         case blocked
+        /// Erased on an operator's request: its personal fields are blanked and it is never touched again.
+        case erased
     }
 
     // Declaration order is layout order: the strings, then 8-byte scalars, then the small ones, which

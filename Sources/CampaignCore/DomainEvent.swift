@@ -53,6 +53,7 @@ public enum EventPayload: Sendable, Equatable {
     case campaignCancelled(StatusReason)
     case contactSuppressed(ContactSuppressed)
     case conflictDetected(ConflictDetected)
+    case contactErased(ContactErased)
 
     public var type: EventType {
         switch self {
@@ -66,6 +67,7 @@ public enum EventPayload: Sendable, Equatable {
         case .campaignCancelled: return .campaignCancelled
         case .contactSuppressed: return .contactSuppressed
         case .conflictDetected: return .conflictDetected
+        case .contactErased: return .contactErased
         }
     }
 
@@ -216,6 +218,19 @@ public enum EventPayload: Sendable, Equatable {
         public init(reason: CompletionReason?, steps: Int? = nil) {
             self.reason = reason
             self.steps = steps
+        }
+    }
+
+    /// `contact.erased`: the audit record of an erasure. No personal data: the address only as its hash.
+    public struct ContactErased: Sendable, Equatable {
+        /// nil (written as `null`) when the address was not a contact (only remembered as having answered).
+        public var contactId: String?
+        /// `EmailHash` of the erased address (lower-case hex SHA-256).
+        public var emailSHA256: String
+
+        public init(contactId: String?, emailSHA256: String) {
+            self.contactId = contactId
+            self.emailSHA256 = emailSHA256
         }
     }
 

@@ -67,7 +67,7 @@ extension CampaignEngine {
         for c in previous.contacts {
             switch c.standing {
             case .replied, .meetingScheduled, .negative, .unsubscribed, .bounced: out[c.email] = c.standing
-            case .active, .suppressed, .blocked: break
+            case .active, .suppressed, .blocked, .erased: break  // an erased address is kept only as a hash
             }
         }
         return out

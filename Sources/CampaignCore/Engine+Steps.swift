@@ -194,7 +194,7 @@ extension CampaignEngine {
         let (ch, attempt) = channel(for: camp.contacts[i])
         let step = camp.steps + 1
         var referred: Int?
-        if !camp.contacts[i].isPrimary, let p = camp.primaryIndex, camp.contacts[p].standing != .unsubscribed,
+        if !camp.contacts[i].isPrimary, let p = camp.primaryIndex, camp.contacts[p].standing != .unsubscribed, camp.contacts[p].standing != .erased,
            camp.contacts[p].standing != .suppressed {
             referred = p
         }

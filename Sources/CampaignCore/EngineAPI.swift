@@ -15,6 +15,9 @@ public enum CampaignInput: Sendable, Equatable {
     /// The account's timer came due. `dueAt` is the due time it was scheduled for (events fired by a
     /// timer are stamped with it); `now` passed alongside may be later (fired late after a restart).
     case timerFired(dueAt: Date)
+    /// Erase a person from the account: `email` is normalised (lower-case), `emailSHA256` its hash
+    /// (`EmailHash`), written in the audit event instead of the address.
+    case erase(email: String, emailSHA256: String)
 }
 
 public enum CampaignCommand: Sendable, Equatable {

@@ -88,6 +88,10 @@ public enum EventBody {
             if let v = p.channel { w.raw(#","channel":"#); w.channel(v) }
             w.raw(#","conflict":"#); w.string(p.conflict.rawValue)
             w.raw(#","contact_id":"#); w.nullable(p.contactId)
+        case .contactErased(let p):
+            w.campaignId(event)
+            w.raw(#","contact_id":"#); w.nullable(p.contactId)
+            w.raw(#","email_sha256":"#); w.string(p.emailSHA256)
         }
         w.finish(event)
         return w.out
@@ -280,6 +284,8 @@ extension EventPayload {
         case .conflictDetected:
             self = .conflictDetected(.init(conflict: try requiredWord("conflict"), contactId: try nullableStr("contact_id"),
                                            channel: try channel("channel")))
+        case .contactErased:
+            self = .contactErased(.init(contactId: try nullableStr("contact_id"), emailSHA256: try str("email_sha256")))
         }
     }
 }

@@ -63,6 +63,7 @@ enum StatusView {
         case .bounced: return .bounced
         case .suppressed: return .suppressed
         case .blocked: return .blocked
+        case .erased: return .erased
         }
     }
 }

@@ -254,6 +254,49 @@ actor CampaignActor {
     /// Gives a claimed turn back without deciding anything.
     func releaseClaim() { release() }
 
+    // MARK: - Erasure
+
+    /// Erases a person from this account: the engine blanks the contact (`CampaignInput.erase`), and the
+    /// stored events naming the person are rewritten in the same commit. Returns how many events were
+    /// rewritten.
+    func erase(email: String, emailSHA256: String) async throws -> Int {
+        await acquire()
+        defer { release() }
+        guard !broken else { throw Failure.dropped }
+        do {
+            try await ensureLoaded()
+            let now = env.clock.now
+            let before = EventRedaction.personalStrings(in: state, email: email)
+            let d = try decide(.erase(email: email, emailSHA256: emailSHA256), now: now, timerDue: nil, request: nil,
+                               wantsStatus: false, makeReply: nil)
+            var events: [StoredEvent] = []
+            var after: Int64 = 0
+            while true {
+                let page = try await env.store.events(accountId: accountId, afterSeq: after, limit: 1000)
+                events += page
+                guard page.count == 1000, let last = page.last else { break }
+                after = last.seq
+            }
+            let bodies = events.map { [UInt8]($0.body) }
+            let personal = before + EventRedaction.personalStrings(inBodies: bodies, email: email)
+            var rewrites: [EventRewrite] = []
+            for (event, body) in zip(events, bodies) {
+                if let new = EventRedaction.redact(body, email: email, personal: personal) {
+                    rewrites.append(EventRewrite(seq: event.seq, body: Data(new)))
+                }
+            }
+            var write = d.write ?? AccountWrite(accountId: accountId)
+            write.epoch = env.ownership.epoch(write.shard) ?? 0
+            write.erasure = ErasureWrite(email: email, emailSHA256: emailSHA256, eventRewrites: rewrites)
+            _ = try await env.committer.submit(write, touching: d.touches, urgent: true)
+            apply(d)
+            return rewrites.count
+        } catch {
+            broken = true
+            throw error
+        }
+    }
+
     // MARK: - The turn
 
     /// A decision turned into one `AccountWrite` (nil when there is nothing to store), not yet applied.
@@ -337,6 +380,7 @@ actor CampaignActor {
         if let key = request, let makeReply {
             let data = makeReply(transition.outcome, status)
             write.request = (key, data)
+            write.requestAt = now
             reply = data
         }
         let empty = write.state == nil && write.events.isEmpty && write.request == nil && write.suppressions.isEmpty
@@ -394,7 +438,7 @@ extension CampaignInput {
     /// Responses and operator commands go ahead of leads and timer turns in the commit queue.
     var isUrgent: Bool {
         switch self {
-        case .response, .command: true
+        case .response, .command, .erase: true
         case .lead, .timerFired: false
         }
     }

@@ -73,6 +73,8 @@ public struct CampaignStats: Sendable, Equatable {
     /// The last event seq committed and the last one published.
     public var lastSeq: Int64
     public var publishedSeq: Int64
+    /// The highest seq removed by retention (0: none); replay works from `after_seq` ≥ it.
+    public var prunedSeq: Int64 = 0
 
     public var total: Int { byStatus.values.reduce(0, +) }
 

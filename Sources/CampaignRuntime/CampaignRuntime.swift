@@ -25,6 +25,7 @@ public final class CampaignRuntime: Sendable {
     private struct Lifecycle {
         var phase = Phase.created
         var sweeper: Task<Void, Never>?
+        var pruner: Task<Void, Never>?
         var inFlight = 0
         var drainWaiters: [CheckedContinuation<Void, Never>] = []
         /// `stopTurns()` has finished: every turn is done and its writes committed.
@@ -44,6 +45,7 @@ public final class CampaignRuntime: Sendable {
     let lanes = AccountLanes()
     private let owner: String
     private let idleSweepInterval: TimeInterval?
+    private let retention: RetentionPolicy
     private let lifecycle = Locked(Lifecycle())
     let logger: Logger
 
@@ -86,6 +88,7 @@ public final class CampaignRuntime: Sendable {
         self.env = env
         self.owner = configuration.owner
         self.idleSweepInterval = configuration.idleSweepInterval
+        self.retention = configuration.retention
         self.outbox = outbox
         self.committer = committer
         self.coordinator = coordinator
@@ -136,9 +139,19 @@ public final class CampaignRuntime: Sendable {
                 }
             }
         }
+        let pruner = (retention.events != nil || retention.requestIds != nil) ? Task { [weak self, retention, logger] in
+            // Wall-clock pacing; the ages are on the runtime's clock (`prune`).
+            while (try? await Task.sleep(nanoseconds: UInt64(retention.interval * 1e9))) != nil {
+                guard let self else { return }
+                do { _ = try await self.prune(retention) } catch {
+                    logger.warning("retention pass failed", metadata: ["error": "\(error)"])
+                }
+            }
+        } : nil
         lifecycle.withLock {
             $0.phase = .running
             $0.sweeper = sweeper
+            $0.pruner = pruner
         }
         await scheduler.start()
         logger.info("runtime started", metadata: ["timers": "\(loaded)"])
@@ -147,7 +160,7 @@ public final class CampaignRuntime: Sendable {
     /// Stops firing timers (the timer turns already running finish); requests are still taken. The first
     /// step of a graceful stop after the gateway drained; `shutdown()` does it too.
     public func stopTimers() async {
-        lifecycle.withLock { $0.sweeper?.cancel() }
+        lifecycle.withLock { $0.sweeper?.cancel(); $0.pruner?.cancel() }
         await scheduler.stop()
     }
 
@@ -167,7 +180,7 @@ public final class CampaignRuntime: Sendable {
             return running
         }
         guard wasRunning else { return }
-        lifecycle.withLock { $0.sweeper?.cancel() }
+        lifecycle.withLock { $0.sweeper?.cancel(); $0.pruner?.cancel() }
         await scheduler.stop()
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let done = lifecycle.withLock { l -> Bool in
@@ -449,10 +462,12 @@ public final class CampaignRuntime: Sendable {
             let resident = coordinator.residentCount
             let lastSeq = try await store.lastSeq()
             let published = await outbox.lastPublishedSeq
-            return CampaignStats(byStatus: byStatus, resident: resident, passivated: max(0, stored - resident),
-                                 timersPending: env.timers.count, timersOverdue: env.timers.countDue(upTo: clock.now),
-                                 parked: coordinator.parkedAccounts.count, outboxLag: max(0, lastSeq - published),
-                                 lastSeq: lastSeq, publishedSeq: published)
+            var stats = CampaignStats(byStatus: byStatus, resident: resident, passivated: max(0, stored - resident),
+                                      timersPending: env.timers.count, timersOverdue: env.timers.countDue(upTo: clock.now),
+                                      parked: coordinator.parkedAccounts.count, outboxLag: max(0, lastSeq - published),
+                                      lastSeq: lastSeq, publishedSeq: published)
+            stats.prunedSeq = try await store.prunedSeq()
+            return stats
         } catch {
             throw Self.unavailable(error)
         }
@@ -518,8 +533,13 @@ public final class CampaignRuntime: Sendable {
     static let readinessMetaKey = "readyz.probe"
 
     /// Stored events with `seq > afterSeq`, in order (replay).
+    /// - Throws: `AbmError` `events_pruned` when retention removed events after `afterSeq`.
     public func events(afterSeq: Int64, limit: Int) async throws -> [StoredEvent] {
-        try await store.events(afterSeq: afterSeq, limit: limit)
+        let events = try await store.events(afterSeq: afterSeq, limit: limit)
+        // Checked after the read: a pass pruning meanwhile cannot slip a gap past it.
+        let pruned = try await store.prunedSeq()
+        if afterSeq < pruned { throw Self.eventsPrunedError(afterSeq: afterSeq, prunedSeq: pruned) }
+        return events
     }
 
     /// Virtual clock only: moves the clock `seconds` ahead, running everything due on the way in

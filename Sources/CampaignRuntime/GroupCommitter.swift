@@ -217,6 +217,7 @@ actor GroupCommitter {
         var all: [StoredEvent] = []
         for i in writes.indices {  // by index: a copy of each write would retain all of its parts
             if !writes[i].suppressions.isEmpty { suppressions.insert(contentsOf: writes[i].suppressions) }
+            if let erasure = writes[i].erasure { suppressions.erase(erasure.email, emailSHA256: erasure.emailSHA256) }
             if i < numbered.count { all.append(contentsOf: numbered[i]) }
         }
         if !all.isEmpty { await outbox.enqueue(all) }

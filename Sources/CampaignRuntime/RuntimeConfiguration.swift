@@ -27,6 +27,8 @@ public struct RuntimeConfiguration: Sendable {
     public var markPublishedEvery: Int
     /// This process's name as a shard owner (stored in the lease rows; shows who took a store over).
     public var owner: String
+    /// How long events and request ids are kept (`RetentionPolicy`: events forever, request ids 30 days).
+    public var retention: RetentionPolicy = RetentionPolicy()
     public var logger: Logger
     /// Where the runtime's metrics go (`RuntimeMetrics`); nil: the process-wide `MetricsSystem.factory`
     /// (a no-op until bootstrapped).

@@ -1,26 +1,64 @@
 import AbmWire
+import CampaignStore
+import Crypto
 import Foundation
 
 /// The global suppression list, in memory (loaded at start, extended after each commit), so the engine
-/// can ask synchronously through `EngineContext`.
+/// can ask synchronously through `EngineContext`. Erased addresses are kept only as their hash
+/// (`Suppression.hashed`); an address is hashed to look it up only while there is at least one.
 final class SuppressionList: Sendable {
-    private let emails: Locked<Set<String>>
+    private struct Entries {
+        var emails: Set<String> = []
+        var hashes: Set<String> = []
+
+        mutating func add(_ entry: String) {
+            if let hash = Suppression.hash(of: entry) { hashes.insert(hash) } else { emails.insert(entry) }
+        }
+    }
+
+    private let entries: Locked<Entries>
 
     init(_ initial: Set<String> = []) {
-        emails = Locked(initial)
+        var e = Entries()
+        initial.forEach { e.add($0) }
+        entries = Locked(e)
     }
 
     func contains(_ email: String) -> Bool {
-        emails.withLock { $0.contains(email) }
+        let (plain, hashed) = entries.withLock { ($0.emails.contains(email), !$0.hashes.isEmpty) }
+        if plain { return true }
+        guard hashed else { return false }
+        let hash = EmailHash.sha256(email)
+        return entries.withLock { $0.hashes.contains(hash) }
     }
 
     func insert<S: Sequence>(contentsOf more: S) where S.Element == String {
-        emails.withLock { $0.formUnion(more) }
+        entries.withLock { e in more.forEach { e.add($0) } }
+    }
+
+    /// An erased address: from now on only its hash is kept.
+    func erase(_ email: String, emailSHA256: String) {
+        entries.withLock {
+            $0.emails.remove(email)
+            $0.hashes.insert(emailSHA256)
+        }
     }
 
     func replace(with all: Set<String>) {
-        emails.withLock { $0 = all }
+        var e = Entries()
+        all.forEach { e.add($0) }
+        entries.withLock { $0 = e }
     }
 
-    var count: Int { emails.withLock { $0.count } }
+    var count: Int { entries.withLock { $0.emails.count + $0.hashes.count } }
+}
+
+/// The hash an erased address is kept as: lower-case hex SHA-256 of its normalised (lower-case) form.
+public enum EmailHash {
+    public static func sha256(_ email: String) -> String {
+        SHA256.hash(data: Data(email.lowercased().utf8)).map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+    }
 }

@@ -30,6 +30,14 @@ enum EventBody {
     }
 
     /// Validates a body without numbering it (used to check a whole batch before applying any of it).
+    /// A rewritten body keeps its seq first and stays an object.
+    static func checkRewrite(_ r: EventRewrite) throws {
+        guard r.body.starts(with: Data("{\"seq\":\(r.seq),".utf8)), r.body.last == UInt8(ascii: "}") else {
+            throw StoreError(code: "store.event_body_not_object",
+                             message: "the rewritten body of event \(r.seq) must be an object starting with its seq")
+        }
+    }
+
     static func validate(_ body: Data, type: String) throws {
         _ = try numbered(seq: 0, body: body, type: type)
     }

@@ -14,6 +14,10 @@ public actor InMemoryStore: CampaignStorage {
     private var timerByAccount: [String: Int64] = [:]
     private var log: [StoredEvent] = []
     private var replies: [RequestKey: Data] = [:]
+    /// Request ids in decision order with their time (ms), for retention.
+    private var requestLog: [(key: RequestKey, at: Int64)] = []
+    /// The highest seq pruned by retention (the log holds prunedThrough+1 … lastSeq).
+    private var prunedThrough: Int64 = 0
     private var suppressed: Set<String> = []
     private var metaValues: [String: String] = [:]
     private var published: Int64 = 0
@@ -55,7 +59,10 @@ public actor InMemoryStore: CampaignStorage {
             }
             if write.state != nil { versions[write.accountId] = current + 1 }
         }
-        var seq = log.last?.seq ?? 0
+        for write in writes {
+            for r in write.erasure?.eventRewrites ?? [] { try EventBody.checkRewrite(r) }
+        }
+        var seq = log.last?.seq ?? prunedThrough
         var result: [[StoredEvent]] = []
         result.reserveCapacity(writes.count)
         for write in writes {
@@ -81,6 +88,15 @@ public actor InMemoryStore: CampaignStorage {
             }
             if let request = write.request, replies[request.key] == nil {
                 replies[request.key] = request.reply
+                requestLog.append((request.key, write.requestAt.map(StoreTime.millis) ?? 0))
+            }
+            if let erasure = write.erasure {
+                for r in erasure.eventRewrites {
+                    let i = Int(r.seq - prunedThrough - 1)
+                    if log.indices.contains(i), log[i].accountId == write.accountId { log[i].body = r.body }
+                }
+                suppressed.remove(erasure.email.lowercased())
+                suppressed.insert(Suppression.hashed(erasure.emailSHA256))
             }
             for email in write.suppressions { suppressed.insert(email.lowercased()) }
             if var entry = write.index {
@@ -175,8 +191,8 @@ public actor InMemoryStore: CampaignStorage {
 
     public func events(afterSeq: Int64, limit: Int) throws -> [StoredEvent] {
         try open()
-        // Seqs are 1…n at indices 0…n-1.
-        let start = Int(max(0, min(afterSeq, Int64(log.count))))
+        // Seqs are prunedThrough+1 … at indices 0….
+        let start = Int(max(0, min(afterSeq - prunedThrough, Int64(log.count))))
         return Array(log[start...].prefix(max(0, limit)))
     }
 
@@ -236,6 +252,57 @@ public actor InMemoryStore: CampaignStorage {
     public func accountCount() throws -> Int {
         try open()
         return accounts.count
+    }
+
+    public func accounts(mentioning text: String, limit: Int) throws -> [String] {
+        try open()
+        let needle = Data(text.utf8)
+        guard !needle.isEmpty else { return [] }
+        var found = Set(accounts.filter { $0.value.state.firstRange(of: needle) != nil }.keys)
+        for e in log where e.body.firstRange(of: needle) != nil { found.insert(e.accountId) }
+        return Array(found.sorted { accountOrder($0, $1) }.prefix(max(0, limit)))
+    }
+
+    public func finishErasure(email: String, emailSHA256: String, replacement: String) throws -> Int {
+        try open()
+        let needle = Data(email.utf8)
+        var rewritten = 0
+        for (key, reply) in replies where reply.firstRange(of: needle) != nil {
+            replies[key] = SQLiteStore.replacing(needle, with: Data(replacement.utf8), in: reply)
+            rewritten += 1
+        }
+        suppressed.remove(email.lowercased())
+        suppressed.insert(Suppression.hashed(emailSHA256))
+        return rewritten
+    }
+
+    public func pruneEvents(before: Date, limit: Int) throws -> Int {
+        try open()
+        let cutoff = StoreTime.millis(before)
+        var count = 0
+        while count < limit, count < log.count - 1, StoreTime.millis(log[count].at) < cutoff, log[count].seq <= published {
+            count += 1
+        }
+        if count > 0 {
+            prunedThrough = log[count - 1].seq
+            log.removeFirst(count)
+        }
+        return count
+    }
+
+    public func pruneRequests(before: Date, limit: Int) throws -> Int {
+        try open()
+        let cutoff = StoreTime.millis(before)
+        var count = 0
+        while count < limit, count < requestLog.count, requestLog[count].at < cutoff { count += 1 }
+        for r in requestLog[..<count] { replies[r.key] = nil }
+        requestLog.removeFirst(count)
+        return count
+    }
+
+    public func prunedSeq() throws -> Int64 {
+        try open()
+        return prunedThrough
     }
 
     public func close() {

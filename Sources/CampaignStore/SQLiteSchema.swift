@@ -70,6 +70,11 @@ enum SQLiteSchema {
         migrator.registerMigration("v4-events-by-account") { db in
             try db.execute(sql: "CREATE INDEX events_account ON events(account_id, seq)")
         }
+        // Retention of request ids by age: when each was decided (ms). Ids stored before count as the
+        // oldest. No index: pruning walks the rowid order (insertion order) from the oldest.
+        migrator.registerMigration("v5-request-time") { db in
+            try db.execute(sql: "ALTER TABLE requests ADD COLUMN at INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 

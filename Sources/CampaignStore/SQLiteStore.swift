@@ -161,7 +161,7 @@ public final class SQLiteStore: CampaignStorage {
             """)
         let clearTimer = try db.cachedStatement(sql: "DELETE FROM timers WHERE account_id = ?")
         let insertRequest = try db.cachedStatement(sql: """
-            INSERT INTO requests(space, id, shard, reply) VALUES (?, ?, ?, ?) ON CONFLICT(space, id) DO NOTHING
+            INSERT INTO requests(space, id, shard, reply, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(space, id) DO NOTHING
             """)
         let insertSuppression = try db.cachedStatement(sql: """
             INSERT INTO suppression(email) VALUES (?) ON CONFLICT(email) DO NOTHING
@@ -237,11 +237,14 @@ public final class SQLiteStore: CampaignStorage {
             }
             if let request = writes[w].request {
                 try insertRequestRaw.execute(.text(request.key.space.rawValue), .text(request.key.id), .int(shard),
-                                             .blob(request.reply))
+                                             .blob(request.reply), .int(writes[w].requestAt.map(StoreTime.millis) ?? 0))
             }
             for email in writes[w].suppressions {
                 insertSuppression.setUncheckedArguments([email.lowercased()])
                 try insertSuppression.execute()
+            }
+            if let erasure = writes[w].erasure {
+                try Self.applyErasure(erasure, accountId: accountId, db)
             }
             if let entry = writes[w].index {
                 try RawStatement(upsertIndex).execute(.text(accountId), .int(shard), .text(entry.campaignId),
@@ -256,6 +259,117 @@ public final class SQLiteStore: CampaignStorage {
                 """).execute(arguments: [SQLiteSchema.metaAccountCount, String(newAccounts)])
         }
         return result
+    }
+
+    /// An account's erasure: its events rewritten in place, the plain suppression entry swapped for the hash.
+    private static func applyErasure(_ erasure: ErasureWrite, accountId: String, _ db: Database) throws {
+        let rewrite = try db.cachedStatement(sql: "UPDATE events SET body = ? WHERE seq = ? AND account_id = ?")
+        for r in erasure.eventRewrites {
+            try EventBody.checkRewrite(r)
+            rewrite.setUncheckedArguments([r.body, r.seq, accountId])
+            try rewrite.execute()
+        }
+        try swapSuppression(email: erasure.email, emailSHA256: erasure.emailSHA256, db)
+    }
+
+    private static func swapSuppression(email: String, emailSHA256: String, _ db: Database) throws {
+        try db.cachedStatement(sql: "DELETE FROM suppression WHERE email = ?").execute(arguments: [email.lowercased()])
+        try db.cachedStatement(sql: "INSERT INTO suppression(email) VALUES (?) ON CONFLICT(email) DO NOTHING")
+            .execute(arguments: [Suppression.hashed(emailSHA256)])
+    }
+
+    // MARK: - Erasure and retention
+
+    public func accounts(mentioning text: String, limit: Int) async throws -> [String] {
+        let needle = Data(text.utf8)
+        guard !needle.isEmpty else { try checkOpen(); return [] }
+        return try await read { db in
+            try String.fetchAll(db, sql: """
+                SELECT account_id FROM accounts WHERE instr(state, ?) > 0
+                UNION SELECT account_id FROM events WHERE instr(body, ?) > 0
+                ORDER BY 1 LIMIT ?
+                """, arguments: [needle, needle, max(0, limit)])
+        }
+    }
+
+    public func finishErasure(email: String, emailSHA256: String, replacement: String) async throws -> Int {
+        let needle = Data(email.utf8)
+        let with = Data(replacement.utf8)
+        return try await write { db in
+            var rewritten = 0
+            let rows = try Row.fetchAll(db, sql: "SELECT rowid, reply FROM requests WHERE instr(reply, ?) > 0",
+                                        arguments: [needle])
+            let update = try db.cachedStatement(sql: "UPDATE requests SET reply = ? WHERE rowid = ?")
+            for row in rows {
+                let reply: Data = row[1]
+                update.setUncheckedArguments([Self.replacing(needle, with: with, in: reply), row[0] as Int64])
+                try update.execute()
+                rewritten += 1
+            }
+            try Self.swapSuppression(email: email, emailSHA256: emailSHA256, db)
+            return rewritten
+        }
+    }
+
+    static func replacing(_ needle: Data, with replacement: Data, in data: Data) -> Data {
+        var out = Data()
+        var rest = data[...]
+        while let r = rest.firstRange(of: needle) {
+            out.append(contentsOf: rest[..<r.lowerBound])
+            out.append(replacement)
+            rest = rest[r.upperBound...]
+        }
+        out.append(contentsOf: rest)
+        return out
+    }
+
+    public func pruneEvents(before: Date, limit: Int) async throws -> Int {
+        let cutoff = StoreTime.millis(before)
+        return try await write { db in
+            let published = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?",
+                                                arguments: [SQLiteSchema.metaPublishedSeq]).flatMap { Int64($0) } ?? 0
+            let last = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM events") ?? 0
+            // The oldest events in seq order; stop at the first one kept, so the log stays one range.
+            var through: Int64 = 0
+            var count = 0
+            for row in try Row.fetchAll(db, sql: "SELECT seq, at FROM events ORDER BY seq LIMIT ?", arguments: [max(0, limit)]) {
+                let seq: Int64 = row[0], at: Int64 = row[1]
+                guard at < cutoff, seq <= published, seq < last else { break }
+                through = seq
+                count += 1
+            }
+            guard count > 0 else { return 0 }
+            try db.execute(sql: "DELETE FROM events WHERE seq <= ?", arguments: [through])
+            return count
+        }
+    }
+
+    public func pruneRequests(before: Date, limit: Int) async throws -> Int {
+        let cutoff = StoreTime.millis(before)
+        return try await write { db in
+            // Insertion (rowid) order is decision order, so the oldest come first.
+            var through: Int64? = nil
+            var count = 0
+            for row in try Row.fetchAll(db, sql: "SELECT rowid, at FROM requests ORDER BY rowid LIMIT ?", arguments: [max(0, limit)]) {
+                let rowid: Int64 = row[0], at: Int64 = row[1]
+                guard at < cutoff else { break }
+                through = rowid
+                count += 1
+            }
+            guard let through else { return 0 }
+            try db.execute(sql: "DELETE FROM requests WHERE rowid <= ?", arguments: [through])
+            return count
+        }
+    }
+
+    public func prunedSeq() async throws -> Int64 {
+        try await read { db in
+            // Seqs start at 1 and only the oldest are pruned: everything below the smallest kept is gone.
+            guard let first = try Int64.fetchOne(db, sql: "SELECT MIN(seq) FROM events") else {
+                return 0
+            }
+            return first - 1
+        }
     }
 
     // MARK: - Shard leases

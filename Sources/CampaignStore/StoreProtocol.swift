@@ -75,6 +75,48 @@ public enum TimerChange: Sendable, Equatable {
     case clear
 }
 
+/// A stored event's body replaced in place (an erasure); the seq, type, account and time stay.
+public struct EventRewrite: Sendable, Equatable {
+    public var seq: Int64
+    /// The new body: a JSON object starting with the same `{"seq":N`.
+    public var body: Data
+
+    public init(seq: Int64, body: Data) {
+        self.seq = seq
+        self.body = body
+    }
+}
+
+/// The erasure of a person, written with the account's write: the address's plain entry on the global
+/// suppression list is replaced by its hash entry (`Suppression.hashed`), and the account's events that
+/// named the person are rewritten.
+public struct ErasureWrite: Sendable, Equatable {
+    /// The erased address, lower-case.
+    public var email: String
+    /// Lower-case hex SHA-256 of `email`.
+    public var emailSHA256: String
+    public var eventRewrites: [EventRewrite]
+
+    public init(email: String, emailSHA256: String, eventRewrites: [EventRewrite]) {
+        self.email = email
+        self.emailSHA256 = emailSHA256
+        self.eventRewrites = eventRewrites
+    }
+}
+
+/// The global suppression list's entries: a plain lower-case address, or the hash of an erased one.
+public enum Suppression {
+    static let hashPrefix = "sha256:"
+
+    /// The entry that keeps an erased address suppressed without storing it.
+    public static func hashed(_ emailSHA256: String) -> String { hashPrefix + emailSHA256 }
+
+    /// The hash of a hash entry; nil for a plain address.
+    public static func hash(of entry: String) -> String? {
+        entry.hasPrefix(hashPrefix) ? String(entry.dropFirst(hashPrefix.count)) : nil
+    }
+}
+
 /// Everything one decision changes, written atomically with the other writes of its batch.
 public struct AccountWrite: Sendable {
     public var accountId: String
@@ -97,10 +139,16 @@ public struct AccountWrite: Sendable {
     /// The account's new row in the campaign index (a campaign started or changed status); nil leaves
     /// the index as it is.
     public var index: CampaignIndexEntry?
+    /// When the request was decided (the runtime's clock): request ids older than the retention age are
+    /// pruned (`pruneRequests`). nil is stored as the oldest possible time.
+    public var requestAt: Date?
+    /// An erasure of a person from this account (nil: none).
+    public var erasure: ErasureWrite?
 
     public init(accountId: String, state: Data? = nil, timer: TimerChange = .unchanged, events: [NewEvent] = [],
                 request: (key: RequestKey, reply: Data)? = nil, suppressions: [String] = [],
-                expectedVersion: Int64? = nil, epoch: Int64? = nil, index: CampaignIndexEntry? = nil) {
+                expectedVersion: Int64? = nil, epoch: Int64? = nil, index: CampaignIndexEntry? = nil,
+                requestAt: Date? = nil, erasure: ErasureWrite? = nil) {
         self.accountId = accountId
         self.shard = accountShard(accountId)
         self.state = state
@@ -111,6 +159,8 @@ public struct AccountWrite: Sendable {
         self.expectedVersion = expectedVersion
         self.epoch = epoch
         self.index = index
+        self.requestAt = requestAt
+        self.erasure = erasure
     }
 }
 
@@ -168,6 +218,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
 /// - Timers are ordered by (dueAt, accountId); one timer per account.
 /// - A failing batch (bad event body, version conflict, I/O) throws and leaves nothing of itself behind.
 /// - After `close()`, every call throws `store.closed`.
+/// - Retention prunes the oldest events only: the log stays a gap-free range of seqs ending at `lastSeq`
+///   (never an unpublished event, never the newest one, so numbering goes on from `lastSeq`).
 /// - Shard leases: `acquireShards` takes shards over, bumping each one's epoch; a write carrying an older
 ///   epoch of its shard fails its whole batch with `store.fenced` (the previous owner is fenced).
 public protocol CampaignStorage: Sendable {
@@ -224,6 +276,21 @@ public protocol CampaignStorage: Sendable {
     /// Accounts with a stored state ordered by id, strictly after `after` (nil = from the start): pages
     /// the whole store (e.g. to build the campaign index of a store written before it existed).
     func accounts(after: String?, limit: Int) async throws -> [StoredAccount]
+    /// Accounts whose stored state or events contain `text` (the bytes of a lower-case address), by id,
+    /// at most `limit`: the accounts an erasure must visit. A scan: meant for rare operator requests.
+    func accounts(mentioning text: String, limit: Int) async throws -> [String]
+    /// The store-wide part of an erasure, in one transaction: every stored request reply containing `email`
+    /// has it replaced by `replacement`; the address's plain suppression entry (if any) is replaced by its
+    /// hash entry. Returns the number of replies rewritten.
+    func finishErasure(email: String, emailSHA256: String, replacement: String) async throws -> Int
+    /// Retention: deletes the oldest events, in seq order, while their `at` is before `before`, at most
+    /// `limit` per call, never an event after `publishedSeq` nor the newest one. Returns how many.
+    func pruneEvents(before: Date, limit: Int) async throws -> Int
+    /// Retention: deletes stored request ids (and their replies) decided before `before`, at most `limit`
+    /// per call. A pruned id sent again is a new request. Returns how many.
+    func pruneRequests(before: Date, limit: Int) async throws -> Int
+    /// The highest seq removed by retention (0 when none): replay from below it cannot be complete.
+    func prunedSeq() async throws -> Int64
     /// Releases the engine (closes files). Idempotent; later calls throw `store.closed`.
     func close() async throws
 }

@@ -99,7 +99,7 @@ enum CampaignListText {
         out += "timers      \(n(reply["timers"]?["pending"])) pending, \(n(reply["timers"]?["overdue"])) overdue\n"
         out += "parked      \(n(reply["parked"]))\n"
         let o = reply["outbox"]
-        out += "outbox      last seq \(n(o?["last_seq"])), published \(n(o?["published_seq"])), lag \(n(o?["lag"]))\n"
+        out += "outbox      last seq \(n(o?["last_seq"])), published \(n(o?["published_seq"])), lag \(n(o?["lag"])), pruned through \(n(o?["pruned_seq"]))\n"
         return out
     }
 

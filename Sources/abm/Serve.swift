@@ -80,6 +80,12 @@ struct Serve: AsyncParsableCommand {
         valueName: "HOST:PORT"))
     var http: String?
 
+    @Option(help: ArgumentHelp("Prune events older than this many days (0: keep forever, the default). A subscriber replaying from before the oldest kept event gets events_pruned.", valueName: "DAYS"))
+    var retainEventsDays: Double?
+
+    @Option(help: ArgumentHelp("Prune request ids older than this many days (default 30; 0: keep forever). A pruned id sent again is a new request.", valueName: "DAYS"))
+    var retainRequestIdsDays: Double?
+
     func validate() throws {
         let curveFlags = [curveSecretKey, allowProducers, allowOperators, allowSubscribers]
         if curveFlags.contains(where: { $0 != nil }) && curveFlags.contains(where: { $0 == nil }) {
@@ -95,14 +101,6 @@ struct Serve: AsyncParsableCommand {
         if let logFormat, LogFormat(rawValue: logFormat) == nil {
             throw ValidationError("--log-format: `\(logFormat)` is not one of logfmt, json")
         }
-        if let http {
-            let address: HTTPOptions
-            do { address = try HTTPOptions(parsing: http) } catch { throw ValidationError("--http: \(error.message)") }
-            if !address.isLoopback && !insecure {
-                throw ValidationError("--http: `\(address.host)` is not loopback; the dashboard can pause and cancel campaigns "
-                                      + "and has no authentication: put it behind an authenticating proxy and add --insecure")
-            }
-        }
         if let logLevel, Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level: `\(logLevel)` is not one of trace, debug, info, notice, warning, error, critical")
         }
@@ -111,11 +109,13 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         var options = ServerOptions(dataDirectory: "./abm-data")
         var fileLogFormat: LogFormat?
+        var fileHTTP: String?
         if let config {
             do {
                 let file = try ServerConfigFile(contentsOf: config)
                 file.apply(to: &options)
                 fileLogFormat = file.logFormat
+                fileHTTP = file.http
             } catch {
                 throw ValidationError("--config: \(error.message)")
             }
@@ -137,6 +137,20 @@ struct Serve: AsyncParsableCommand {
                                                 operatorsFile: allowOperators, subscribersFile: allowSubscribers)
         }
         if insecure { options.insecure = true }
+        for (flag, value, set) in [("--retain-events-days", retainEventsDays, { (o: inout ServerOptions, v: TimeInterval?) in o.runtime.retention.events = v }),
+                                   ("--retain-request-ids-days", retainRequestIdsDays, { (o: inout ServerOptions, v: TimeInterval?) in o.runtime.retention.requestIds = v })] {
+            guard let value else { continue }
+            do { set(&options, try ServerConfigFile.days(.double(value), flag)) } catch { throw ValidationError(error.message) }
+        }
+        let http = self.http ?? fileHTTP
+        if let http {
+            let address: HTTPOptions
+            do { address = try HTTPOptions(parsing: http) } catch { throw ValidationError("--http: \(error.message)") }
+            if !address.isLoopback && !options.insecure {
+                throw ValidationError("--http: `\(address.host)` is not loopback; the dashboard can pause and cancel campaigns "
+                                      + "and has no authentication: put it behind an authenticating proxy and add --insecure")
+            }
+        }
         let level = logLevel.flatMap(Logger.Level.init(rawValue:)) ?? options.logger.logLevel
         let format = logFormat.flatMap(LogFormat.init(rawValue:)) ?? fileLogFormat ?? .logfmt
         LoggingSystem.bootstrap { label in
@@ -192,7 +206,7 @@ struct Serve: AsyncParsableCommand {
         // event streams itself), then systemd's notifier (so that it says STOPPING first).
         var services = server.services
         var httpServer: OperatorHTTPServer?
-        if let address = self.http, let exporter {
+        if let address = http, let exporter {
             let front = OperatorHTTPServer(options: try HTTPOptions(parsing: address), server: server, exporter: exporter,
                                            logger: logger)
             services.append(front)
@@ -214,7 +228,7 @@ struct Serve: AsyncParsableCommand {
         defer { trigger.cancel() }
         let running = Task { try await group.run() }
         var lines = server.endpoints.description + "\n"
-        if let httpServer, let address = self.http {
+        if let httpServer, let address = http {
             guard let port = await httpServer.port() else {
                 // The HTTP front could not listen: the group stopped the server (in order); say why, exit 2.
                 let outcome = await running.result

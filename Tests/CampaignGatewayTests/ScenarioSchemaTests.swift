@@ -111,6 +111,9 @@ struct ScenarioSchemaTests {
                                                primary: Self.person("d-1", "Dee Dunn", "dee@delta.example", title: "CTO"),
                                                colleagues: [Self.person("d-2", "Someone Else", "someone.else@acme.example", title: "CIO")]))
         _ = try await control("status", ["account_id": "nobody"]) // not_found
+        // Gil is erased: gamma's events are rewritten (and still follow the schemas); one contact.erased.
+        #expect(try await control("erase", ["email": "Gil@gamma.example"])["erased"]?["accounts"] == 1)
+        _ = try await control("erase", ["email": "no-at-sign"]) // invalid_field
         _ = try await respond("nobody", "reply", ["contact_email": "x@nobody.example"]) // rejected: not_found
 
         // Every event, replayed (paged) and live.
@@ -142,7 +145,7 @@ struct ScenarioSchemaTests {
         let types = Set(replayed.compactMap { $0["type"]?.stringValue })
         #expect(types == Set(EventType.allCases.map(\.rawValue)), "missing: \(Set(EventType.allCases.map(\.rawValue)).subtracting(types))")
         #expect(r.responseKinds == Set(ResponseKind.allCases.map(\.rawValue)))
-        for schema in ["pause", "resume", "cancel", "status", "events", "clock.advance"].map({ "\($0).reply.schema.json" })
+        for schema in ["pause", "resume", "cancel", "status", "events", "clock.advance", "erase"].map({ "\($0).reply.schema.json" })
             + ["reply.error.schema.json", "ack.schema.json"] {
             #expect(r.replySchemas.contains(schema), "no \(schema) in the scenario")
         }

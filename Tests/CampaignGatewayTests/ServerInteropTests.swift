@@ -1,5 +1,6 @@
 import AbmWire
 import CampaignCore
+import CampaignRuntime
 @testable import CampaignGateway
 import Foundation
 import Testing
@@ -86,6 +87,26 @@ struct ServerInteropTests {
         #expect(options.campaign.maxTouchpoints == 7)
         #expect(options.campaign.senderName == "Alex Morgan")
         #expect(options.endpoints == AbmEndpoints())
+        #expect(file.http == "127.0.0.1:5573")
+        #expect(options.runtime.retention == RetentionPolicy(events: nil, requestIds: 30 * 86_400, interval: 3600))
+    }
+
+    @Test func retentionKeysAreCheckedAndNamed() throws {
+        let file = try ServerConfigFile(json: ["retention": ["events_days": 1.5, "request_ids_days": .null]])
+        #expect(file.retention == RetentionPolicy(events: 1.5 * 86_400, requestIds: nil))
+        for (bad, key) in [(["retention": ["events_days": -1]] as JSONValue, "retention.events_days"),
+                           (["retention": ["request_ids_days": "30"]], "retention.request_ids_days"),
+                           (["retention": ["interval_seconds": 0]], "retention.interval_seconds"),
+                           (["retention": ["keep": 1]], "retention.keep"),
+                           (["http": 5573], "http")] {
+            do {
+                _ = try ServerConfigFile(json: bad)
+                Issue.record("accepted \(bad)")
+            } catch {
+                #expect(error.code == ErrorCode.invalidConfig)
+                #expect(error.field == key)
+            }
+        }
     }
 
     @Test func unknownOrWrongKeysNameTheKey() throws {

@@ -32,7 +32,7 @@ import Testing
 
     @Test func requestExamplesDecodeAsDocumented() throws {
         let entries = try validEntries(".request.")
-        #expect(entries.count == 15)
+        #expect(entries.count == 16)
         for (file, json, socket) in entries {
             let request = try decode(try #require(socket), [[], try Repo.example(file)])
             #expect(request.type == json["type"]?.stringValue, "\(file)")
@@ -64,6 +64,8 @@ import Testing
                                            limit: Int(json["limit"]?.intValue ?? 100)), "\(file)")
             case .stats:
                 break
+            case .erase(_, let email):
+                #expect(email == json["email"]?.stringValue?.lowercased())
             }
         }
     }
@@ -84,6 +86,10 @@ import Testing
                     code: ErrorCode(error["code"]!.stringValue!), message: error["message"]!.stringValue!, field: error["field"]?.stringValue))
             } else if let campaign = json["campaign"] {
                 encoded = ControlReply.ok(id: id!, fields: ["campaign": campaign])
+            } else if let e = json["erased"] {
+                encoded = ControlReply.erased(id: id!, ErasureReport(
+                    emailSHA256: e["email_sha256"]!.stringValue!, accounts: Int(e["accounts"]!.intValue!),
+                    events: Int(e["events"]!.intValue!), replies: Int(e["replies"]!.intValue!)))
             } else if let rows = json["campaigns"]?.arrayValue {
                 let items = try rows.map { row in
                     CampaignListing.Item(accountId: row["account_id"]!.stringValue!, campaignId: row["campaign_id"]!.stringValue!,
@@ -96,11 +102,12 @@ import Testing
             } else if let counts = json["campaigns"], let timers = json["timers"], let outbox = json["outbox"] {
                 var byStatus: [CampaignStatus: Int] = [:]
                 for status in CampaignStatus.allCases { byStatus[status] = Int(counts[status.rawValue]!.intValue!) }
-                let stats = CampaignStats(byStatus: byStatus, resident: Int(json["resident"]!.intValue!),
+                var stats = CampaignStats(byStatus: byStatus, resident: Int(json["resident"]!.intValue!),
                                           passivated: Int(json["passivated"]!.intValue!),
                                           timersPending: Int(timers["pending"]!.intValue!), timersOverdue: Int(timers["overdue"]!.intValue!),
                                           parked: Int(json["parked"]!.intValue!), outboxLag: outbox["lag"]!.intValue!,
                                           lastSeq: outbox["last_seq"]!.intValue!, publishedSeq: outbox["published_seq"]!.intValue!)
+                stats.prunedSeq = outbox["pruned_seq"]!.intValue!
                 encoded = ControlReply.stats(id: id!, stats)
             } else if let now = json["now"]?.stringValue {
                 encoded = ControlReply.clock(id: id!, now: try #require(WireTime.parse(now)))
@@ -116,7 +123,7 @@ import Testing
 
     @Test func eventExamplesEncodeWithSeqFirstThenSortedKeys() throws {
         let entries = try validEntries("event.")
-        #expect(entries.count == 11)
+        #expect(entries.count == 12)
         var types = Set<String>()
         for (file, json, _) in entries {
             let event = try domainEvent(from: json)
@@ -128,7 +135,7 @@ import Testing
             #expect(body == Array("{\"seq\":\(seq),".utf8) + rest.dropFirst(), "\(file)")
             #expect(WireEvent.topic(event) == Array("\(event.type)/\(event.accountId)".utf8))
         }
-        #expect(types.count == 10)
+        #expect(types.count == 11)
     }
 
     @Test func invalidExamplesAreRefusedWithTheDocumentedCode() throws {

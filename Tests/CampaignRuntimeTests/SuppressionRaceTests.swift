@@ -92,6 +92,19 @@ final class HoldingStore: CampaignStorage, Sendable {
         try await base.events(accountId: accountId, afterSeq: afterSeq, limit: limit)
     }
     func campaignCounts() async throws -> [String: Int] { try await base.campaignCounts() }
+    func accounts(mentioning text: String, limit: Int) async throws -> [String] {
+        try await base.accounts(mentioning: text, limit: limit)
+    }
+    func finishErasure(email: String, emailSHA256: String, replacement: String) async throws -> Int {
+        try await base.finishErasure(email: email, emailSHA256: emailSHA256, replacement: replacement)
+    }
+    func pruneEvents(before: Date, limit: Int) async throws -> Int {
+        try await base.pruneEvents(before: before, limit: limit)
+    }
+    func pruneRequests(before: Date, limit: Int) async throws -> Int {
+        try await base.pruneRequests(before: before, limit: limit)
+    }
+    func prunedSeq() async throws -> Int64 { try await base.prunedSeq() }
     func accounts(after: String?, limit: Int) async throws -> [StoredAccount] {
         try await base.accounts(after: after, limit: limit)
     }

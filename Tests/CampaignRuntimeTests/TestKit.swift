@@ -157,6 +157,19 @@ final class FaultyStore: CampaignStorage, @unchecked Sendable {
         try check(); return try await base.events(accountId: accountId, afterSeq: afterSeq, limit: limit)
     }
     func campaignCounts() async throws -> [String: Int] { try check(); return try await base.campaignCounts() }
+    func accounts(mentioning text: String, limit: Int) async throws -> [String] {
+        try check(); return try await base.accounts(mentioning: text, limit: limit)
+    }
+    func finishErasure(email: String, emailSHA256: String, replacement: String) async throws -> Int {
+        try check(); return try await base.finishErasure(email: email, emailSHA256: emailSHA256, replacement: replacement)
+    }
+    func pruneEvents(before: Date, limit: Int) async throws -> Int {
+        try check(); return try await base.pruneEvents(before: before, limit: limit)
+    }
+    func pruneRequests(before: Date, limit: Int) async throws -> Int {
+        try check(); return try await base.pruneRequests(before: before, limit: limit)
+    }
+    func prunedSeq() async throws -> Int64 { try check(); return try await base.prunedSeq() }
     func accounts(after: String?, limit: Int) async throws -> [StoredAccount] {
         try check(); return try await base.accounts(after: after, limit: limit)
     }
@@ -183,10 +196,10 @@ struct ThrowingDecider: CampaignDecider {
 }
 
 /// Every stored event, paged.
-func allEvents(_ runtime: CampaignRuntime) async throws -> [StoredEvent] {
+func allEvents(_ runtime: CampaignRuntime, after: Int64 = 0) async throws -> [StoredEvent] {
     var out: [StoredEvent] = []
     while true {
-        let page = try await runtime.events(afterSeq: out.last?.seq ?? 0, limit: 1000)
+        let page = try await runtime.events(afterSeq: out.last?.seq ?? after, limit: 1000)
         if page.isEmpty { return out }
         out.append(contentsOf: page)
     }

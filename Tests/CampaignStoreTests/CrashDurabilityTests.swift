@@ -67,7 +67,7 @@ struct CrashDurabilityTests {
             let object = try JSONSerialization.jsonObject(with: state) as? [String: Any]
             #expect(((object?["i"] as? NSNumber)?.intValue ?? 0) >= batch, "\(account)")
         }
-        #expect(try await store.appliedMigrations() == ["v1", "v2-shard-leases", "v3-campaign-index", "v4-events-by-account"])
+        #expect(try await store.appliedMigrations() == ["v1", "v2-shard-leases", "v3-campaign-index", "v4-events-by-account", "v5-request-time"])
         try await store.close()
     }
 

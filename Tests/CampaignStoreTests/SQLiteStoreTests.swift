@@ -38,7 +38,7 @@ struct SQLiteStoreTests {
         #expect(try await second.publishedSeq() == 2)
         #expect(try await second.lastSeq() == 3)
         #expect(try await second.commit([write("c")])[0].map(\.seq) == [4])
-        #expect(try await second.appliedMigrations() == ["v1", "v2-shard-leases", "v3-campaign-index", "v4-events-by-account"])
+        #expect(try await second.appliedMigrations() == ["v1", "v2-shard-leases", "v3-campaign-index", "v4-events-by-account", "v5-request-time"])
         try await second.close()
     }
 
@@ -71,7 +71,7 @@ struct SQLiteStoreTests {
         #expect(try await full.writerPragma("journal_mode") == "wal")
         #expect(try await full.writerPragma("synchronous") == "2")
         #expect(try await full.writerPragma("busy_timeout") == "5000")
-        #expect(try await full.appliedMigrations() == ["v1", "v2-shard-leases", "v3-campaign-index", "v4-events-by-account"])
+        #expect(try await full.appliedMigrations() == ["v1", "v2-shard-leases", "v3-campaign-index", "v4-events-by-account", "v5-request-time"])
         try await full.close()
 
         let normal = try SQLiteStore(path: dir.file("normal.sqlite"), options: .init(synchronous: .normal))

@@ -21,15 +21,16 @@ BASE = "https://abm.invalid/wire/v1/"
 # The words (Sources/AbmWire/Vocabulary.swift, `ErrorCode.protocolCodes`, `Channel`).
 VOCABULARY = {
     "error_code": ["bad_framing", "invalid_json", "missing_field", "invalid_field", "unknown_type", "not_found",
-                   "invalid_state", "invalid_config", "not_virtual_clock", "not_owner", "internal", "rate_limited"],
+                   "invalid_state", "invalid_config", "not_virtual_clock", "not_owner", "internal", "rate_limited",
+                   "events_pruned"],
     "channel": ["email", "sms", "call", "linkedin"],
     "response_kind": ["reply", "meeting_scheduled", "negative", "unsubscribe", "bounce", "out_of_office"],
     "event_type": ["campaign.started", "contact.added", "touchpoint.due", "response.received", "campaign.paused",
                    "campaign.resumed", "campaign.completed", "campaign.cancelled", "contact.suppressed",
-                   "conflict.detected"],
+                   "conflict.detected", "contact.erased"],
     "campaign_status": ["active", "paused", "completed", "cancelled"],
     "contact_status": ["new", "in_play", "out_of_office", "replied", "meeting_scheduled", "negative", "unsubscribed",
-                       "bounced", "suppressed", "blocked"],
+                       "bounced", "suppressed", "blocked", "erased"],
     "touch_reason": ["focus_step", "introduce_colleague", "round_robin"],
     "suppression_reason": ["unsubscribed", "bounced", "suppressed"],
     "completion_reason": ["max_touchpoints", "no_eligible_contacts", "meeting_scheduled"],
@@ -64,6 +65,7 @@ STRING = {"type": "string"}
 NONEMPTY = {"type": "string", "minLength": 1}
 INT0 = {"type": "integer", "minimum": 0}
 INT1 = {"type": "integer", "minimum": 1}
+SHA256 = {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "lower-case hex SHA-256 of the lower-case address"}
 
 
 def closed(properties, required, **extra):
@@ -157,6 +159,8 @@ def events():
                                      "reason": ref("suppression_reason")}, ["contact_id", "email", "reason"]),
         event("conflict.detected", {"conflict": ref("conflict_kind"), "contact_id": {"type": ["string", "null"]},
                                     "channel": ref("channel")}, ["conflict", "contact_id"]),
+        event("contact.erased", {"contact_id": {"type": ["string", "null"]}, "email_sha256": SHA256},
+              ["contact_id", "email_sha256"]),
     ]
     any_event = schema_file("event.schema.json", "Any event of v1", {
         "oneOf": [{"$ref": f"event.{t}.schema.json"} for t in VOCABULARY["event_type"]]})
@@ -216,6 +220,9 @@ def replies():
         "events": {"type": "array", "maxItems": 1000, "items": {"$ref": "event.schema.json"}},
         "last_seq": INT0}, ["events", "last_seq"]))
     out.append(reply_ok("clock.advance.reply.schema.json", "Reply to clock.advance", {"now": ref("instant")}, ["now"]))
+    out.append(reply_ok("erase.reply.schema.json", "Reply to erase", {"erased": closed(
+        {"email_sha256": SHA256, "accounts": INT0, "events": INT0, "replies": INT0},
+        ["email_sha256", "accounts", "events", "replies"])}, ["erased"]))
     out.append(schema_file("reply.error.schema.json", "A refused control command (ok:false)", closed({
         "type": {"const": "reply"}, "id": ref("nullable_id"), "ok": {"const": False}, "error": ref("error")},
         ["type", "id", "ok", "error"])))
@@ -263,6 +270,9 @@ def requests():
                     "limit": {"type": ["integer", "null"], "minimum": 1, "maximum": 1000}}, []),
         request("clock.advance", "Control: advance the virtual clock (server started with --virtual-clock only).",
                 {"seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 315360000}}, ["seconds"]),
+        request("erase", "Control: erase a person's personal data (state, stored events, stored replies); the "
+                "address stays suppressed as its SHA-256.", {"email": {"type": "string", "minLength": 3, "maxLength": 320,
+                                                                       "pattern": ".@."}}, ["email"]),
     ]
 
 

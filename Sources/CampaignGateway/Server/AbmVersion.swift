@@ -9,7 +9,7 @@ public enum AbmVersion {
     /// The wire protocol spoken (protocols/abm-wire-v1.md).
     public static let wireProtocol = "abm-wire-v1"
 
-    /// `abm 0.1.0 (protocol abm-wire-v1, store schema v4-events-by-account, libzmq 4.3.4)`.
+    /// `abm 0.1.0 (protocol abm-wire-v1, store schema v5-request-time, libzmq 4.3.4)`.
     public static var description: String {
         let z = zmqVersion()
         return "abm \(current) (protocol \(wireProtocol), store schema \(SQLiteStore.schemaVersion), "

@@ -329,6 +329,8 @@ final class GatewayServer: Sendable {
                     let events = try await runtime.events(afterSeq: afterSeq, limit: limit)
                     let lastSeq = try await store.lastSeq()
                     reply(ControlReply.events(id: id, stored: events, lastSeq: max(lastSeq, events.last?.seq ?? 0)))
+                } catch let e as AbmError {
+                    refuse(e)
                 } catch {
                     refuse(AbmError(code: ErrorCode.internal, message: "could not read the event log: \(error)"))
                 }
@@ -351,6 +353,17 @@ final class GatewayServer: Sendable {
                     refuse(Self.wireError(e))
                 } catch {
                     refuse(AbmError(code: ErrorCode.internal, message: "\(error)"))
+                }
+            }
+        case .erase(let id, let email):
+            // One erasure at a time, in arrival order (the key starts with NUL: no account id can equal it).
+            dispatcher.submit(key: "\u{0}erase", then: done) { [runtime] in
+                do {
+                    reply(ControlReply.erased(id: id, try await runtime.erase(email: email)))
+                } catch let e as AbmError {
+                    refuse(Self.wireError(e))
+                } catch {
+                    refuse(AbmError(code: ErrorCode.internal, message: "erasure failed (run it again to finish it): \(error)"))
                 }
             }
         case .clockAdvance(let id, let seconds):

@@ -24,6 +24,14 @@ extension ControlReply {
         ])
     }
 
+    /// The `erase` reply (§7.9).
+    public static func erased(id: String, _ r: ErasureReport) -> [UInt8] {
+        ok(id: id, fields: ["erased": .object([
+            "email_sha256": .string(r.emailSHA256), "accounts": .int(Int64(r.accounts)),
+            "events": .int(Int64(r.events)), "replies": .int(Int64(r.replies)),
+        ])])
+    }
+
     /// The `stats` reply (§7.8).
     public static func stats(id: String, _ stats: CampaignStats) -> [UInt8] {
         ok(id: id, fields: statsFields(stats))
@@ -41,7 +49,7 @@ extension ControlReply {
             "parked": .int(Int64(stats.parked)),
             "timers": .object(["pending": .int(Int64(stats.timersPending)), "overdue": .int(Int64(stats.timersOverdue))]),
             "outbox": .object(["last_seq": .int(stats.lastSeq), "published_seq": .int(stats.publishedSeq),
-                               "lag": .int(stats.outboxLag)]),
+                               "lag": .int(stats.outboxLag), "pruned_seq": .int(stats.prunedSeq)]),
         ]
     }
 }

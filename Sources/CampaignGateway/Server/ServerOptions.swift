@@ -82,7 +82,9 @@ public struct ServerOptions: Sendable {
 ///   "log_format": "logfmt",
 ///   "curve": { "secret_key": "server.key", "allow_producers": "producers.list",
 ///              "allow_operators": "operators.list", "allow_subscribers": "subscribers.list" },
-///   "insecure": false
+///   "insecure": false,
+///   "http": "127.0.0.1:5573",                                        // as --http
+///   "retention": { "events_days": 365, "request_ids_days": 30, "interval_seconds": 3600 }
 /// }
 /// ```
 /// An unknown key or a wrong value is an error naming the key (`invalid_config`).
@@ -104,6 +106,10 @@ public struct ServerConfigFile: Sendable {
     /// `curve.secret_key`, `curve.allow_producers`, … (all four or none).
     public var curve: CurveServerSettings?
     public var insecure: Bool?
+    /// `http`: where to serve /metrics, /healthz, /readyz and the dashboard (`--http` wins).
+    public var http: String?
+    /// `retention.events_days`, `.request_ids_days` (0 or null: keep forever), `.interval_seconds`.
+    public var retention: RetentionPolicy?
 
     public init() {}
 
@@ -171,10 +177,42 @@ public struct ServerConfigFile: Sendable {
             case "insecure":
                 guard case .bool(let b) = value else { throw Self.bad(key, "must be true or false") }
                 insecure = b
+            case "http":
+                guard let s = value.stringValue, !s.isEmpty else { throw Self.bad(key, "must be HOST:PORT") }
+                http = s
+            case "retention":
+                retention = try Self.retention(value)
             default:
                 throw Self.bad(key, "unknown key")
             }
         }
+    }
+
+    private static func retention(_ value: JSONValue) throws(AbmError) -> RetentionPolicy {
+        guard let object = value.objectValue else { throw bad("retention", "must be an object") }
+        var policy = RetentionPolicy()
+        for (k, v) in object {
+            switch k {
+            case "events_days": policy.events = try days(v, "retention.\(k)")
+            case "request_ids_days": policy.requestIds = try days(v, "retention.\(k)")
+            case "interval_seconds": policy.interval = TimeInterval(try positive(v, "retention.\(k)"))
+            default: throw bad("retention.\(k)", "unknown key")
+            }
+        }
+        return policy
+    }
+
+    /// A retention age in days: a number ≥ 0 (fractions allowed); 0 or null keeps forever (nil).
+    public static func days(_ v: JSONValue, _ key: String) throws(AbmError) -> TimeInterval? {
+        let d: Double
+        switch v {
+        case .null: return nil
+        case .int(let i): d = Double(i)
+        case .double(let x): d = x
+        default: throw bad(key, "must be a number of days ≥ 0 (0 or null: keep forever)")
+        }
+        guard d.isFinite, d >= 0, d <= 36_500 else { throw bad(key, "must be a number of days in 0…36500 (0: keep forever)") }
+        return d == 0 ? nil : d * 86_400
     }
 
     private static func curve(_ value: JSONValue) throws(AbmError) -> CurveServerSettings {
@@ -208,6 +246,7 @@ public struct ServerConfigFile: Sendable {
         if let logLevel { options.logger.logLevel = logLevel }
         if let curve { options.curve = curve }
         if let insecure { options.insecure = insecure }
+        if let retention { options.runtime.retention = retention }
     }
 
     private static func bad(_ key: String, _ why: String) -> AbmError {

@@ -41,10 +41,11 @@ struct ConnectionOptions: ParsableArguments {
 
     var endpoints: AbmEndpoints { AbmEndpoints(ingress: ingress, control: control, events: events) }
 
-    func client() throws(AbmError) -> AbmClient {
+    /// `minimumTimeout`: seconds a command that can run long waits at least, whatever `--timeout` says.
+    func client(minimumTimeout: Double = 0) throws(AbmError) -> AbmClient {
         var curve: ClientCurve?
         if let serverKey, let key { curve = try ClientCurve.load(serverKey: serverKey, keyFile: key) }
-        return try AbmClient(endpoints: endpoints, timeoutMilliseconds: Int(timeout * 1000), curve: curve)
+        return try AbmClient(endpoints: endpoints, timeoutMilliseconds: Int(max(timeout, minimumTimeout) * 1000), curve: curve)
     }
 }
 

@@ -62,18 +62,19 @@ Curve = Dict[str, str]
 RESPONSE_KINDS = ("reply", "meeting_scheduled", "negative", "unsubscribe", "bounce", "out_of_office")
 EVENT_TYPES = ("campaign.started", "contact.added", "touchpoint.due", "response.received", "campaign.paused",
                "campaign.resumed", "campaign.completed", "campaign.cancelled", "contact.suppressed",
-               "conflict.detected")
+               "conflict.detected", "contact.erased")
 CHANNELS = ("email", "sms", "call", "linkedin")
 CAMPAIGN_STATUSES = ("active", "paused", "completed", "cancelled")
 CONTACT_STATES = ("new", "in_play", "out_of_office", "replied", "meeting_scheduled", "negative", "unsubscribed",
-                  "bounced", "suppressed", "blocked")
+                  "bounced", "suppressed", "blocked", "erased")
 TOUCH_REASONS = ("focus_step", "introduce_colleague", "round_robin")
 SUPPRESSION_REASONS = ("unsubscribed", "bounced", "suppressed")
 COMPLETION_REASONS = ("max_touchpoints", "no_eligible_contacts", "meeting_scheduled")
 CONFLICT_KINDS = ("suppressed", "message_not_clean", "meeting_scheduled")
 #: Codes a server sends; a client must also accept codes it does not know (a newer server's).
 ERROR_CODES = ("bad_framing", "invalid_json", "missing_field", "invalid_field", "unknown_type", "not_found",
-               "invalid_state", "invalid_config", "not_virtual_clock", "not_owner", "internal", "rate_limited")
+               "invalid_state", "invalid_config", "not_virtual_clock", "not_owner", "internal", "rate_limited",
+               "events_pruned")
 
 DEFAULT_INGRESS = "tcp://127.0.0.1:5570"
 DEFAULT_CONTROL = "tcp://127.0.0.1:5571"
@@ -332,6 +333,11 @@ class AbmClient:
     def stats(self, id=None):
         """Counts: campaigns by status, resident/passivated, parked, timers, outbox."""
         return self.command("stats", id=id)
+
+    def erase(self, email: str, id: Optional[str] = None) -> JSON:
+        """Erase a person's personal data (§7.9); returns the reply's `erased` object
+        ({email_sha256, accounts, events, replies}). Idempotent."""
+        return self.command("erase", id=id, email=email)["erased"]
 
     def clock_advance(self, seconds: float, id: Optional[str] = None) -> str:
         """Advance the virtual clock; returns the new time (ISO-8601). Needs `--virtual-clock`."""

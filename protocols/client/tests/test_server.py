@@ -119,6 +119,15 @@ class RealServerTest(unittest.TestCase):
         with self.assertRaises(AbmError) as unknown:
             c.status("nobody")
         self.assertEqual(unknown.exception.code, "not_found")
+        # Erasure: the person is gone from the account's status; the audit is a hash, never the address.
+        erased = c.erase("Jane@bulk-7.example")
+        self.assertEqual(erased["accounts"], 1)
+        self.assertEqual(len(erased["email_sha256"]), 64)
+        jane = c.status("bulk-7")["contacts"][0]
+        self.assertEqual((jane["state"], jane["email"], jane["name"]), ("erased", "[erased]", "[erased]"))
+        with self.assertRaises(AbmError) as no_address:
+            c.erase("jane")
+        self.assertEqual((no_address.exception.code, no_address.exception.field), ("invalid_field", "email"))
 
         # Every response kind, each acknowledged after it is stored.
         for kind, who in [("out_of_office", "marcus@acme.example"), ("bounce", "jane@bulk-1.example"),
