@@ -267,8 +267,6 @@ actor CampaignActor {
             try await ensureLoaded()
             let now = env.clock.now
             let before = EventRedaction.personalStrings(in: state, email: email)
-            let d = try decide(.erase(email: email, emailSHA256: emailSHA256), now: now, timerDue: nil, request: nil,
-                               wantsStatus: false, makeReply: nil)
             var events: [StoredEvent] = []
             var after: Int64 = 0
             while true {
@@ -285,12 +283,23 @@ actor CampaignActor {
                     rewrites.append(EventRewrite(seq: event.seq, body: Data(new)))
                 }
             }
-            var write = d.write ?? AccountWrite(accountId: accountId)
-            write.epoch = env.ownership.epoch(write.shard) ?? 0
-            write.erasure = ErasureWrite(email: email, emailSHA256: emailSHA256, eventRewrites: rewrites)
-            _ = try await env.committer.submit(write, touching: d.touches, urgent: true)
-            apply(d)
-            return rewrites.count
+            // Decided again when the commit refuses a touch (re-planned to another contact) to an address
+            // suppressed meanwhile, as in `turn`.
+            for round in 0... {
+                let d = try decide(.erase(email: email, emailSHA256: emailSHA256), now: now, timerDue: nil, request: nil,
+                                   wantsStatus: false, makeReply: nil)
+                var write = d.write ?? AccountWrite(accountId: accountId)
+                write.epoch = env.ownership.epoch(write.shard) ?? 0
+                write.erasure = ErasureWrite(email: email, emailSHA256: emailSHA256, eventRewrites: rewrites)
+                do {
+                    _ = try await env.committer.submit(write, touching: d.touches, urgent: true)
+                } catch is SuppressedSinceDecision where round < 100 {
+                    continue
+                }
+                apply(d)
+                return rewrites.count
+            }
+            fatalError("unreachable")
         } catch {
             broken = true
             throw error
