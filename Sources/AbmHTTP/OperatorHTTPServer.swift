@@ -218,7 +218,9 @@ public final class OperatorHTTPServer: Service, Sendable {
             let limit = request.uri.queryParameters["limit"].flatMap { Int($0) }.map { min(max($0, 1), 200) } ?? 30
             do {
                 let last = try await store.lastSeq()
-                let events = try await runtime.events(afterSeq: max(0, last - Int64(limit)), limit: limit)
+                // Not from below what retention kept (that replay is refused).
+                let from = max(try await runtime.prunedSeq(), last - Int64(limit))
+                let events = try await runtime.events(afterSeq: max(0, from), limit: limit)
                 return Self.text("[" + events.map { String(decoding: $0.body, as: UTF8.self) }.joined(separator: ",") + "]",
                                  contentType: "application/json")
             } catch {

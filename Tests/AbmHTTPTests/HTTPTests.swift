@@ -297,6 +297,23 @@ final class StreamingHTTPClient: @unchecked Sendable {
 
 @Suite(.timeLimit(.minutes(2)))
 struct EventStreamTests {
+    @Test("/api/recent after retention pruned the log: the newest kept events, not a refused replay")
+    func recentAfterPruning() async throws {
+        try await withHTTPServer { server, http in
+            try await withClient(server) { client in
+                for a in ["acme", "globex"] { try client.lead(lead(a)) }
+                _ = try client.command(Requests.clockAdvance(seconds: 20 * 86_400))
+            }
+            let pruned = try await server.runtime.prune(RetentionPolicy(events: 10 * 86_400, requestIds: nil))
+            #expect(pruned.events > 0)
+            let first = try await server.runtime.prunedSeq()
+            let (status, body) = try await fetch(http.url + "api/recent?limit=200")
+            #expect(status == 200, "\(body)")
+            let events = try JSONParser.parse(Array(body.utf8)).arrayValue ?? []
+            #expect(events.first?["seq"] == .int(first + 1))
+        }
+    }
+
     @Test("/api/events streams committed events as server-sent events; stopping the server ends the stream")
     func serverSentEvents() async throws {
         try await withHTTPServer { server, http in
