@@ -226,11 +226,12 @@ public struct RequestBody: Sendable {
     func lead() throws(AbmError) -> WireRequest {
         let id = try requireId()
         guard let lead = object["lead"], !lead.isNull else { throw error(.missingField, "`lead` is required", "lead") }
-        guard case .object(let fields) = lead else {
+        guard case .object(var fields) = lead else {
             throw error(.invalidField, "`lead` must be an object, got \(kindName(lead))", "lead")
         }
+        if let mapped = InboundLeadKeys.normalized(fields) { fields = mapped }
         let account = try string(in: fields, "account_id", path: "lead.account_id", max: WireLimits.maxAccountIdBytes)
-        return .lead(id: id, accountId: account, lead: lead)
+        return .lead(id: id, accountId: account, lead: .object(fields))
     }
 
     func response() throws(AbmError) -> WireRequest {

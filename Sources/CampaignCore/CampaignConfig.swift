@@ -18,6 +18,8 @@ import Foundation
 /// - `default_timezone` a known IANA name ("UTC")
 /// - `title_scores` object phrase → int, replaces the table, see `TitleScores`
 /// - `out_of_office_default_days` number > 0 (7): how long an out-of-office without `return_date` lasts
+/// - `min_qualification_tier` `scorching|hot|warm|cool|cold|unqualified` or null ("warm"): a lead with a lower
+///   `qualification_tier` is refused; one without a tier is not gated
 /// - `sender` object `{name, company, signature}` used in messages (defaults "The team", "our team",
 ///   "Best regards,\n<name>"; a call opener introduces only what was configured)
 /// - `templates` object, see `TemplateSet`
@@ -39,6 +41,10 @@ public struct CampaignConfig: Sendable, Equatable {
     public var holidays = Holidays.none
     public var titleScores = TitleScores.default
     public var outOfOfficeDefaultDays: Double = 7
+    /// Leads with a `qualification_tier` below this start no campaign (refused, naming the field); leads
+    /// without one are not gated. nil: no minimum. Default `warm` (the original started campaigns for
+    /// scorching, hot and warm leads only).
+    public var minQualificationTier: QualificationTier? = .warm
     public var senderName = "The team" {
         didSet {
             resolvedSignature = signature ?? "Best regards,\n\(senderName)"
@@ -155,6 +161,12 @@ public struct CampaignConfig: Sendable, Equatable {
         case "conflict_check_enabled": conflictCheckEnabled = try C.bool(v, key)
         case "auto_pause_on_response": autoPauseOnResponse = try C.bool(v, key)
         case "out_of_office_default_days": outOfOfficeDefaultDays = try C.number(v, key, min: 0, strict: true)
+        case "min_qualification_tier":
+            if v == .null { minQualificationTier = nil; break }
+            guard let s = v.stringValue, let tier = QualificationTier(word: s) else {
+                throw C.bad(key, "must be one of \(QualificationTier.list), or null for no minimum")
+            }
+            minQualificationTier = tier
         case "default_timezone":
             let s = try C.string(v, key)
             guard TimeZoneCache.shared.zone(s) != nil else { throw C.bad(key, "unknown IANA time zone \"\(s)\"") }

@@ -58,7 +58,7 @@ enum LeadParser {
     /// at `ContactFields` (here up to 14 hashed lookups per lead).
     struct LeadFields {
         var accountId, email, contact, primary, primaryContact, accountContacts, metadata, topic, inquiryTopic,
-            companyName, company, meetingScheduled: JSONValue?
+            companyName, company, meetingScheduled, qualificationTier: JSONValue?
 
         init(_ o: [String: JSONValue]) {
             for (k, v) in o {
@@ -75,6 +75,7 @@ enum LeadParser {
                 case (13, UInt8(ascii: "i")): if k == "inquiry_topic" { inquiryTopic = v }
                 case (12, UInt8(ascii: "c")): if k == "company_name" { companyName = v }
                 case (17, UInt8(ascii: "m")): if k == "meeting_scheduled" { meetingScheduled = v }
+                case (18, UInt8(ascii: "q")): if k == "qualification_tier" { qualificationTier = v }
                 default: break
                 }
             }
@@ -108,6 +109,17 @@ enum LeadParser {
         guard let account = scalarString(rawAccount).map(Normalize.trim), !account.isEmpty else {
             return .failure(AbmError(code: ErrorCode.invalidField, message: "lead.account_id must be a non-empty string",
                                           field: "lead.account_id"))
+        }
+        if let raw = top.qualificationTier, !raw.isNull, let minimum = config.minQualificationTier {
+            guard let word = raw.stringValue, let tier = QualificationTier(word: word) else {
+                return .failure(AbmError(code: .invalidField, message: "lead.qualification_tier must be one of \(QualificationTier.list)",
+                                         field: "lead.qualification_tier"))
+            }
+            guard tier >= minimum else {
+                return .failure(AbmError(code: .invalidField,
+                                         message: "lead.qualification_tier \(tier.rawValue) is below the minimum \(minimum.rawValue) (min_qualification_tier): no campaign is started",
+                                         field: "lead.qualification_tier"))
+            }
         }
         // The primary: flat fields at the top level, or a nested object.
         var primarySource = obj

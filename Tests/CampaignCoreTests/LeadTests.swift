@@ -24,6 +24,20 @@ import Testing
         #expect(e.field == "lead.account_id")
     }
 
+    @Test func qualificationTierGatesTheLead() {
+        let lead: (String) -> JSONValue = { ["account_id": "acme", "email": "a@acme.com", "qualification_tier": .string($0)] }
+        #expect(rejected(lead("cool"))?.field == "lead.qualification_tier")
+        #expect(rejected(lead("COLD"))?.code == "invalid_field")
+        #expect(rejected(lead("lukewarm"))?.field == "lead.qualification_tier")
+        for ok in ["warm", "Hot", "SCORCHING"] { #expect(rejected(lead(ok)) == nil, "\(ok)") }
+        #expect(rejected(["account_id": "acme", "email": "a@acme.com"]) == nil)  // no tier: not gated
+        var h = Harness(config: config(["min_qualification_tier": .null]))
+        #expect((try? h.lead(lead("unqualified"), now: t0).get()) != nil)
+        var cold = Harness(config: config(["min_qualification_tier": "cold"]))
+        #expect((try? cold.lead(lead("cool"), now: t0).get()) != nil)
+        #expect(configError(["min_qualification_tier": "tepid"])?.field == "min_qualification_tier")
+    }
+
     @Test func primaryValidation() {
         #expect(rejected(["account_id": "acme", "name": "No Mail"])?.field == "lead.email")
         #expect(rejected(["account_id": "acme", "name": "No Mail"])?.code == "missing_field")

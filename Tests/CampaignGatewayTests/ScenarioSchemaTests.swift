@@ -110,6 +110,9 @@ struct ScenarioSchemaTests {
         _ = try await ingress(Self.leadRequest("lead-d", account: "delta",
                                                primary: Self.person("d-1", "Dee Dunn", "dee@delta.example", title: "CTO"),
                                                colleagues: [Self.person("d-2", "Someone Else", "someone.else@acme.example", title: "CIO")]))
+        // The original system's inbound shape: the account is the address's domain.
+        let inbound = try await ingress(try JSONParser.parse(Array(try Repo.example("lead.request.3.json"))))
+        #expect(inbound["campaign_id"] == "acme.example-c1")
         _ = try await control("status", ["account_id": "nobody"]) // not_found
         // Gil is erased: gamma's events are rewritten (and still follow the schemas); one contact.erased.
         #expect(try await control("erase", ["email": "Gil@gamma.example"])["erased"]?["accounts"] == 1)

@@ -68,6 +68,26 @@ import Testing
         #expect(tick == .clockAdvance(id: "t", seconds: 0.5))
     }
 
+    @Test func theOriginalInboundKeysAreMapped() throws {
+        let body = #"{"type":"lead","id":"i","lead":{"company_name":"Acme","contact_name":"Sarah Chen","contact_email":"sarah@Acme.Example","contact_title":"CTO","contact_phone":"+1 415 555 0100","inquiry_topic":"pipelines","qualification_tier":"HOT"}}"#
+        guard case .lead(_, let account, let lead) = try decoder.decodeIngress([[], Array(body.utf8)]) else {
+            Issue.record("not a lead")
+            return
+        }
+        #expect(account == "acme.example")
+        #expect(lead["account_id"] == "acme.example")
+        #expect(lead["email"] == "sarah@Acme.Example" && lead["name"] == "Sarah Chen")
+        #expect(lead["title"] == "CTO" && lead["phone"] == "+1 415 555 0100")
+        // The lead's own keys win; an account_id given is kept.
+        let both = #"{"type":"lead","id":"j","lead":{"account_id":"acme-corp","email":"a@acme.example","contact_email":"b@acme.example","contact_name":"Bo"}}"#
+        guard case .lead(_, let account2, let lead2) = try decoder.decodeIngress([[], Array(both.utf8)]) else { return }
+        #expect(account2 == "acme-corp" && lead2["email"] == "a@acme.example" && lead2["name"] == "Bo")
+        // Neither an account_id nor an inbound address: still missing_field.
+        #expect(throws: AbmError.self) {
+            _ = try decoder.decodeIngress([[], Array(#"{"type":"lead","id":"k","lead":{"email":"a@acme.example"}}"#.utf8)])
+        }
+    }
+
     @Test func deeplyNestedBodiesAreInvalidJSON() {
         let nestedLead = Array(#"{"type":"lead","id":"d","lead":"#.utf8) + Array(String(repeating: #"{"a":"#, count: 100_000).utf8)
         for body in [[UInt8](repeating: 0x5B, count: 100_000), nestedLead] {

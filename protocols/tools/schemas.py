@@ -243,14 +243,20 @@ def requests():
     lead_fields = {"account_id": ref("account_id")}
     for k in ["id", "name", "email", "phone", "title", "timezone", "country", "linkedin_url", "topic"]:
         lead_fields[k] = ref("opt_string")
+    for k in ["contact_email", "contact_name", "contact_title", "contact_phone", "inquiry_topic", "company_name"]:
+        lead_fields[k] = ref("opt_string")
+    lead_fields["qualification_tier"] = {"anyOf": [{"type": "string", "pattern": "(?i)^(scorching|hot|warm|cool|cold|unqualified)$"},
+                                                   {"type": "null"}]}
     lead_fields["account_contacts"] = {"type": ["array", "null"], "items": ref("contact_in")}
     lead_fields["metadata"] = {"type": ["object", "null"], "properties": {
         "company_name": ref("opt_string"),
         "meeting_scheduled": {"type": ["boolean", "string", "null"]}}}
     return [
         request("lead", "Ingress: a lead in the prototype's shape. The gateway checks lead.account_id; the engine "
-                "validates the rest.", {"lead": {"type": "object", "required": ["account_id"],
-                                                        "properties": lead_fields}}, ["lead"]),
+                "validates the rest. The original system's inbound keys (contact_email, …) are accepted; such a lead "
+                "without account_id is for the domain of contact_email.",
+                {"lead": {"type": "object", "anyOf": [{"required": ["account_id"]}, {"required": ["contact_email"]}],
+                          "properties": lead_fields}}, ["lead"]),
         request("response", "Ingress: a response to the campaign. contact_email or contact_id is required.", {
             "account_id": ref("account_id"), "contact_email": {"type": ["string", "null"], "maxLength": 320},
             "contact_id": {"type": ["string", "null"], "maxLength": 256}, "kind": ref("response_kind"),
