@@ -67,6 +67,23 @@ extension EventType: CustomStringConvertible {
     public var description: String { rawValue }
 }
 
+/// What held a touch back past the earliest instant it could go (`delay` of a touch and of the planned
+/// touch): the rule that set its time (docs/campaign-behaviour.md, "Timing").
+public enum DelayRule: String, Codable, Sendable, CaseIterable, Equatable {
+    /// The interval after the previous step (`touchpoint_intervals_days`).
+    case interval
+    /// The minimum gap between two touches to one person (`response_timeout_hours`).
+    case responseTimeout = "response_timeout"
+    /// The contact is out of office until `away_until`.
+    case outOfOffice = "out_of_office"
+    /// No colleague before `colleague_message_delay_days` after the primary's first touch.
+    case colleagueDelay = "colleague_delay"
+    /// Moved to the next opening of the contact's send window.
+    case sendWindow = "send_window"
+    /// Moved past a holiday (`holidays`).
+    case holiday
+}
+
 /// A campaign's lifecycle (`campaign.status`).
 public enum CampaignStatus: String, Codable, Sendable, CaseIterable, Equatable {
     case active, paused, completed, cancelled

@@ -8,17 +8,20 @@ public struct PlannedTouch: Sendable, Equatable {
     public var dueAt: Date
     public var contactId: String
     public var reason: TouchReason
+    /// What set `dueAt` later than the earliest instant it could be (nil: nothing held it back).
+    public var delay: DelayRule?
 
-    public init(dueAt: Date, contactId: String, reason: TouchReason) {
+    public init(dueAt: Date, contactId: String, reason: TouchReason, delay: DelayRule? = nil) {
         self.dueAt = dueAt
         self.contactId = contactId
         self.reason = reason
+        self.delay = delay
     }
 
     /// All three or none (a state stored before a part was written plans nothing).
-    init?(dueAt: Date?, contactId: String?, reason: TouchReason?) {
+    init?(dueAt: Date?, contactId: String?, reason: TouchReason?, delay: DelayRule?) {
         guard let dueAt, let contactId, let reason else { return nil }
-        self.init(dueAt: dueAt, contactId: contactId, reason: reason)
+        self.init(dueAt: dueAt, contactId: contactId, reason: reason, delay: delay)
     }
 }
 
@@ -182,6 +185,7 @@ public struct CampaignState: Sendable, Equatable {
     private var due: PackedDate
     private var dueContact: String?
     private var dueReason: TouchReason?
+    private var dueDelay: DelayRule?
     /// Last contact chosen by the round over contacts in play (nil: the round restarts at the top contact).
     public var roundCursor: String?
     /// Colleague references made so far (rotates the phrasings).
@@ -202,12 +206,13 @@ public struct CampaignState: Sendable, Equatable {
     public var next: PlannedTouch? {
         get {
             guard let at = due.date, let contactId = dueContact, let reason = dueReason else { return nil }
-            return PlannedTouch(dueAt: at, contactId: contactId, reason: reason)
+            return PlannedTouch(dueAt: at, contactId: contactId, reason: reason, delay: dueDelay)
         }
         set {
             due.date = newValue?.dueAt
             dueContact = newValue?.contactId
             dueReason = newValue?.reason
+            dueDelay = newValue?.delay
         }
     }
     /// The pending timer's due time (`next?.dueAt`).
@@ -228,6 +233,7 @@ public struct CampaignState: Sendable, Equatable {
         self.due = PackedDate(next?.dueAt)
         self.dueContact = next?.contactId
         self.dueReason = next?.reason
+        self.dueDelay = next?.delay
         self.roundCursor = roundCursor
         self.references = references
         self.generatedIds = generatedIds
@@ -236,7 +242,7 @@ public struct CampaignState: Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case id, status, reason, steps, contacts, topic, company, startedAt = "started", lastStepAt = "lastStep"
-        case dueAt = "due", dueContact, dueReason, roundCursor = "cursor", references = "refs"
+        case dueAt = "due", dueContact, dueReason, dueDelay, roundCursor = "cursor", references = "refs"
         case generatedIds = "gen", outsiders
     }
 
@@ -274,7 +280,8 @@ extension CampaignState: Codable {
                   lastStepAt: try c.decodeIfPresent(Date.self, forKey: .lastStepAt),
                   next: try PlannedTouch(dueAt: c.decodeIfPresent(Date.self, forKey: .dueAt),
                                          contactId: c.decodeIfPresent(String.self, forKey: .dueContact),
-                                         reason: c.decodeIfPresent(TouchReason.self, forKey: .dueReason)),
+                                         reason: c.decodeIfPresent(TouchReason.self, forKey: .dueReason),
+                                         delay: c.decodeIfPresent(DelayRule.self, forKey: .dueDelay)),
                   roundCursor: try c.decodeIfPresent(String.self, forKey: .roundCursor),
                   references: try c.decode(Int.self, forKey: .references),
                   generatedIds: try c.decode(Int.self, forKey: .generatedIds),
@@ -295,6 +302,7 @@ extension CampaignState: Codable {
         try c.encodeIfPresent(due.date, forKey: .dueAt)
         try c.encodeIfPresent(dueContact, forKey: .dueContact)
         try c.encodeIfPresent(dueReason, forKey: .dueReason)
+        try c.encodeIfPresent(dueDelay, forKey: .dueDelay)
         try c.encodeIfPresent(roundCursor, forKey: .roundCursor)
         try c.encode(references, forKey: .references)
         try c.encode(generatedIds, forKey: .generatedIds)

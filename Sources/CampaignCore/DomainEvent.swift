@@ -156,12 +156,14 @@ public enum EventPayload: Sendable, Equatable {
         public var templateFallback: Bool
         /// Present only when the touch went out later than its timer was due.
         public var plannedAt: Date?
+        /// What set the touch's time later than the earliest it could go (absent: nothing held it back).
+        public var delay: DelayRule?
 
         public init(touchpointId: String, step: Int, contactId: String, contactEmail: String, contactName: String? = nil,
                     channel: Channel, attempt: Int? = nil, subject: String? = nil, message: String,
                     callScript: String? = nil, contactPhone: String? = nil, contactLinkedinURL: String? = nil,
                     reference: Reference? = nil, reason: TouchReason, explanation: String? = nil,
-                    templateFallback: Bool = false, plannedAt: Date? = nil) {
+                    templateFallback: Bool = false, plannedAt: Date? = nil, delay: DelayRule? = nil) {
             self.touchpointId = touchpointId
             self.step = step
             self.contactId = contactId
@@ -178,6 +180,7 @@ public enum EventPayload: Sendable, Equatable {
             self.reason = reason
             self.explanation = explanation
             self.templateFallback = templateFallback
+            self.delay = delay
             self.plannedAt = plannedAt
         }
     }

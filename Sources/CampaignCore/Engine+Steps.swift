@@ -15,7 +15,7 @@ import Foundation
 ///   (from the top contact), taking the first one ready at the planned time, else whoever is ready first.
 extension CampaignEngine {
     enum Plan: Equatable {
-        case touch(contact: Int, at: Double, reason: TouchReason)
+        case touch(contact: Int, at: Double, reason: TouchReason, delay: DelayRule?)
         case complete(reason: CompletionReason)
     }
 
@@ -28,24 +28,34 @@ extension CampaignEngine {
 
     /// The earliest instant at or after `earliest` at which contact `i` may take the next step, already moved
     /// into its send window; nil when it may not be touched at all now (a colleague before the primary).
-    /// `gated` tells whether something other than the interval and `earliest` held it back.
+    /// `gated` tells whether something other than the interval and `earliest` held it back; `delay` names
+    /// the rule that pushed the time furthest (nil: `earliest` itself, inside the window): an out-of-office
+    /// that ends at midnight is the reason, not the window opening at 09:00 after it.
     /// (Fields are read in place: copying a contact costs a retain per string.)
-    func readiness(_ camp: CampaignState, _ i: Int, earliest: Double) -> (at: Double, gated: Bool)? {
+    func readiness(_ camp: CampaignState, _ i: Int, earliest: Double) -> (at: Double, gated: Bool, delay: DelayRule?)? {
         let z = zone(named: camp.contacts[i].timezone)
         var planned = earliest
+        var delay: DelayRule?
+        var push = 0.0
+        // Each rule that moves the time later; the one moving it furthest is the reason given.
+        func hold(_ to: Double, _ rule: DelayRule, _ from: inout Double) {
+            guard to > from else { return }
+            if to - from > push { push = to - from; delay = rule }
+            from = to
+        }
         if let last = camp.lastStepAt?.timeIntervalSince1970 {
             let n = config.intervalsDays.count
             let days = config.intervalsDays[min(camp.steps - 1, n - 1)]
-            planned = max(planned, LocalTime.addDays(days, to: last, in: z))
+            hold(LocalTime.addDays(days, to: last, in: z), .interval, &planned)
         }
         var r = planned
         if let last = camp.contacts[i].lastTouchAt?.timeIntervalSince1970 {
-            r = max(r, last + config.responseTimeoutHours * 3600)
+            hold(last + config.responseTimeoutHours * 3600, .responseTimeout, &r)
         }
-        if let away = camp.contacts[i].awayUntil?.timeIntervalSince1970 { r = max(r, away) }
+        if let away = camp.contacts[i].awayUntil?.timeIntervalSince1970 { hold(away, .outOfOffice, &r) }
         if !camp.contacts[i].isPrimary, let p = camp.primaryIndex {
             if let first = camp.contacts[p].firstTouchAt?.timeIntervalSince1970 {
-                r = max(r, first + config.colleagueDelayDays * 86_400)
+                hold(first + config.colleagueDelayDays * 86_400, .colleagueDelay, &r)
             } else if camp.contacts[p].isEligible {
                 return nil
             }
@@ -53,7 +63,17 @@ extension CampaignEngine {
         let country = config.holidays.byCountry.isEmpty ? nil : camp.contacts[i].country
         guard let opening = config.sendWindow.nextOpening(atOrAfter: r, zone: z, country: country,
                                                           holidays: config.holidays) else { return nil }
-        return (opening, r > planned)
+        if opening > r, opening - r > push { delay = windowDelay(from: r, to: opening, zone: z) }
+        return (opening, r > planned, delay)
+    }
+
+    /// Whether the send window or a holiday moved a time from `r` to `opening`: a holiday when the window
+    /// alone would have opened earlier. (Only computed when holidays are configured.)
+    private func windowDelay(from r: Double, to opening: Double, zone z: Zone) -> DelayRule {
+        guard !config.holidays.global.isEmpty || !config.holidays.byCountry.isEmpty,
+              let plain = config.sendWindow.nextOpening(atOrAfter: r, zone: z, country: nil, holidays: .none),
+              plain < opening else { return .sendWindow }
+        return .holiday
     }
 
     /// Who takes the next step, and when.
@@ -64,17 +84,17 @@ extension CampaignEngine {
         }
         if camp.steps < config.primaryFocusSteps {
             guard let r = readiness(camp, top, earliest: earliest) else { return .complete(reason: .noEligibleContacts) }
-            return .touch(contact: top, at: r.at, reason: .focusStep)
+            return .touch(contact: top, at: r.at, reason: .focusStep, delay: r.delay)
         }
         var inPlayCount = 0
         var untouched: Int?
         for k in camp.contacts.indices where camp.contacts[k].standing == .active {
             if camp.contacts[k].firstTouchAt != nil { inPlayCount += 1 } else if untouched == nil { untouched = k }
         }
-        var intro: (Int, Double, Bool)?
+        var intro: (Int, Double, Bool, DelayRule?)?
         if inPlayCount < config.maxConcurrentContacts, let i = untouched, let r = readiness(camp, i, earliest: earliest) {
-            intro = (i, r.at, r.gated)
-            if !r.gated { return .touch(contact: i, at: r.at, reason: .introduceColleague) }
+            intro = (i, r.at, r.gated, r.delay)
+            if !r.gated { return .touch(contact: i, at: r.at, reason: .introduceColleague, delay: r.delay) }
         }
         // The round over contacts in play, starting after the cursor (or at the top contact).
         let n = camp.contacts.count
@@ -82,15 +102,15 @@ extension CampaignEngine {
         if let cursor = camp.roundCursor, let pos = camp.index(ofId: cursor) {
             startAt = pos + 1
         }
-        var best: (Int, Double, TouchReason)?
-        if let intro { best = (intro.0, intro.1, .introduceColleague) }
+        var best: (Int, Double, TouchReason, DelayRule?)?
+        if let intro { best = (intro.0, intro.1, .introduceColleague, intro.3) }
         for step in 0..<n {
             let i = (startAt + step) % n
             guard camp.contacts[i].standing == .active, camp.contacts[i].firstTouchAt != nil, let r = readiness(camp, i, earliest: earliest) else { continue }
-            if !r.gated { return .touch(contact: i, at: r.at, reason: .roundRobin) }
-            if best == nil || r.at < best!.1 { best = (i, r.at, .roundRobin) }
+            if !r.gated { return .touch(contact: i, at: r.at, reason: .roundRobin, delay: r.delay) }
+            if best == nil || r.at < best!.1 { best = (i, r.at, .roundRobin, r.delay) }
         }
-        if let best { return .touch(contact: best.0, at: best.1, reason: best.2) }
+        if let best { return .touch(contact: best.0, at: best.1, reason: best.2, delay: best.3) }
         return .complete(reason: .noEligibleContacts)
     }
 
@@ -131,10 +151,17 @@ extension CampaignEngine {
                 work.effects.append(.cancelTimer)
                 work.emit(.campaignCompleted(.init(reason: reason, steps: work.state.campaign!.steps)), at: earliest)
                 return
-            case .touch(let i, let at, let reason):
+            case .touch(let i, let at, let reason, var delay):
+                // A timer's planned touch keeps the delay it was planned with (at firing, `earliest` is
+                // the due time itself, which nothing holds back).
+                if let planned = work.state.campaign!.next, planned.contactId == work.state.campaign!.contacts[i].id,
+                   planned.dueAt.timeIntervalSince1970 == at || plannedAt != nil {
+                    delay = planned.delay
+                }
                 if at > limit {
                     work.state.campaign!.next = PlannedTouch(dueAt: Date(timeIntervalSince1970: at),
-                                                             contactId: work.state.campaign!.contacts[i].id, reason: reason)
+                                                             contactId: work.state.campaign!.contacts[i].id, reason: reason,
+                                                             delay: delay)
                     work.effects.append(.schedule(at: Date(timeIntervalSince1970: at)))
                     return
                 }
@@ -150,7 +177,7 @@ extension CampaignEngine {
                     earliest = max(earliest, at)
                     continue
                 }
-                emitTouch(work: &work, contact: i, at: at, reason: reason, plannedAt: plannedAt)
+                emitTouch(work: &work, contact: i, at: at, reason: reason, plannedAt: plannedAt, delay: delay)
                 plannedAt = nil
                 earliest = max(earliest, at)
             }
@@ -164,19 +191,21 @@ extension CampaignEngine {
         if let p = preferred, camp.steps < config.maxTouchpoints, let i = camp.index(ofId: p.id),
            camp.contacts[i].isEligible, let r = readiness(camp, i, earliest: earliest), r.at <= limit {
             // Honour the plan the timer was set for (status showed it as the next touch).
-            return .touch(contact: i, at: r.at, reason: p.reason)
+            return .touch(contact: i, at: r.at, reason: p.reason, delay: r.delay)
         }
         return plan(camp, earliest: earliest)
     }
 
     /// Emits one touchpoint and records it. `plannedAt`: when it was planned, if that may be earlier than `at`.
-    func emitTouch(work: inout Work, contact i: Int, at: Double, reason: TouchReason, plannedAt: Double? = nil) {
+    func emitTouch(work: inout Work, contact i: Int, at: Double, reason: TouchReason, plannedAt: Double? = nil,
+                   delay: DelayRule? = nil) {
         guard work.state.campaign != nil else { return }
         // The campaign is changed in place (a copy would retain every field and share the contact list).
         switch recordTouch(&work.state.campaign!, contact: i, at: at, reason: reason) {
         case .sent(var touch):
             // Only a touch that went out later than planned says so (on time, `at` is the planned instant).
             if let p = plannedAt, p < at { touch.plannedAt = Date(timeIntervalSince1970: p) }
+            touch.delay = delay
             work.emit(.touchpointDue(touch), at: at)
         case .blocked(let conflict): work.emit(.conflictDetected(conflict), at: at)
         }

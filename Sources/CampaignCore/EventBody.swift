@@ -51,6 +51,7 @@ public enum EventBody {
             if let v = p.contactLinkedinURL { w.raw(#","contact_linkedin_url":"#); w.string(v) }
             if let v = p.contactName { w.raw(#","contact_name":"#); w.string(v) }
             if let v = p.contactPhone { w.raw(#","contact_phone":"#); w.string(v) }
+            if let v = p.delay { w.raw(#","delay":"#); w.string(v.rawValue) }
             if let v = p.explanation { w.raw(#","explanation":"#); w.string(v) }
             w.raw(#","message":"#); w.string(p.message)
             if let v = p.plannedAt { w.raw(#","planned_at":"#); w.time(v) }
@@ -268,7 +269,7 @@ extension EventPayload {
                 attempt: try optInt("attempt"), subject: try optStr("subject"), message: try str("message"),
                 callScript: try optStr("call_script"), contactPhone: try optStr("contact_phone"),
                 contactLinkedinURL: try optStr("contact_linkedin_url"), reference: reference, reason: try requiredWord("reason"),
-                explanation: try optStr("explanation"), templateFallback: fallback, plannedAt: try time("planned_at")))
+                explanation: try optStr("explanation"), templateFallback: fallback, plannedAt: try time("planned_at"), delay: try word("delay")))
         case .responseReceived:
             self = .responseReceived(.init(contactId: try nullableStr("contact_id"), kind: try requiredWord("kind"),
                                            email: try optStr("email"), channel: try optStr("channel"),

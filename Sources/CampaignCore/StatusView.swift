@@ -2,7 +2,7 @@ import AbmWire
 /// The `campaign` object (protocols/abm-wire-v1.md §7.3): `campaign_id, account_id, status, reason, steps, contacts:[{id,email,state,
 /// touches}], next_due_at`, plus `max_touchpoints`, `started_at`, `topic`, `company`, per-contact `name`, `title`,
 /// `role`, `score`, `timezone`, `touches_by_channel`, `last_touch_at`, `away_until`, and `next_touch {contact_id, email,
-/// channel, reason, due_at}`.
+/// channel, reason, due_at, delay}`.
 ///
 /// Contact `state`: a `ContactStatus` (protocols/abm-wire-v1.md §7.3).
 enum StatusView {
@@ -33,7 +33,8 @@ enum StatusView {
             next = ["contact_id": .string(planned.contactId), "email": .string(c.email),
                     "channel": .string(engine.channel(for: c).0.rawValue),
                     "reason": .string(planned.reason.rawValue),
-                    "due_at": .string(ISOTime.format(planned.dueAt.timeIntervalSince1970))]
+                    "due_at": .string(ISOTime.format(planned.dueAt.timeIntervalSince1970)),
+                    "delay": planned.delay.map { .string($0.rawValue) } ?? .null]
         }
         return .object([
             "campaign_id": .string(camp.id),

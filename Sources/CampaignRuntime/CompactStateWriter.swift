@@ -40,6 +40,7 @@ struct CompactStateWriter {
             key("due"); date(v.dueAt)
             key("dueContact"); string(v.contactId)
             key("dueReason"); string(v.reason.rawValue)
+            if let d = v.delay { key("dueDelay"); string(d.rawValue) }
         }
         if let v = c.roundCursor { key("cursor"); string(v) }
         key("refs"); int(Int64(c.references))

@@ -36,6 +36,7 @@ VOCABULARY = {
     "completion_reason": ["max_touchpoints", "no_eligible_contacts", "meeting_scheduled"],
     "pause_reason": ["responded", "negative_sentiment"],
     "conflict_kind": ["suppressed", "message_not_clean", "meeting_scheduled"],
+    "delay_rule": ["interval", "response_timeout", "out_of_office", "colleague_delay", "send_window", "holiday"],
     "operator_reason": ["operator"],
 }
 
@@ -47,6 +48,7 @@ DESCRIPTIONS = {
     "completion_reason": "Why the campaign completed.",
     "pause_reason": "Why the engine paused the campaign by itself; an operator's pause carries the operator's reason.",
     "conflict_kind": "Which check held a touch back.",
+    "delay_rule": "What set a touch's time later than the earliest it could go (docs/campaign-behaviour.md, 'Timing').",
     "operator_reason": "The reason of a command an operator gave without one.",
 }
 
@@ -141,6 +143,7 @@ def events():
             "reference": closed({"contact_id": NONEMPTY, "name": STRING}, ["contact_id", "name"]),
             "reason": ref("touch_reason"), "explanation": STRING, "template_fallback": {"const": True},
             "planned_at": ref("instant"),
+            "delay": ref("delay_rule"),
         }, ["touchpoint_id", "step", "contact_id", "contact_email", "contact_name", "channel", "attempt", "message",
             "reason", "explanation"], allOf=touch_if),
         event("response.received", {
@@ -178,8 +181,9 @@ def campaign():
         "timezone": NONEMPTY,
     }, ["id", "email", "name", "role", "score", "state", "touches", "touches_by_channel", "last_touch_at"])
     next_touch = closed({"contact_id": NONEMPTY, "email": NONEMPTY, "channel": ref("channel"),
-                         "reason": ref("touch_reason"), "due_at": ref("instant")},
-                        ["contact_id", "email", "channel", "reason", "due_at"])
+                         "reason": ref("touch_reason"), "due_at": ref("instant"),
+                         "delay": {"anyOf": [ref("delay_rule"), {"type": "null"}]}},
+                        ["contact_id", "email", "channel", "reason", "due_at", "delay"])
     body = closed({
         "campaign_id": NONEMPTY, "account_id": ref("account_id"), "status": ref("campaign_status"),
         "reason": {"type": ["string", "null"], "description": "null when active; a completion_reason when completed; "

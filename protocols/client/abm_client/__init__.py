@@ -50,7 +50,7 @@ import zmq.utils.z85
 __all__ = [
     "AbmClient", "AbmError", "load_curve", "read_key_file", "main",
     "RESPONSE_KINDS", "EVENT_TYPES", "CHANNELS", "CAMPAIGN_STATUSES", "CONTACT_STATES", "TOUCH_REASONS",
-    "SUPPRESSION_REASONS", "COMPLETION_REASONS", "CONFLICT_KINDS", "ERROR_CODES",
+    "SUPPRESSION_REASONS", "COMPLETION_REASONS", "CONFLICT_KINDS", "DELAY_RULES", "ERROR_CODES",
 ]
 
 #: A JSON object as json.loads returns it.
@@ -71,6 +71,8 @@ TOUCH_REASONS = ("focus_step", "introduce_colleague", "round_robin")
 SUPPRESSION_REASONS = ("unsubscribed", "bounced", "suppressed")
 COMPLETION_REASONS = ("max_touchpoints", "no_eligible_contacts", "meeting_scheduled")
 CONFLICT_KINDS = ("suppressed", "message_not_clean", "meeting_scheduled")
+#: What set a touch's time later than the earliest it could go (`delay`).
+DELAY_RULES = ("interval", "response_timeout", "out_of_office", "colleague_delay", "send_window", "holiday")
 #: Codes a server sends; a client must also accept codes it does not know (a newer server's).
 ERROR_CODES = ("bad_framing", "invalid_json", "missing_field", "invalid_field", "unknown_type", "not_found",
                "invalid_state", "invalid_config", "not_virtual_clock", "not_owner", "internal", "rate_limited",

@@ -43,7 +43,7 @@ class ProtocolFilesTest(unittest.TestCase):
                             ("contact_status", abm_client.CONTACT_STATES), ("touch_reason", abm_client.TOUCH_REASONS),
                             ("suppression_reason", abm_client.SUPPRESSION_REASONS),
                             ("completion_reason", abm_client.COMPLETION_REASONS),
-                            ("conflict_kind", abm_client.CONFLICT_KINDS), ("error_code", abm_client.ERROR_CODES)]:
+                            ("conflict_kind", abm_client.CONFLICT_KINDS), ("delay_rule", abm_client.DELAY_RULES), ("error_code", abm_client.ERROR_CODES)]:
             self.assertEqual(list(words), defs[name]["enum"], name)
 
     def test_every_valid_example_matches_its_schema(self):
