@@ -142,6 +142,11 @@ public enum Requests {
         .object(["type": "stats", "id": .string(id ?? newID())])
     }
 
+    /// A campaign's decisions and why (protocol §7.10).
+    public static func explain(accountId: String, id: String? = nil) -> JSONValue {
+        .object(["type": "explain", "id": .string(id ?? newID()), "account_id": .string(accountId)])
+    }
+
     /// Erases a person (protocol §7.9).
     public static func erase(email: String, id: String? = nil) -> JSONValue {
         .object(["type": "erase", "id": .string(id ?? newID()), "email": .string(email)])

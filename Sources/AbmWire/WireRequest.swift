@@ -20,13 +20,15 @@ public enum WireRequest: Sendable, Equatable {
     case stats(id: String)
     /// Erasure of a person: `email` trimmed and lower-cased, with an `@`.
     case erase(id: String, email: String)
+    /// The campaign's decisions and why (a read).
+    case explain(id: String, accountId: String)
 
     /// The client's request id (the idempotency key within the socket's id space).
     public var id: String {
         switch self {
         case .lead(let id, _, _), .response(let id, _), .pause(let id, _, _), .resume(let id, _),
              .cancel(let id, _), .status(let id, _), .events(let id, _, _), .clockAdvance(let id, _),
-             .list(let id, _), .stats(let id), .erase(let id, _):
+             .list(let id, _), .stats(let id), .erase(let id, _), .explain(let id, _):
             return id
         }
     }
@@ -45,13 +47,15 @@ public enum WireRequest: Sendable, Equatable {
         case .list: "list"
         case .stats: "stats"
         case .erase: "erase"
+        case .explain: "explain"
         }
     }
 
     /// The account the request is about, when it is about one.
     public var accountId: String? {
         switch self {
-        case .lead(_, let a, _), .pause(_, let a, _), .resume(_, let a), .cancel(_, let a), .status(_, let a): a
+        case .lead(_, let a, _), .pause(_, let a, _), .resume(_, let a), .cancel(_, let a), .status(_, let a),
+             .explain(_, let a): a
         case .response(_, let r): r.accountId
         case .events, .clockAdvance, .list, .stats, .erase: nil
         }
@@ -61,7 +65,7 @@ public enum WireRequest: Sendable, Equatable {
     /// and `erase`, which is idempotent: running it again finishes an interrupted one).
     public var repliesAreStored: Bool {
         switch self {
-        case .status, .events, .list, .stats, .erase: false
+        case .status, .events, .list, .stats, .erase, .explain: false
         default: true
         }
     }
@@ -107,7 +111,7 @@ public struct WireDecoder: Sendable {
         switch type {
         case "lead": return try body.lead()
         case "response": return try body.response()
-        case "pause", "resume", "cancel", "status", "events", "clock.advance", "list", "stats", "erase":
+        case "pause", "resume", "cancel", "status", "events", "clock.advance", "list", "stats", "erase", "explain":
             throw body.error(.unknownType, "`type` `\(type)` is a control command; send it to the control socket", "type")
         default:
             throw body.error(.unknownType, "unknown request type `\(type.prefix(64))` (ingress accepts lead, response)", "type")
@@ -115,7 +119,7 @@ public struct WireDecoder: Sendable {
     }
 
     /// The control socket: `pause`, `resume`, `cancel`, `status`, `events`, `clock.advance`, `list`, `stats`,
-    /// `erase`.
+    /// `erase`, `explain`.
     public func decodeControl(_ frames: [[UInt8]]) throws(AbmError) -> WireRequest {
         var body = try parseBody(frames)
         let type = try body.header()
@@ -131,11 +135,12 @@ public struct WireDecoder: Sendable {
         case "list": return try body.list()
         case "stats": return .stats(id: try body.requireId())
         case "erase": return try body.erase()
+        case "explain": return .explain(id: try body.requireId(), accountId: try body.accountId())
         case "lead", "response":
             throw body.error(.unknownType, "`type` `\(type)` is an ingress request; send it to the ingress socket", "type")
         default:
             throw body.error(.unknownType,
-                             "unknown command `\(type.prefix(64))` (control accepts pause, resume, cancel, status, events, clock.advance, list, stats, erase)", "type")
+                             "unknown command `\(type.prefix(64))` (control accepts pause, resume, cancel, status, events, clock.advance, list, stats, erase, explain)", "type")
         }
     }
 

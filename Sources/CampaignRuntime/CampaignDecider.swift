@@ -10,6 +10,12 @@ public protocol CampaignDecider: Sendable {
                 context: EngineContext) throws -> Result<Transition, AbmError>
     /// The `campaign` object (protocols/abm-wire-v1.md §7.3), or nil when the account never had a campaign.
     func status(_ state: AccountState, now: Date) -> JSONValue?
+    /// Explains decisions with the configuration the decider runs with.
+    var explainer: CampaignExplainer { get }
+}
+
+extension CampaignDecider {
+    public var explainer: CampaignExplainer { CampaignExplainer(config: .default) }
 }
 
 extension CampaignEngine: CampaignDecider {
@@ -17,6 +23,8 @@ extension CampaignEngine: CampaignDecider {
                        context: EngineContext) throws -> Result<Transition, AbmError> {
         handle(state, input, now: now, context: context)
     }
+
+    public var explainer: CampaignExplainer { CampaignExplainer(config: config) }
 }
 
 /// How an `AccountState` is stored as a blob. Swappable so that a compact encoding can replace JSON.

@@ -500,6 +500,16 @@ public final class CampaignRuntime: Sendable {
         if indexed > 0 { logger.info("campaign index built", metadata: ["campaigns": "\(indexed)"]) }
     }
 
+    /// The campaign's decisions and why (`CampaignExplainer`); nil when the account has no campaign.
+    public func explain(accountId: String) async throws -> JSONValue? {
+        guard let status = await status(accountId: accountId), status["campaign_id"] != nil else { return nil }
+        let events = try await history(accountId: accountId)
+        // The current campaign's events (an account keeps its earlier campaigns' history too).
+        let campaignId = status["campaign_id"]
+        let bodies = events.compactMap { try? JSONParser.parse([UInt8]($0.body)) }.filter { $0["campaign_id"] == campaignId }
+        return env.decider.explainer.explain(events: bodies, status: status)
+    }
+
     /// One account's stored events, in order (at most `limit`, the oldest first).
     public func history(accountId: String, limit: Int = 10_000) async throws -> [StoredEvent] {
         var all: [StoredEvent] = []

@@ -113,6 +113,9 @@ struct ScenarioSchemaTests {
         // The original system's inbound shape: the account is the address's domain.
         let inbound = try await ingress(try JSONParser.parse(Array(try Repo.example("lead.request.3.json"))))
         #expect(inbound["campaign_id"] == "acme.example-c1")
+        let explained = try await control("explain", ["account_id": "acme"])
+        #expect(explained["explanation"]?["decisions"]?.arrayValue?.contains { $0["decision"] == "sent" } == true)
+        _ = try await control("explain", ["account_id": "nobody"]) // not_found
         _ = try await control("status", ["account_id": "nobody"]) // not_found
         // Gil is erased: gamma's events are rewritten (and still follow the schemas); one contact.erased.
         #expect(try await control("erase", ["email": "Gil@gamma.example"])["erased"]?["accounts"] == 1)
@@ -148,7 +151,7 @@ struct ScenarioSchemaTests {
         let types = Set(replayed.compactMap { $0["type"]?.stringValue })
         #expect(types == Set(EventType.allCases.map(\.rawValue)), "missing: \(Set(EventType.allCases.map(\.rawValue)).subtracting(types))")
         #expect(r.responseKinds == Set(ResponseKind.allCases.map(\.rawValue)))
-        for schema in ["pause", "resume", "cancel", "status", "events", "clock.advance", "erase"].map({ "\($0).reply.schema.json" })
+        for schema in ["pause", "resume", "cancel", "status", "events", "clock.advance", "erase", "explain"].map({ "\($0).reply.schema.json" })
             + ["reply.error.schema.json", "ack.schema.json"] {
             #expect(r.replySchemas.contains(schema), "no \(schema) in the scenario")
         }

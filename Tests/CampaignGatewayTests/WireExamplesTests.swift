@@ -32,7 +32,7 @@ import Testing
 
     @Test func requestExamplesDecodeAsDocumented() throws {
         let entries = try validEntries(".request.")
-        #expect(entries.count == 17)
+        #expect(entries.count == 18)
         for (file, json, socket) in entries {
             let request = try decode(try #require(socket), [[], try Repo.example(file)])
             #expect(request.type == json["type"]?.stringValue, "\(file)")
@@ -50,7 +50,7 @@ import Testing
             case .pause(_, let account, let reason):
                 #expect(account == json["account_id"]?.stringValue)
                 #expect(reason == json["reason"]?.stringValue)
-            case .resume(_, let account), .cancel(_, let account), .status(_, let account):
+            case .resume(_, let account), .cancel(_, let account), .status(_, let account), .explain(_, let account):
                 #expect(account == json["account_id"]?.stringValue)
             case .events(_, let after, let limit):
                 #expect(after == json["after_seq"]?.intValue ?? 0)
@@ -87,6 +87,8 @@ import Testing
                     code: ErrorCode(error["code"]!.stringValue!), message: error["message"]!.stringValue!, field: error["field"]?.stringValue))
             } else if let campaign = json["campaign"] {
                 encoded = ControlReply.ok(id: id!, fields: ["campaign": campaign])
+            } else if let explanation = json["explanation"] {
+                encoded = ControlReply.ok(id: id!, fields: ["explanation": explanation])
             } else if let e = json["erased"] {
                 encoded = ControlReply.erased(id: id!, ErasureReport(
                     emailSHA256: e["email_sha256"]!.stringValue!, accounts: Int(e["accounts"]!.intValue!),

@@ -224,6 +224,18 @@ def replies():
         "events": {"type": "array", "maxItems": 1000, "items": {"$ref": "event.schema.json"}},
         "last_seq": INT0}, ["events", "last_seq"]))
     out.append(reply_ok("clock.advance.reply.schema.json", "Reply to clock.advance", {"now": ref("instant")}, ["now"]))
+    decision = closed({
+        "seq": {"type": ["integer", "null"], "minimum": 1, "description": "the event it comes from; null for the planned touch"},
+        "at": {"anyOf": [ref("instant"), {"type": "null"}]},
+        "decision": {"enum": ["started", "contact_added", "sent", "delayed", "skipped", "suppressed", "response", "paused",
+                              "resumed", "cancelled", "completed", "erased", "planned"]},
+        "rule": {"type": ["string", "null"], "description": "the rule or reason word the decision followed"},
+        "contact_id": {"type": ["string", "null"]}, "text": STRING,
+        "values": {"type": "object", "description": "the values the rule used (e.g. step, channel, delay, delay_values)"},
+    }, ["seq", "at", "decision", "rule", "contact_id", "text", "values"])
+    out.append(reply_ok("explain.reply.schema.json", "Reply to explain", {"explanation": closed({
+        "campaign_id": NONEMPTY, "decisions": {"type": "array", "items": decision},
+        "next": {"anyOf": [decision, {"type": "null"}]}}, ["campaign_id", "decisions", "next"])}, ["explanation"]))
     out.append(reply_ok("erase.reply.schema.json", "Reply to erase", {"erased": closed(
         {"email_sha256": SHA256, "accounts": INT0, "events": INT0, "replies": INT0},
         ["email_sha256", "accounts", "events", "replies"])}, ["erased"]))
@@ -280,6 +292,8 @@ def requests():
                     "limit": {"type": ["integer", "null"], "minimum": 1, "maximum": 1000}}, []),
         request("clock.advance", "Control: advance the virtual clock (server started with --virtual-clock only).",
                 {"seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 315360000}}, ["seconds"]),
+        request("explain", "Control: a campaign's decisions, in order, with the rule each followed, and what holds "
+                "the next touch back.", {"account_id": ref("account_id")}, ["account_id"]),
         request("erase", "Control: erase a person's personal data (state, stored events, stored replies); the "
                 "address stays suppressed as its SHA-256.", {"email": {"type": "string", "minLength": 3, "maxLength": 320,
                                                                        "pattern": ".@."}}, ["email"]),

@@ -355,6 +355,20 @@ final class GatewayServer: Sendable {
                     refuse(AbmError(code: ErrorCode.internal, message: "\(error)"))
                 }
             }
+        case .explain(let id, let accountId):
+            dispatcher.submit(key: accountId, then: done) { [runtime] in
+                do {
+                    if let explanation = try await runtime.explain(accountId: accountId) {
+                        reply(ControlReply.ok(id: id, fields: ["explanation": explanation]))
+                    } else {
+                        refuse(AbmError(code: ErrorCode.notFound, message: "account `\(accountId)` has no campaign", field: "account_id"))
+                    }
+                } catch let e as AbmError {
+                    refuse(Self.wireError(e))
+                } catch {
+                    refuse(AbmError(code: ErrorCode.internal, message: "could not read the history of `\(accountId)`: \(error)"))
+                }
+            }
         case .erase(let id, let email):
             // One erasure at a time, in arrival order (the key starts with NUL: no account id can equal it).
             dispatcher.submit(key: "\u{0}erase", then: done) { [runtime] in
