@@ -142,6 +142,19 @@ public enum Requests {
         .object(["type": "stats", "id": .string(id ?? newID())])
     }
 
+    /// An operator's override: the planned touch now (protocol §7.12).
+    public static func step(accountId: String, id: String? = nil) -> JSONValue {
+        .object(["type": "step", "id": .string(id ?? newID()), "account_id": .string(accountId)])
+    }
+
+    /// The next touch rendered, storing nothing (protocol §7.11): of the account's campaign, or of `lead`.
+    public static func preview(accountId: String?, lead: JSONValue?, id: String? = nil) -> JSONValue {
+        var o: [String: JSONValue] = ["type": "preview", "id": .string(id ?? newID())]
+        if let accountId { o["account_id"] = .string(accountId) }
+        if let lead { o["lead"] = lead }
+        return .object(o)
+    }
+
     /// A campaign's decisions and why (protocol §7.10).
     public static func explain(accountId: String, id: String? = nil) -> JSONValue {
         .object(["type": "explain", "id": .string(id ?? newID()), "account_id": .string(accountId)])

@@ -22,13 +22,17 @@ public enum WireRequest: Sendable, Equatable {
     case erase(id: String, email: String)
     /// The campaign's decisions and why (a read).
     case explain(id: String, accountId: String)
+    /// An operator's override: the planned touch now.
+    case step(id: String, accountId: String)
+    /// The next touch rendered, storing nothing: of the account's campaign, or of `lead` when given.
+    case preview(id: String, accountId: String, lead: JSONValue?)
 
     /// The client's request id (the idempotency key within the socket's id space).
     public var id: String {
         switch self {
         case .lead(let id, _, _), .response(let id, _), .pause(let id, _, _), .resume(let id, _),
              .cancel(let id, _), .status(let id, _), .events(let id, _, _), .clockAdvance(let id, _),
-             .list(let id, _), .stats(let id), .erase(let id, _), .explain(let id, _):
+             .list(let id, _), .stats(let id), .erase(let id, _), .explain(let id, _), .step(let id, _), .preview(let id, _, _):
             return id
         }
     }
@@ -48,6 +52,8 @@ public enum WireRequest: Sendable, Equatable {
         case .stats: "stats"
         case .erase: "erase"
         case .explain: "explain"
+        case .step: "step"
+        case .preview: "preview"
         }
     }
 
@@ -55,7 +61,7 @@ public enum WireRequest: Sendable, Equatable {
     public var accountId: String? {
         switch self {
         case .lead(_, let a, _), .pause(_, let a, _), .resume(_, let a), .cancel(_, let a), .status(_, let a),
-             .explain(_, let a): a
+             .explain(_, let a), .step(_, let a), .preview(_, let a, _): a
         case .response(_, let r): r.accountId
         case .events, .clockAdvance, .list, .stats, .erase: nil
         }
@@ -65,7 +71,7 @@ public enum WireRequest: Sendable, Equatable {
     /// and `erase`, which is idempotent: running it again finishes an interrupted one).
     public var repliesAreStored: Bool {
         switch self {
-        case .status, .events, .list, .stats, .erase, .explain: false
+        case .status, .events, .list, .stats, .erase, .explain, .preview: false
         default: true
         }
     }
@@ -111,7 +117,7 @@ public struct WireDecoder: Sendable {
         switch type {
         case "lead": return try body.lead()
         case "response": return try body.response()
-        case "pause", "resume", "cancel", "status", "events", "clock.advance", "list", "stats", "erase", "explain":
+        case "pause", "resume", "cancel", "status", "events", "clock.advance", "list", "stats", "erase", "explain", "step", "preview":
             throw body.error(.unknownType, "`type` `\(type)` is a control command; send it to the control socket", "type")
         default:
             throw body.error(.unknownType, "unknown request type `\(type.prefix(64))` (ingress accepts lead, response)", "type")
@@ -119,7 +125,7 @@ public struct WireDecoder: Sendable {
     }
 
     /// The control socket: `pause`, `resume`, `cancel`, `status`, `events`, `clock.advance`, `list`, `stats`,
-    /// `erase`, `explain`.
+    /// `erase`, `explain`, `step`, `preview`.
     public func decodeControl(_ frames: [[UInt8]]) throws(AbmError) -> WireRequest {
         var body = try parseBody(frames)
         let type = try body.header()
@@ -136,11 +142,13 @@ public struct WireDecoder: Sendable {
         case "stats": return .stats(id: try body.requireId())
         case "erase": return try body.erase()
         case "explain": return .explain(id: try body.requireId(), accountId: try body.accountId())
+        case "step": return .step(id: try body.requireId(), accountId: try body.accountId())
+        case "preview": return try body.preview()
         case "lead", "response":
             throw body.error(.unknownType, "`type` `\(type)` is an ingress request; send it to the ingress socket", "type")
         default:
             throw body.error(.unknownType,
-                             "unknown command `\(type.prefix(64))` (control accepts pause, resume, cancel, status, events, clock.advance, list, stats, erase, explain)", "type")
+                             "unknown command `\(type.prefix(64))` (control accepts pause, resume, cancel, status, events, clock.advance, list, stats, erase, explain, step, preview)", "type")
         }
     }
 
@@ -290,6 +298,20 @@ public struct RequestBody: Sendable {
         query.limit = Int(try integer("limit", default: Int64(WireLimits.defaultListLimit),
                                       range: 1...Int64(WireLimits.maxListLimit)))
         return .list(id: id, query)
+    }
+
+    /// `preview`: `account_id`, or a `lead` (whose `account_id` it is for; the inbound keys mapped).
+    func preview() throws(AbmError) -> WireRequest {
+        let id = try requireId()
+        if let lead = object["lead"], !lead.isNull {
+            guard case .object(var fields) = lead else {
+                throw error(.invalidField, "`lead` must be an object, got \(kindName(lead))", "lead")
+            }
+            if let mapped = InboundLeadKeys.normalized(fields) { fields = mapped }
+            let account = try string(in: fields, "account_id", path: "lead.account_id", max: WireLimits.maxAccountIdBytes)
+            return .preview(id: id, accountId: account, lead: .object(fields))
+        }
+        return .preview(id: id, accountId: try accountId(), lead: nil)
     }
 
     func erase() throws(AbmError) -> WireRequest {

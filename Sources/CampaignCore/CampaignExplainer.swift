@@ -48,6 +48,10 @@ public struct CampaignExplainer: Sendable {
                     values["delay_values"] = .object(d.values)
                     text += "; not earlier because of \(d.text)"
                 }
+                if e["operator_step"] == .bool(true) {
+                    values["operator_step"] = true
+                    text += "; run now by an operator (step), whatever held it back"
+                }
                 if let planned = e["planned_at"] {
                     values["planned_at"] = planned
                     text += "; sent late (planned \(planned.stringValue ?? "?"), the server was down or behind)"

@@ -158,6 +158,8 @@ public enum EventPayload: Sendable, Equatable {
         public var plannedAt: Date?
         /// What set the touch's time later than the earliest it could go (absent: nothing held it back).
         public var delay: DelayRule?
+        /// Written only when true: an operator ran the step now (`step`), whatever held it back.
+        public var operatorStep = false
 
         public init(touchpointId: String, step: Int, contactId: String, contactEmail: String, contactName: String? = nil,
                     channel: Channel, attempt: Int? = nil, subject: String? = nil, message: String,

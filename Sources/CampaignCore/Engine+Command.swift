@@ -45,6 +45,23 @@ extension CampaignEngine {
                 work.effects.append(.cancelTimer)
                 work.emit(.campaignCancelled(.init(reason: OperatorReason.operator)), at: now)
             }
+        case .step:
+            guard camp.status == .active else { return refuse("step") }
+            guard let planned = camp.next, let i = camp.index(ofId: planned.contactId), camp.contacts[i].isEligible else {
+                return .failure(AbmError(code: ErrorCode.invalidState, message: "no touch is planned for \(work.state.accountId)",
+                                         field: "account_id"))
+            }
+            work.effects.append(.cancelTimer)
+            // Suppression always applies: a suppressed contact is set aside and nothing goes out now.
+            if work.context.isSuppressed(camp.contacts[i].email) {
+                work.state.campaign!.contacts[i].standing = .suppressed
+                work.emit(.contactSuppressed(.init(contactId: planned.contactId, email: camp.contacts[i].email, reason: .suppressed)),
+                          at: now)
+            } else {
+                emitTouch(work: &work, contact: i, at: now, reason: planned.reason, operatorStep: true)
+            }
+            // The next step is planned from now, as after any touch.
+            advance(work: &work, earliest: now, until: now)
         }
         return .success(())
     }

@@ -198,7 +198,7 @@ extension CampaignEngine {
 
     /// Emits one touchpoint and records it. `plannedAt`: when it was planned, if that may be earlier than `at`.
     func emitTouch(work: inout Work, contact i: Int, at: Double, reason: TouchReason, plannedAt: Double? = nil,
-                   delay: DelayRule? = nil) {
+                   delay: DelayRule? = nil, operatorStep: Bool = false) {
         guard work.state.campaign != nil else { return }
         // The campaign is changed in place (a copy would retain every field and share the contact list).
         switch recordTouch(&work.state.campaign!, contact: i, at: at, reason: reason) {
@@ -206,6 +206,7 @@ extension CampaignEngine {
             // Only a touch that went out later than planned says so (on time, `at` is the planned instant).
             if let p = plannedAt, p < at { touch.plannedAt = Date(timeIntervalSince1970: p) }
             touch.delay = delay
+            touch.operatorStep = operatorStep
             work.emit(.touchpointDue(touch), at: at)
         case .blocked(let conflict): work.emit(.conflictDetected(conflict), at: at)
         }

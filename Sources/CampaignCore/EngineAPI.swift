@@ -24,6 +24,8 @@ public enum CampaignCommand: Sendable, Equatable {
     case pause(reason: String?)
     case resume
     case cancel
+    /// An operator's override: the planned touch goes out now (suppression and pauses still apply).
+    case step
 }
 
 /// What the runtime must do after a decision. Each account has at most one pending timer:

@@ -54,6 +54,7 @@ public enum EventBody {
             if let v = p.delay { w.raw(#","delay":"#); w.string(v.rawValue) }
             if let v = p.explanation { w.raw(#","explanation":"#); w.string(v) }
             w.raw(#","message":"#); w.string(p.message)
+            if p.operatorStep { w.raw(#","operator_step":true"#) }
             if let v = p.plannedAt { w.raw(#","planned_at":"#); w.time(v) }
             w.raw(#","reason":"#); w.string(p.reason.rawValue)
             if let r = p.reference {
@@ -262,14 +263,19 @@ extension EventPayload {
                 guard case .bool(true) = f else { throw bad("template_fallback") }
                 fallback = true
             }
+            if let f = o["operator_step"] {
+                guard case .bool(true) = f else { throw bad("operator_step") }
+            }
             guard let ch = try channel("channel") else { throw bad("channel") }
-            self = .touchpointDue(.init(
+            var touch = EventPayload.TouchpointDue(
                 touchpointId: try str("touchpoint_id"), step: try int("step"), contactId: try str("contact_id"),
                 contactEmail: try str("contact_email"), contactName: try optStr("contact_name"), channel: ch,
                 attempt: try optInt("attempt"), subject: try optStr("subject"), message: try str("message"),
                 callScript: try optStr("call_script"), contactPhone: try optStr("contact_phone"),
                 contactLinkedinURL: try optStr("contact_linkedin_url"), reference: reference, reason: try requiredWord("reason"),
-                explanation: try optStr("explanation"), templateFallback: fallback, plannedAt: try time("planned_at"), delay: try word("delay")))
+                explanation: try optStr("explanation"), templateFallback: fallback, plannedAt: try time("planned_at"), delay: try word("delay"))
+            touch.operatorStep = o["operator_step"] != nil
+            self = .touchpointDue(touch)
         case .responseReceived:
             self = .responseReceived(.init(contactId: try nullableStr("contact_id"), kind: try requiredWord("kind"),
                                            email: try optStr("email"), channel: try optStr("channel"),

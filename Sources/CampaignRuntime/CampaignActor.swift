@@ -88,6 +88,21 @@ actor CampaignActor {
         return state.flatMap { env.decider.status($0, now: env.clock.now) }
     }
 
+    /// The next touch rendered on a copy of the state (with `lead` applied first when given); nothing changes.
+    func preview(lead: JSONValue?) async throws -> Result<JSONValue, AbmError> {
+        await acquire()
+        defer { release() }
+        guard !broken else { throw Failure.dropped }
+        do {
+            try await ensureLoaded()
+        } catch {
+            broken = true
+            throw error
+        }
+        return env.decider.preview(state ?? AccountState(accountId: accountId), lead: lead, now: env.clock.now,
+                                   context: env.engineContext)
+    }
+
     /// Loads the state now (benchmarks preload; otherwise the first turn loads it).
     func activate() async throws {
         await acquire()

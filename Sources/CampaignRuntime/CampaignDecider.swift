@@ -12,10 +12,17 @@ public protocol CampaignDecider: Sendable {
     func status(_ state: AccountState, now: Date) -> JSONValue?
     /// Explains decisions with the configuration the decider runs with.
     var explainer: CampaignExplainer { get }
+    /// The next touch, decided on a copy and never stored (`CampaignEngine.preview`).
+    func preview(_ state: AccountState, lead: JSONValue?, now: Date, context: EngineContext) -> Result<JSONValue, AbmError>
 }
 
+// For deciders that wrap the engine (tests, benchmarks): the default configuration's explainer and preview.
 extension CampaignDecider {
     public var explainer: CampaignExplainer { CampaignExplainer(config: .default) }
+
+    public func preview(_ state: AccountState, lead: JSONValue?, now: Date, context: EngineContext) -> Result<JSONValue, AbmError> {
+        CampaignEngine().preview(state, lead: lead, now: now, context: context)
+    }
 }
 
 extension CampaignEngine: CampaignDecider {

@@ -500,6 +500,16 @@ public final class CampaignRuntime: Sendable {
         if indexed > 0 { logger.info("campaign index built", metadata: ["campaigns": "\(indexed)"]) }
     }
 
+    /// The next touch of `accountId`'s campaign (after `lead`, when given), rendered and stored nowhere.
+    public func preview(accountId: String, lead: JSONValue?) async throws -> Result<JSONValue, AbmError> {
+        guard owns(accountId) else { return .failure(Self.notOwnerError(accountId)) }
+        let (result, actor, hasState) = try await coordinator.withActor(accountId) { actor in
+            (try await actor.preview(lead: lead), actor, await actor.hasState)
+        }
+        coordinator.dropIfStateless(accountId, actor, hasState: hasState)
+        return result
+    }
+
     /// The campaign's decisions and why (`CampaignExplainer`); nil when the account has no campaign.
     public func explain(accountId: String) async throws -> JSONValue? {
         guard let status = await status(accountId: accountId), status["campaign_id"] != nil else { return nil }

@@ -113,6 +113,13 @@ struct ScenarioSchemaTests {
         // The original system's inbound shape: the account is the address's domain.
         let inbound = try await ingress(try JSONParser.parse(Array(try Repo.example("lead.request.3.json"))))
         #expect(inbound["campaign_id"] == "acme.example-c1")
+        // An operator's step on beta-2's campaign before it is cancelled is covered by the CLI tests; here: a
+        // preview of a lead not yet sent and of a campaign, and a step.
+        _ = try await ingress(Self.leadRequest("lead-e", account: "epsilon", primary: Self.person("e-1", "Eve Eng", "eve@epsilon.example", title: "CTO")))
+        #expect(try await control("preview", ["account_id": "epsilon"])["preview"]?["touch"] != .null)
+        #expect(try await control("preview", ["lead": Self.leadRequest("x", account: "zeta", primary: Self.person("z-1", "Zed Zo", "zed@zeta.example", title: "CTO"))["lead"]!])["ok"] == true)
+        #expect(try await control("step", ["account_id": "epsilon"])["ok"] == true)
+        _ = try await control("preview", ["account_id": "nobody"]) // not_found
         let explained = try await control("explain", ["account_id": "acme"])
         #expect(explained["explanation"]?["decisions"]?.arrayValue?.contains { $0["decision"] == "sent" } == true)
         _ = try await control("explain", ["account_id": "nobody"]) // not_found
@@ -151,7 +158,7 @@ struct ScenarioSchemaTests {
         let types = Set(replayed.compactMap { $0["type"]?.stringValue })
         #expect(types == Set(EventType.allCases.map(\.rawValue)), "missing: \(Set(EventType.allCases.map(\.rawValue)).subtracting(types))")
         #expect(r.responseKinds == Set(ResponseKind.allCases.map(\.rawValue)))
-        for schema in ["pause", "resume", "cancel", "status", "events", "clock.advance", "erase", "explain"].map({ "\($0).reply.schema.json" })
+        for schema in ["pause", "resume", "cancel", "status", "events", "clock.advance", "erase", "explain", "step", "preview"].map({ "\($0).reply.schema.json" })
             + ["reply.error.schema.json", "ack.schema.json"] {
             #expect(r.replySchemas.contains(schema), "no \(schema) in the scenario")
         }

@@ -32,7 +32,7 @@ import Testing
 
     @Test func requestExamplesDecodeAsDocumented() throws {
         let entries = try validEntries(".request.")
-        #expect(entries.count == 18)
+        #expect(entries.count == 20)
         for (file, json, socket) in entries {
             let request = try decode(try #require(socket), [[], try Repo.example(file)])
             #expect(request.type == json["type"]?.stringValue, "\(file)")
@@ -50,7 +50,8 @@ import Testing
             case .pause(_, let account, let reason):
                 #expect(account == json["account_id"]?.stringValue)
                 #expect(reason == json["reason"]?.stringValue)
-            case .resume(_, let account), .cancel(_, let account), .status(_, let account), .explain(_, let account):
+            case .resume(_, let account), .cancel(_, let account), .status(_, let account), .explain(_, let account),
+                 .step(_, let account):
                 #expect(account == json["account_id"]?.stringValue)
             case .events(_, let after, let limit):
                 #expect(after == json["after_seq"]?.intValue ?? 0)
@@ -65,6 +66,9 @@ import Testing
                                            limit: Int(json["limit"]?.intValue ?? 100)), "\(file)")
             case .stats:
                 break
+            case .preview(_, let account, let lead):
+                #expect(account == json["account_id"]?.stringValue ?? json["lead"]?["account_id"]?.stringValue)
+                #expect(lead == json["lead"])
             case .erase(_, let email):
                 #expect(email == json["email"]?.stringValue?.lowercased())
             }
@@ -87,6 +91,8 @@ import Testing
                     code: ErrorCode(error["code"]!.stringValue!), message: error["message"]!.stringValue!, field: error["field"]?.stringValue))
             } else if let campaign = json["campaign"] {
                 encoded = ControlReply.ok(id: id!, fields: ["campaign": campaign])
+            } else if let preview = json["preview"] {
+                encoded = ControlReply.ok(id: id!, fields: ["preview": preview])
             } else if let explanation = json["explanation"] {
                 encoded = ControlReply.ok(id: id!, fields: ["explanation": explanation])
             } else if let e = json["erased"] {

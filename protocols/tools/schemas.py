@@ -144,6 +144,7 @@ def events():
             "reason": ref("touch_reason"), "explanation": STRING, "template_fallback": {"const": True},
             "planned_at": ref("instant"),
             "delay": ref("delay_rule"),
+            "operator_step": {"const": True},
         }, ["touchpoint_id", "step", "contact_id", "contact_email", "contact_name", "channel", "attempt", "message",
             "reason", "explanation"], allOf=touch_if),
         event("response.received", {
@@ -217,7 +218,7 @@ def replies():
     out = [schema_file("ack.schema.json", "Acknowledgement of an ingress request", ack,
                        "Sent only after the request is durably stored (accepted), or when it is refused "
                        "(rejected; nothing stored).")]
-    for command in ["pause", "resume", "cancel", "status"]:
+    for command in ["pause", "resume", "cancel", "status", "step"]:
         out.append(reply_ok(f"{command}.reply.schema.json", f"Reply to {command}",
                             {"campaign": {"$ref": "campaign.schema.json"}}, ["campaign"]))
     out.append(reply_ok("events.reply.schema.json", "Reply to events (replay)", {
@@ -236,6 +237,14 @@ def replies():
     out.append(reply_ok("explain.reply.schema.json", "Reply to explain", {"explanation": closed({
         "campaign_id": NONEMPTY, "decisions": {"type": "array", "items": decision},
         "next": {"anyOf": [decision, {"type": "null"}]}}, ["campaign_id", "decisions", "next"])}, ["explanation"]))
+    touch = {"type": "object", "description": "the touchpoint.due fields (without seq, type, at, account_id, campaign_id) "
+             "plus due_at, local_time and timezone (the contact's zone)",
+             "required": ["due_at", "local_time", "timezone", "contact_id", "contact_email", "channel", "message", "reason"],
+             "properties": {"due_at": ref("instant"), "local_time": STRING, "timezone": NONEMPTY}}
+    out.append(reply_ok("preview.reply.schema.json", "Reply to preview", {"preview": closed({
+        "touch": {"anyOf": [touch, {"type": "null"}]},
+        "conflicts": {"type": "array", "items": {"type": "object", "required": ["type"]}},
+        "why_none": STRING}, ["touch", "conflicts"])}, ["preview"]))
     out.append(reply_ok("erase.reply.schema.json", "Reply to erase", {"erased": closed(
         {"email_sha256": SHA256, "accounts": INT0, "events": INT0, "replies": INT0},
         ["email_sha256", "accounts", "events", "replies"])}, ["erased"]))
@@ -292,6 +301,11 @@ def requests():
                     "limit": {"type": ["integer", "null"], "minimum": 1, "maximum": 1000}}, []),
         request("clock.advance", "Control: advance the virtual clock (server started with --virtual-clock only).",
                 {"seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 315360000}}, ["seconds"]),
+        request("step", "Control: an operator's override: the campaign's planned touch goes out now.",
+                {"account_id": ref("account_id")}, ["account_id"]),
+        request("preview", "Control: the next touch rendered, storing nothing: of the account's campaign "
+                "(account_id), or of a lead not yet sent (lead).", {"account_id": ref("account_id"), "lead": {"type": "object"}},
+                [], anyOf=[{"required": ["account_id"]}, {"required": ["lead"]}]),
         request("explain", "Control: a campaign's decisions, in order, with the rule each followed, and what holds "
                 "the next touch back.", {"account_id": ref("account_id")}, ["account_id"]),
         request("erase", "Control: erase a person's personal data (state, stored events, stored replies); the "

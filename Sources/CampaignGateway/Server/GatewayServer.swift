@@ -299,7 +299,8 @@ final class GatewayServer: Sendable {
         counters.withLock { $0.requests += 1 }
         let done: @Sendable () -> Void = { [controlWindows] in controlWindows.release(identity) }
         switch request {
-        case .pause(let id, let accountId, _), .resume(let id, let accountId), .cancel(let id, let accountId):
+        case .pause(let id, let accountId, _), .resume(let id, let accountId), .cancel(let id, let accountId),
+             .step(let id, let accountId):
             let command = request.campaignCommand!
             dispatcher.submit(key: accountId, then: done) { [runtime] in
                 let r = await runtime.command(requestId: id, accountId: accountId, command)
@@ -353,6 +354,17 @@ final class GatewayServer: Sendable {
                     refuse(Self.wireError(e))
                 } catch {
                     refuse(AbmError(code: ErrorCode.internal, message: "\(error)"))
+                }
+            }
+        case .preview(let id, let accountId, let lead):
+            dispatcher.submit(key: accountId, then: done) { [runtime] in
+                do {
+                    switch try await runtime.preview(accountId: accountId, lead: lead) {
+                    case .success(let preview): reply(ControlReply.ok(id: id, fields: ["preview": preview]))
+                    case .failure(let e): refuse(Self.wireError(e))
+                    }
+                } catch {
+                    refuse(AbmError(code: ErrorCode.internal, message: "could not preview `\(accountId)`: \(error)"))
                 }
             }
         case .explain(let id, let accountId):

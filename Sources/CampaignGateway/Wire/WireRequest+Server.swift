@@ -19,6 +19,7 @@ extension WireRequest {
         case .pause(_, _, let reason): .pause(reason: reason)
         case .resume: .resume
         case .cancel: .cancel
+        case .step: .step
         default: nil
         }
     }

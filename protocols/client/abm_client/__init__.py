@@ -336,6 +336,19 @@ class AbmClient:
         """Counts: campaigns by status, resident/passivated, parked, timers, outbox."""
         return self.command("stats", id=id)
 
+    def explain(self, account_id: str, id: Optional[str] = None) -> JSON:
+        """The campaign's decisions in order with the rule each followed, and the planned touch (§7.10)."""
+        return self.command("explain", id=id, account_id=account_id)["explanation"]
+
+    def preview(self, account_id: Optional[str] = None, lead: Optional[JSON] = None, id: Optional[str] = None) -> JSON:
+        """The next touch rendered, storing nothing: of a campaign, or of a lead not yet sent (§7.11)."""
+        fields = {"account_id": account_id} if lead is None else {"lead": lead}
+        return self.command("preview", id=id, **fields)["preview"]
+
+    def step(self, account_id: str, id: Optional[str] = None) -> JSON:
+        """Run the campaign's planned touch now (an operator's override, §7.12); returns the campaign."""
+        return self.command("step", id=id, account_id=account_id)["campaign"]
+
     def erase(self, email: str, id: Optional[str] = None) -> JSON:
         """Erase a person's personal data (§7.9); returns the reply's `erased` object
         ({email_sha256, accounts, events, replies}). Idempotent."""

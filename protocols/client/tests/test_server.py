@@ -119,6 +119,10 @@ class RealServerTest(unittest.TestCase):
         with self.assertRaises(AbmError) as unknown:
             c.status("nobody")
         self.assertEqual(unknown.exception.code, "not_found")
+        # Why, what next, and now.
+        self.assertTrue(any(d["decision"] == "sent" for d in c.explain("bulk-9")["decisions"]))
+        self.assertEqual(c.preview("bulk-9")["touch"]["contact_email"], "jane@bulk-9.example")
+        self.assertEqual(c.step("bulk-9")["steps"], 3)
         # Erasure: the person is gone from the account's status; the audit is a hash, never the address.
         erased = c.erase("Jane@bulk-7.example")
         self.assertEqual(erased["accounts"], 1)
