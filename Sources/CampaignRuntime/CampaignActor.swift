@@ -76,20 +76,18 @@ actor CampaignActor {
 
     /// The `campaign` object (protocols/abm-wire-v1.md §7.3), or nil when the account has no campaign.
     func status() async throws -> JSONValue? {
-        await acquire()
-        defer { release() }
-        guard !broken else { throw Failure.dropped }
-        do {
-            try await ensureLoaded()
-        } catch {
-            broken = true
-            throw error
-        }
-        return state.flatMap { env.decider.status($0, now: env.clock.now) }
+        try await reading { state, now in state.flatMap { env.decider.status($0, now: now) } }
     }
 
     /// The next touch rendered on a copy of the state (with `lead` applied first when given); nothing changes.
     func preview(lead: JSONValue?) async throws -> Result<JSONValue, AbmError> {
+        try await reading { state, now in
+            env.decider.preview(state ?? AccountState(accountId: accountId), lead: lead, now: now, context: env.engineContext)
+        }
+    }
+
+    /// A read of the loaded state in its turn (after the turns queued before it); changes nothing.
+    private func reading<T>(_ body: (AccountState?, Date) -> T) async throws -> T {
         await acquire()
         defer { release() }
         guard !broken else { throw Failure.dropped }
@@ -99,8 +97,7 @@ actor CampaignActor {
             broken = true
             throw error
         }
-        return env.decider.preview(state ?? AccountState(accountId: accountId), lead: lead, now: env.clock.now,
-                                   context: env.engineContext)
+        return body(state, env.clock.now)
     }
 
     /// Loads the state now (benchmarks preload; otherwise the first turn loads it).
