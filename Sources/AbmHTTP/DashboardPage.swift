@@ -16,6 +16,8 @@ header h1{font-size:17px;margin:0;font-weight:600}
 header .live{margin-left:auto;font-size:12px;color:#b8c0d0}
 header .dot{display:inline-block;width:8px;height:8px;border-radius:50%;background:#888;margin-right:6px}
 header .dot.on{background:#3ccf6e}
+#explain h3{font-size:13px;margin:12px 0 4px}
+#explain pre{white-space:pre-wrap;background:#f6f7f9;border:1px solid var(--line);border-radius:6px;padding:8px;font-size:12px}
 main{padding:16px 24px;display:grid;grid-template-columns:minmax(420px,5fr) 7fr;gap:16px}
 .stats{grid-column:1/-1;display:flex;flex-wrap:wrap;gap:10px}
 .stat{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:8px 14px;min-width:104px}
@@ -143,7 +145,7 @@ async function loadDetail() {
   try { c = await api("/api/campaign?account=" + encodeURIComponent(account)); }
   catch (e) { $("detail").replaceChildren(el("h2", { textContent: account }), el("p", { className: "muted", textContent: e.message })); return; }
   const buttons = [["Pause", "pause", c.status === "active"], ["Resume", "resume", c.status === "paused" || c.parked],
-    ["Cancel", "cancel", c.status === "active" || c.status === "paused"]];
+    ["Cancel", "cancel", c.status === "active" || c.status === "paused"], ["Step now", "step", c.status === "active" && !!c.next_touch]];
   if (c.parked) buttons.push(["Retry", "retry", true]);
   const actions = el("div", { className: "actions" }, ...buttons.map(([label, action, enabled]) =>
     el("button", { textContent: label, disabled: !enabled, id: "btn-" + action, onclick: () => command(account, action) })),
@@ -158,9 +160,22 @@ async function loadDetail() {
     svg.setAttribute("viewBox", "0 0 " + svg.getAttribute("width") + " " + svg.getAttribute("height"));
     svg.removeAttribute("width"); svg.removeAttribute("height"); svg.style.width = "100%";
   }
+  // Why: every decision with its rule (explain), then the next touch as it would go out (preview).
+  const why = el("div", { id: "explain" });
+  try {
+    const x = await api("/api/explain?account=" + encodeURIComponent(account));
+    const rows = x.decisions.concat(x.next ? [x.next] : []).map((d) =>
+      el("tr", {}, el("td", { className: "muted", textContent: short(d.at) }), el("td", { textContent: d.decision }),
+        el("td", { textContent: d.text })));
+    why.append(el("h3", { textContent: "Why" }), el("table", {}, el("tbody", {}, ...rows)));
+    const t = x.preview && x.preview.touch;
+    if (t) why.append(el("h3", { textContent: "Next message (preview)" }),
+      el("p", { className: "muted", textContent: t.channel + " to " + t.contact_email + " · " + t.local_time + " " + t.timezone + (t.subject ? " · " + t.subject : "") }),
+      el("pre", { id: "preview", textContent: t.message }));
+  } catch (e) { why.append(el("p", { className: "muted", textContent: e.message })); }
   $("detail").replaceChildren(el("h2", {}, account + " ", ...badge(c.status, c.parked)),
     el("p", { className: "muted", textContent: [c.company, c.topic, c.steps + (c.steps === 1 ? " touch" : " touches") + " sent", next,
-      c.reason ? "reason: " + c.reason : null].filter((part) => part).join(" · ") }), actions, contacts, timeline);
+      c.reason ? "reason: " + c.reason : null].filter((part) => part).join(" · ") }), actions, contacts, why, timeline);
 }
 
 async function command(account, action) {

@@ -178,6 +178,20 @@ public final class OperatorHTTPServer: Service, Sendable {
             if object["parked"] == nil { object["parked"] = false }
             return Self.json(.object(object))
         }
+        router.get("/api/explain") { request, _ in
+            guard let account = Self.account(request) else { return Self.missingAccount }
+            do {
+                guard let explanation = try await runtime.explain(accountId: account) else {
+                    return Self.failure(code: "not_found", "account `\(account)` has no campaign", field: "account", status: .notFound)
+                }
+                var out = explanation.objectValue ?? [:]
+                // The next touch as it would go out (nothing stored), shown under the decisions.
+                if case .success(let preview)? = try? await runtime.preview(accountId: account, lead: nil) { out["preview"] = preview }
+                return Self.json(.object(out))
+            } catch {
+                return Self.failure(error)
+            }
+        }
         router.get("/api/timeline") { request, _ in
             guard let account = Self.account(request) else { return Self.missingAccount }
             do {
@@ -202,11 +216,12 @@ public final class OperatorHTTPServer: Service, Sendable {
             case "pause": command = .pause(reason: "paused from the dashboard")
             case "resume": command = .resume
             case "cancel": command = .cancel
+            case "step": command = .step
             case "retry":
                 let wasParked = await runtime.retry(accountId: account)
                 return Self.json(["ok": .bool(wasParked), "retried": .bool(wasParked)])
             default:
-                return Self.failure(code: "invalid_field", "action must be pause, resume, cancel or retry", field: "action")
+                return Self.failure(code: "invalid_field", "action must be pause, resume, cancel, step or retry", field: "action")
             }
             let reply = await runtime.command(requestId: "dashboard-" + UUID().uuidString.lowercased(), accountId: account, command)
             if reply.ok { return Self.json(["ok": true, "campaign": reply.campaign ?? .null]) }

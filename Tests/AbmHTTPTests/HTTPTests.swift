@@ -179,6 +179,15 @@ struct OperatorHTTPTests {
             #expect(timeline.contains("<svg"))
             #expect(timeline.contains("pat@globex.example"))
 
+            let (_, explainBody) = try await fetch(http.url + "api/explain?account=globex")
+            let explained = try JSONParser.parse(Array(explainBody.utf8))
+            #expect(explained["decisions"]?.arrayValue?.first?["decision"] == "started")
+            #expect(explained["next"]?["decision"] == "planned")
+            #expect(explained["preview"]?["touch"]?["contact_email"] == "pat@globex.example")
+            let stepped = try await fetch(http.url + "api/command?account=acme&action=step", method: "POST",
+                                          headers: ["X-ABM-Dashboard": "1"])
+            #expect(stepped.0 == 200 && stepped.1.contains("\"steps\":2"), "\(stepped.1)")
+            #expect(try await fetch(http.url + "api/explain?account=nobody").0 == 404)
             let forbidden = try await fetch(http.url + "api/command?account=globex&action=pause", method: "POST")
             #expect(forbidden.0 == 403)
             #expect(await server.runtime.status(accountId: "globex")?["status"] == "active", "refused: nothing done")

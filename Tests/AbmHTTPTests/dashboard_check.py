@@ -145,6 +145,8 @@ def main():
         page.wait_for("(() => { const b = document.getElementById('btn-pause'); return b && !b.disabled; })()",
                       "the Pause button of the selected campaign")
         page.wait_for("!!document.querySelector('#timeline svg')", "the campaign's timeline")
+        page.wait_for("(() => { const e = document.getElementById('explain'); return !!e && e.textContent.includes('sent')"
+                      " && !!document.querySelector('#explain pre'); })()", "the campaign's decisions and next message")
         page.click("#btn-pause")
         page.wait_for("document.querySelector('#detail h2 .badge').textContent === 'paused'", "the campaign shown paused")
         page.wait_for("document.getElementById('events').textContent.includes('campaign.paused')",
