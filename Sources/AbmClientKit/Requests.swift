@@ -155,6 +155,11 @@ public enum Requests {
         return .object(o)
     }
 
+    /// An account's campaigns, earlier ones included (protocol §7.13).
+    public static func campaigns(accountId: String, id: String? = nil) -> JSONValue {
+        .object(["type": "campaigns", "id": .string(id ?? newID()), "account_id": .string(accountId)])
+    }
+
     /// A campaign's decisions and why (protocol §7.10).
     public static func explain(accountId: String, id: String? = nil) -> JSONValue {
         .object(["type": "explain", "id": .string(id ?? newID()), "account_id": .string(accountId)])

@@ -26,14 +26,22 @@ public enum WireRequest: Sendable, Equatable {
     case step(id: String, accountId: String)
     /// The next touch rendered, storing nothing: of the account's campaign, or of `lead` when given.
     case preview(id: String, accountId: String, lead: JSONValue?)
+    /// The account's campaigns, earlier ones included, oldest first.
+    case campaigns(id: String, accountId: String)
+    /// An account command addressed by `campaign_id` instead of `account_id`: it applies only while that
+    /// campaign is the account's current one (else `not_found`).
+    indirect case forCampaign(campaignId: String, WireRequest)
 
     /// The client's request id (the idempotency key within the socket's id space).
     public var id: String {
         switch self {
         case .lead(let id, _, _), .response(let id, _), .pause(let id, _, _), .resume(let id, _),
              .cancel(let id, _), .status(let id, _), .events(let id, _, _), .clockAdvance(let id, _),
-             .list(let id, _), .stats(let id), .erase(let id, _), .explain(let id, _), .step(let id, _), .preview(let id, _, _):
+             .list(let id, _), .stats(let id), .erase(let id, _), .explain(let id, _), .step(let id, _), .preview(let id, _, _),
+             .campaigns(let id, _):
             return id
+        case .forCampaign(_, let inner):
+            return inner.id
         }
     }
 
@@ -54,6 +62,8 @@ public enum WireRequest: Sendable, Equatable {
         case .explain: "explain"
         case .step: "step"
         case .preview: "preview"
+        case .campaigns: "campaigns"
+        case .forCampaign(_, let inner): inner.type
         }
     }
 
@@ -61,7 +71,8 @@ public enum WireRequest: Sendable, Equatable {
     public var accountId: String? {
         switch self {
         case .lead(_, let a, _), .pause(_, let a, _), .resume(_, let a), .cancel(_, let a), .status(_, let a),
-             .explain(_, let a), .step(_, let a), .preview(_, let a, _): a
+             .explain(_, let a), .step(_, let a), .preview(_, let a, _), .campaigns(_, let a): a
+        case .forCampaign(_, let inner): inner.accountId
         case .response(_, let r): r.accountId
         case .events, .clockAdvance, .list, .stats, .erase: nil
         }
@@ -71,7 +82,8 @@ public enum WireRequest: Sendable, Equatable {
     /// and `erase`, which is idempotent: running it again finishes an interrupted one).
     public var repliesAreStored: Bool {
         switch self {
-        case .status, .events, .list, .stats, .erase, .explain, .preview: false
+        case .status, .events, .list, .stats, .erase, .explain, .preview, .campaigns: false
+        case .forCampaign(_, let inner): inner.repliesAreStored
         default: true
         }
     }
@@ -117,7 +129,7 @@ public struct WireDecoder: Sendable {
         switch type {
         case "lead": return try body.lead()
         case "response": return try body.response()
-        case "pause", "resume", "cancel", "status", "events", "clock.advance", "list", "stats", "erase", "explain", "step", "preview":
+        case "pause", "resume", "cancel", "status", "events", "clock.advance", "list", "stats", "erase", "explain", "step", "preview", "campaigns":
             throw body.error(.unknownType, "`type` `\(type)` is a control command; send it to the control socket", "type")
         default:
             throw body.error(.unknownType, "unknown request type `\(type.prefix(64))` (ingress accepts lead, response)", "type")
@@ -125,31 +137,58 @@ public struct WireDecoder: Sendable {
     }
 
     /// The control socket: `pause`, `resume`, `cancel`, `status`, `events`, `clock.advance`, `list`, `stats`,
-    /// `erase`, `explain`, `step`, `preview`.
+    /// `erase`, `explain`, `step`, `preview`, `campaigns`.
     public func decodeControl(_ frames: [[UInt8]]) throws(AbmError) -> WireRequest {
         var body = try parseBody(frames)
         let type = try body.header()
         switch type {
-        case "pause":
-            return .pause(id: try body.requireId(), accountId: try body.accountId(),
-                          reason: try body.optionalString("reason", max: WireLimits.maxReasonBytes))
-        case "resume": return .resume(id: try body.requireId(), accountId: try body.accountId())
-        case "cancel": return .cancel(id: try body.requireId(), accountId: try body.accountId())
-        case "status": return .status(id: try body.requireId(), accountId: try body.accountId())
+        case "pause", "resume", "cancel", "status", "explain", "step":
+            // `campaign_id` may stand for `account_id`: `<account_id>-c<n>`, the account's n-th campaign.
+            if body.object["account_id"] == nil || body.object["account_id"] == .null,
+               let campaignId = try body.optionalString("campaign_id", max: WireLimits.maxAccountIdBytes) {
+                guard let account = Self.account(ofCampaign: campaignId) else {
+                    throw body.error(.invalidField, "`campaign_id` must be `<account_id>-c<n>`, got `\(campaignId.prefix(64))`", "campaign_id")
+                }
+                body.object["account_id"] = .string(account)
+                return .forCampaign(campaignId: campaignId, try decodeAccountCommand(type, &body))
+            }
+            return try decodeAccountCommand(type, &body)
+        case "campaigns": return .campaigns(id: try body.requireId(), accountId: try body.accountId())
         case "events": return try body.events()
         case "clock.advance": return try body.clockAdvance()
         case "list": return try body.list()
         case "stats": return .stats(id: try body.requireId())
         case "erase": return try body.erase()
-        case "explain": return .explain(id: try body.requireId(), accountId: try body.accountId())
-        case "step": return .step(id: try body.requireId(), accountId: try body.accountId())
         case "preview": return try body.preview()
         case "lead", "response":
             throw body.error(.unknownType, "`type` `\(type)` is an ingress request; send it to the ingress socket", "type")
         default:
             throw body.error(.unknownType,
-                             "unknown command `\(type.prefix(64))` (control accepts pause, resume, cancel, status, events, clock.advance, list, stats, erase, explain, step, preview)", "type")
+                             "unknown command `\(type.prefix(64))` (control accepts pause, resume, cancel, status, events, clock.advance, list, stats, erase, explain, step, preview, campaigns)", "type")
         }
+    }
+
+    /// `pause`, `resume`, `cancel`, `status`, `explain` and `step`: commands on one account's campaign.
+    private func decodeAccountCommand(_ type: String, _ body: inout RequestBody) throws(AbmError) -> WireRequest {
+        let id = try body.requireId()
+        let account = try body.accountId()
+        switch type {
+        case "pause": return .pause(id: id, accountId: account, reason: try body.optionalString("reason", max: WireLimits.maxReasonBytes))
+        case "resume": return .resume(id: id, accountId: account)
+        case "cancel": return .cancel(id: id, accountId: account)
+        case "status": return .status(id: id, accountId: account)
+        case "explain": return .explain(id: id, accountId: account)
+        default: return .step(id: id, accountId: account)
+        }
+    }
+
+    /// The account of a campaign id `<account_id>-c<n>` (nil when it is not one).
+    public static func account(ofCampaign campaignId: String) -> String? {
+        guard let dash = campaignId.range(of: "-c", options: .backwards) else { return nil }
+        let number = campaignId[dash.upperBound...]
+        guard !number.isEmpty, number.allSatisfy(\.isASCII), number.allSatisfy(\.isNumber), dash.lowerBound > campaignId.startIndex
+        else { return nil }
+        return String(campaignId[..<dash.lowerBound])
     }
 
     /// The body of `[empty][body]`, parsed into an object.
@@ -181,7 +220,7 @@ public struct WireDecoder: Sendable {
 
 /// A request body being read field by field; errors carry the request id once it is known.
 public struct RequestBody: Sendable {
-    public let object: [String: JSONValue]
+    public internal(set) var object: [String: JSONValue]
     /// The id, once it has been read as a usable string.
     public private(set) var id: String?
 

@@ -107,6 +107,41 @@ public struct CampaignExplainer: Sendable {
         return ["campaign_id": status?["campaign_id"] ?? .null, "decisions": .array(decisions), "next": next]
     }
 
+    /// An account's campaigns, oldest first, from its events (`campaigns`, §7.13): each
+    /// `{campaign_id, status, reason, started_at, ended_at, steps}`; the current one as `status` shows it.
+    public static func campaigns(events: [JSONValue], status: JSONValue?) -> [JSONValue] {
+        var order: [String] = []
+        var rows: [String: [String: JSONValue]] = [:]
+        for e in events {
+            guard let id = e["campaign_id"]?.stringValue, let type = e["type"]?.stringValue.flatMap(EventType.init(rawValue:)) else { continue }
+            if rows[id] == nil {
+                order.append(id)
+                rows[id] = ["campaign_id": .string(id), "status": "active", "reason": .null, "started_at": e["at"] ?? .null,
+                            "ended_at": .null, "steps": 0]
+            }
+            switch type {
+            case .touchpointDue: rows[id]!["steps"] = e["step"] ?? rows[id]!["steps"]
+            case .campaignPaused: rows[id]!["status"] = "paused"; rows[id]!["reason"] = e["reason"] ?? .null
+            case .campaignResumed: rows[id]!["status"] = "active"; rows[id]!["reason"] = .null
+            case .campaignCompleted, .campaignCancelled:
+                rows[id]!["status"] = type == .campaignCompleted ? "completed" : "cancelled"
+                rows[id]!["reason"] = e["reason"] ?? .null
+                rows[id]!["ended_at"] = e["at"] ?? .null
+            default: break
+            }
+        }
+        if let status, let id = status["campaign_id"]?.stringValue {
+            if rows[id] == nil {
+                order.append(id)
+                rows[id] = ["campaign_id": .string(id), "started_at": status["started_at"] ?? .null, "ended_at": .null]
+            }
+            rows[id]!["status"] = status["status"] ?? .null
+            rows[id]!["reason"] = status["reason"] ?? .null
+            rows[id]!["steps"] = status["steps"] ?? .null
+        }
+        return order.compactMap { rows[$0].map(JSONValue.object) }
+    }
+
     /// The values a delay rule used, and words for them.
     func delayValues(_ rule: DelayRule, step: JSONValue?, away: JSONValue?) -> (values: [String: JSONValue], text: String) {
         switch rule {

@@ -510,6 +510,13 @@ public final class CampaignRuntime: Sendable {
         return result
     }
 
+    /// The account's campaigns, earlier ones included, oldest first; nil when it never had one.
+    public func campaignHistory(accountId: String) async throws -> JSONValue? {
+        guard let status = await status(accountId: accountId), status["campaign_id"] != nil else { return nil }
+        let events = try await history(accountId: accountId).compactMap { try? JSONParser.parse([UInt8]($0.body)) }
+        return .array(CampaignExplainer.campaigns(events: events, status: status))
+    }
+
     /// The campaign's decisions and why (`CampaignExplainer`); nil when the account has no campaign.
     public func explain(accountId: String) async throws -> JSONValue? {
         guard let status = await status(accountId: accountId), status["campaign_id"] != nil else { return nil }

@@ -120,6 +120,9 @@ struct ScenarioSchemaTests {
         #expect(try await control("preview", ["lead": Self.leadRequest("x", account: "zeta", primary: Self.person("z-1", "Zed Zo", "zed@zeta.example", title: "CTO"))["lead"]!])["ok"] == true)
         #expect(try await control("step", ["account_id": "epsilon"])["ok"] == true)
         _ = try await control("preview", ["account_id": "nobody"]) // not_found
+        #expect(try await control("campaigns", ["account_id": "acme"])["campaigns"]?.arrayValue?.count == 1)
+        #expect(try await control("status", ["campaign_id": "acme-c1"])["ok"] == true)
+        _ = try await control("status", ["campaign_id": "acme-c9"]) // not_found, field campaign_id
         let explained = try await control("explain", ["account_id": "acme"])
         #expect(explained["explanation"]?["decisions"]?.arrayValue?.contains { $0["decision"] == "sent" } == true)
         _ = try await control("explain", ["account_id": "nobody"]) // not_found
@@ -158,7 +161,7 @@ struct ScenarioSchemaTests {
         let types = Set(replayed.compactMap { $0["type"]?.stringValue })
         #expect(types == Set(EventType.allCases.map(\.rawValue)), "missing: \(Set(EventType.allCases.map(\.rawValue)).subtracting(types))")
         #expect(r.responseKinds == Set(ResponseKind.allCases.map(\.rawValue)))
-        for schema in ["pause", "resume", "cancel", "status", "events", "clock.advance", "erase", "explain", "step", "preview"].map({ "\($0).reply.schema.json" })
+        for schema in ["pause", "resume", "cancel", "status", "events", "clock.advance", "erase", "explain", "step", "preview", "campaigns"].map({ "\($0).reply.schema.json" })
             + ["reply.error.schema.json", "ack.schema.json"] {
             #expect(r.replySchemas.contains(schema), "no \(schema) in the scenario")
         }

@@ -32,7 +32,7 @@ import Testing
 
     @Test func requestExamplesDecodeAsDocumented() throws {
         let entries = try validEntries(".request.")
-        #expect(entries.count == 20)
+        #expect(entries.count == 22)
         for (file, json, socket) in entries {
             let request = try decode(try #require(socket), [[], try Repo.example(file)])
             #expect(request.type == json["type"]?.stringValue, "\(file)")
@@ -51,7 +51,7 @@ import Testing
                 #expect(account == json["account_id"]?.stringValue)
                 #expect(reason == json["reason"]?.stringValue)
             case .resume(_, let account), .cancel(_, let account), .status(_, let account), .explain(_, let account),
-                 .step(_, let account):
+                 .step(_, let account), .campaigns(_, let account):
                 #expect(account == json["account_id"]?.stringValue)
             case .events(_, let after, let limit):
                 #expect(after == json["after_seq"]?.intValue ?? 0)
@@ -66,6 +66,9 @@ import Testing
                                            limit: Int(json["limit"]?.intValue ?? 100)), "\(file)")
             case .stats:
                 break
+            case .forCampaign(let campaign, let inner):
+                #expect(campaign == json["campaign_id"]?.stringValue)
+                #expect(inner.accountId.map { campaign.hasPrefix($0 + "-c") } == true)
             case .preview(_, let account, let lead):
                 #expect(account == json["account_id"]?.stringValue ?? json["lead"]?["account_id"]?.stringValue)
                 #expect(lead == json["lead"])
@@ -91,6 +94,8 @@ import Testing
                     code: ErrorCode(error["code"]!.stringValue!), message: error["message"]!.stringValue!, field: error["field"]?.stringValue))
             } else if let campaign = json["campaign"] {
                 encoded = ControlReply.ok(id: id!, fields: ["campaign": campaign])
+            } else if let campaigns = json["campaigns"], campaigns.arrayValue != nil, json["next"] == nil {
+                encoded = ControlReply.ok(id: id!, fields: ["campaigns": campaigns])
             } else if let preview = json["preview"] {
                 encoded = ControlReply.ok(id: id!, fields: ["preview": preview])
             } else if let explanation = json["explanation"] {

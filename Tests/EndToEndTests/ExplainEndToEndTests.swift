@@ -32,6 +32,19 @@ import Testing
         #expect(try JSONParser.parse(Array(again.stdout.utf8))["campaign"]?["steps"] == 3)  // once, not twice
         let audited = try await CurveEndToEndTests.abm(["explain", "acme"] + connection)
         #expect(audited.stdout.contains("run now by an operator"), "\(audited.stdout)")
+        // A second campaign: the first is listed, and addressing it by id is refused once it is not current.
+        #expect(try await clients.control.call(["type": "cancel", "id": "c1", "campaign_id": "acme-c1"])["campaign"]?["status"] == "cancelled")
+        #expect(try await clients.ingress.call(lead(id: "l2", account: "acme"))["campaign_id"] == "acme-c2")
+        let old = try await clients.control.call(["type": "pause", "id": "p-old", "campaign_id": "acme-c1"])
+        #expect(old["error"]?["code"] == "not_found" && old["error"]?["field"] == "campaign_id")
+        #expect(try await clients.control.call(["type": "status", "id": "s2", "campaign_id": "acme-c2"])["campaign"]?["campaign_id"] == "acme-c2")
+        let bad = try await clients.control.call(["type": "status", "id": "s3", "campaign_id": "acme"])
+        #expect(bad["error"]?["field"] == "campaign_id")
+        let listed = try await CurveEndToEndTests.abm(["campaigns", "acme", "--json"] + connection)
+        let history = try JSONParser.parse(Array(listed.stdout.utf8))["campaigns"]?.arrayValue ?? []
+        #expect(history.map { $0["campaign_id"] } == ["acme-c1", "acme-c2"], "\(listed.stdout)")
+        #expect(history.map { $0["status"] } == ["cancelled", "active"])
+        #expect(history.first?["steps"] == 3 && history.first?["ended_at"] != .null)
         let missing = try await CurveEndToEndTests.abm(["explain", "nobody"] + connection)
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("not_found"))

@@ -234,6 +234,10 @@ def replies():
         "contact_id": {"type": ["string", "null"]}, "text": STRING,
         "values": {"type": "object", "description": "the values the rule used (e.g. step, channel, delay, delay_values)"},
     }, ["seq", "at", "decision", "rule", "contact_id", "text", "values"])
+    out.append(reply_ok("campaigns.reply.schema.json", "Reply to campaigns", {"campaigns": {"type": "array", "items": closed({
+        "campaign_id": NONEMPTY, "status": ref("campaign_status"), "reason": {"type": ["string", "null"]},
+        "started_at": ref("instant"), "ended_at": {"anyOf": [ref("instant"), {"type": "null"}]}, "steps": INT0},
+        ["campaign_id", "status", "reason", "started_at", "ended_at", "steps"])}}, ["campaigns"]))
     out.append(reply_ok("explain.reply.schema.json", "Reply to explain", {"explanation": closed({
         "campaign_id": NONEMPTY, "decisions": {"type": "array", "items": decision},
         "next": {"anyOf": [decision, {"type": "null"}]}}, ["campaign_id", "decisions", "next"])}, ["explanation"]))
@@ -264,6 +268,13 @@ def request(name, description, properties, required, **extra):
     return schema_file(f"{name}.request.schema.json", f"{name} request", body, description)
 
 
+def account_command(name, description, properties=None):
+    """A command on one account's campaign: `account_id`, or `campaign_id` while it is the current one."""
+    props = {"account_id": ref("account_id"), "campaign_id": {"type": "string", "pattern": "^.+-c[0-9]+$", "maxLength": 256}}
+    props.update(properties or {})
+    return request(name, description, props, [], anyOf=[{"required": ["account_id"]}, {"required": ["campaign_id"]}])
+
+
 def requests():
     lead_fields = {"account_id": ref("account_id")}
     for k in ["id", "name", "email", "phone", "title", "timezone", "country", "linkedin_url", "topic"]:
@@ -289,25 +300,25 @@ def requests():
             "return_date": {"type": ["string", "null"], "maxLength": 64}}, ["account_id", "kind"],
             anyOf=[{"required": ["contact_email"], "properties": {"contact_email": {"type": "string", "minLength": 1}}},
                    {"required": ["contact_id"], "properties": {"contact_id": {"type": "string", "minLength": 1}}}]),
-        request("pause", "Control: pause an account's campaign.",
-                {"account_id": ref("account_id"), "reason": {"type": ["string", "null"], "maxLength": 1024}}, ["account_id"]),
-        request("resume", "Control: resume an account's campaign.", {"account_id": ref("account_id")}, ["account_id"]),
-        request("cancel", "Control: cancel an account's campaign.", {"account_id": ref("account_id")}, ["account_id"]),
-        request("status", "Control: the status of an account's campaign.", {"account_id": ref("account_id")},
-                ["account_id"]),
+        account_command("pause", "Control: pause an account's campaign.",
+                        {"reason": {"type": ["string", "null"], "maxLength": 1024}}),
+        account_command("resume", "Control: resume an account's campaign."),
+        account_command("cancel", "Control: cancel an account's campaign."),
+        account_command("status", "Control: the status of an account's campaign."),
+        request("campaigns", "Control: an account's campaigns, earlier ones included, oldest first.",
+                {"account_id": ref("account_id")}, ["account_id"]),
         request("events", "Control: replay stored events with seq > after_seq (default 0), at most limit "
                 "(default 100, at most 1000).", {
                     "after_seq": {"type": ["integer", "null"], "minimum": 0},
                     "limit": {"type": ["integer", "null"], "minimum": 1, "maximum": 1000}}, []),
         request("clock.advance", "Control: advance the virtual clock (server started with --virtual-clock only).",
                 {"seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 315360000}}, ["seconds"]),
-        request("step", "Control: an operator's override: the campaign's planned touch goes out now.",
-                {"account_id": ref("account_id")}, ["account_id"]),
+        account_command("step", "Control: an operator's override: the campaign's planned touch goes out now."),
         request("preview", "Control: the next touch rendered, storing nothing: of the account's campaign "
                 "(account_id), or of a lead not yet sent (lead).", {"account_id": ref("account_id"), "lead": {"type": "object"}},
                 [], anyOf=[{"required": ["account_id"]}, {"required": ["lead"]}]),
-        request("explain", "Control: a campaign's decisions, in order, with the rule each followed, and what holds "
-                "the next touch back.", {"account_id": ref("account_id")}, ["account_id"]),
+        account_command("explain", "Control: a campaign's decisions, in order, with the rule each followed, and what "
+                        "holds the next touch back."),
         request("erase", "Control: erase a person's personal data (state, stored events, stored replies); the "
                 "address stays suppressed as its SHA-256.", {"email": {"type": "string", "minLength": 3, "maxLength": 320,
                                                                        "pattern": ".@."}}, ["email"]),

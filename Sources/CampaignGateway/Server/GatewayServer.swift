@@ -298,7 +298,40 @@ final class GatewayServer: Sendable {
                                            "account_id": "\(request.accountId ?? "-")"])
         counters.withLock { $0.requests += 1 }
         let done: @Sendable () -> Void = { [controlWindows] in controlWindows.release(identity) }
+        dispatchControl(request, reply: reply, refuse: refuse, done: done)
+    }
+
+    /// Runs a decoded control request; `done` once it is answered.
+    private func dispatchControl(_ request: WireRequest, reply: @escaping @Sendable ([UInt8]) -> Void,
+                                 refuse: @escaping @Sendable (AbmError) -> Void, done: @escaping @Sendable () -> Void) {
         switch request {
+        case .forCampaign(let campaignId, let inner):
+            // In the account's order: the campaign must be the current one when the command runs.
+            let accountId = inner.accountId ?? ""
+            dispatcher.submit(key: accountId) { [weak self, runtime] in
+                let current = await runtime.status(accountId: accountId)?["campaign_id"]?.stringValue
+                guard current == campaignId else {
+                    done()
+                    refuse(AbmError(code: ErrorCode.notFound,
+                                    message: current.map { "campaign `\(campaignId)` is not the current campaign of `\(accountId)` (that is `\($0)`); see `campaigns`" }
+                                        ?? "account `\(accountId)` has no campaign `\(campaignId)`",
+                                    field: "campaign_id"))
+                    return
+                }
+                self?.dispatchControl(inner, reply: reply, refuse: refuse, done: done)
+            }
+        case .campaigns(let id, let accountId):
+            dispatcher.submit(key: accountId, then: done) { [runtime] in
+                do {
+                    if let campaigns = try await runtime.campaignHistory(accountId: accountId) {
+                        reply(ControlReply.ok(id: id, fields: ["campaigns": campaigns]))
+                    } else {
+                        refuse(AbmError(code: ErrorCode.notFound, message: "account `\(accountId)` has no campaign", field: "account_id"))
+                    }
+                } catch {
+                    refuse(AbmError(code: ErrorCode.internal, message: "could not read the history of `\(accountId)`: \(error)"))
+                }
+            }
         case .pause(let id, let accountId, _), .resume(let id, let accountId), .cancel(let id, let accountId),
              .step(let id, let accountId):
             let command = request.campaignCommand!

@@ -336,6 +336,10 @@ class AbmClient:
         """Counts: campaigns by status, resident/passivated, parked, timers, outbox."""
         return self.command("stats", id=id)
 
+    def campaigns(self, account_id: str, id: Optional[str] = None) -> list:
+        """The account's campaigns, earlier ones included, oldest first (§7.13)."""
+        return self.command("campaigns", id=id, account_id=account_id)["campaigns"]
+
     def explain(self, account_id: str, id: Optional[str] = None) -> JSON:
         """The campaign's decisions in order with the rule each followed, and the planned touch (§7.10)."""
         return self.command("explain", id=id, account_id=account_id)["explanation"]

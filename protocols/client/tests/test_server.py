@@ -123,6 +123,7 @@ class RealServerTest(unittest.TestCase):
         self.assertTrue(any(d["decision"] == "sent" for d in c.explain("bulk-9")["decisions"]))
         self.assertEqual(c.preview("bulk-9")["touch"]["contact_email"], "jane@bulk-9.example")
         self.assertEqual(c.step("bulk-9")["steps"], 3)
+        self.assertEqual([x["campaign_id"] for x in c.campaigns("bulk-9")], ["bulk-9-c1"])
         # Erasure: the person is gone from the account's status; the audit is a hash, never the address.
         erased = c.erase("Jane@bulk-7.example")
         self.assertEqual(erased["accounts"], 1)
