@@ -59,6 +59,10 @@ extension CampaignRuntime {
         guard enter() else { throw Self.notRunning }
         defer { leave() }
         let hash = EmailHash.sha256(email)
+        // Suppressed first, in memory: a decision from now on (another account's lead naming the person)
+        // sees it, and one already decided is refused at its commit (`GroupCommitter`). The store keeps it
+        // with the first account's write, or with `finishErasure`.
+        env.suppressions.insert(contentsOf: [Suppression.hashed(hash)])
         var report = ErasureReport(emailSHA256: hash, accounts: 0, events: 0, replies: 0)
         var done: Set<String> = []
         while true {

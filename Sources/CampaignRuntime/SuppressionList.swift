@@ -56,9 +56,14 @@ final class SuppressionList: Sendable {
 /// The hash an erased address is kept as: lower-case hex SHA-256 of its normalised (lower-case) form.
 public enum EmailHash {
     public static func sha256(_ email: String) -> String {
-        SHA256.hash(data: Data(email.lowercased().utf8)).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        // Hex written into one buffer: asked on every suppression check once an address was erased.
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for byte in SHA256.hash(data: Data(email.lowercased().utf8)) {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }
