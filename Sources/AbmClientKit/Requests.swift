@@ -170,6 +170,19 @@ public enum Requests {
         .object(["type": "erase", "id": .string(id ?? newID()), "email": .string(email)])
     }
 
+    /// Running campaigns of a playbook (or one account's) to take up a version at their next step (protocol §7.14).
+    public static func migrate(playbook: String, toVersion: Int, accountId: String? = nil, id: String? = nil) -> JSONValue {
+        var o: [String: JSONValue] = ["type": "migrate", "id": .string(id ?? newID()), "playbook": .string(playbook),
+                                      "to_version": .int(Int64(toVersion))]
+        if let accountId { o["account_id"] = .string(accountId) }
+        return .object(o)
+    }
+
+    /// The playbooks and their versions (protocol §7.14).
+    public static func playbooks(id: String? = nil) -> JSONValue {
+        .object(["type": "playbooks", "id": .string(id ?? newID())])
+    }
+
     /// Virtual clock only.
     public static func clockAdvance(seconds: Double, id: String? = nil) -> JSONValue {
         let value: JSONValue = seconds == seconds.rounded() && abs(seconds) < 1e15 ? .int(Int64(seconds)) : .double(seconds)

@@ -60,6 +60,8 @@ public enum EventType: String, Sendable, CaseIterable, Hashable, Codable {
     case conflictDetected = "conflict.detected"
     /// An operator erased a person (`erase`): the audit record, carrying no personal data.
     case contactErased = "contact.erased"
+    /// The campaign took up the playbook version an operator migrated it to (`migrate`), at its step.
+    case campaignMigrated = "campaign.migrated"
 }
 
 extension EventType: CustomStringConvertible {

@@ -28,6 +28,10 @@ public enum WireRequest: Sendable, Equatable {
     case preview(id: String, accountId: String, lead: JSONValue?)
     /// The account's campaigns, earlier ones included, oldest first.
     case campaigns(id: String, accountId: String)
+    /// Running campaigns of `playbook` (or of one account's) to take up `toVersion` at their next step.
+    case migrate(id: String, playbook: String, toVersion: Int, accountId: String?)
+    /// The playbooks and their versions.
+    case playbooks(id: String)
     /// An account command addressed by `campaign_id` instead of `account_id`: it applies only while that
     /// campaign is the account's current one (else `not_found`).
     indirect case forCampaign(campaignId: String, WireRequest)
@@ -38,7 +42,7 @@ public enum WireRequest: Sendable, Equatable {
         case .lead(let id, _, _), .response(let id, _), .pause(let id, _, _), .resume(let id, _),
              .cancel(let id, _), .status(let id, _), .events(let id, _, _), .clockAdvance(let id, _),
              .list(let id, _), .stats(let id), .erase(let id, _), .explain(let id, _), .step(let id, _), .preview(let id, _, _),
-             .campaigns(let id, _):
+             .campaigns(let id, _), .migrate(let id, _, _, _), .playbooks(let id):
             return id
         case .forCampaign(_, let inner):
             return inner.id
@@ -63,6 +67,8 @@ public enum WireRequest: Sendable, Equatable {
         case .step: "step"
         case .preview: "preview"
         case .campaigns: "campaigns"
+        case .migrate: "migrate"
+        case .playbooks: "playbooks"
         case .forCampaign(_, let inner): inner.type
         }
     }
@@ -74,7 +80,8 @@ public enum WireRequest: Sendable, Equatable {
              .explain(_, let a), .step(_, let a), .preview(_, let a, _), .campaigns(_, let a): a
         case .forCampaign(_, let inner): inner.accountId
         case .response(_, let r): r.accountId
-        case .events, .clockAdvance, .list, .stats, .erase: nil
+        case .migrate(_, _, _, let a): a
+        case .events, .clockAdvance, .list, .stats, .erase, .playbooks: nil
         }
     }
 
@@ -82,7 +89,8 @@ public enum WireRequest: Sendable, Equatable {
     /// and `erase`, which is idempotent: running it again finishes an interrupted one).
     public var repliesAreStored: Bool {
         switch self {
-        case .status, .events, .list, .stats, .erase, .explain, .preview, .campaigns: false
+        // `migrate` is idempotent too (campaigns already migrating are left as they are).
+        case .status, .events, .list, .stats, .erase, .explain, .preview, .campaigns, .migrate, .playbooks: false
         case .forCampaign(_, let inner): inner.repliesAreStored
         default: true
         }
@@ -129,7 +137,7 @@ public struct WireDecoder: Sendable {
         switch type {
         case "lead": return try body.lead()
         case "response": return try body.response()
-        case "pause", "resume", "cancel", "status", "events", "clock.advance", "list", "stats", "erase", "explain", "step", "preview", "campaigns":
+        case "pause", "resume", "cancel", "status", "events", "clock.advance", "list", "stats", "erase", "explain", "step", "preview", "campaigns", "migrate", "playbooks":
             throw body.error(.unknownType, "`type` `\(type)` is a control command; send it to the control socket", "type")
         default:
             throw body.error(.unknownType, "unknown request type `\(type.prefix(64))` (ingress accepts lead, response)", "type")
@@ -137,7 +145,7 @@ public struct WireDecoder: Sendable {
     }
 
     /// The control socket: `pause`, `resume`, `cancel`, `status`, `events`, `clock.advance`, `list`, `stats`,
-    /// `erase`, `explain`, `step`, `preview`, `campaigns`.
+    /// `erase`, `explain`, `step`, `preview`, `campaigns`, `migrate`, `playbooks`.
     public func decodeControl(_ frames: [[UInt8]]) throws(AbmError) -> WireRequest {
         var body = try parseBody(frames)
         let type = try body.header()
@@ -160,11 +168,13 @@ public struct WireDecoder: Sendable {
         case "stats": return .stats(id: try body.requireId())
         case "erase": return try body.erase()
         case "preview": return try body.preview()
+        case "migrate": return try body.migrate()
+        case "playbooks": return .playbooks(id: try body.requireId())
         case "lead", "response":
             throw body.error(.unknownType, "`type` `\(type)` is an ingress request; send it to the ingress socket", "type")
         default:
             throw body.error(.unknownType,
-                             "unknown command `\(type.prefix(64))` (control accepts pause, resume, cancel, status, events, clock.advance, list, stats, erase, explain, step, preview, campaigns)", "type")
+                             "unknown command `\(type.prefix(64))` (control accepts pause, resume, cancel, status, events, clock.advance, list, stats, erase, explain, step, preview, campaigns, migrate, playbooks)", "type")
         }
     }
 
@@ -351,6 +361,20 @@ public struct RequestBody: Sendable {
             return .preview(id: id, accountId: account, lead: .object(fields))
         }
         return .preview(id: id, accountId: try accountId(), lead: nil)
+    }
+
+    /// `migrate`: `playbook` and `to_version` (≥ 1), optionally one `account_id`.
+    func migrate() throws(AbmError) -> WireRequest {
+        let id = try requireId()
+        guard let playbook = try optionalString("playbook", max: 64) else {
+            throw error(.missingField, "`playbook` is required", "playbook")
+        }
+        guard object["to_version"] != nil, object["to_version"] != .null else {
+            throw error(.missingField, "`to_version` is required", "to_version")
+        }
+        let version = try integer("to_version", default: 1, range: 1...Int64(Int32.max))
+        let account = try optionalString("account_id", max: WireLimits.maxAccountIdBytes)
+        return .migrate(id: id, playbook: playbook, toVersion: Int(version), accountId: account)
     }
 
     func erase() throws(AbmError) -> WireRequest {

@@ -14,7 +14,7 @@ public struct CampaignExplainer: Sendable {
     /// What a decision was (`decisions[].decision`).
     public enum Decision: String, Sendable, CaseIterable {
         case started, contactAdded = "contact_added", sent, delayed, skipped, suppressed, response, paused, resumed
-        case cancelled, completed, erased, planned
+        case cancelled, completed, erased, planned, migrated
     }
 
     /// The explanation of the campaign whose events are `events` (bodies, oldest first) and whose status is
@@ -82,6 +82,11 @@ public struct CampaignExplainer: Sendable {
             case .campaignCompleted:
                 add(.completed, rule, "completed (\(rule.stringValue ?? "?")) after \(e["steps"].map(Self.text) ?? "?") steps",
                     ["steps": e["steps"] ?? .null, "max_touchpoints": .int(Int64(config.maxTouchpoints))])
+            case .campaignMigrated:
+                let pb = e["playbook"]?.stringValue ?? "?"
+                add(.migrated, "playbook_migration",
+                    "an operator's migrate took effect at this step: playbook \(pb) version \(e["from_version"].map(Self.text) ?? "?") → \(e["to_version"].map(Self.text) ?? "?")",
+                    ["playbook": .string(pb), "from_version": e["from_version"] ?? .null, "to_version": e["to_version"] ?? .null])
             case .contactErased:
                 add(.erased, "operator", "an operator erased a person (\(contact.stringValue ?? "no contact"))")
             }

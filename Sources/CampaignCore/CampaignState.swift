@@ -195,6 +195,10 @@ public struct CampaignState: Sendable, Equatable {
     /// Replies, bounces and the like from addresses that were not (yet) contacts: a later lead that adds such an
     /// address adds it in that standing, so that nobody who already answered is touched. Usually empty.
     public var outsiders: [String: ContactState.Standing] = [:]
+    /// The playbook and version this campaign follows (nil: stored before playbooks; read as `default` v1).
+    public var playbook: PlaybookRef?
+    /// A version an operator migrated the campaign to (`migrate`), taken up at its next step.
+    public var migratingTo: Int?
     public var status: CampaignStatus
 
     /// When the last step was actually sent.
@@ -220,7 +224,7 @@ public struct CampaignState: Sendable, Equatable {
 
     init(id: String, status: CampaignStatus, reason: String?, steps: Int, contacts: [ContactState], topic: String?,
          company: String?, startedAt: Date, lastStepAt: Date?, next: PlannedTouch?, roundCursor: String?, references: Int, generatedIds: Int,
-         outsiders: [String: ContactState.Standing] = [:]) {
+         outsiders: [String: ContactState.Standing] = [:], playbook: PlaybookRef? = nil, migratingTo: Int? = nil) {
         self.id = id
         self.status = status
         self.reason = reason
@@ -238,12 +242,14 @@ public struct CampaignState: Sendable, Equatable {
         self.references = references
         self.generatedIds = generatedIds
         self.outsiders = outsiders
+        self.playbook = playbook
+        self.migratingTo = migratingTo
     }
 
     enum CodingKeys: String, CodingKey {
         case id, status, reason, steps, contacts, topic, company, startedAt = "started", lastStepAt = "lastStep"
         case dueAt = "due", dueContact, dueReason, dueDelay, roundCursor = "cursor", references = "refs"
-        case generatedIds = "gen", outsiders
+        case generatedIds = "gen", outsiders, playbook = "pb", playbookVersion = "pbv", migratingTo = "pbto"
     }
 
     // Index loops read fields in place (`firstIndex(where:)` hands each contact, copied, to its closure).
@@ -285,7 +291,11 @@ extension CampaignState: Codable {
                   roundCursor: try c.decodeIfPresent(String.self, forKey: .roundCursor),
                   references: try c.decode(Int.self, forKey: .references),
                   generatedIds: try c.decode(Int.self, forKey: .generatedIds),
-                  outsiders: try c.decodeIfPresent([String: ContactState.Standing].self, forKey: .outsiders) ?? [:])
+                  outsiders: try c.decodeIfPresent([String: ContactState.Standing].self, forKey: .outsiders) ?? [:],
+                  playbook: try c.decodeIfPresent(String.self, forKey: .playbook).map {
+                      PlaybookRef(name: $0, version: try c.decode(Int.self, forKey: .playbookVersion))
+                  },
+                  migratingTo: try c.decodeIfPresent(Int.self, forKey: .migratingTo))
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -308,5 +318,10 @@ extension CampaignState: Codable {
         try c.encode(generatedIds, forKey: .generatedIds)
         // Omitted when empty: the common case stays compact.
         if !outsiders.isEmpty { try c.encode(outsiders, forKey: .outsiders) }
+        if let playbook {
+            try c.encode(playbook.name, forKey: .playbook)
+            try c.encode(playbook.version, forKey: .playbookVersion)
+        }
+        try c.encodeIfPresent(migratingTo, forKey: .migratingTo)
     }
 }

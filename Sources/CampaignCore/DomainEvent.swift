@@ -54,6 +54,7 @@ public enum EventPayload: Sendable, Equatable {
     case contactSuppressed(ContactSuppressed)
     case conflictDetected(ConflictDetected)
     case contactErased(ContactErased)
+    case campaignMigrated(CampaignMigrated)
 
     public var type: EventType {
         switch self {
@@ -68,6 +69,7 @@ public enum EventPayload: Sendable, Equatable {
         case .contactSuppressed: return .contactSuppressed
         case .conflictDetected: return .conflictDetected
         case .contactErased: return .contactErased
+        case .campaignMigrated: return .campaignMigrated
         }
     }
 
@@ -223,6 +225,20 @@ public enum EventPayload: Sendable, Equatable {
         public init(reason: CompletionReason?, steps: Int? = nil) {
             self.reason = reason
             self.steps = steps
+        }
+    }
+
+    /// `campaign.migrated`: the campaign left one version of its playbook for another (an operator's
+    /// `migrate`, taken up at this step).
+    public struct CampaignMigrated: Sendable, Equatable {
+        public var playbook: String
+        public var fromVersion: Int
+        public var toVersion: Int
+
+        public init(playbook: String, fromVersion: Int, toVersion: Int) {
+            self.playbook = playbook
+            self.fromVersion = fromVersion
+            self.toVersion = toVersion
         }
     }
 

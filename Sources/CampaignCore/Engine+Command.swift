@@ -62,6 +62,16 @@ extension CampaignEngine {
             }
             // The next step is planned from now, as after any touch.
             advance(work: &work, earliest: now, until: now)
+        case .migrate(let playbook, let version):
+            guard camp.status == .active || camp.status == .paused else { return refuse("migrate") }
+            let current = camp.playbook ?? .legacy
+            guard current.name == playbook else {
+                return .failure(AbmError(code: ErrorCode.invalidField,
+                                         message: "playbook: campaign \(camp.id) follows playbook \(current.name), not \(playbook)",
+                                         field: "playbook"))
+            }
+            // Back to the version it runs: nothing pending any more.
+            work.state.campaign!.migratingTo = version == current.version ? nil : version
         }
         return .success(())
     }

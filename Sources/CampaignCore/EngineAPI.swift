@@ -26,6 +26,9 @@ public enum CampaignCommand: Sendable, Equatable {
     case cancel
     /// An operator's override: the planned touch goes out now (suppression and pauses still apply).
     case step
+    /// Move a running campaign of `playbook` to another of its versions, taken up at its next step
+    /// (`Playbooks` checks that the version exists).
+    case migrate(playbook: String, toVersion: Int)
 }
 
 /// What the runtime must do after a decision. Each account has at most one pending timer:

@@ -94,6 +94,11 @@ public enum EventBody {
             w.campaignId(event)
             w.raw(#","contact_id":"#); w.nullable(p.contactId)
             w.raw(#","email_sha256":"#); w.string(p.emailSHA256)
+        case .campaignMigrated(let p):
+            w.campaignId(event)
+            w.raw(#","from_version":"#); w.int(p.fromVersion)
+            w.raw(#","playbook":"#); w.string(p.playbook)
+            w.raw(#","to_version":"#); w.int(p.toVersion)
         }
         w.finish(event)
         return w.out
@@ -293,6 +298,9 @@ extension EventPayload {
                                            channel: try channel("channel")))
         case .contactErased:
             self = .contactErased(.init(contactId: try nullableStr("contact_id"), emailSHA256: try str("email_sha256")))
+        case .campaignMigrated:
+            self = .campaignMigrated(.init(playbook: try str("playbook"), fromVersion: try int("from_version"),
+                                           toVersion: try int("to_version")))
         }
     }
 }

@@ -52,6 +52,8 @@ struct CompactStateWriter {
             for (email, standing) in c.outsiders { dynamicKey(email); string(standing.rawValue) }
             bytes.append(CompactTag.end)
         }
+        if let p = c.playbook { key("pb"); string(p.name); key("pbv"); int(Int64(p.version)) }
+        if let v = c.migratingTo { key("pbto"); int(Int64(v)) }
         bytes.append(CompactTag.end)
     }
 

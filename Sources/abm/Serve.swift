@@ -120,6 +120,8 @@ struct Serve: AsyncParsableCommand {
                 throw ValidationError("--config: \(error.message)")
             }
         }
+        // Always versioned: a restart with a new configuration adds a version and leaves running campaigns alone.
+        if options.playbooks == nil { options.playbooks = ServerConfigFile().playbookDefinitions }
         if let ingress { options.endpoints.ingress = ingress }
         if let control { options.endpoints.control = control }
         if let events { options.endpoints.events = events }

@@ -1,5 +1,7 @@
 import AbmWire
 import CampaignCore
+import CampaignRuntime
+import CampaignStore
 @testable import CampaignGateway
 import Foundation
 import Testing
@@ -40,10 +42,21 @@ struct ScenarioSchemaTests {
     }
 
     @Test func everyMessageOfAFullScenarioMatchesTheClosedSchemas() async throws {
-        let f = try await ServerFixture.start(campaign: [
+        let keys: [String: JSONValue] = [
             "channel_escalation": ["email", "sms", "call", "linkedin"], "attempts_per_channel": 1,
             "primary_focus_steps": 1, "max_touchpoints": 30, "touchpoint_intervals_days": [1],
-        ])
+        ]
+        func renewal(_ max: Int64) -> JSONValue { .object(keys.merging(["max_touchpoints": .int(max)]) { _, b in b }) }
+        // An earlier start recorded version 1 of playbook renewal; this one records version 2.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("abm-scenario-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let seed = try SQLiteStore(path: dir + "/" + ServerOptions.databaseFileName)
+        _ = try await PlaybookRegistry.load(store: seed, definitions: ["default": .object(keys), "renewal": renewal(29)])
+        try await seed.close()
+        let f = try await ServerFixture.start(dataDirectory: dir, campaign: .object(keys)) {
+            $0.playbooks = ["default": .object(keys), "renewal": renewal(28)]
+        }
         let sub = try await f.connectedSubscriber()
         var r = Recorder()
         var n = 0
@@ -87,7 +100,15 @@ struct ScenarioSchemaTests {
         _ = try await ingress(Self.leadRequest("lead-2", account: "acme", primary: sarah, colleagues: [priya]))
         #expect(try await ingress(Self.leadRequest("lead-3", account: "acme", primary: sarah, metadata: "vip"))["status"]
                 == "rejected")
+        // A campaign of playbook renewal (its version 2) moved back to version 1 at its next step.
+        var eta = Self.leadRequest("lead-eta", account: "eta", primary: Self.person("h-1", "Hal Ho", "hal@eta.example", title: "CTO"))
+        eta = ["type": "lead", "id": "lead-eta", "lead": .object(eta["lead"]!.objectValue!.merging(["playbook": "renewal"]) { _, b in b })]
+        #expect(try await ingress(eta)["status"] == "accepted")
+        #expect(try await control("playbooks")["playbooks"]?.arrayValue?.count == 2)
+        #expect(try await control("migrate", ["playbook": "renewal", "to_version": 1])["migrated"]?["campaigns"] == 1)
+        _ = try await control("migrate", ["playbook": "renewal", "to_version": 7]) // invalid_field, to_version
         try await advance(days: 28)
+        #expect(try await control("status", ["account_id": "eta"])["campaign"]?["playbook"] == ["name": "renewal", "version": 1, "migrating_to": .null])
         _ = try await control("status", ["account_id": "acme"])
         _ = try await respond("acme", "out_of_office", ["contact_email": "marcus.webb@acme.example", "return_date": "2026-04-20"])
         _ = try await respond("acme", "bounce", ["contact_id": "c-102"])
@@ -161,7 +182,8 @@ struct ScenarioSchemaTests {
         let types = Set(replayed.compactMap { $0["type"]?.stringValue })
         #expect(types == Set(EventType.allCases.map(\.rawValue)), "missing: \(Set(EventType.allCases.map(\.rawValue)).subtracting(types))")
         #expect(r.responseKinds == Set(ResponseKind.allCases.map(\.rawValue)))
-        for schema in ["pause", "resume", "cancel", "status", "events", "clock.advance", "erase", "explain", "step", "preview", "campaigns"].map({ "\($0).reply.schema.json" })
+        for schema in ["pause", "resume", "cancel", "status", "events", "clock.advance", "erase", "explain", "step", "preview", "campaigns",
+                       "migrate", "playbooks"].map({ "\($0).reply.schema.json" })
             + ["reply.error.schema.json", "ack.schema.json"] {
             #expect(r.replySchemas.contains(schema), "no \(schema) in the scenario")
         }

@@ -32,7 +32,7 @@ import Testing
 
     @Test func requestExamplesDecodeAsDocumented() throws {
         let entries = try validEntries(".request.")
-        #expect(entries.count == 22)
+        #expect(entries.count == 24)
         for (file, json, socket) in entries {
             let request = try decode(try #require(socket), [[], try Repo.example(file)])
             #expect(request.type == json["type"]?.stringValue, "\(file)")
@@ -74,6 +74,11 @@ import Testing
                 #expect(lead == json["lead"])
             case .erase(_, let email):
                 #expect(email == json["email"]?.stringValue?.lowercased())
+            case .migrate(_, let playbook, let version, let account):
+                #expect(playbook == json["playbook"]?.stringValue && Int64(version) == json["to_version"]?.intValue)
+                #expect(account == json["account_id"]?.stringValue)
+            case .playbooks:
+                break
             }
         }
     }
@@ -104,6 +109,11 @@ import Testing
                 encoded = ControlReply.erased(id: id!, ErasureReport(
                     emailSHA256: e["email_sha256"]!.stringValue!, accounts: Int(e["accounts"]!.intValue!),
                     events: Int(e["events"]!.intValue!), replies: Int(e["replies"]!.intValue!)))
+            } else if let m = json["migrated"] {
+                encoded = ControlReply.migrated(id: id!, MigrationReport(
+                    playbook: m["playbook"]!.stringValue!, toVersion: Int(m["to_version"]!.intValue!), campaigns: Int(m["campaigns"]!.intValue!)))
+            } else if let playbooks = json["playbooks"] {
+                encoded = ControlReply.ok(id: id!, fields: ["playbooks": playbooks])
             } else if let rows = json["campaigns"]?.arrayValue {
                 let items = try rows.map { row in
                     CampaignListing.Item(accountId: row["account_id"]!.stringValue!, campaignId: row["campaign_id"]!.stringValue!,
@@ -137,7 +147,7 @@ import Testing
 
     @Test func eventExamplesEncodeWithSeqFirstThenSortedKeys() throws {
         let entries = try validEntries("event.")
-        #expect(entries.count == 12)
+        #expect(entries.count == 13)
         var types = Set<String>()
         for (file, json, _) in entries {
             let event = try domainEvent(from: json)
@@ -149,7 +159,7 @@ import Testing
             #expect(body == Array("{\"seq\":\(seq),".utf8) + rest.dropFirst(), "\(file)")
             #expect(WireEvent.topic(event) == Array("\(event.type)/\(event.accountId)".utf8))
         }
-        #expect(types.count == 11)
+        #expect(types.count == 12)
     }
 
     @Test func invalidExamplesAreRefusedWithTheDocumentedCode() throws {

@@ -27,7 +27,7 @@ VOCABULARY = {
     "response_kind": ["reply", "meeting_scheduled", "negative", "unsubscribe", "bounce", "out_of_office"],
     "event_type": ["campaign.started", "contact.added", "touchpoint.due", "response.received", "campaign.paused",
                    "campaign.resumed", "campaign.completed", "campaign.cancelled", "contact.suppressed",
-                   "conflict.detected", "contact.erased"],
+                   "conflict.detected", "contact.erased", "campaign.migrated"],
     "campaign_status": ["active", "paused", "completed", "cancelled"],
     "contact_status": ["new", "in_play", "out_of_office", "replied", "meeting_scheduled", "negative", "unsubscribed",
                        "bounced", "suppressed", "blocked", "erased"],
@@ -67,6 +67,7 @@ STRING = {"type": "string"}
 NONEMPTY = {"type": "string", "minLength": 1}
 INT0 = {"type": "integer", "minimum": 0}
 INT1 = {"type": "integer", "minimum": 1}
+PLAYBOOK = {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$", "description": "a playbook's name"}
 SHA256 = {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "lower-case hex SHA-256 of the lower-case address"}
 
 
@@ -165,6 +166,8 @@ def events():
                                     "channel": ref("channel")}, ["conflict", "contact_id"]),
         event("contact.erased", {"contact_id": {"type": ["string", "null"]}, "email_sha256": SHA256},
               ["contact_id", "email_sha256"]),
+        event("campaign.migrated", {"playbook": PLAYBOOK, "from_version": INT1, "to_version": INT1},
+              ["playbook", "from_version", "to_version"]),
     ]
     any_event = schema_file("event.schema.json", "Any event of v1", {
         "oneOf": [{"$ref": f"event.{t}.schema.json"} for t in VOCABULARY["event_type"]]})
@@ -195,6 +198,10 @@ def campaign():
         "started_at": ref("instant"), "topic": {"type": ["string", "null"]}, "company": {"type": ["string", "null"]},
         "parked": {"const": True, "description": "present when the runtime parked the campaign after repeated failures"},
         "failure": closed({"count": INT1, "message": STRING}, ["count", "message"]),
+        "playbook": closed({"name": PLAYBOOK, "version": INT1, "migrating_to": {"anyOf": [INT1, {"type": "null"}]}},
+                           ["name", "version", "migrating_to"],
+                           description="the playbook and version the campaign follows; migrating_to: the version an "
+                           "operator's migrate moves it to at its next step (always sent by abm serve)"),
     }, ["campaign_id", "account_id", "status", "reason", "steps", "max_touchpoints", "contacts", "next_due_at",
         "next_touch", "started_at", "topic", "company"])
     return schema_file("campaign.schema.json", "The campaign object of control replies (§7.3)", body)
@@ -229,7 +236,7 @@ def replies():
         "seq": {"type": ["integer", "null"], "minimum": 1, "description": "the event it comes from; null for the planned touch"},
         "at": {"anyOf": [ref("instant"), {"type": "null"}]},
         "decision": {"enum": ["started", "contact_added", "sent", "delayed", "skipped", "suppressed", "response", "paused",
-                              "resumed", "cancelled", "completed", "erased", "planned"]},
+                              "resumed", "cancelled", "completed", "erased", "planned", "migrated"]},
         "rule": {"type": ["string", "null"], "description": "the rule or reason word the decision followed"},
         "contact_id": {"type": ["string", "null"]}, "text": STRING,
         "values": {"type": "object", "description": "the values the rule used (e.g. step, channel, delay, delay_values)"},
@@ -252,6 +259,12 @@ def replies():
     out.append(reply_ok("erase.reply.schema.json", "Reply to erase", {"erased": closed(
         {"email_sha256": SHA256, "accounts": INT0, "events": INT0, "replies": INT0},
         ["email_sha256", "accounts", "events", "replies"])}, ["erased"]))
+    out.append(reply_ok("migrate.reply.schema.json", "Reply to migrate", {"migrated": closed(
+        {"playbook": PLAYBOOK, "to_version": INT1, "campaigns": INT0}, ["playbook", "to_version", "campaigns"])}, ["migrated"]))
+    out.append(reply_ok("playbooks.reply.schema.json", "Reply to playbooks", {"playbooks": {"type": "array", "items": closed({
+        "name": PLAYBOOK, "latest": INT1, "versions": {"type": "array", "items": INT1}, "accepts_leads": {"type": "boolean"},
+        "definition": {"type": ["object", "null"], "description": "the latest version's campaign keys"}},
+        ["name", "latest", "versions", "accepts_leads", "definition"])}}, ["playbooks"]))
     out.append(schema_file("reply.error.schema.json", "A refused control command (ok:false)", closed({
         "type": {"const": "reply"}, "id": ref("nullable_id"), "ok": {"const": False}, "error": ref("error")},
         ["type", "id", "ok", "error"])))
@@ -283,6 +296,7 @@ def requests():
         lead_fields[k] = ref("opt_string")
     lead_fields["qualification_tier"] = {"anyOf": [{"type": "string", "pattern": "(?i)^(scorching|hot|warm|cool|cold|unqualified)$"},
                                                    {"type": "null"}]}
+    lead_fields["playbook"] = {"anyOf": [PLAYBOOK, {"type": "null"}], "description": "the playbook a new campaign follows (default: default)"}
     lead_fields["account_contacts"] = {"type": ["array", "null"], "items": ref("contact_in")}
     lead_fields["metadata"] = {"type": ["object", "null"], "properties": {
         "company_name": ref("opt_string"),
@@ -322,6 +336,10 @@ def requests():
         request("erase", "Control: erase a person's personal data (state, stored events, stored replies); the "
                 "address stays suppressed as its SHA-256.", {"email": {"type": "string", "minLength": 3, "maxLength": 320,
                                                                        "pattern": ".@."}}, ["email"]),
+        request("migrate", "Control: running campaigns of a playbook (or one account's) take up another of its versions "
+                "at their next step.", {"playbook": PLAYBOOK, "to_version": INT1, "account_id": ref("account_id")},
+                ["playbook", "to_version"]),
+        request("playbooks", "Control: the playbooks and their versions.", {}, []),
     ]
 
 

@@ -113,7 +113,12 @@ public final class AbmServer: Sendable {
                 openedStore = InMemoryStore()
             }
             store = openedStore!
-            runtime = CampaignRuntime(store: store, clock: clock, decider: CampaignEngine(config: options.campaign),
+            let decider: any CampaignDecider = if let definitions = options.playbooks {
+                try await PlaybookRegistry.load(store: store, definitions: definitions)
+            } else {
+                Playbooks.single(options.campaign)
+            }
+            runtime = CampaignRuntime(store: store, clock: clock, decider: decider,
                                       publisher: FanOutPublisher([publisher, liveEvents]), configuration: runtimeConfig)
             // The runtime's default event encoder is the protocol's (`EventBody`, shared with `WireEvent`).
             try await runtime.start()

@@ -425,6 +425,26 @@ final class GatewayServer: Sendable {
                     refuse(AbmError(code: ErrorCode.internal, message: "erasure failed (run it again to finish it): \(error)"))
                 }
             }
+        case .migrate(let id, let playbook, let version, let accountId):
+            // One migration at a time (NUL-prefixed key, as `erase`); each account's turn in its actor.
+            dispatcher.submit(key: "\u{0}migrate", then: done) { [runtime] in
+                do {
+                    reply(ControlReply.migrated(id: id, try await runtime.migrate(playbook: playbook, toVersion: version,
+                                                                                  accountId: accountId)))
+                } catch let e as AbmError {
+                    refuse(Self.wireError(e))
+                } catch {
+                    refuse(AbmError(code: ErrorCode.internal, message: "migrate failed (run it again to finish it): \(error)"))
+                }
+            }
+        case .playbooks(let id):
+            dispatcher.submitUnordered(then: done) { [runtime] in
+                do {
+                    reply(ControlReply.ok(id: id, fields: ["playbooks": try await runtime.playbookList()]))
+                } catch {
+                    refuse(AbmError(code: ErrorCode.internal, message: "could not read the playbooks: \(error)"))
+                }
+            }
         case .clockAdvance(let id, let seconds):
             guard virtualClock else {
                 done()

@@ -32,6 +32,13 @@ extension ControlReply {
         ])])
     }
 
+    /// The `migrate` reply (§7.14).
+    public static func migrated(id: String, _ r: MigrationReport) -> [UInt8] {
+        ok(id: id, fields: ["migrated": .object([
+            "playbook": .string(r.playbook), "to_version": .int(Int64(r.toVersion)), "campaigns": .int(Int64(r.campaigns)),
+        ])])
+    }
+
     /// The `stats` reply (§7.8).
     public static func stats(id: String, _ stats: CampaignStats) -> [UInt8] {
         ok(id: id, fields: statsFields(stats))

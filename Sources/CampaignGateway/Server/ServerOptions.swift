@@ -15,8 +15,13 @@ public struct ServerOptions: Sendable {
     /// `--virtual-clock`: a manual clock starting at this instant (or at the later stored clock time on
     /// existing data); `clock.advance` then works. nil: the wall clock.
     public var virtualClockStart: Date?
-    /// The campaign configuration (docs/campaign-behaviour.md keys, templates included).
+    /// The campaign configuration (docs/campaign-behaviour.md keys, templates included), when `playbooks`
+    /// is nil.
     public var campaign: CampaignConfig
+    /// The configured playbooks (name → partial `CampaignConfig` object), versioned in the store
+    /// (`PlaybookRegistry`). nil: one playbook `default` with `campaign`, not versioned (embedded servers,
+    /// tests). `abm serve` always sets it (`ServerConfigFile.playbookDefinitions`).
+    public var playbooks: PlaybookRegistry.Definitions?
     /// Runtime tuning (max resident campaigns, commit batch, …); its `logger` is replaced by `logger`.
     public var runtime: RuntimeConfiguration
     public var logger: Logger
@@ -73,6 +78,7 @@ public struct ServerOptions: Sendable {
 /// ```json
 /// {
 ///   "campaign": { "max_touchpoints": 5, "templates": { … } },        // CampaignConfig keys (docs/campaign-behaviour.md)
+///   "playbooks": { "renewal": { "max_touchpoints": 3 } },            // more playbooks: keys over `campaign`'s
 ///   "runtime": { "max_resident_campaigns": 100000, "idle_passivation_seconds": 30, "max_commit_batch": 1000,
 ///                "timer_concurrency": 512 },
 ///   "endpoints": { "ingress": "tcp://127.0.0.1:5570", "control": "…", "events": "…" },
@@ -90,6 +96,10 @@ public struct ServerOptions: Sendable {
 /// An unknown key or a wrong value is an error naming the key (`invalid_config`).
 public struct ServerConfigFile: Sendable {
     public var campaign: CampaignConfig?
+    /// `campaign` as written (the `default` playbook's definition).
+    public var campaignDefinition: JSONValue?
+    /// `playbooks` as written: name → the keys it sets over `campaign`'s.
+    public var playbooks: [String: JSONValue]?
     public var maxResidentCampaigns: Int?
     /// `runtime.idle_passivation_seconds`: the idle sweep interval (0 = never passivate idle campaigns).
     public var idleSweepInterval: Int?
@@ -131,7 +141,18 @@ public struct ServerConfigFile: Sendable {
         guard let object = json.objectValue else { throw Self.bad("(root)", "must be a JSON object") }
         for (key, value) in object {
             switch key {
-            case "campaign": campaign = try CampaignConfig(merging: value)
+            case "campaign":
+                campaign = try CampaignConfig(merging: value)
+                campaignDefinition = value
+            case "playbooks":
+                guard let o = value.objectValue else { throw Self.bad("playbooks", "must be an object name → campaign keys") }
+                for (name, definition) in o {
+                    guard PlaybookRef.isValidName(name) else {
+                        throw Self.bad("playbooks.\(name.prefix(64))", "a playbook name is 1 to 64 letters, digits, _ or -")
+                    }
+                    guard definition.objectValue != nil else { throw Self.bad("playbooks.\(name)", "must be an object of campaign keys") }
+                }
+                playbooks = o
             case "runtime":
                 guard let r = value.objectValue else { throw Self.bad("runtime", "must be an object") }
                 for (k, v) in r {
@@ -186,6 +207,7 @@ public struct ServerConfigFile: Sendable {
                 throw Self.bad(key, "unknown key")
             }
         }
+        playbookDefinitions = try definitions()
     }
 
     private static func retention(_ value: JSONValue) throws(AbmError) -> RetentionPolicy {
@@ -231,9 +253,31 @@ public struct ServerConfigFile: Sendable {
                                    operatorsFile: files["allow_operators"]!, subscribersFile: files["allow_subscribers"]!)
     }
 
+    /// Each playbook's definition: `default` is `campaign` (or the defaults), and every playbook in
+    /// `playbooks` is `campaign` with its own keys over it (a key it sets replaces `campaign`'s whole value).
+    /// Checked when the file is read.
+    public var playbookDefinitions: PlaybookRegistry.Definitions = [PlaybookRef.defaultName: .object([:])]
+
+    private func definitions() throws(AbmError) -> PlaybookRegistry.Definitions {
+        let base = campaignDefinition?.objectValue ?? [:]
+        var out: PlaybookRegistry.Definitions = [PlaybookRef.defaultName: .object(base)]
+        for (name, definition) in playbooks ?? [:] {
+            let merged = JSONValue.object(base.merging(definition.objectValue ?? [:]) { _, own in own })
+            do throws(AbmError) {
+                _ = try CampaignConfig(merging: merged)
+            } catch {
+                let field = "playbooks.\(name).\(error.field ?? "")"
+                throw AbmError(code: ErrorCode.invalidConfig, message: "playbooks.\(name).\(error.message)", field: field)
+            }
+            out[name] = merged
+        }
+        return out
+    }
+
     /// Applies the file over `options` (the caller then applies command-line flags over the result).
     public func apply(to options: inout ServerOptions) {
         if let campaign { options.campaign = campaign }
+        options.playbooks = playbookDefinitions
         if let maxResidentCampaigns { options.runtime.maxResidentCampaigns = maxResidentCampaigns }
         if let idleSweepInterval { options.runtime.idleSweepInterval = idleSweepInterval == 0 ? nil : TimeInterval(idleSweepInterval) }
         if let maxCommitBatch { options.runtime.maxCommitBatch = maxCommitBatch }

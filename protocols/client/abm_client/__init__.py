@@ -62,7 +62,7 @@ Curve = Dict[str, str]
 RESPONSE_KINDS = ("reply", "meeting_scheduled", "negative", "unsubscribe", "bounce", "out_of_office")
 EVENT_TYPES = ("campaign.started", "contact.added", "touchpoint.due", "response.received", "campaign.paused",
                "campaign.resumed", "campaign.completed", "campaign.cancelled", "contact.suppressed",
-               "conflict.detected", "contact.erased")
+               "conflict.detected", "contact.erased", "campaign.migrated")
 CHANNELS = ("email", "sms", "call", "linkedin")
 CAMPAIGN_STATUSES = ("active", "paused", "completed", "cancelled")
 CONTACT_STATES = ("new", "in_play", "out_of_office", "replied", "meeting_scheduled", "negative", "unsubscribed",
@@ -357,6 +357,18 @@ class AbmClient:
         """Erase a person's personal data (§7.9); returns the reply's `erased` object
         ({email_sha256, accounts, events, replies}). Idempotent."""
         return self.command("erase", id=id, email=email)["erased"]
+
+    def migrate(self, playbook: str, to_version: int, account_id: Optional[str] = None, id: Optional[str] = None) -> JSON:
+        """Running campaigns of a playbook (or one account's) take up `to_version` at their next step (§7.14);
+        returns the reply's `migrated` object ({playbook, to_version, campaigns})."""
+        fields = {"playbook": playbook, "to_version": to_version}
+        if account_id is not None:
+            fields["account_id"] = account_id
+        return self.command("migrate", id=id, **fields)["migrated"]
+
+    def playbooks(self, id: Optional[str] = None) -> list:
+        """The playbooks and their versions (§7.14): [{name, latest, versions, accepts_leads, definition}]."""
+        return self.command("playbooks", id=id)["playbooks"]
 
     def clock_advance(self, seconds: float, id: Optional[str] = None) -> str:
         """Advance the virtual clock; returns the new time (ISO-8601). Needs `--virtual-clock`."""
