@@ -89,6 +89,27 @@ struct ServerInteropTests {
         #expect(options.endpoints == AbmEndpoints())
         #expect(file.http == "127.0.0.1:5573")
         #expect(options.runtime.retention == RetentionPolicy(events: nil, requestIds: 30 * 86_400, interval: 3600))
+        // Playbook renewal is `campaign` with its own keys over it.
+        let renewal = try #require(options.playbooks?["renewal"]?.objectValue)
+        #expect(renewal["max_touchpoints"] == 3 && renewal["sender"] != nil)
+        #expect(options.playbooks?["default"]?["max_touchpoints"] == 7)
+    }
+
+    @Test func playbookDefinitionsAreCheckedAndNamed() throws {
+        for (bad, field) in [(["playbooks": ["renewal": ["max_touchpoints": 0]]] as JSONValue, "playbooks.renewal.max_touchpoints"),
+                             (["playbooks": ["bad name": [:]]], "playbooks.bad name"),
+                             (["playbooks": ["renewal": 3]], "playbooks.renewal"),
+                             (["playbooks": []], "playbooks")] {
+            do {
+                _ = try ServerConfigFile(json: bad)
+                Issue.record("accepted \(bad)")
+            } catch {
+                #expect(error.code == ErrorCode.invalidConfig && error.field == field, "\(error.message)")
+            }
+        }
+        // Without a `playbooks` key: one playbook, `default`, with the `campaign` keys.
+        let file = try ServerConfigFile(json: ["campaign": ["max_touchpoints": 4]])
+        #expect(file.playbookDefinitions == ["default": ["max_touchpoints": 4]])
     }
 
     @Test func retentionKeysAreCheckedAndNamed() throws {
