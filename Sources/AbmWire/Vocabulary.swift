@@ -84,6 +84,8 @@ public enum DelayRule: String, Codable, Sendable, CaseIterable, Equatable {
     case sendWindow = "send_window"
     /// Moved past a holiday (`holidays`).
     case holiday
+    /// Another playbook's campaign of the account touched the person less than `response_timeout_hours` ago.
+    case otherPlaybook = "other_playbook"
 }
 
 /// A campaign's lifecycle (`campaign.status`).

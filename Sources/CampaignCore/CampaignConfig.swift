@@ -23,6 +23,10 @@ import Foundation
 /// - `sender` object `{name, company, signature}` used in messages (defaults "The team", "our team",
 ///   "Best regards,\n<name>"; a call opener introduces only what was configured)
 /// - `templates` object, see `TemplateSet`
+/// - `priority` int ≥ 0 (0): between playbooks running side by side on one account, the higher goes first when
+///   both are due at once (docs/campaign-behaviour.md, "Several playbooks on one account")
+/// - `pause_on_account_response` bool (true): a response that pauses another playbook's campaign of the
+///   account pauses this one too
 public struct CampaignConfig: Sendable, Equatable {
     public static let `default` = CampaignConfig()
 
@@ -45,6 +49,10 @@ public struct CampaignConfig: Sendable, Equatable {
     /// without one are not gated. nil: no minimum. Default `warm` (the original started campaigns for
     /// scorching, hot and warm leads only).
     public var minQualificationTier: QualificationTier? = .warm
+    /// Between playbooks on one account: the higher goes first when both are due at once.
+    public var priority = 0
+    /// A response that pauses another playbook's campaign of the account pauses this one too.
+    public var pauseOnAccountResponse = true
     public var senderName = "The team" {
         didSet {
             resolvedSignature = signature ?? "Best regards,\n\(senderName)"
@@ -160,6 +168,8 @@ public struct CampaignConfig: Sendable, Equatable {
         case "response_timeout_hours", "response_timeout": responseTimeoutHours = try C.number(v, key, min: 0)
         case "conflict_check_enabled": conflictCheckEnabled = try C.bool(v, key)
         case "auto_pause_on_response": autoPauseOnResponse = try C.bool(v, key)
+        case "priority": priority = try C.int(v, key, min: 0)
+        case "pause_on_account_response": pauseOnAccountResponse = try C.bool(v, key)
         case "out_of_office_default_days": outOfOfficeDefaultDays = try C.number(v, key, min: 0, strict: true)
         case "min_qualification_tier":
             if v == .null { minQualificationTier = nil; break }

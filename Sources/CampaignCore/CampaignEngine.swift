@@ -9,15 +9,35 @@ public struct AccountState: Codable, Sendable, Equatable {
     public var campaignsStarted: Int
     /// The running campaign, or the last one (completed or cancelled), or nil when there never was one.
     public var campaign: CampaignState?
+    /// Campaigns of other playbooks running on the account beside `campaign` (docs/campaign-behaviour.md,
+    /// "Several playbooks on one account"); each leaves the list when it ends. Usually empty.
+    public var others: [CampaignState] = []
 
     enum CodingKeys: String, CodingKey {
-        case accountId = "account", campaignsStarted = "started", campaign
+        case accountId = "account", campaignsStarted = "started", campaign, others
     }
 
     public init(accountId: String) {
         self.accountId = accountId
         self.campaignsStarted = 0
         self.campaign = nil
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        accountId = try c.decode(String.self, forKey: .accountId)
+        campaignsStarted = try c.decode(Int.self, forKey: .campaignsStarted)
+        campaign = try c.decodeIfPresent(CampaignState.self, forKey: .campaign)
+        others = try c.decodeIfPresent([CampaignState].self, forKey: .others) ?? []
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(accountId, forKey: .accountId)
+        try c.encode(campaignsStarted, forKey: .campaignsStarted)
+        try c.encodeIfPresent(campaign, forKey: .campaign)
+        // Omitted when empty: the common case stays compact.
+        if !others.isEmpty { try c.encode(others, forKey: .others) }
     }
 }
 
@@ -49,6 +69,8 @@ public struct AccountState: Codable, Sendable, Equatable {
 ///   actual send. See docs/campaign-behaviour.md.
 public struct CampaignEngine: Sendable {
     public let config: CampaignConfig
+    /// `EngineContext.touchedElsewhere` in seconds, for `readiness` (empty unless the account runs several playbooks).
+    var elsewhere: [String: Double] = [:]
 
     public init(config: CampaignConfig = .default) {
         self.config = config
@@ -56,6 +78,16 @@ public struct CampaignEngine: Sendable {
 
     public func handle(_ state: AccountState, _ input: CampaignInput, now: Date,
                        context: EngineContext = EngineContext()) -> Result<Transition, AbmError> {
+        guard context.touchedElsewhere.isEmpty else {
+            var engine = self
+            engine.elsewhere = context.touchedElsewhere.mapValues(\.timeIntervalSince1970)
+            return engine.decide(state, input, now: now, context: context)
+        }
+        return decide(state, input, now: now, context: context)
+    }
+
+    private func decide(_ state: AccountState, _ input: CampaignInput, now: Date,
+                        context: EngineContext) -> Result<Transition, AbmError> {
         var work = Work(state: state, context: context)
         // Whole milliseconds: every instant the engine stores or schedules survives ISO-8601 and SQL round trips.
         let now = (now.timeIntervalSince1970 * 1000).rounded(.down) / 1000

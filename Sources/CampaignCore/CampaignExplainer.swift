@@ -170,6 +170,9 @@ public struct CampaignExplainer: Sendable {
             return (["window": .string(window)], "the send window (\(window), in the contact's time zone)")
         case .holiday:
             return ([:], "a holiday (holidays)")
+        case .otherPlaybook:
+            return (["hours": .double(config.responseTimeoutHours)],
+                    "another playbook's touch to the same person less than \(Self.number(config.responseTimeoutHours)) hours before (response_timeout_hours, across the account's playbooks)")
         }
     }
 

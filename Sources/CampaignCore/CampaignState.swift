@@ -219,6 +219,8 @@ public struct CampaignState: Sendable, Equatable {
             dueDelay = newValue?.delay
         }
     }
+    /// Active or paused: not over yet.
+    public var isRunning: Bool { status == .active || status == .paused }
     /// The pending timer's due time (`next?.dueAt`).
     public var nextDueAt: Date? { next?.dueAt }
 

@@ -52,6 +52,9 @@ extension CampaignEngine {
         if let last = camp.contacts[i].lastTouchAt?.timeIntervalSince1970 {
             hold(last + config.responseTimeoutHours * 3600, .responseTimeout, &r)
         }
+        if !elsewhere.isEmpty, let last = elsewhere[camp.contacts[i].email] {
+            hold(last + config.responseTimeoutHours * 3600, .otherPlaybook, &r)
+        }
         if let away = camp.contacts[i].awayUntil?.timeIntervalSince1970 { hold(away, .outOfOffice, &r) }
         if !camp.contacts[i].isPrimary, let p = camp.primaryIndex {
             if let first = camp.contacts[p].firstTouchAt?.timeIntervalSince1970 {
@@ -153,9 +156,9 @@ extension CampaignEngine {
                 return
             case .touch(let i, let at, let reason, var delay):
                 // A timer's planned touch keeps the delay it was planned with (at firing, `earliest` is
-                // the due time itself, which nothing holds back).
+                // the due time itself, which nothing holds back); one put off again at firing says why anew.
                 if let planned = work.state.campaign!.next, planned.contactId == work.state.campaign!.contacts[i].id,
-                   planned.dueAt.timeIntervalSince1970 == at || plannedAt != nil {
+                   planned.dueAt.timeIntervalSince1970 == at || (plannedAt != nil && at <= limit) {
                     delay = planned.delay
                 }
                 if at > limit {

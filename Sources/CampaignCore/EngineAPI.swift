@@ -71,6 +71,9 @@ public struct Outcome: Sendable, Equatable {
 public struct EngineContext: Sendable {
     /// Whether an (already normalised, lower-case) email is on the global suppression list.
     public var isSuppressed: @Sendable (String) -> Bool
+    /// The last touch of each person by the account's other campaigns (other playbooks): a touch to them
+    /// waits `response_timeout_hours` after it (`DelayRule.otherPlaybook`). Set by `Playbooks`.
+    public var touchedElsewhere: [String: Date] = [:]
 
     public init(isSuppressed: @escaping @Sendable (String) -> Bool = { _ in false }) {
         self.isSuppressed = isSuppressed

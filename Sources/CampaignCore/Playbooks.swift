@@ -71,6 +71,23 @@ public struct Playbooks: Sendable {
 
     public func handle(_ state: AccountState, _ input: CampaignInput, now: Date,
                        context: EngineContext) -> Result<Transition, AbmError> {
+        if state.others.isEmpty, !startsBeside(state, input) {
+            return decideOne(state, input, now: now, context: context)
+        }
+        var several = SeveralPlaybooks(books: self, state: state, now: now, context: context)
+        return several.decide(input)
+    }
+
+    /// A lead naming another playbook than the account's running campaign's: a second campaign beside it.
+    private func startsBeside(_ state: AccountState, _ input: CampaignInput) -> Bool {
+        guard case .lead(let lead) = input, let camp = state.campaign, camp.isRunning,
+              case .success(let ref) = playbook(named: lead["playbook"]) else { return false }
+        return ref.name != (camp.playbook ?? .legacy).name
+    }
+
+    /// One campaign's decision (the account's only running one, or one of several seen alone).
+    func decideOne(_ state: AccountState, _ input: CampaignInput, now: Date,
+                   context: EngineContext) -> Result<Transition, AbmError> {
         let camp = state.campaign
         let running = camp.map { $0.status == .active || $0.status == .paused } ?? false
         switch input {
@@ -83,16 +100,6 @@ public struct Playbooks: Sendable {
             return engine(for: ref).handle(state, input, now: now, context: context).map { t in
                 var t = t
                 if let started = t.state.campaign, started.id != camp?.id { t.state.campaign!.playbook = ref }
-                return t
-            }
-        case .lead(let lead):
-            // Joins the running campaign, whichever playbook the lead names.
-            let current = camp?.playbook ?? .legacy
-            return engine(for: current).handle(state, input, now: now, context: context).map { t in
-                var t = t
-                if let named = lead.objectValue?["playbook"]?.stringValue, named != current.name {
-                    t.outcome.warnings.append("lead.playbook: \(named) not started; the account's running campaign follows \(current.name)")
-                }
                 return t
             }
         case .command(.migrate(let name, let version)):
@@ -118,7 +125,7 @@ public struct Playbooks: Sendable {
 
     /// The step that takes up a pending migration: decided by the new version's engine, after a
     /// `campaign.migrated` event.
-    private func migrated(_ state: AccountState, to version: Int, _ input: CampaignInput, now: Date,
+    func migrated(_ state: AccountState, to version: Int, _ input: CampaignInput, now: Date,
                           context: EngineContext) -> Result<Transition, AbmError> {
         var moved = state
         let from = state.campaign!.playbook ?? .legacy
@@ -137,7 +144,7 @@ public struct Playbooks: Sendable {
     }
 
     /// The playbook a new campaign follows: the lead's `playbook` (a configured name) or `default`.
-    private func playbook(named value: JSONValue?) -> Result<PlaybookRef, AbmError> {
+    func playbook(named value: JSONValue?) -> Result<PlaybookRef, AbmError> {
         let name: String
         switch value {
         case nil, .null?: name = PlaybookRef.defaultName
@@ -157,22 +164,51 @@ public struct Playbooks: Sendable {
                  field: field)
     }
 
-    /// The `campaign` object with its playbook (`playbook {name, version, migrating_to}`).
+    /// The `campaign` object with its playbook (`playbook {name, version, migrating_to}`); with campaigns of
+    /// other playbooks running beside it, also `others` (theirs) and `account_next` (which one holds the
+    /// account's next touch, and why).
     public func status(_ state: AccountState, now: Date) -> JSONValue? {
-        guard var status = engine(for: state.campaign?.playbook).status(state, now: now)?.objectValue,
-              let camp = state.campaign else { return nil }
-        let ref = camp.playbook ?? .legacy
-        status["playbook"] = ["name": .string(ref.name), "version": .int(Int64(ref.version)),
-                              "migrating_to": camp.migratingTo.map { .int(Int64($0)) } ?? .null]
+        guard var status = campaignStatus(state.accountId, state.campaign, now: now) else { return nil }
+        if !state.others.isEmpty {
+            status["others"] = .array(state.others.compactMap { campaignStatus(state.accountId, $0, now: now).map(JSONValue.object) })
+            status["account_next"] = SeveralPlaybooks.nextTouchHolder(state, books: self)
+        }
         return .object(status)
     }
 
+    private func campaignStatus(_ accountId: String, _ camp: CampaignState?, now: Date) -> [String: JSONValue]? {
+        guard let camp else { return nil }
+        var one = AccountState(accountId: accountId)
+        one.campaign = camp
+        guard var status = engine(for: camp.playbook).status(one, now: now)?.objectValue else { return nil }
+        let ref = camp.playbook ?? .legacy
+        status["playbook"] = ["name": .string(ref.name), "version": .int(Int64(ref.version)),
+                              "migrating_to": camp.migratingTo.map { .int(Int64($0)) } ?? .null]
+        return status
+    }
+
     public func preview(_ state: AccountState, lead: JSONValue?, now: Date, context: EngineContext) -> Result<JSONValue, AbmError> {
-        let running = state.campaign.map { $0.status == .active || $0.status == .paused } ?? false
-        if running || lead == nil { return engine(for: state.campaign?.playbook).preview(state, lead: lead, now: now, context: context) }
-        switch playbook(named: lead?.objectValue?["playbook"]) {
-        case .success(let ref): return engine(for: ref).preview(state, lead: lead, now: now, context: context)
+        guard let lead else {
+            // The account's next touch: of the campaign that holds it.
+            let holder = SeveralPlaybooks.holder(state) ?? state.campaign
+            var one = state
+            one.campaign = holder
+            one.others = []
+            return engine(for: holder?.playbook).preview(one, lead: nil, now: now, context: context)
+        }
+        let ref: PlaybookRef
+        switch playbook(named: lead["playbook"]) {
+        case .success(let r): ref = r
         case .failure(let e): return .failure(e)
         }
+        var one = state
+        one.others = []
+        if let same = ([state.campaign].compactMap { $0 } + state.others).first(where: { $0.isRunning && ($0.playbook ?? .legacy).name == ref.name }) {
+            one.campaign = same
+            return engine(for: same.playbook).preview(one, lead: lead, now: now, context: context)
+        }
+        // A campaign of this playbook would start (beside the running ones).
+        one.campaign?.status = .completed
+        return engine(for: ref).preview(one, lead: lead, now: now, context: context)
     }
 }

@@ -19,6 +19,12 @@ struct CompactStateWriter {
         key("account"); string(s.accountId)
         key("started"); int(Int64(s.campaignsStarted))
         if let c = s.campaign { key("campaign"); campaignState(c) }
+        if !s.others.isEmpty {
+            key("others")
+            bytes.append(CompactTag.unkeyed)
+            for c in s.others { campaignState(c) }
+            bytes.append(CompactTag.end)
+        }
         bytes.append(CompactTag.end)
     }
 

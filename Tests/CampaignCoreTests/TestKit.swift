@@ -23,6 +23,8 @@ func local(_ d: Date, _ tz: String) -> (weekday: Int, hour: Int, minute: Int, da
 /// the global suppression list and every event.
 struct Harness {
     var engine: CampaignEngine
+    /// Decides with these playbooks instead of `engine` when set.
+    var books: Playbooks?
     var state: AccountState
     var timer: Date?
     var suppressed: Set<String> = []
@@ -42,7 +44,7 @@ struct Harness {
     /// Applies an input at `now`; on success applies every effect.
     @discardableResult
     mutating func send(_ input: CampaignInput, now: Date) -> Result<Transition, AbmError> {
-        let r = engine.handle(state, input, now: now, context: context)
+        let r = books?.handle(state, input, now: now, context: context) ?? engine.handle(state, input, now: now, context: context)
         if case .success(let t) = r {
             state = t.state
             lastOutcome = t.outcome
@@ -73,6 +75,7 @@ struct Harness {
     }
 
     var touches: [DomainEvent] { events.filter { $0.type == .touchpointDue } }
+    func touches(to email: String) -> [DomainEvent] { touches.filter { $0.str("contact_email") == email } }
     func types() -> [String] { events.map(\.type.rawValue) }
 }
 

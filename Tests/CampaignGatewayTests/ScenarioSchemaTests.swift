@@ -107,6 +107,13 @@ struct ScenarioSchemaTests {
         #expect(try await control("playbooks")["playbooks"]?.arrayValue?.count == 2)
         #expect(try await control("migrate", ["playbook": "renewal", "to_version": 1])["migrated"]?["campaigns"] == 1)
         _ = try await control("migrate", ["playbook": "renewal", "to_version": 7]) // invalid_field, to_version
+        // A second playbook on eta: a default campaign beside renewal's; the status shows both and who is next.
+        let beside = try await ingress(Self.leadRequest("lead-eta-2", account: "eta",
+                                                        primary: Self.person("h-2", "Ida Ho", "ida@eta.example", title: "CFO")))
+        #expect(beside["campaign_id"] == "eta-c2")
+        let both = try await control("status", ["account_id": "eta"])["campaign"]
+        #expect(both?["others"]?.arrayValue?.first?["playbook"]?["name"] == "default")
+        #expect(both?["account_next"]?["why"] != nil)
         try await advance(days: 28)
         #expect(try await control("status", ["account_id": "eta"])["campaign"]?["playbook"] == ["name": "renewal", "version": 1, "migrating_to": .null])
         _ = try await control("status", ["account_id": "acme"])

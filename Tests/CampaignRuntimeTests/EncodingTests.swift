@@ -90,6 +90,10 @@ import Testing
         c.contacts[0].country = "US"; c.contacts[0].linkedinURL = "li"; c.contacts[0].awayUntil = monday9
         c.contacts[0].firstTouchAt = monday9; c.contacts[0].lastTouchAt = monday9; c.contacts[0].score = -3
         s.campaign = c
+        var beside = c
+        beside.id = "acme-c9"
+        beside.playbook = PlaybookRef(name: "upsell", version: 1)
+        s.others = [beside]
         return s
     }
 
@@ -105,7 +109,7 @@ import Testing
     /// The hand-written writer lists every stored property: a new one must be added there (and here).
     @Test func handWrittenWriterKnowsEveryField() {
         let s = fullState()
-        #expect(Mirror(reflecting: s).children.count == 3)
+        #expect(Mirror(reflecting: s).children.count == 4)
         #expect(Mirror(reflecting: s.campaign!).children.count == 19)
         #expect(Mirror(reflecting: s.campaign!.contacts[0]).children.count == 16)
     }

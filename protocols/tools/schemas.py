@@ -36,7 +36,8 @@ VOCABULARY = {
     "completion_reason": ["max_touchpoints", "no_eligible_contacts", "meeting_scheduled"],
     "pause_reason": ["responded", "negative_sentiment"],
     "conflict_kind": ["suppressed", "message_not_clean", "meeting_scheduled"],
-    "delay_rule": ["interval", "response_timeout", "out_of_office", "colleague_delay", "send_window", "holiday"],
+    "delay_rule": ["interval", "response_timeout", "out_of_office", "colleague_delay", "send_window", "holiday",
+                   "other_playbook"],
     "operator_reason": ["operator"],
 }
 
@@ -202,6 +203,12 @@ def campaign():
                            ["name", "version", "migrating_to"],
                            description="the playbook and version the campaign follows; migrating_to: the version an "
                            "operator's migrate moves it to at its next step (always sent by abm serve)"),
+        "others": {"type": "array", "items": {"$ref": "campaign.schema.json"},
+                   "description": "campaigns of other playbooks running on the account beside this one (present only then)"},
+        "account_next": {"anyOf": [closed({"campaign_id": NONEMPTY, "playbook": PLAYBOOK, "due_at": ref("instant"),
+                                           "contact_id": NONEMPTY, "why": STRING},
+                                          ["campaign_id", "playbook", "due_at", "contact_id", "why"]), {"type": "null"}],
+                         "description": "with others: which campaign holds the account's next touch, and why"},
     }, ["campaign_id", "account_id", "status", "reason", "steps", "max_touchpoints", "contacts", "next_due_at",
         "next_touch", "started_at", "topic", "company"])
     return schema_file("campaign.schema.json", "The campaign object of control replies (§7.3)", body)

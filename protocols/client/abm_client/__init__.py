@@ -72,7 +72,8 @@ SUPPRESSION_REASONS = ("unsubscribed", "bounced", "suppressed")
 COMPLETION_REASONS = ("max_touchpoints", "no_eligible_contacts", "meeting_scheduled")
 CONFLICT_KINDS = ("suppressed", "message_not_clean", "meeting_scheduled")
 #: What set a touch's time later than the earliest it could go (`delay`).
-DELAY_RULES = ("interval", "response_timeout", "out_of_office", "colleague_delay", "send_window", "holiday")
+DELAY_RULES = ("interval", "response_timeout", "out_of_office", "colleague_delay", "send_window", "holiday",
+               "other_playbook")
 #: Codes a server sends; a client must also accept codes it does not know (a newer server's).
 ERROR_CODES = ("bad_framing", "invalid_json", "missing_field", "invalid_field", "unknown_type", "not_found",
                "invalid_state", "invalid_config", "not_virtual_clock", "not_owner", "internal", "rate_limited",
