@@ -62,6 +62,7 @@ tbody tr.row{cursor:pointer} tbody tr.row:hover{background:#f0f4ff} tbody tr.sel
 </section>
 <div class="side">
   <section class="card" id="detail"><h2>Campaign</h2><p class="muted">Select a campaign in the list.</p></section>
+  <section class="card"><h2>Playbooks</h2><table><thead><tr><th>Playbook</th><th>Latest</th><th>Migrate running campaigns to</th></tr></thead><tbody id="playbooks"></tbody></table><span class="msg muted" id="pbmsg"></span></section>
   <section class="card"><h2>Parked campaigns</h2><table><tbody id="parked"></tbody></table></section>
   <section class="card"><h2>Live events</h2><div id="events"><p class="muted">Waiting for events…</p></div></section>
 </div>
@@ -132,6 +133,26 @@ async function loadParked() {
     el("td", {}, el("button", { className: "retry", textContent: "Retry", onclick: () => command(c.account_id, "retry") })))));
 }
 
+async function loadPlaybooks() {
+  const r = await api("/api/playbooks");
+  $("playbooks").replaceChildren(...r.playbooks.map((p) => {
+    const pick = el("select", { id: "pb-" + p.name }, ...p.versions.map((v) => el("option", { value: String(v), textContent: "v" + v, selected: v === p.latest })));
+    return el("tr", {}, el("td", { textContent: p.name + (p.accepts_leads ? "" : " (no longer configured)") }),
+      el("td", { textContent: "v" + p.latest }),
+      el("td", {}, pick, " ", el("button", { className: "retry", id: "migrate-" + p.name, textContent: "Migrate",
+        onclick: () => migrate(p.name, pick.value) })));
+  }));
+}
+
+async function migrate(playbook, version) {
+  try {
+    const r = await api("/api/migrate?playbook=" + encodeURIComponent(playbook) + "&to=" + version,
+      { method: "POST", headers: { "X-ABM-Dashboard": "1" } });
+    $("pbmsg").textContent = r.migrated.campaigns + " running campaign(s) of " + playbook + " move to v" + version + " at their next step";
+  } catch (e) { $("pbmsg").textContent = "migrate refused: " + e.message; }
+  await refresh();
+}
+
 async function select(account) {
   state.selected = account;
   for (const tr of document.querySelectorAll("#list tr.row")) tr.classList.toggle("sel", tr.dataset.account === account);
@@ -154,6 +175,10 @@ async function loadDetail() {
     el("tbody", {}, ...c.contacts.map((p) => el("tr", {}, el("td", { textContent: p.email }), el("td", { textContent: p.state }),
       el("td", { textContent: String(p.touches) }), el("td", { className: "muted", textContent: short(p.last_touch_at) })))));
   const next = c.next_touch ? "next: " + c.next_touch.channel + " to " + c.next_touch.email + " at " + short(c.next_touch.due_at) : "no touch scheduled";
+  const pb = c.playbook ? "playbook " + c.playbook.name + " v" + c.playbook.version + (c.playbook.migrating_to ? " → v" + c.playbook.migrating_to + " at its next step" : "") : null;
+  const beside = (c.others || []).map((o) => o.playbook.name + " (" + o.campaign_id + ", " + o.status + ")").join(", ");
+  const holder = el("p", { className: "muted", id: "playbook" }, [pb, beside ? "also running: " + beside : null,
+    c.account_next ? "next touch of the account: " + c.account_next.why : null].filter((part) => part).join(" · "));
   const timeline = el("div", { id: "timeline" });
   timeline.innerHTML = await (await fetch("/api/timeline?account=" + encodeURIComponent(account))).text();
   for (const svg of timeline.querySelectorAll("svg")) {  // scale the report's fixed-size chart to the card
@@ -175,7 +200,7 @@ async function loadDetail() {
   } catch (e) { why.append(el("p", { className: "muted", textContent: e.message })); }
   $("detail").replaceChildren(el("h2", {}, account + " ", ...badge(c.status, c.parked)),
     el("p", { className: "muted", textContent: [c.company, c.topic, c.steps + (c.steps === 1 ? " touch" : " touches") + " sent", next,
-      c.reason ? "reason: " + c.reason : null].filter((part) => part).join(" · ") }), actions, contacts, why, timeline);
+      c.reason ? "reason: " + c.reason : null].filter((part) => part).join(" · ") }), holder, actions, contacts, why, timeline);
 }
 
 async function command(account, action) {
@@ -187,7 +212,7 @@ async function command(account, action) {
 }
 
 async function refresh() {
-  await Promise.all([loadStats(), loadList(), loadParked(), loadDetail()].map((p) => p.catch((e) => console.error(e))));
+  await Promise.all([loadStats(), loadList(), loadParked(), loadPlaybooks(), loadDetail()].map((p) => p.catch((e) => console.error(e))));
 }
 
 let pending = null;

@@ -229,6 +229,34 @@ public final class OperatorHTTPServer: Service, Sendable {
             return Self.failure(code: error?.code.rawValue ?? "internal", error?.message ?? "refused", field: error?.field,
                                 status: error?.code == "not_found" ? .notFound : .conflict)
         }
+        router.get("/api/playbooks") { _, _ in
+            do {
+                return Self.json(["playbooks": try await runtime.playbookList()])
+            } catch {
+                return Self.failure(error)
+            }
+        }
+        router.post("/api/migrate") { request, _ in
+            guard request.headers[HTTPField.Name("X-ABM-Dashboard")!] == "1" else {
+                return Self.failure(code: "forbidden", "commands need the header X-ABM-Dashboard: 1", field: nil, status: .forbidden)
+            }
+            let q = request.uri.queryParameters
+            guard let playbook = q["playbook"].map(String.init), !playbook.isEmpty else {
+                return Self.failure(code: "missing_field", "the query parameter playbook is required", field: "playbook")
+            }
+            guard let version = q["to"].flatMap({ Int($0) }), version >= 1 else {
+                return Self.failure(code: "invalid_field", "to must be a version number ≥ 1", field: "to_version")
+            }
+            do {
+                let r = try await runtime.migrate(playbook: playbook, toVersion: version)
+                return Self.json(["ok": true, "migrated": ["playbook": .string(r.playbook), "to_version": .int(Int64(r.toVersion)),
+                                                           "campaigns": .int(Int64(r.campaigns))]])
+            } catch let e as AbmError where e.code == ErrorCode.notFound {
+                return Self.failure(code: e.code.rawValue, e.message, field: e.field, status: .notFound)
+            } catch {
+                return Self.failure(error)
+            }
+        }
         router.get("/api/recent") { request, _ in
             let limit = request.uri.queryParameters["limit"].flatMap { Int($0) }.map { min(max($0, 1), 200) } ?? 30
             do {

@@ -21,6 +21,7 @@ func withHTTPServer(_ body: (AbmServer, OperatorHTTPServer.Running) async throws
     logger.logLevel = .critical
     var options = ServerOptions(endpoints: .ephemeral, virtualClockStart: monday9, logger: logger)
     options.runtime.metricsFactory = exporter.factory
+    options.playbooks = ["default": [:], "renewal": ["max_touchpoints": 3]]
     let server = try await AbmServer.start(options: options)
     let http: OperatorHTTPServer.Running
     do {
@@ -205,6 +206,15 @@ struct OperatorHTTPTests {
                                           headers: ["X-ABM-Dashboard": "1"])
             #expect(unknown.0 == 400)
             #expect(unknown.1.contains("\"field\":\"action\""))
+            // Playbooks: listed, and migrate from the page (the header required; a bad version named).
+            let (_, books) = try await fetch(http.url + "api/playbooks")
+            #expect(try JSONParser.parse(Array(books.utf8))["playbooks"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == ["default", "renewal"])
+            #expect(try await fetch(http.url + "api/migrate?playbook=default&to=1", method: "POST").0 == 403)
+            let badVersion = try await fetch(http.url + "api/migrate?playbook=default&to=9", method: "POST", headers: ["X-ABM-Dashboard": "1"])
+            #expect(badVersion.0 == 400 && badVersion.1.contains("\"field\":\"to_version\""))
+            #expect(try await fetch(http.url + "api/migrate?playbook=nope&to=1", method: "POST", headers: ["X-ABM-Dashboard": "1"]).0 == 404)
+            let migrated = try await fetch(http.url + "api/migrate?playbook=default&to=1", method: "POST", headers: ["X-ABM-Dashboard": "1"])
+            #expect(migrated.0 == 200 && migrated.1.contains("\"campaigns\":0"), "\(migrated.1)")
             let (_, stats) = try await fetch(http.url + "api/stats")
             #expect(try JSONParser.parse(Array(stats.utf8))["campaigns"]?["paused"] == 1)
             let (page2, html) = try await fetch(http.url)

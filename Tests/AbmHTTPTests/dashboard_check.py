@@ -147,6 +147,12 @@ def main():
         page.wait_for("!!document.querySelector('#timeline svg')", "the campaign's timeline")
         page.wait_for("(() => { const e = document.getElementById('explain'); return !!e && e.textContent.includes('sent')"
                       " && !!document.querySelector('#explain pre'); })()", "the campaign's decisions and next message")
+        page.wait_for("document.getElementById('playbook').textContent.includes('playbook default v1')",
+                      "the campaign's playbook")
+        page.wait_for("!!document.getElementById('migrate-default')", "the playbooks with a Migrate button")
+        page.click("#migrate-default")
+        page.wait_for("document.getElementById('pbmsg').textContent.includes('running campaign(s) of default move to v1')",
+                      "the migrate reply")
         page.click("#btn-pause")
         page.wait_for("document.querySelector('#detail h2 .badge').textContent === 'paused'", "the campaign shown paused")
         page.wait_for("document.getElementById('events').textContent.includes('campaign.paused')",
