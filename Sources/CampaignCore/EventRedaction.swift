@@ -27,9 +27,12 @@ public enum EventRedaction {
         return strings
     }
 
-    /// The contacts of `state`'s campaign with this address, before an erasure.
+    /// The contacts of `state`'s campaigns (those of other playbooks beside it too) with this address, before
+    /// an erasure.
     public static func personalStrings(in state: AccountState?, email: String) -> [String] {
-        (state?.campaign?.contacts ?? []).filter { $0.email == email }.flatMap(personalStrings(of:))
+        guard let state else { return [] }
+        let campaigns = (state.campaign.map { [$0] } ?? []) + state.others
+        return campaigns.flatMap(\.contacts).filter { $0.email == email }.flatMap(personalStrings(of:))
     }
 
     /// The personal strings that the bodies themselves give for the address (names and phones of objects

@@ -120,6 +120,20 @@ import Testing
         #expect(status["others"]?.arrayValue?.first?["next_touch"]?["delay"] == "other_playbook")
     }
 
+    @Test func erasingAPersonErasesThemInEveryPlaybooksCampaign() throws {
+        var h = Self.harness(["renewal": Self.playbook(), "upsell": Self.playbook()])
+        _ = try h.send(.lead(Self.lead("renewal", email: "sam@acme.example")), now: Self.t0).get()
+        _ = try h.send(.lead(Self.lead("upsell")), now: Self.t0).get()
+        // Pat is only in the campaign beside the first: the strings to scrub from events come from it too.
+        #expect(EventRedaction.personalStrings(in: h.state, email: "pat@acme.example").contains("Pat Lee"))
+        _ = try h.send(.erase(email: "pat@acme.example", emailSHA256: String(repeating: "0", count: 64)), now: Self.t0).get()
+        #expect(h.state.campaign?.contacts.first?.standing == .active)
+        #expect(h.events.contains { $0.type == .contactErased && $0.campaignId == "acme-c2" })
+        // Pat was upsell's only contact: that campaign ends (nobody left to touch) and leaves the state.
+        #expect(h.events.contains { $0.type == .campaignCompleted && $0.campaignId == "acme-c2" })
+        #expect(h.state.others.isEmpty)
+    }
+
     @Test func aLeadForARunningPlaybookJoinsItsCampaign() throws {
         var h = Self.harness(["renewal": Self.playbook(), "upsell": Self.playbook()])
         _ = try h.send(.lead(Self.lead("renewal")), now: Self.t0).get()
