@@ -27,7 +27,7 @@ let package = Package(
     targets: [
         // The only place C is visible: libzmq from Debian's libzmq3-dev.
         .systemLibrary(name: "CZeroMQ", path: "Sources/CZeroMQ"),
-        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         // The protocol (protocols/abm-wire-v1.md) and its words: JSON value/parser/writer, instants, requests,
         // replies, the one error type, limits, endpoints. No dependencies: server and clients both use it.
         .target(name: "AbmWire"),
@@ -40,6 +40,7 @@ let package = Package(
         .target(name: "CampaignStore", dependencies: [
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         // Actors, coordinator, durable scheduler, outbox.
         .target(name: "CampaignRuntime", dependencies: [
@@ -49,6 +50,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         // ZeroMQ endpoints: decode, validate, ack after commit, publish events.
         .target(name: "CampaignGateway", dependencies: [
@@ -56,12 +58,14 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         // The operator's HTTP endpoint: Prometheus /metrics, /healthz, /readyz and the live dashboard.
         .target(name: "AbmHTTP", dependencies: [
             "CampaignCore", "CampaignRuntime", "CampaignStore", "CampaignReport", "CampaignGateway",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -80,6 +84,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .executableTarget(name: "ZeroMQBench", dependencies: ["ZeroMQ"], path: "Benchmarks/ZeroMQBench"),
         .executableTarget(name: "RuntimeBench", dependencies: ["AbmWire", "CampaignRuntime", "CampaignCore", "CampaignStore"], path: "Benchmarks/RuntimeBench"),
@@ -91,15 +96,19 @@ let package = Package(
         .executableTarget(name: "EngineBench", dependencies: ["AbmWire", "CampaignCore"], path: "Benchmarks/EngineBench"),
 
         // What the test targets share: bounded waits, a message mailbox, a seeded generator.
-        .target(name: "AbmTestSupport", dependencies: ["ZeroMQ"], path: "Tests/AbmTestSupport"),
+        .target(name: "AbmTestSupport", dependencies: ["ZeroMQ", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")], path: "Tests/AbmTestSupport"),
         .testTarget(name: "AbmWireTests", dependencies: ["AbmWire"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "AbmTestSupport"]),
         .testTarget(name: "CampaignCoreTests", dependencies: ["AbmWire", "CampaignCore", "AbmTestSupport"]),
         .testTarget(name: "CampaignStoreTests", dependencies: ["CampaignStore", "StoreCrashProbe"]),
-        .testTarget(name: "CampaignRuntimeTests", dependencies: ["AbmWire", "CampaignRuntime", "CampaignCore", "CampaignStore"]),
+        .testTarget(name: "CampaignRuntimeTests", dependencies: [
+            "AbmWire", "CampaignRuntime", "CampaignCore", "CampaignStore",
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
         .testTarget(name: "CampaignGatewayTests", dependencies: [
             "AbmWire", "AbmTestSupport", "CampaignGateway", "ZeroMQ", "CampaignCore", "CampaignRuntime", "CampaignStore",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .testTarget(name: "CampaignReportTests", dependencies: ["AbmWire", "CampaignReport", "CampaignCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["AbmWire", "AbmTestSupport", "ZeroMQ", "CampaignCore", "CampaignGateway"]),

@@ -10,7 +10,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import ServiceLifecycle
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The operators' HTTP endpoint of one `AbmServer`: `/metrics` (Prometheus), `/healthz`, `/readyz`, and
 /// the live dashboard (`/`) with its JSON API and event stream. A ServiceLifecycle `Service`: `run()`
@@ -35,7 +35,7 @@ public final class OperatorHTTPServer: Service, Sendable {
     private let server: AbmServer
     private let exporter: MetricsExporter
     private let logger: Logger
-    private let bound = Mutex<(port: Int?, waiters: [CheckedContinuation<Int?, Never>])>((nil, []))
+    private let bound = NIOLockedValueBox<(port: Int?, waiters: [CheckedContinuation<Int?, Never>])>((nil, []))
 
     /// - Parameter exporter: the one whose `factory` the server's runtime records into.
     public init(options: HTTPOptions, server: AbmServer, exporter: MetricsExporter, logger: Logger) {
@@ -48,7 +48,7 @@ public final class OperatorHTTPServer: Service, Sendable {
     /// The port actually bound, once listening (nil when `run()` ended without binding).
     public func port() async -> Int? {
         await withCheckedContinuation { c in
-            let known: Int?? = bound.withLock { b in
+            let known: Int?? = bound.withLockedValue { b in
                 if let port = b.port { return .some(port) }
                 b.waiters.append(c)
                 return .none
@@ -58,7 +58,7 @@ public final class OperatorHTTPServer: Service, Sendable {
     }
 
     private func resolvePort(_ port: Int?) {
-        let waiters = bound.withLock { b in
+        let waiters = bound.withLockedValue { b in
             if port != nil { b.port = port }
             defer { b.waiters = [] }
             return b.waiters

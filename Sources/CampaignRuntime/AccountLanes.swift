@@ -1,6 +1,7 @@
 import AbmWire
 import DequeModule
 import Foundation
+import NIOConcurrencyHelpers
 
 /// Per-account chains of requests that could not take the batch path because the account's turn was busy.
 ///
@@ -10,16 +11,16 @@ import Foundation
 final class AccountLanes: Sendable {
     typealias Job = @Sendable () async -> Void
 
-    private let chains = Locked([String: Deque<Job>]())
+    private let chains = NIOLockedValueBox([String: Deque<Job>]())
 
     /// Whether the account has a chain running (its next request must join it).
     func isBusy(_ accountId: String) -> Bool {
-        chains.withLock { $0[accountId] != nil }
+        chains.withLockedValue { $0[accountId] != nil }
     }
 
     /// Appends `job` to the account's chain, starting the chain when there was none.
     func submit(_ accountId: String, _ job: @escaping Job) {
-        let start = chains.withLock { c -> Bool in
+        let start = chains.withLockedValue { c -> Bool in
             if c[accountId] != nil {
                 c[accountId]!.append(job)
                 return false
@@ -34,7 +35,7 @@ final class AccountLanes: Sendable {
         var job = first
         while true {
             await job()
-            let next = chains.withLock { c -> Job? in
+            let next = chains.withLockedValue { c -> Job? in
                 if let j = c[accountId]?.popFirst() { return j }
                 c[accountId] = nil
                 return nil

@@ -2,6 +2,7 @@ import AbmWire
 import CampaignCore
 import CampaignStore
 import Foundation
+import NIOConcurrencyHelpers
 
 /// One request of an ingress batch, as the gateway decoded it.
 public enum IngressRequest: Sendable {
@@ -27,10 +28,10 @@ public struct PendingAcks: Sendable {
 
 /// A one-shot result handed from a lane's job to the batch waiting for it.
 private final class AckBox: Sendable {
-    private let state = Locked<(ack: Ack?, waiter: CheckedContinuation<Ack, Never>?)>((nil, nil))
+    private let state = NIOLockedValueBox<(ack: Ack?, waiter: CheckedContinuation<Ack, Never>?)>((nil, nil))
 
     func fulfil(_ ack: Ack) {
-        let w = state.withLock { s -> CheckedContinuation<Ack, Never>? in
+        let w = state.withLockedValue { s -> CheckedContinuation<Ack, Never>? in
             s.ack = ack
             defer { s.waiter = nil }
             return s.waiter
@@ -41,7 +42,7 @@ private final class AckBox: Sendable {
     var value: Ack {
         get async {
             await withCheckedContinuation { c in
-                let ready = state.withLock { s -> Ack? in
+                let ready = state.withLockedValue { s -> Ack? in
                     if let a = s.ack { return a }
                     s.waiter = c
                     return nil

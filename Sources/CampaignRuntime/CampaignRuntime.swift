@@ -3,6 +3,7 @@ import CampaignCore
 import CampaignStore
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 
 /// The campaign runtime: one actor per account campaign, a coordinator supervising them, a durable
 /// scheduler, group commit and an outbox. This is the whole surface the gateway needs.
@@ -46,7 +47,7 @@ public final class CampaignRuntime: Sendable {
     private let owner: String
     private let idleSweepInterval: TimeInterval?
     private let retention: RetentionPolicy
-    private let lifecycle = Locked(Lifecycle())
+    private let lifecycle = NIOLockedValueBox(Lifecycle())
     let logger: Logger
 
     /// - Parameters:
@@ -148,7 +149,7 @@ public final class CampaignRuntime: Sendable {
                 }
             }
         } : nil
-        lifecycle.withLock {
+        lifecycle.withLockedValue {
             $0.phase = .running
             $0.sweeper = sweeper
             $0.pruner = pruner
@@ -160,7 +161,7 @@ public final class CampaignRuntime: Sendable {
     /// Stops firing timers (the timer turns already running finish); requests are still taken. The first
     /// step of a graceful stop after the gateway drained; `shutdown()` does it too.
     public func stopTimers() async {
-        lifecycle.withLock { $0.sweeper?.cancel(); $0.pruner?.cancel() }
+        lifecycle.withLockedValue { $0.sweeper?.cancel(); $0.pruner?.cancel() }
         await scheduler.stop()
     }
 
@@ -174,16 +175,16 @@ public final class CampaignRuntime: Sendable {
     /// The first half of `shutdown()`: stops taking requests and firing timers, lets the turns in flight
     /// finish and waits for their writes to commit. Their events are published by `flushOutbox()`.
     public func stopTurns() async {
-        let wasRunning = lifecycle.withLock { l -> Bool in
+        let wasRunning = lifecycle.withLockedValue { l -> Bool in
             let running = l.phase == .running
             if l.phase != .stopped { l.phase = .stopping }
             return running
         }
         guard wasRunning else { return }
-        lifecycle.withLock { $0.sweeper?.cancel(); $0.pruner?.cancel() }
+        lifecycle.withLockedValue { $0.sweeper?.cancel(); $0.pruner?.cancel() }
         await scheduler.stop()
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let done = lifecycle.withLock { l -> Bool in
+            let done = lifecycle.withLockedValue { l -> Bool in
                 if l.inFlight == 0 { return true }
                 l.drainWaiters.append(c)
                 return false
@@ -191,14 +192,14 @@ public final class CampaignRuntime: Sendable {
             if done { c.resume() }
         }
         await committer.waitIdle()
-        lifecycle.withLock { $0.turnsStopped = true }
+        lifecycle.withLockedValue { $0.turnsStopped = true }
     }
 
     /// The second half of `shutdown()`, after `stopTurns()`: publishes every committed event not published
     /// yet, stores the virtual clock and marks the runtime stopped. Once; a no-op until `stopTurns()` has
     /// finished (a flush while turns still commit would leave their events to the next start).
     public func flushOutbox() async {
-        let first = lifecycle.withLock { l -> Bool in
+        let first = lifecycle.withLockedValue { l -> Bool in
             guard l.turnsStopped, !l.flushing else { return false }
             l.flushing = true
             return true
@@ -208,7 +209,7 @@ public final class CampaignRuntime: Sendable {
         if let manual = clock as? ManualClock, env.ownership.ownedCount > 0 {
             try? await store.setMeta(Self.clockMetaKey, WireTime.format(manual.now))
         }
-        lifecycle.withLock { $0.phase = .stopped }
+        lifecycle.withLockedValue { $0.phase = .stopped }
         logger.info("runtime stopped")
     }
 
@@ -543,7 +544,7 @@ public final class CampaignRuntime: Sendable {
     /// Whether the runtime takes requests: started (recovery done: backlog republished, timers loaded),
     /// not stopping, owning its shards, and the store takes a write now (a small meta row).
     public func readiness() async -> Readiness {
-        let phase = lifecycle.withLock { $0.phase }
+        let phase = lifecycle.withLockedValue { $0.phase }
         guard phase == .running else {
             return .notReady(phase == .created ? "starting: recovery not finished" : "stopping")
         }
@@ -679,7 +680,7 @@ public final class CampaignRuntime: Sendable {
     }
 
     func enter() -> Bool {
-        lifecycle.withLock { l in
+        lifecycle.withLockedValue { l in
             guard l.phase == .running else { return false }
             l.inFlight += 1
             return true
@@ -687,7 +688,7 @@ public final class CampaignRuntime: Sendable {
     }
 
     func leave() {
-        let waiters: [CheckedContinuation<Void, Never>] = lifecycle.withLock { l in
+        let waiters: [CheckedContinuation<Void, Never>] = lifecycle.withLockedValue { l in
             l.inFlight -= 1
             guard l.inFlight == 0 else { return [] }
             defer { l.drainWaiters = [] }

@@ -4,6 +4,7 @@ import CampaignStore
 import DequeModule
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 
 /// Supervises the campaign actors: routes work by account id, activates campaigns on demand,
 /// passivates idle ones beyond a cap, and drops, retries and parks campaigns whose handling fails.
@@ -25,7 +26,8 @@ final class Coordinator: Sendable {
         case parked
     }
 
-    private final class Entry {
+    /// Its mutable fields are read and written only under `registry`'s lock.
+    private final class Entry: @unchecked Sendable {
         let actor: CampaignActor
         var inUse = 0
         var referenced = true
@@ -51,8 +53,8 @@ final class Coordinator: Sendable {
     private let maxFailures: Int
     private let backoffBase: TimeInterval
     private let backoffCap: TimeInterval
-    private let registry = Locked(Registry())
-    private let failures = Locked([String: FailureRecord]())
+    private let registry = NIOLockedValueBox(Registry())
+    private let failures = NIOLockedValueBox([String: FailureRecord]())
 
     init(env: RuntimeEnvironment, maxResident: Int?, maxFailures: Int, backoffBase: TimeInterval,
          backoffCap: TimeInterval) {
@@ -89,7 +91,7 @@ final class Coordinator: Sendable {
     /// Drops the account's actor if it holds no campaign state (an unknown account that was asked about).
     func dropIfStateless(_ accountId: String, _ actor: CampaignActor, hasState: Bool) {
         guard !hasState else { return }
-        registry.withLock { r in
+        registry.withLockedValue { r in
             if let e = r.entries[accountId], e.actor === actor, e.inUse == 0 {
                 r.entries[accountId] = nil
             }
@@ -97,7 +99,7 @@ final class Coordinator: Sendable {
     }
 
     func checkout(_ accountId: String) -> CampaignActor {
-        registry.withLock { r in
+        registry.withLockedValue { r in
             if let e = r.entries[accountId] {
                 e.inUse += 1
                 e.referenced = true
@@ -118,7 +120,7 @@ final class Coordinator: Sendable {
     }
 
     func checkin(_ accountId: String, _ actor: CampaignActor, drop: Bool = false) {
-        registry.withLock { r in
+        registry.withLockedValue { r in
             guard let e = r.entries[accountId], e.actor === actor else { return }
             e.inUse -= 1
             if drop { r.entries[accountId] = nil }
@@ -157,7 +159,7 @@ final class Coordinator: Sendable {
     /// Returns how many were passivated.
     @discardableResult
     func sweepIdle() -> Int {
-        let ids = registry.withLock { r -> [String] in
+        let ids = registry.withLockedValue { r -> [String] in
             r.generation &+= 1
             return Array(r.entries.keys)
         }
@@ -165,7 +167,7 @@ final class Coordinator: Sendable {
         var start = 0
         while start < ids.count {
             let end = min(start + 4096, ids.count)
-            registry.withLock { r in
+            registry.withLockedValue { r in
                 for id in ids[start..<end] {
                     guard let e = r.entries[id], e.inUse == 0, r.generation &- e.generation >= 2 else { continue }
                     r.entries[id] = nil
@@ -179,9 +181,9 @@ final class Coordinator: Sendable {
         return dropped
     }
 
-    var residentCount: Int { registry.withLock { $0.entries.count } }
+    var residentCount: Int { registry.withLockedValue { $0.entries.count } }
     var counters: (activations: Int, passivations: Int) {
-        registry.withLock { ($0.activations, $0.passivations) }
+        registry.withLockedValue { ($0.activations, $0.passivations) }
     }
 
     // MARK: - Supervision
@@ -190,7 +192,7 @@ final class Coordinator: Sendable {
     /// parked after `maxFailures` failures in a row.
     func recordFailure(_ accountId: String, error: any Error, now: Date) -> FailureDecision {
         let message = String(describing: error)
-        let decision: FailureDecision = failures.withLock { f in
+        let decision: FailureDecision = failures.withLockedValue { f in
             var rec = f[accountId] ?? FailureRecord(count: 0, parked: false, lastError: "")
             rec.count += 1
             rec.lastError = message
@@ -208,23 +210,23 @@ final class Coordinator: Sendable {
 
     /// Forgets past failures after a successful turn.
     func recordSuccess(_ accountId: String) {
-        failures.withLock { f in
+        failures.withLockedValue { f in
             if !f.isEmpty { f[accountId] = nil }
         }
     }
 
     func failureRecord(_ accountId: String) -> FailureRecord? {
-        failures.withLock { $0[accountId] }
+        failures.withLockedValue { $0[accountId] }
     }
 
     func isParked(_ accountId: String) -> Bool {
-        failures.withLock { $0[accountId]?.parked ?? false }
+        failures.withLockedValue { $0[accountId]?.parked ?? false }
     }
 
     /// Un-parks a campaign (operator `retry` / `resume`). Returns whether it was parked.
     @discardableResult
     func unpark(_ accountId: String) -> Bool {
-        failures.withLock { f in
+        failures.withLockedValue { f in
             guard f[accountId]?.parked == true else { return false }
             f[accountId] = nil
             return true
@@ -232,7 +234,7 @@ final class Coordinator: Sendable {
     }
 
     var parkedAccounts: [String] {
-        failures.withLock { f in f.filter { $0.value.parked }.map(\.key).sorted() }
+        failures.withLockedValue { f in f.filter { $0.value.parked }.map(\.key).sorted() }
     }
 
     // MARK: - Timers

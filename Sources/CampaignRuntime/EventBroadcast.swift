@@ -1,6 +1,6 @@
 import AbmWire
 import CampaignStore
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Committed events for in-process watchers (the dashboard's live stream), next to the events socket.
 ///
@@ -14,7 +14,7 @@ public final class EventBroadcast: EventPublisher, Sendable {
         var finished = false
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
     private let bufferSize: Int
 
     public init(bufferSize: Int = 1000) {
@@ -25,7 +25,7 @@ public final class EventBroadcast: EventPublisher, Sendable {
     /// (after which the streams returned are already finished).
     public func watch() -> AsyncStream<StoredEvent> {
         let (stream, continuation) = AsyncStream<StoredEvent>.makeStream(bufferingPolicy: .bufferingNewest(bufferSize))
-        let id: Int? = state.withLock { s in
+        let id: Int? = state.withLockedValue { s in
             guard !s.finished else { return nil }
             defer { s.next += 1 }
             s.watchers[s.next] = continuation
@@ -36,16 +36,16 @@ public final class EventBroadcast: EventPublisher, Sendable {
             return stream
         }
         continuation.onTermination = { [weak self] _ in
-            _ = self?.state.withLock { $0.watchers.removeValue(forKey: id) }
+            _ = self?.state.withLockedValue { $0.watchers.removeValue(forKey: id) }
         }
         return stream
     }
 
     /// How many watch right now.
-    public var watcherCount: Int { state.withLock { $0.watchers.count } }
+    public var watcherCount: Int { state.withLockedValue { $0.watchers.count } }
 
     public func publish(_ events: [StoredEvent]) async {
-        let watchers = state.withLock { Array($0.watchers.values) }
+        let watchers = state.withLockedValue { Array($0.watchers.values) }
         guard !watchers.isEmpty else { return }
         for watcher in watchers {
             for event in events { watcher.yield(event) }
@@ -54,7 +54,7 @@ public final class EventBroadcast: EventPublisher, Sendable {
 
     /// Ends every watcher's stream, and those of later watchers (server stop).
     public func finish() {
-        let watchers = state.withLock { s in
+        let watchers = state.withLockedValue { s in
             s.finished = true
             defer { s.watchers = [:] }
             return Array(s.watchers.values)

@@ -1,6 +1,7 @@
 import AbmWire
 import CampaignStore
 import Foundation
+import NIOConcurrencyHelpers
 
 /// Request ids being handled right now, so that two concurrent requests with the same id do not both
 /// apply: the second waits for the first and then replays its stored reply.
@@ -14,11 +15,11 @@ final class InFlightRequests: Sendable {
         case again
     }
 
-    fileprivate let waiting = Locked([RequestKey: [CheckedContinuation<Admission, Never>]]())
+    fileprivate let waiting = NIOLockedValueBox([RequestKey: [CheckedContinuation<Admission, Never>]]())
 
     func admit(_ key: RequestKey) async -> Admission {
         await withCheckedContinuation { c in
-            let proceed: Bool = waiting.withLock { w in
+            let proceed: Bool = waiting.withLockedValue { w in
                 if w[key] != nil {
                     w[key]!.append(c)
                     return false
@@ -32,7 +33,7 @@ final class InFlightRequests: Sendable {
 
     /// Ends the handling of `key`; `storedReply` is what was committed with it, nil when nothing was.
     func finish(_ key: RequestKey, storedReply: Data?) {
-        let waiters = waiting.withLock { $0.removeValue(forKey: key) } ?? []
+        let waiters = waiting.withLockedValue { $0.removeValue(forKey: key) } ?? []
         for c in waiters {
             c.resume(returning: storedReply.map(Admission.stored) ?? .again)
         }
@@ -43,7 +44,7 @@ extension InFlightRequests {
     /// Claims `key` when nobody handles it, without waiting (a batch of requests); false when the same id
     /// is being handled (the caller takes the waiting path, `admit`).
     func tryAdmit(_ key: RequestKey) -> Bool {
-        waiting.withLock { w in
+        waiting.withLockedValue { w in
             guard w[key] == nil else { return false }
             w[key] = []
             return true

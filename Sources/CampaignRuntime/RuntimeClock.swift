@@ -1,5 +1,6 @@
 import AbmWire
 import Foundation
+import NIOConcurrencyHelpers
 
 /// The runtime's source of time. Everything that waits asks the clock, so tests and `--virtual-clock`
 /// mode can run weeks of campaign time in milliseconds.
@@ -48,18 +49,18 @@ public final class ManualClock: RuntimeClock, @unchecked Sendable {
         weak var driver: (any ManualClockDriver)?
     }
 
-    private let state: Locked<State>
+    private let state: NIOLockedValueBox<State>
 
     public init(start: Date) {
-        state = Locked(State(now: start))
+        state = NIOLockedValueBox(State(now: start))
     }
 
-    public var now: Date { state.withLock { $0.now } }
+    public var now: Date { state.withLockedValue { $0.now } }
 
     /// Moves the clock to `instant` when it is later than now (never backwards) and wakes the sleepers
     /// whose deadline has come. Runs nothing else; `advance(to:)` is the move that runs due work.
     public func move(to instant: Date) {
-        let woken: [CheckedContinuation<Void, any Error>] = state.withLock { s in
+        let woken: [CheckedContinuation<Void, any Error>] = state.withLockedValue { s in
             guard instant > s.now else { return [] }
             s.now = instant
             var due: [CheckedContinuation<Void, any Error>] = []
@@ -74,7 +75,7 @@ public final class ManualClock: RuntimeClock, @unchecked Sendable {
 
     /// Runs everything due up to `target` (through the attached runtime) and moves the clock there.
     public func advance(to target: Date) async {
-        if let driver = state.withLock({ $0.driver }) {
+        if let driver = state.withLockedValue({ $0.driver }) {
             await driver.advance(self, to: target)
         } else {
             move(to: target)
@@ -87,17 +88,17 @@ public final class ManualClock: RuntimeClock, @unchecked Sendable {
     }
 
     func attach(_ driver: any ManualClockDriver) {
-        state.withLock { $0.driver = driver }
+        state.withLockedValue { $0.driver = driver }
     }
 
     public func sleep(until deadline: Date) async throws {
-        let id: UInt64 = state.withLock { s in
+        let id: UInt64 = state.withLockedValue { s in
             s.nextSleeperId += 1
             return s.nextSleeperId
         }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
-                let resumeNow: (any Error)?? = state.withLock { s in
+                let resumeNow: (any Error)?? = state.withLockedValue { s in
                     if Task.isCancelled { return .some(CancellationError()) }
                     if s.now >= deadline { return .some(nil) }
                     s.sleepers[id] = Sleeper(deadline: deadline, continuation: c)
@@ -110,7 +111,7 @@ public final class ManualClock: RuntimeClock, @unchecked Sendable {
                 }
             }
         } onCancel: {
-            let c = state.withLock { $0.sleepers.removeValue(forKey: id)?.continuation }
+            let c = state.withLockedValue { $0.sleepers.removeValue(forKey: id)?.continuation }
             c?.resume(throwing: CancellationError())
         }
     }

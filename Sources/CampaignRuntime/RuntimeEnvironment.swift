@@ -3,6 +3,7 @@ import CampaignCore
 import CampaignStore
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 
 /// What every campaign actor shares: one reference per actor instead of ten, which keeps a resident
 /// campaign small.
@@ -42,14 +43,14 @@ final class RuntimeEnvironment: Sendable {
 /// weakly so that a dropped runtime is not kept alive by its campaigns.
 final class SchedulerWake: Sendable {
     private struct Box { weak var scheduler: Scheduler? }
-    private let box = Locked(Box())
+    private let box = NIOLockedValueBox(Box())
 
     func attach(_ scheduler: Scheduler) {
-        box.withLock { $0.scheduler = scheduler }
+        box.withLockedValue { $0.scheduler = scheduler }
     }
 
     func callAsFunction() {
-        guard let scheduler = box.withLock({ $0.scheduler }) else { return }
+        guard let scheduler = box.withLockedValue({ $0.scheduler }) else { return }
         Task { await scheduler.wake() }
     }
 }

@@ -2,6 +2,7 @@ import AbmWire
 import CampaignStore
 import Crypto
 import Foundation
+import NIOConcurrencyHelpers
 
 /// The global suppression list, in memory (loaded at start, extended after each commit), so the engine
 /// can ask synchronously through `EngineContext`. Erased addresses are kept only as their hash
@@ -16,29 +17,29 @@ final class SuppressionList: Sendable {
         }
     }
 
-    private let entries: Locked<Entries>
+    private let entries: NIOLockedValueBox<Entries>
 
     init(_ initial: Set<String> = []) {
         var e = Entries()
         initial.forEach { e.add($0) }
-        entries = Locked(e)
+        entries = NIOLockedValueBox(e)
     }
 
     func contains(_ email: String) -> Bool {
-        let (plain, hashed) = entries.withLock { ($0.emails.contains(email), !$0.hashes.isEmpty) }
+        let (plain, hashed) = entries.withLockedValue { ($0.emails.contains(email), !$0.hashes.isEmpty) }
         if plain { return true }
         guard hashed else { return false }
         let hash = EmailHash.sha256(email)
-        return entries.withLock { $0.hashes.contains(hash) }
+        return entries.withLockedValue { $0.hashes.contains(hash) }
     }
 
     func insert<S: Sequence>(contentsOf more: S) where S.Element == String {
-        entries.withLock { e in more.forEach { e.add($0) } }
+        entries.withLockedValue { e in more.forEach { e.add($0) } }
     }
 
     /// An erased address: from now on only its hash is kept.
     func erase(_ email: String, emailSHA256: String) {
-        entries.withLock {
+        entries.withLockedValue {
             $0.emails.remove(email)
             $0.hashes.insert(emailSHA256)
         }
@@ -47,10 +48,10 @@ final class SuppressionList: Sendable {
     func replace(with all: Set<String>) {
         var e = Entries()
         all.forEach { e.add($0) }
-        entries.withLock { $0 = e }
+        entries.withLockedValue { $0 = e }
     }
 
-    var count: Int { entries.withLock { $0.emails.count + $0.hashes.count } }
+    var count: Int { entries.withLockedValue { $0.emails.count + $0.hashes.count } }
 }
 
 /// The hash an erased address is kept as: lower-case hex SHA-256 of its normalised (lower-case) form.

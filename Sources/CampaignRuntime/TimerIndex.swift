@@ -2,6 +2,7 @@ import AbmWire
 import CampaignStore
 import Foundation
 import HeapModule
+import NIOConcurrencyHelpers
 
 /// The in-memory look-ahead over the durable timers table: every pending timer of this process, one
 /// per account, in a min-heap ordered by the instant it should fire.
@@ -32,11 +33,11 @@ final class TimerIndex: Sendable {
         var sleeping = false
     }
 
-    private let state = Locked(State())
+    private let state = NIOLockedValueBox(State())
 
     /// Loads timers read from the store at start.
     func load(_ timers: [(accountId: String, dueAt: Date)]) {
-        state.withLock { s in
+        state.withLockedValue { s in
             for t in timers {
                 s.current[t.accountId] = t.dueAt
             }
@@ -47,7 +48,7 @@ final class TimerIndex: Sendable {
     /// Sets (replaces) an account's timer. Returns true when the sleeping scheduler must be woken.
     @discardableResult
     func set(_ accountId: String, dueAt: Date) -> Bool {
-        state.withLock { s in
+        state.withLockedValue { s in
             s.current[accountId] = dueAt
             s.heap.insert(Entry(fireAt: dueAt, dueAt: dueAt, accountId: accountId))
             return Self.needsWake(&s, dueAt)
@@ -56,13 +57,13 @@ final class TimerIndex: Sendable {
 
     /// Forgets the timers of every account in `shard` (the shard was taken over by another owner).
     func dropShard(_ shard: Int) {
-        state.withLock { s in
+        state.withLockedValue { s in
             s.current = s.current.filter { accountShard($0.key) != shard }
         }
     }
 
     func clear(_ accountId: String) {
-        state.withLock { s in _ = s.current.removeValue(forKey: accountId) }
+        state.withLockedValue { s in _ = s.current.removeValue(forKey: accountId) }
     }
 
     /// Schedules another attempt at firing the account's current timer (after a failure, or after an
@@ -70,7 +71,7 @@ final class TimerIndex: Sendable {
     /// two days off waits those two days. Returns true when the sleeping scheduler must be woken.
     @discardableResult
     func retry(_ accountId: String, at earliest: Date) -> Bool {
-        state.withLock { s in
+        state.withLockedValue { s in
             guard let due = s.current[accountId] else { return false }
             let fireAt = max(earliest, due)
             s.heap.insert(Entry(fireAt: fireAt, dueAt: due, accountId: accountId))
@@ -80,17 +81,17 @@ final class TimerIndex: Sendable {
 
     /// Whether `dueAt` is still the account's pending timer.
     func isCurrent(_ accountId: String, dueAt: Date) -> Bool {
-        state.withLock { $0.current[accountId] == dueAt }
+        state.withLockedValue { $0.current[accountId] == dueAt }
     }
 
     func dueAt(_ accountId: String) -> Date? {
-        state.withLock { $0.current[accountId] }
+        state.withLockedValue { $0.current[accountId] }
     }
 
     /// Removes and returns the next group of live entries whose `fireAt <= upTo`: those sharing the
     /// earliest `fireAt` when `sameInstant`, else all of them; at most `limit`.
     func popGroup(upTo: Date, sameInstant: Bool, limit: Int) -> [Entry] {
-        state.withLock { s in
+        state.withLockedValue { s in
             var out: [Entry] = []
             var seen = Set<String>()
             var instant: Date? = nil
@@ -109,12 +110,12 @@ final class TimerIndex: Sendable {
 
     /// The next live `fireAt`, dropping stale entries on the way.
     func nextFireAt() -> Date? {
-        state.withLock { s in Self.peek(&s) }
+        state.withLockedValue { s in Self.peek(&s) }
     }
 
     /// Records that the scheduler sleeps until the next fire time (returned) until woken.
     func arm() -> Date? {
-        state.withLock { s in
+        state.withLockedValue { s in
             let next = Self.peek(&s)
             s.armed = next
             s.sleeping = true
@@ -124,18 +125,18 @@ final class TimerIndex: Sendable {
 
     /// Records that the scheduler is awake (running; no wake needed).
     func disarm() {
-        state.withLock { s in
+        state.withLockedValue { s in
             s.sleeping = false
             s.armed = nil
         }
     }
 
-    var count: Int { state.withLock { $0.current.count } }
+    var count: Int { state.withLockedValue { $0.current.count } }
 
     /// Pending timers due at or before `now`. A scan (a few ms per million timers): for operators'
     /// counts, never on a request's path.
     func countDue(upTo now: Date) -> Int {
-        state.withLock { s in s.current.values.reduce(0) { $0 + ($1 <= now ? 1 : 0) } }
+        state.withLockedValue { s in s.current.values.reduce(0) { $0 + ($1 <= now ? 1 : 0) } }
     }
 
     private static func peek(_ s: inout State) -> Date? {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import NIOConcurrencyHelpers
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,7 +38,7 @@ public final class SQLiteStore: CampaignStorage {
     public let path: String
     private let pool: DatabasePool
     private let checkpointer: WALCheckpointer
-    private let closed = Locked(false)
+    private let closed = NIOLockedValueBox(false)
 
     /// Opens (creating if needed) the store at `path` and applies pending schema migrations.
     /// Blocks the calling thread while opening (milliseconds).
@@ -113,7 +114,7 @@ public final class SQLiteStore: CampaignStorage {
     }
 
     private func checkOpen() throws {
-        if closed.withLock({ $0 }) { throw StoreError.closed }
+        if closed.withLockedValue({ $0 }) { throw StoreError.closed }
     }
 
     private static func storeError(_ error: any Error) -> StoreError {
@@ -670,7 +671,7 @@ public final class SQLiteStore: CampaignStorage {
 
     /// Closes every connection. Call when no other call is in flight; later calls throw `store.closed`.
     public func close() async throws {
-        let wasClosed = closed.withLock { value in
+        let wasClosed = closed.withLockedValue { value in
             defer { value = true }
             return value
         }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,11 +15,11 @@ public final class StoreLock: Sendable {
     public static let fileName = "abm.lock"
 
     public let path: String
-    private let descriptor: Locked<Int32?>
+    private let descriptor: NIOLockedValueBox<Int32?>
 
     private init(path: String, descriptor: Int32) {
         self.path = path
-        self.descriptor = Locked(descriptor)
+        self.descriptor = NIOLockedValueBox(descriptor)
     }
 
     /// Takes the lock without waiting. Throws `store.locked` (naming the holder's pid when it can be read)
@@ -57,7 +58,7 @@ public final class StoreLock: Sendable {
 
     /// Releases the lock (the file stays; its presence means nothing). Idempotent.
     public func release() {
-        descriptor.withLock { fd in
+        descriptor.withLockedValue { fd in
             guard let d = fd else { return }
             close(d)  // closing the descriptor drops the flock
             fd = nil

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import GRDB
+import NIOConcurrencyHelpers
 
 /// Copies committed WAL frames into the database file on a connection and thread of its own, so that the
 /// writer's commits do not pay for it.
@@ -15,8 +16,8 @@ import GRDB
 final class WALCheckpointer: Sendable {
     private let connection: DatabaseQueue
     private let queue = DispatchQueue(label: "abm.store.checkpoint", qos: .utility)
-    private let scheduled = Locked(false)
-    private let stopped = Locked(false)
+    private let scheduled = NIOLockedValueBox(false)
+    private let stopped = NIOLockedValueBox(false)
     private let delay: DispatchTimeInterval
 
     /// - Parameter delay: how long after a commit the checkpoint runs; commits meanwhile share it.
@@ -31,14 +32,14 @@ final class WALCheckpointer: Sendable {
 
     /// Called after each commit; schedules one checkpoint unless one is already scheduled.
     func committed() {
-        let first = scheduled.withLock { value in
+        let first = scheduled.withLockedValue { value in
             defer { value = true }
             return !value
         }
         guard first else { return }
         queue.asyncAfter(deadline: .now() + delay) { [self] in
-            scheduled.withLock { $0 = false }
-            guard !stopped.withLock({ $0 }) else { return }
+            scheduled.withLockedValue { $0 = false }
+            guard !stopped.withLockedValue({ $0 }) else { return }
             // A busy or failed checkpoint is harmless: the frames stay in the WAL for the next one, and the
             // writer's auto-checkpoint still runs.
             _ = try? connection.inDatabase { db in try db.checkpoint(.passive) }
@@ -47,7 +48,7 @@ final class WALCheckpointer: Sendable {
 
     /// Waits for a scheduled checkpoint and closes the connection.
     func close() {
-        stopped.withLock { $0 = true }
+        stopped.withLockedValue { $0 = true }
         queue.sync {}
         try? connection.close()
     }

@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The bounded hand-off between a poll thread (producer) and one consuming task, for one socket.
 ///
@@ -37,7 +37,7 @@ final class Inbox: Sendable {
     private static let maxSpares = 4
 
     let capacity: Int
-    let state = Mutex(State())
+    let state = NIOLockedValueBox(State())
     /// Wakes the poll loop (after un-pausing), set by the loop that owns the socket.
     let wake: @Sendable () -> Void
 
@@ -54,7 +54,7 @@ final class Inbox: Sendable {
         var delivered = ReceivedBatch()
         swap(&delivered, &batch)
         let (waiter, handed, room): (UnsafeContinuation<Handoff, Never>?, [ReceivedBatch], Int) =
-            state.withLock { s in
+            state.withLockedValue { s in
                 if let spare = s.spares.popLast() { batch = spare }
                 s.readyCount += delivered.count
                 s.ready.append(delivered)
@@ -73,12 +73,12 @@ final class Inbox: Sendable {
 
     /// Whether the consumer has drained the buffer since the loop paused; returns the room if so.
     func roomIfResumed() -> Int? {
-        state.withLock { s in s.pausedByLoop ? nil : capacity - s.readyCount }
+        state.withLockedValue { s in s.pausedByLoop ? nil : capacity - s.readyCount }
     }
 
     /// Ends the sequence: the consumer gets what is buffered, then nil (or `failure`).
     func finish(failure: ZMQError? = nil) {
-        let waiter = state.withLock { s -> UnsafeContinuation<Handoff, Never>? in
+        let waiter = state.withLockedValue { s -> UnsafeContinuation<Handoff, Never>? in
             guard !s.finished else { return nil }
             s.finished = true
             s.failure = failure
@@ -88,8 +88,8 @@ final class Inbox: Sendable {
         if let failure { waiter?.resume(returning: .failure(failure)) } else { waiter?.resume(returning: .success(nil)) }
     }
 
-    var peakBuffered: Int { state.withLock { $0.highWater } }
-    var buffered: Int { state.withLock { $0.readyCount } }
+    var peakBuffered: Int { state.withLockedValue { $0.highWater } }
+    var buffered: Int { state.withLockedValue { $0.readyCount } }
 
     // MARK: consumer side
 
@@ -107,7 +107,7 @@ final class Inbox: Sendable {
         // Emptied outside the lock; only a few are kept (the rest is freed here, on the consumer thread).
         if spares.count > Self.maxSpares { spares.removeLast(spares.count - Self.maxSpares) }
         for i in spares.indices { spares[i].removeAll() }
-        let taken: Take = state.withLock { s in
+        let taken: Take = state.withLockedValue { s in
             while s.spares.count < Self.maxSpares, let spare = spares.popLast() { s.spares.append(spare) }
             if s.readyCount > 0 {
                 let wake = s.pausedByLoop
@@ -131,11 +131,11 @@ final class Inbox: Sendable {
         case .wait:
             break
         }
-        let token = state.withLock { s in s.nextToken += 1; return s.nextToken }
+        let token = state.withLockedValue { s in s.nextToken += 1; return s.nextToken }
         let result = await withTaskCancellationHandler {
             await withUnsafeContinuation(isolation: isolation) { (c: UnsafeContinuation<Handoff, Never>) in
                 var wakeLoop = false
-                let immediate: Handoff? = state.withLock { s in
+                let immediate: Handoff? = state.withLockedValue { s in
                     if s.cancelledToken == token { return .success(nil) }
                     if s.readyCount > 0 {
                         wakeLoop = s.pausedByLoop
@@ -156,7 +156,7 @@ final class Inbox: Sendable {
                 if let immediate { c.resume(returning: immediate) }
             }
         } onCancel: {
-            let waiter = state.withLock { s -> UnsafeContinuation<Handoff, Never>? in
+            let waiter = state.withLockedValue { s -> UnsafeContinuation<Handoff, Never>? in
                 s.cancelledToken = token
                 guard s.waiterToken == token, let w = s.waiter else { return nil }
                 s.waiter = nil

@@ -1,5 +1,6 @@
 import CZeroMQ
 import Foundation
+import NIOConcurrencyHelpers
 import Synchronization
 
 /// One OS thread that owns a group of sockets and runs `zmq_poll` over them (level-triggered), woken by
@@ -140,7 +141,7 @@ final class LoopCore: @unchecked Sendable {
         var stopped = false
     }
 
-    private let queue = Mutex(Queue())
+    private let queue = NIOLockedValueBox(Queue())
     private let wakeFD: Int32
     private let ids = Atomic<Int>(0)
 
@@ -160,7 +161,7 @@ final class LoopCore: @unchecked Sendable {
     /// empty (the loop drains the whole queue after each wake-up).
     @discardableResult
     func post(_ command: Command) -> Bool {
-        let (accepted, wasEmpty) = queue.withLock { q -> (Bool, Bool) in
+        let (accepted, wasEmpty) = queue.withLockedValue { q -> (Bool, Bool) in
             if q.stopped { return (false, false) }
             let wasEmpty = q.commands.isEmpty
             q.commands.append(command)
@@ -208,7 +209,7 @@ final class LoopCore: @unchecked Sendable {
 
         while running {
             // 1. Commands.
-            let commands = queue.withLock { q -> [Command] in
+            let commands = queue.withLockedValue { q -> [Command] in
                 var taken: [Command] = []
                 swap(&taken, &q.commands)
                 return taken
@@ -280,7 +281,7 @@ final class LoopCore: @unchecked Sendable {
         }
 
         // Shutdown: refuse new commands, fail what is queued, close every socket here, on its owner thread.
-        let late = queue.withLock { q -> [Command] in
+        let late = queue.withLockedValue { q -> [Command] in
             q.stopped = true
             var taken: [Command] = []
             swap(&taken, &q.commands)

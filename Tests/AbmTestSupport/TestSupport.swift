@@ -1,7 +1,7 @@
 // What several test targets share: bounded waits that fail instead of hanging (never pacing sleeps), a
 // mailbox of received ZeroMQ messages, and a seeded random generator for reproducible randomized tests.
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 import ZeroMQ
 
 /// A bounded wait that ran out.
@@ -37,10 +37,10 @@ public final class Mailbox: Sendable {
         var nextToken = 0
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     public func put(_ message: ZMQMessage) {
-        let waiter = state.withLock { s -> CheckedContinuation<ZMQMessage?, Never>? in
+        let waiter = state.withLockedValue { s -> CheckedContinuation<ZMQMessage?, Never>? in
             if let w = s.waiter {
                 s.waiter = nil
                 return w.continuation
@@ -51,12 +51,12 @@ public final class Mailbox: Sendable {
         waiter?.resume(returning: message)
     }
 
-    public var count: Int { state.withLock { $0.items.count - $0.head } }
+    public var count: Int { state.withLockedValue { $0.items.count - $0.head } }
 
     /// The next message, or nil after `seconds` without one.
     public func take(within seconds: Double) async -> ZMQMessage? {
         await withCheckedContinuation { (c: CheckedContinuation<ZMQMessage?, Never>) in
-            let (ready, token) = state.withLock { s -> (ZMQMessage?, Int?) in
+            let (ready, token) = state.withLockedValue { s -> (ZMQMessage?, Int?) in
                 if s.head < s.items.count {
                     defer {
                         s.head += 1
@@ -72,7 +72,7 @@ public final class Mailbox: Sendable {
             let expire = token!
             Task {
                 try? await Task.sleep(for: .seconds(seconds))
-                let expired = self.state.withLock { s -> CheckedContinuation<ZMQMessage?, Never>? in
+                let expired = self.state.withLockedValue { s -> CheckedContinuation<ZMQMessage?, Never>? in
                     guard let w = s.waiter, w.token == expire else { return nil }
                     s.waiter = nil
                     return w.continuation
@@ -119,8 +119,8 @@ extension Result where Failure == any Error {
 
 /// A value taken at most once, from any task.
 public final class Once<Value: Sendable>: Sendable {
-    private let value = Mutex<Value?>(nil)
+    private let value = NIOLockedValueBox<Value?>(nil)
     public init() {}
-    public func set(_ v: Value) { value.withLock { $0 = v } }
-    public func take() -> Value? { value.withLock { v in v.take() } }
+    public func set(_ v: Value) { value.withLockedValue { $0 = v } }
+    public func take() -> Value? { value.withLockedValue { v in v.take() } }
 }

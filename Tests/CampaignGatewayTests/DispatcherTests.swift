@@ -1,14 +1,14 @@
 import AbmWire
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 @testable import CampaignGateway
 
 /// A gate the jobs wait on, opened by the test (no sleeps).
 private final class Gate: Sendable {
-    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private let state = NIOLockedValueBox<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
     func wait() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let open = state.withLock { s -> Bool in
+            let open = state.withLockedValue { s -> Bool in
                 if s.open { return true }
                 s.waiters.append(c)
                 return false
@@ -17,7 +17,7 @@ private final class Gate: Sendable {
         }
     }
     func open() {
-        let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+        let waiters = state.withLockedValue { s -> [CheckedContinuation<Void, Never>] in
             s.open = true
             defer { s.waiters = [] }
             return s.waiters
@@ -30,11 +30,11 @@ private final class Gate: Sendable {
     @Test func waitForRoomHoldsTheReaderUntilJobsFinish() async {
         let dispatcher = KeyedSerialDispatcher()
         let gate = Gate()
-        let order = Mutex<[Int]>([])
+        let order = NIOLockedValueBox<[Int]>([])
         for n in 0..<6 {
             dispatcher.submit(key: n % 2 == 0 ? "a" : "b") {
                 await gate.wait()
-                order.withLock { $0.append(n) }
+                order.withLockedValue { $0.append(n) }
             }
         }
         #expect(dispatcher.inFlight == 6)
@@ -45,7 +45,7 @@ private final class Gate: Sendable {
         #expect(dispatcher.inFlight < 3)
         await dispatcher.drain()
         #expect(dispatcher.inFlight == 0)
-        let done = order.withLock { $0 }
+        let done = order.withLockedValue { $0 }
         // Per key, submission order holds.
         #expect(done.filter { $0 % 2 == 0 } == [0, 2, 4])
         #expect(done.filter { $0 % 2 == 1 } == [1, 3, 5])

@@ -2,7 +2,7 @@ import AbmWire
 import CampaignCore
 import Foundation
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 @testable import CampaignGateway
 
@@ -32,10 +32,10 @@ struct OperationsSupportTests {
     }
 
     @Test func handlerFiltersByLevelAndMergesMetadata() {
-        let lines = Mutex<[String]>([])
+        let lines = NIOLockedValueBox<[String]>([])
         var logger = Logger(label: "t") { label in
             var handler = StructuredLogHandler(label: label, format: .logfmt, level: .info, now: { Self.t },
-                                               sink: { bytes in lines.withLock { $0.append(String(decoding: bytes, as: UTF8.self)) } })
+                                               sink: { bytes in lines.withLockedValue { $0.append(String(decoding: bytes, as: UTF8.self)) } })
             handler[metadataKey: "node"] = "n1"
             return handler
         }
@@ -43,7 +43,7 @@ struct OperationsSupportTests {
         logger.info("shown", metadata: ["k": "v"])
         logger[metadataKey: "node"] = "n2"
         logger.warning("again")
-        #expect(lines.withLock { $0 } == [
+        #expect(lines.withLockedValue { $0 } == [
             "ts=2026-03-02T09:00:00.000Z level=info logger=t msg=shown k=v node=n1\n",
             "ts=2026-03-02T09:00:00.000Z level=warning logger=t msg=again node=n2\n",
         ])

@@ -1,5 +1,6 @@
 import AbmWire
 import Foundation
+import NIOConcurrencyHelpers
 import Testing
 
 @testable import CampaignRuntime
@@ -19,16 +20,16 @@ import Testing
 
     @Test func manualClockWakesSleepersWhenTheirTimeComes() async throws {
         let clock = ManualClock(start: t0)
-        let woke = Locked(false)
+        let woke = NIOLockedValueBox(false)
         let sleeper = Task {
             try await clock.sleep(until: t0.addingTimeInterval(10))
-            woke.withLock { $0 = true }
+            woke.withLockedValue { $0 = true }
         }
         clock.move(to: t0.addingTimeInterval(5))
-        #expect(woke.withLock { $0 } == false)
+        #expect(woke.withLockedValue { $0 } == false)
         clock.move(to: t0.addingTimeInterval(10))
         try await sleeper.value
-        #expect(woke.withLock { $0 })
+        #expect(woke.withLockedValue { $0 })
     }
 
     @Test func cancelledSleepThrows() async {

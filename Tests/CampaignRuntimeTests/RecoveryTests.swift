@@ -2,6 +2,7 @@ import AbmWire
 import CampaignCore
 import CampaignStore
 import Foundation
+import NIOConcurrencyHelpers
 import Testing
 
 @testable import CampaignRuntime
@@ -253,18 +254,18 @@ import Testing
     }
 
     @Test func throwingDecisionIsIsolated() async throws {
-        let throwing = Locked<Set<String>>([])
+        let throwing = NIOLockedValueBox<Set<String>>([])
         let (runtime, _, _) = try await startRuntime(InMemoryStore(), decider: ThrowingDecider(throwing: throwing))
         _ = await runtime.submitLead(requestId: "a", lead: lead("boom"))
         _ = await runtime.submitLead(requestId: "b", lead: lead("calm"))
-        throwing.withLock { $0 = ["boom"] }
+        throwing.withLockedValue { $0 = ["boom"] }
         let ack = await runtime.submitLead(requestId: "c", lead: lead("boom", extra: ["new@boom.example"]))
         #expect(ack.error?.code == "unavailable")
         _ = try await runtime.advanceClock(seconds: 60 * day)
         #expect(runtime.parkedAccounts == ["boom"])
         #expect(try await allEvents(runtime).filter { $0.accountId == "calm" && $0.type == "touchpoint.due" }.count == 7)
         // The id of the failed request was not stored: it can be retried once the campaign is healthy.
-        throwing.withLock { $0 = [] }
+        throwing.withLockedValue { $0 = [] }
         #expect(await runtime.retry(accountId: "boom"))
         #expect(await runtime.submitLead(requestId: "c", lead: lead("boom", extra: ["new@boom.example"])).status == .accepted)
     }

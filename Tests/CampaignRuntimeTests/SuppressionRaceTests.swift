@@ -2,7 +2,7 @@ import AbmWire
 import CampaignCore
 import CampaignStore
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 
 @testable import CampaignRuntime
@@ -17,16 +17,16 @@ final class HoldingStore: CampaignStorage, Sendable {
     }
 
     let base: any CampaignStorage
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     init(_ base: any CampaignStorage) { self.base = base }
 
-    func holdNextSuppression() { state.withLock { $0.armed = true } }
+    func holdNextSuppression() { state.withLockedValue { $0.armed = true } }
 
     /// Returns once a commit is being held.
     func waitUntilHeld() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let now = state.withLock { s -> Bool in
+            let now = state.withLockedValue { s -> Bool in
                 if s.held != nil { return true }
                 s.heldWaiter = c
                 return false
@@ -36,7 +36,7 @@ final class HoldingStore: CampaignStorage, Sendable {
     }
 
     func release() {
-        let c = state.withLock { s -> CheckedContinuation<Void, Never>? in
+        let c = state.withLockedValue { s -> CheckedContinuation<Void, Never>? in
             s.released = true
             defer { s.held = nil }
             return s.held
@@ -45,14 +45,14 @@ final class HoldingStore: CampaignStorage, Sendable {
     }
 
     func commit(_ writes: [AccountWrite]) async throws -> [[StoredEvent]] {
-        let hold = state.withLock { s -> Bool in
+        let hold = state.withLockedValue { s -> Bool in
             guard s.armed, writes.contains(where: { !$0.suppressions.isEmpty }) else { return false }
             s.armed = false
             return true
         }
         if hold {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                let (resumeNow, waiter) = state.withLock { s -> (Bool, CheckedContinuation<Void, Never>?) in
+                let (resumeNow, waiter) = state.withLockedValue { s -> (Bool, CheckedContinuation<Void, Never>?) in
                     if s.released { return (true, nil) }
                     s.held = c
                     defer { s.heldWaiter = nil }
@@ -119,7 +119,7 @@ final class HoldingStore: CampaignStorage, Sendable {
 final class TimerDecisionSignal: CampaignDecider, Sendable {
     let engine = CampaignEngine()
     let account: String
-    private let state = Mutex<(fired: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+    private let state = NIOLockedValueBox<(fired: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
 
     init(account: String) { self.account = account }
 
@@ -128,7 +128,7 @@ final class TimerDecisionSignal: CampaignDecider, Sendable {
         let result = try engine.decide(state, input, now: now, context: context)
         if state.accountId == account, case .timerFired = input, case .success(let t) = result,
            t.effects.contains(where: { if case .emit(let e) = $0 { e.type == .touchpointDue } else { false } }) {
-            let w = self.state.withLock { s -> CheckedContinuation<Void, Never>? in
+            let w = self.state.withLockedValue { s -> CheckedContinuation<Void, Never>? in
                 s.fired = true
                 defer { s.waiter = nil }
                 return s.waiter
@@ -142,7 +142,7 @@ final class TimerDecisionSignal: CampaignDecider, Sendable {
 
     func wait() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let now = state.withLock { s -> Bool in
+            let now = state.withLockedValue { s -> Bool in
                 if s.fired { return true }
                 s.waiter = c
                 return false

@@ -2,6 +2,7 @@ import AbmWire
 import CampaignCore
 import CampaignStore
 import Foundation
+import NIOConcurrencyHelpers
 import Testing
 
 @testable import CampaignRuntime
@@ -184,11 +185,11 @@ final class FaultyStore: CampaignStorage, @unchecked Sendable {
 struct ThrowingDecider: CampaignDecider {
     struct Boom: Error {}
     let engine = CampaignEngine()
-    let throwing: Locked<Set<String>>
+    let throwing: NIOLockedValueBox<Set<String>>
 
     func decide(_ state: AccountState, _ input: CampaignInput, now: Date,
                 context: EngineContext) throws -> Result<Transition, AbmError> {
-        if throwing.withLock({ $0.contains(state.accountId) }) { throw Boom() }
+        if throwing.withLockedValue({ $0.contains(state.accountId) }) { throw Boom() }
         return try engine.decide(state, input, now: now, context: context)
     }
 

@@ -5,7 +5,7 @@ import CampaignStore
 import Foundation
 import Logging
 import ServiceLifecycle
-import Synchronization
+import NIOConcurrencyHelpers
 import ZeroMQ
 
 /// The whole server in one process: store, runtime and the three ZeroMQ sockets, assembled from
@@ -35,8 +35,8 @@ public final class AbmServer: Sendable {
     private let outputLoop: ZMQPollLoop
     private let eventsSocket: AsyncZMQSocket
     private let storeDirectory: LockedDataDirectory?
-    private let stopSteps = Mutex(StopSteps())
-    private let stopGrace = Mutex<ContinuousClock.Instant?>(nil)
+    private let stopSteps = NIOLockedValueBox(StopSteps())
+    private let stopGrace = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
     private let logger: Logger
     private let drainTimeout: Duration
     private let trimmer = IdleMemoryTrimmer()
@@ -264,7 +264,7 @@ public final class AbmServer: Sendable {
     /// Runs `step` once: the first caller starts it (in a task of its own, which cancelling the caller does
     /// not stop half-way), every caller waits for it to finish.
     private func once(_ step: StopStep, _ body: @escaping @Sendable () async -> Void) async {
-        let task = stopSteps.withLock { s -> Task<Void, Never> in
+        let task = stopSteps.withLockedValue { s -> Task<Void, Never> in
             if let running = s.tasks[step] { return running }
             s.order.append(step)
             let started = Task { await body() }
@@ -275,12 +275,12 @@ public final class AbmServer: Sendable {
     }
 
     /// The steps started so far, in the order they started (tests check the services' order).
-    var stopStepsStarted: [StopStep] { stopSteps.withLock { $0.order } }
+    var stopStepsStarted: [StopStep] { stopSteps.withLockedValue { $0.order } }
 
     /// Until when the runtime may take to stop: the drain deadline, or after a drain that ran out of time,
     /// the drain timeout again (at least 1 s) from then.
     private var runtimeGrace: ContinuousClock.Instant {
-        stopGrace.withLock { g in
+        stopGrace.withLockedValue { g in
             if let g { return g }
             let fresh = ContinuousClock.now.advanced(by: drainTimeout)
             g = fresh
@@ -297,7 +297,7 @@ public final class AbmServer: Sendable {
                                                             "deadline_ms": "\(drainTimeout.components.seconds * 1000)"])
             let drained = await gateway.drain(until: deadline)
             let grace = drained ? deadline : ContinuousClock.now.advanced(by: max(drainTimeout, .seconds(1)))
-            stopGrace.withLock { $0 = grace }
+            stopGrace.withLockedValue { $0 = grace }
         }
     }
 

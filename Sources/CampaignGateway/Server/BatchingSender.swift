@@ -1,5 +1,5 @@
 import AbmWire
-import Synchronization
+import NIOConcurrencyHelpers
 import ZeroMQ
 
 /// Collects outbound messages from many concurrent request tasks and sends them with one
@@ -30,7 +30,7 @@ final class BatchingSender: Sendable {
     static let maxBlocked = 1024
 
     private let socket: AsyncZMQSocket
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     init(socket: AsyncZMQSocket) {
         self.socket = socket
@@ -38,28 +38,28 @@ final class BatchingSender: Sendable {
 
     /// Messages libzmq refused for another reason than a full pipe (e.g. `EHOSTUNREACH`: the client
     /// disconnected before its reply).
-    var failedSends: Int { state.withLock { $0.failures } }
+    var failedSends: Int { state.withLockedValue { $0.failures } }
 
     /// Replies dropped because the peer's pipe was full (it does not read its replies).
-    var droppedForFullPeer: Int { state.withLock { $0.dropped } }
+    var droppedForFullPeer: Int { state.withLockedValue { $0.dropped } }
 
     /// Whether the last reply to `peer` was dropped for a full pipe (and none was accepted since).
     func isBlocked(_ peer: [UInt8]) -> Bool {
-        state.withLock { $0.blocked.isEmpty ? false : $0.blocked.contains(peer) }
+        state.withLockedValue { $0.blocked.isEmpty ? false : $0.blocked.contains(peer) }
     }
 
     /// From now on drops what is queued (a stop past its drain deadline): replies of requests that finish
     /// after it are never sent, so that their producers resend them.
     func abandon() {
-        state.withLock { $0.abandoned = true }
+        state.withLockedValue { $0.abandoned = true }
     }
 
     /// Replies dropped by `abandon()`.
-    var abandonedReplies: Int { state.withLock { $0.abandonedCount } }
+    var abandonedReplies: Int { state.withLockedValue { $0.abandonedCount } }
 
     /// Queues `message`; a send round starts unless one is running (it will pick this one up).
     func enqueue(_ message: ZMQMessage) {
-        let start = state.withLock { s -> Bool in
+        let start = state.withLockedValue { s -> Bool in
             if s.abandoned { s.abandonedCount += 1; return false }
             s.pending.append(message)
             if s.sending { return false }
@@ -72,7 +72,7 @@ final class BatchingSender: Sendable {
     /// Queues several replies at once (a batch's acks): one lock, at most one sending task.
     func enqueue(contentsOf messages: [ZMQMessage]) {
         guard !messages.isEmpty else { return }
-        let start = state.withLock { s -> Bool in
+        let start = state.withLockedValue { s -> Bool in
             if s.abandoned { s.abandonedCount += messages.count; return false }
             s.pending.append(contentsOf: messages)
             if s.sending { return false }
@@ -85,7 +85,7 @@ final class BatchingSender: Sendable {
     /// Returns once everything queued so far has been handed to libzmq (or refused).
     func flush() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let idle = state.withLock { s -> Bool in
+            let idle = state.withLockedValue { s -> Bool in
                 if !s.sending && s.pending.isEmpty { return true }
                 s.idleWaiters.append(c)
                 return false
@@ -96,13 +96,13 @@ final class BatchingSender: Sendable {
 
     private func sendRounds() async {
         while true {
-            let batch = state.withLock { s -> [ZMQMessage] in
+            let batch = state.withLockedValue { s -> [ZMQMessage] in
                 var out: [ZMQMessage] = []
                 swap(&out, &s.pending)
                 return out
             }
             let failures = await socket.trySend(batch: batch)
-            let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>]? in
+            let waiters = state.withLockedValue { s -> [CheckedContinuation<Void, Never>]? in
                 record(failures, of: batch, in: &s)
                 guard s.pending.isEmpty else { return nil }
                 s.sending = false

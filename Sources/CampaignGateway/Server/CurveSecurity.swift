@@ -1,7 +1,7 @@
 import AbmWire
 import Foundation
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 import ZeroMQ
 
 /// Where the server's CURVE material lives (`abm serve --curve-secret-key … --allow-…`). The lists are
@@ -113,8 +113,8 @@ final class ZAPAuthenticator: Sendable {
         handler = Task {
             do {
                 for try await request in socket.messages {
-                    let reply = Self.answer(request, lists: state.lists.withLock { $0 }, logger: logger)
-                    state.counters.withLock { reply.admitted ? ($0.admitted += 1) : ($0.refused += 1) }
+                    let reply = Self.answer(request, lists: state.lists.withLockedValue { $0 }, logger: logger)
+                    state.counters.withLockedValue { reply.admitted ? ($0.admitted += 1) : ($0.refused += 1) }
                     // A handshake whose peer left meanwhile is simply not answered; nothing to do.
                     try? await socket.send(reply.message)
                 }
@@ -137,21 +137,21 @@ final class ZAPAuthenticator: Sendable {
     /// lists replaced and the fresh ones.
     func reload() throws(SecurityError) -> (old: ClientAllowLists, new: ClientAllowLists) {
         let fresh = try ClientAllowLists.load(settings)
-        let old = state.lists.withLock { lists in
+        let old = state.lists.withLockedValue { lists in
             defer { lists = fresh }
             return lists
         }
-        state.counters.withLock { $0.reloads += 1 }
+        state.counters.withLockedValue { $0.reloads += 1 }
         return (old, fresh)
     }
 
-    var statistics: ZAPStatistics { state.counters.withLock { $0 } }
+    var statistics: ZAPStatistics { state.counters.withLockedValue { $0 } }
 
     /// What the handler task and reloads share.
     private final class State: Sendable {
-        let lists: Mutex<ClientAllowLists>
-        let counters = Mutex(ZAPStatistics())
-        init(lists: ClientAllowLists) { self.lists = Mutex(lists) }
+        let lists: NIOLockedValueBox<ClientAllowLists>
+        let counters = NIOLockedValueBox(ZAPStatistics())
+        init(lists: ClientAllowLists) { self.lists = NIOLockedValueBox(lists) }
     }
 
     /// Closes the handler; call after the CURVE sockets closed.

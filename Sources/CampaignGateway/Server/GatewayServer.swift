@@ -5,7 +5,7 @@ import CampaignStore
 import Foundation
 import CoreMetrics
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 import ZeroMQ
 
 /// Counters of a running gateway.
@@ -46,8 +46,8 @@ final class GatewayServer: Sendable {
     private let controlWindows: PeerWindows
     private let ingressBytes: PeerByteBudget
     private let controlBytes: PeerByteBudget
-    private let loops = Mutex<[Task<Void, Never>]>([])
-    private let counters = Mutex(GatewayStatistics(requests: 0, malformed: 0, unroutable: 0, failedReplies: 0))
+    private let loops = NIOLockedValueBox<[Task<Void, Never>]>([])
+    private let counters = NIOLockedValueBox(GatewayStatistics(requests: 0, malformed: 0, unroutable: 0, failedReplies: 0))
     private let metrics: GatewayMetrics
 
     init(ingress: AsyncZMQSocket, control: AsyncZMQSocket, runtime: CampaignRuntime, store: any CampaignStorage,
@@ -77,14 +77,14 @@ final class GatewayServer: Sendable {
     func start() {
         let ingressLoop = Task { await self.receiveIngressBatches() }
         let controlLoop = Task { await self.receive(from: self.control) { self.handleControl($0) } }
-        loops.withLock { $0 = [ingressLoop, controlLoop] }
+        loops.withLockedValue { $0 = [ingressLoop, controlLoop] }
     }
 
     /// Stops reading, lets every request in flight finish and sends its reply, until `deadline`. Past it
     /// the requests not answered yet are abandoned (queued ones dropped, replies of running ones never
     /// sent) and it returns false.
     func drain(until deadline: ContinuousClock.Instant) async -> Bool {
-        let tasks = loops.withLock { l -> [Task<Void, Never>] in defer { l = [] }; return l }
+        let tasks = loops.withLockedValue { l -> [Task<Void, Never>] in defer { l = [] }; return l }
         for t in tasks { t.cancel() }
         // A loop parked for back-pressure (`waitForRoom`) ends only once room is made: bounded by the deadline.
         _ = await untilDeadline(deadline) { for t in tasks { await t.value } }
@@ -103,7 +103,7 @@ final class GatewayServer: Sendable {
     }
 
     var statistics: GatewayStatistics {
-        var s = counters.withLock { $0 }
+        var s = counters.withLockedValue { $0 }
         s.failedReplies = ingressReplies.failedSends + controlReplies.failedSends
         s.droppedReplies = ingressReplies.droppedForFullPeer + controlReplies.droppedForFullPeer
         return s
@@ -159,7 +159,7 @@ final class GatewayServer: Sendable {
                     }
                 }
                 if !requests.isEmpty {
-                    counters.withLock { $0.requests += requests.count }
+                    counters.withLockedValue { $0.requests += requests.count }
                     let pending = await runtime.submit(batch: requests)
                     // Acks go out batch after batch, in arrival order: a batch whose requests finished first
                     // (another batch's account waited in a lane) must not overtake the acks before it — a
@@ -209,7 +209,7 @@ final class GatewayServer: Sendable {
         do {
             request = try decoder.decodeIngress(try Self.requestFrames(message))
         } catch {
-            counters.withLock { $0.malformed += 1 }
+            counters.withLockedValue { $0.malformed += 1 }
             logRefusal(.ingress, type: nil, id: error.requestId, error)
             metrics.count(Self.typeName(message), .rejected)
             ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(Ack.rejected(error).encode())))
@@ -270,7 +270,7 @@ final class GatewayServer: Sendable {
         do {
             request = try decoder.decodeControl(try Self.requestFrames(message))
         } catch {
-            counters.withLock { $0.malformed += 1 }
+            counters.withLockedValue { $0.malformed += 1 }
             logRefusal(.control, type: nil, id: error.requestId, error)
             metrics.count(Self.typeName(message), .rejected)
             controlReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(ControlReply.failure(error))))
@@ -296,7 +296,7 @@ final class GatewayServer: Sendable {
         }
         logger.debug("request", metadata: ["socket": "control", "type": "\(request.type)", "request_id": "\(request.id)",
                                            "account_id": "\(request.accountId ?? "-")"])
-        counters.withLock { $0.requests += 1 }
+        counters.withLockedValue { $0.requests += 1 }
         let done: @Sendable () -> Void = { [controlWindows] in controlWindows.release(identity) }
         dispatchControl(request, reply: reply, refuse: refuse, done: done)
     }
@@ -518,14 +518,14 @@ final class GatewayServer: Sendable {
     /// `maxInFlightPerPeer` requests in flight.
     private func rateLimit(_ peer: [UInt8], _ windows: PeerWindows, _ replies: BatchingSender) -> AbmError? {
         if windows.acquire(peer) { return nil }
-        counters.withLock { $0.rateLimited += 1 }
+        counters.withLockedValue { $0.rateLimited += 1 }
         return AbmError(code: ErrorCode.rateLimited, message:
             "more than \(windows.limit) requests in flight on this connection; read replies, then resend the same id")
     }
 
     /// The `rate_limited` refusal (counted) of a request over its peer's bytes per second.
     private func overBudget(_ budget: PeerByteBudget) -> AbmError {
-        counters.withLock { $0.rateLimited += 1 }
+        counters.withLockedValue { $0.rateLimited += 1 }
         return AbmError(code: ErrorCode.rateLimited, message:
             "more than \(budget.bytesPerSecond) request bytes per second on this connection; slow down, then resend the same id")
     }
@@ -541,7 +541,7 @@ final class GatewayServer: Sendable {
     /// unread, so that a flood costs no decoding and no store work. The refusal has `"id": null`; once one
     /// goes through (the peer reads again) the peer is served again.
     private func refuseBlocked(_ body: [UInt8], _ socket: GatewaySocket) -> [UInt8] {
-        counters.withLock { $0.rateLimited += 1 }
+        counters.withLockedValue { $0.rateLimited += 1 }
         logRefusal(socket, type: nil, id: nil, Self.blockedError)
         return body
     }
@@ -595,7 +595,7 @@ final class GatewayServer: Sendable {
     /// The ROUTER's identity frame, or nil (counted) when there is none to route a reply to.
     private func routableIdentity(_ message: ZMQMessage) -> [UInt8]? {
         guard let first = message.frames.first, !first.isEmpty else {
-            counters.withLock { $0.unroutable += 1 }
+            counters.withLockedValue { $0.unroutable += 1 }
             return nil
         }
         return first

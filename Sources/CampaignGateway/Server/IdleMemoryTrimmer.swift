@@ -2,6 +2,7 @@
 import AbmWire
 import Glibc
 #endif
+import NIOConcurrencyHelpers
 import Synchronization
 
 /// Gives memory freed after a burst back to the OS once the server is idle.
@@ -48,7 +49,7 @@ final class IdleMemoryTrimmer: Sendable {
         _ = mallopt(trimThreshold, 1024 * 1024)
     }()
 
-    private let task: Mutex<Task<Void, Never>?> = Mutex(nil)
+    private let task: NIOLockedValueBox<Task<Void, Never>?> = NIOLockedValueBox(nil)
     private let trims = Atomic(0)
 
     /// How many times memory was trimmed (tests, diagnostics).
@@ -74,10 +75,10 @@ final class IdleMemoryTrimmer: Sendable {
                 }
             }
         }
-        task.withLock { $0 = t }
+        task.withLockedValue { $0 = t }
     }
 
     func stop() {
-        task.withLock { $0 }?.cancel()
+        task.withLockedValue { $0 }?.cancel()
     }
 }

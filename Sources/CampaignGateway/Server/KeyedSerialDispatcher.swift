@@ -1,5 +1,5 @@
 import AbmWire
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Runs jobs concurrently across keys and one at a time, in submission order, within a key.
 ///
@@ -46,10 +46,10 @@ final class KeyedSerialDispatcher: Sendable {
         }
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     /// Jobs submitted and not finished yet.
-    var inFlight: Int { state.withLock { $0.inFlight } }
+    var inFlight: Int { state.withLockedValue { $0.inFlight } }
 
     /// Runs `job` after every job submitted earlier with the same `key` has finished, then `then`.
     func submit(key: String, then: @escaping @Sendable () -> Void, _ job: @escaping Job) {
@@ -63,7 +63,7 @@ final class KeyedSerialDispatcher: Sendable {
 
     /// Runs `job` after every job submitted earlier with the same `key` has finished.
     func submit(key: String, _ job: @escaping Job) {
-        let startNow = state.withLock { s -> Bool in
+        let startNow = state.withLockedValue { s -> Bool in
             s.inFlight += 1
             if s.queues[key] != nil {
                 s.queues[key]!.jobs.append(job)
@@ -78,7 +78,7 @@ final class KeyedSerialDispatcher: Sendable {
     /// Runs `job` now, concurrently with everything else (requests about no account). `weight`: how many
     /// requests it answers (a batch counts each of its requests towards the in-flight bound).
     func submitUnordered(weight: Int = 1, _ job: @escaping Job) {
-        state.withLock { $0.inFlight += weight }
+        state.withLockedValue { $0.inFlight += weight }
         Task {
             await job()
             self.finished(count: weight)
@@ -90,7 +90,7 @@ final class KeyedSerialDispatcher: Sendable {
     /// without bound.
     func waitForRoom(below limit: Int) async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let now = state.withLock { s -> Bool in
+            let now = state.withLockedValue { s -> Bool in
                 if s.inFlight < limit { return true }
                 s.roomWaiters.append((limit, c))
                 return false
@@ -103,7 +103,7 @@ final class KeyedSerialDispatcher: Sendable {
     /// how many were dropped.
     @discardableResult
     func abandonQueued() -> Int {
-        let (dropped, waiters) = state.withLock { s -> (Int, [CheckedContinuation<Void, Never>]) in
+        let (dropped, waiters) = state.withLockedValue { s -> (Int, [CheckedContinuation<Void, Never>]) in
             var dropped = 0
             for key in s.queues.keys {
                 let q = s.queues[key]!
@@ -123,7 +123,7 @@ final class KeyedSerialDispatcher: Sendable {
     /// Returns once no job is in flight.
     func drain() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let done = state.withLock { s -> Bool in
+            let done = state.withLockedValue { s -> Bool in
                 if s.inFlight == 0 { return true }
                 s.drainWaiters.append(c)
                 return false
@@ -136,7 +136,7 @@ final class KeyedSerialDispatcher: Sendable {
         var job = first
         while true {
             await job()
-            let (next, room) = state.withLock { s -> (Job?, [CheckedContinuation<Void, Never>]) in
+            let (next, room) = state.withLockedValue { s -> (Job?, [CheckedContinuation<Void, Never>]) in
                 s.inFlight -= 1
                 let room = s.takeRoomWaiters()
                 guard let next = s.queues[key]!.pop() else {
@@ -155,7 +155,7 @@ final class KeyedSerialDispatcher: Sendable {
     }
 
     private func finished(count: Int) {
-        let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+        let waiters = state.withLockedValue { s -> [CheckedContinuation<Void, Never>] in
             s.inFlight -= count
             let room = s.takeRoomWaiters()
             guard s.inFlight == 0 else { return room }

@@ -1,6 +1,6 @@
 import AbmWire
 import Dispatch
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Request bytes per second per peer (ROUTER routing id) of one socket: a token bucket per peer that
 /// holds up to one second's worth (`bytesPerSecond`, at least one largest message) and refills with time.
@@ -17,7 +17,7 @@ final class PeerByteBudget: Sendable {
         var tokens: Double
         var at: UInt64
     }
-    private let buckets = Mutex<[[UInt8]: Bucket]>([:])
+    private let buckets = NIOLockedValueBox<[[UInt8]: Bucket]>([:])
     /// Past this many peers, buckets refilled to the full (idle a second or more) are dropped.
     static let sweepThreshold = 1024
 
@@ -33,7 +33,7 @@ final class PeerByteBudget: Sendable {
         let t = now()
         let rate = Double(bytesPerSecond)
         let capacity = self.capacity
-        return buckets.withLock { b in
+        return buckets.withLockedValue { b in
             var bucket = b[peer] ?? Bucket(tokens: capacity, at: t)
             if t > bucket.at {
                 bucket.tokens = min(capacity, bucket.tokens + Double(t - bucket.at) * rate / 1e9)
@@ -50,5 +50,5 @@ final class PeerByteBudget: Sendable {
     }
 
     /// Peers with a bucket (tests).
-    var peerCount: Int { buckets.withLock { $0.count } }
+    var peerCount: Int { buckets.withLockedValue { $0.count } }
 }

@@ -1,12 +1,12 @@
 import AbmWire
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Requests in flight per peer (ROUTER routing id) of one socket, each bounded by `limit`, so that one
 /// client cannot take the whole server-wide window (`GatewayServer.maxInFlight`) and push every other
 /// client's requests behind its own. A request over its peer's limit is refused with `rate_limited`.
 final class PeerWindows: Sendable {
     let limit: Int
-    private let counts = Mutex<[[UInt8]: Int]>([:])
+    private let counts = NIOLockedValueBox<[[UInt8]: Int]>([:])
 
     init(limit: Int) {
         self.limit = max(1, limit)
@@ -14,7 +14,7 @@ final class PeerWindows: Sendable {
 
     /// Takes a slot for `peer`; false when it already has `limit` requests in flight.
     func acquire(_ peer: [UInt8]) -> Bool {
-        counts.withLock { c in
+        counts.withLockedValue { c in
             let n = c[peer, default: 0]
             guard n < limit else { return false }
             c[peer] = n + 1
@@ -23,7 +23,7 @@ final class PeerWindows: Sendable {
     }
 
     func release(_ peer: [UInt8]) {
-        counts.withLock { c in
+        counts.withLockedValue { c in
             guard let n = c[peer] else { return }
             if n > 1 { c[peer] = n - 1; return }
             c[peer] = nil
@@ -33,5 +33,5 @@ final class PeerWindows: Sendable {
     }
 
     /// Requests in flight for `peer`.
-    func inFlight(_ peer: [UInt8]) -> Int { counts.withLock { $0[peer, default: 0] } }
+    func inFlight(_ peer: [UInt8]) -> Int { counts.withLockedValue { $0[peer, default: 0] } }
 }

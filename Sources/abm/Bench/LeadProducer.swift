@@ -1,5 +1,6 @@
 import AbmWire
 import Foundation
+import NIOConcurrencyHelpers
 import Synchronization
 import ZeroMQ
 
@@ -62,9 +63,9 @@ enum LeadLoad {
                     go.wait()
                     let r = try produce(socket: socket, bodies: shared.value[p], window: window,
                                         ratePerProducer: rate.map { $0 / Double(producers) }, stop: stop, state: state)
-                    state.results.withLock { $0[p] = r }
+                    state.results.withLockedValue { $0[p] = r }
                 } catch {
-                    state.errors.withLock { $0.append("producer \(p): \(error)") }
+                    state.errors.withLockedValue { $0.append("producer \(p): \(error)") }
                     ready.signal()
                 }
             }
@@ -81,8 +82,8 @@ enum LeadLoad {
         } else {
             done.wait()
         }
-        if let error = state.errors.withLock({ $0.first }) { throw BenchError(error) }
-        let all = state.results.withLock { $0.compactMap { $0 } }
+        if let error = state.errors.withLockedValue({ $0.first }) { throw BenchError(error) }
+        let all = state.results.withLockedValue { $0.compactMap { $0 } }
         let end = all.map(\.finished).max() ?? start
         let elapsed = start.duration(to: end)
         return Outcome(leads: all.reduce(0) { $0 + $1.acked }, refused: all.reduce(0) { $0 + $1.refused },
@@ -158,11 +159,11 @@ enum LeadLoad {
 
 /// What the producer threads share with the thread that started them.
 final class LoadState: Sendable {
-    let results: Mutex<[ProducerResult?]>
-    let errors = Mutex<[String]>([])
+    let results: NIOLockedValueBox<[ProducerResult?]>
+    let errors = NIOLockedValueBox<[String]>([])
     /// Acks so far over all producers (for progress).
     let acked = Atomic<Int>(0)
-    init(producers: Int) { results = Mutex(Array(repeating: nil, count: producers)) }
+    init(producers: Int) { results = NIOLockedValueBox(Array(repeating: nil, count: producers)) }
 }
 
 /// Shares immutable data with threads (the pre-built bodies, never mutated after creation).
