@@ -110,11 +110,13 @@ struct CurveServerTests {
         let keys = try Keys(producers: [producer.publicKey], operators: [], subscribers: [])
         defer { keys.remove() }
         let server = try await Self.start(keys)
+        // Both sent aside: a refusal that comes before the send is queued drops the DEALER's only pipe,
+        // and the send then waits for a connection that never comes (as in aPlaintextClientIsRefused).
         let intruder = try TestPeer.dealer(server.endpoints.ingress, options: keys.client(stranger))
-        try await intruder.send(lead(id: "intruder", account: "intruder"))
+        let intruderSend = Task { try? await intruder.send(lead(id: "intruder", account: "intruder")) }
         // A producer key is not an operator key: the lists are per socket.
         let wrongSocket = try TestPeer.dealer(server.endpoints.control, options: keys.client(producer))
-        try await wrongSocket.send(["type": "status", "id": "s-1", "account_id": "x"])
+        let wrongSocketSend = Task { try? await wrongSocket.send(["type": "status", "id": "s-1", "account_id": "x"]) }
         try await Self.waitForRefusals(server, 2)
         let good = try TestPeer.dealer(server.endpoints.ingress, options: keys.client(producer))
         #expect(try await good.call(lead(id: "good", account: "good"))["status"] == "accepted")
@@ -122,6 +124,7 @@ struct CurveServerTests {
         #expect(await wrongSocket.mailbox.take(within: 0.2) == nil)
         #expect(server.statistics.requests == 1)
         await intruder.close(); await wrongSocket.close(); await good.close()
+        await intruderSend.value; await wrongSocketSend.value
         await server.stop()
     }
 
@@ -137,7 +140,10 @@ struct CurveServerTests {
         let lists = try await server.reloadAllowLists()
         #expect(lists.producers == [second.publicKey])
         let again = try TestPeer.dealer(server.endpoints.ingress, options: keys.client(first))
-        try await again.send(lead(id: "a-2", account: "a"))
+        // Sent aside: if the refusal comes before the send is queued (seen under ThreadSanitizer, whose
+        // slowdown lets libzmq's handshake win), the DEALER has no pipe left and the send waits until
+        // `close` below fails it.
+        let againSend = Task { try? await again.send(lead(id: "a-2", account: "a")) }
         try await Self.waitForRefusals(server, 1)
         let b = try TestPeer.dealer(server.endpoints.ingress, options: keys.client(second))
         #expect(try await b.call(lead(id: "b-1", account: "b"))["status"] == "accepted")
@@ -156,6 +162,7 @@ struct CurveServerTests {
         #expect(try await b2.call(lead(id: "b-2", account: "b"))["status"] == "accepted")
         #expect(server.authenticationStatistics?.reloads == 1)
         await a.close(); await again.close(); await b.close(); await b2.close()
+        await againSend.value
         await server.stop()
     }
 
