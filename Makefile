@@ -2,8 +2,9 @@
 # Each installs what it needs (Debian packages) when it is missing.
 SWIFT ?= swift
 # chromium: the dashboard's browser test (Tests/AbmHTTPTests) drives it headless over the DevTools protocol,
-# and the report's test has it build the report's DOM; systemd: systemd-analyze rates deploy/abm.service.
-APT_PACKAGES := libzmq3-dev python3-zmq python3-jsonschema systemd chromium python3-pip python3-setuptools python3-wheel python3-venv
+# and the report's test has it build the report's DOM; systemd: systemd-analyze rates deploy/abm.service;
+# postgresql-15: the tests start a throwaway server of their own (Tests/PostgresTestSupport).
+APT_PACKAGES := libzmq3-dev python3-zmq python3-jsonschema systemd chromium python3-pip python3-setuptools python3-wheel python3-venv postgresql-15
 PYTHON ?= /usr/bin/python3
 # The Python client is installed into this venv (Debian's pyzmq and jsonschema seen through
 # --system-site-packages; setuptools from Debian, so no network is needed).

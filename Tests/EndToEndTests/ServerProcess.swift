@@ -38,13 +38,15 @@ final class ServerProcess: Sendable {
     ///   - logFile: where its standard error (the log) goes; by default a pipe, which `standardErrorText()`
     ///     reads after exit (fine at `warning`; a chatty level needs a file, or the pipe fills up).
     ///   - environment: added to the test's own environment (e.g. `NOTIFY_SOCKET`).
-    static func start(dataDirectory: String, virtualClock: String? = "2026-03-02T09:00:00Z",
+    ///   - store: a `--store` URL (PostgreSQL) used instead of `--data-dir dataDirectory`.
+    static func start(dataDirectory: String, store: String? = nil, virtualClock: String? = "2026-03-02T09:00:00Z",
                       config: String? = nil, logLevel: String = "warning", logFile: String? = nil,
                       environment: [String: String] = [:], extraArguments: [String] = []) async throws -> ServerProcess {
         let process = Process()
         process.executableURL = try binary
         var args = ["serve", "--ingress", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*",
-                    "--events", "tcp://127.0.0.1:*", "--data-dir", dataDirectory, "--log-level", logLevel]
+                    "--events", "tcp://127.0.0.1:*", "--log-level", logLevel]
+        args += store.map { ["--store", $0] } ?? ["--data-dir", dataDirectory]
         if let virtualClock { args += ["--virtual-clock", virtualClock] }
         if let config { args += ["--config", config] }
         args += extraArguments
