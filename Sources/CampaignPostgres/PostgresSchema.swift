@@ -3,10 +3,10 @@ import Foundation
 /// The PostgreSQL schema, as versioned migrations recorded in `schema_migrations`. Never edit a shipped
 /// migration; add a new one.
 ///
-/// The logical content is SQLite's v1…v5 (Sources/CampaignStore/SQLiteSchema.swift, same migration names):
+/// The logical content of v1…v5 is SQLite's v1…v5 (Sources/CampaignStore/SQLiteSchema.swift, same migration names):
 /// every row with an account carries its `shard`, events carry the writer's `epoch`, dates are whole
 /// milliseconds since 1970 (bigint). What PostgreSQL adds: the gap-free event counter row (`event_seq`, see
-/// `PostgresStore.commit`), the requests' insertion order (`ord`, SQLite's rowid; ties of `at`) and the lease history.
+/// `PostgresStore.commit`), node liveness (v6), the requests' insertion order (`ord`, SQLite's rowid; ties of `at`) and the lease history.
 /// Account ids sort with `COLLATE "C"`: UTF-8 byte order, as SQLite's BINARY and the in-memory twin.
 enum PostgresSchema {
     struct Migration {
@@ -93,6 +93,16 @@ enum PostgresSchema {
         Migration(name: "v5-request-time", sql: """
             ALTER TABLE requests ADD COLUMN at bigint NOT NULL DEFAULT 0;
             CREATE INDEX requests_at ON requests(at, ord);
+            """),
+        // Node liveness on the database clock (NodeLiveness.swift): a lease lives as long as its owner's row
+        // (the incarnation it was taken under, not yet expired by now()).
+        Migration(name: "v6-node-liveness", sql: """
+            CREATE TABLE cluster_nodes(
+              node_id text PRIMARY KEY,
+              incarnation bigint NOT NULL,
+              started_at timestamptz NOT NULL DEFAULT now(),
+              expires_at timestamptz NOT NULL);
+            ALTER TABLE shard_leases ADD COLUMN owner_incarnation bigint;
             """),
     ]
 

@@ -27,6 +27,19 @@ public final class PostgresStore: CampaignStorage {
         var closed = false
         /// The epoch this instance last acquired each shard under (`acquireShards`).
         var epochs: [Int: Int64] = [:]
+        /// The node this instance joined as (`joinCluster`): its leases live as long as its liveness row.
+        var identity: NodeIdentity?
+    }
+
+    /// The node this instance joined as (`joinCluster`), nil before.
+    public var node: NodeIdentity? { state.withLockedValue { $0.identity } }
+
+    func setIdentity(_ identity: NodeIdentity) {
+        state.withLockedValue { $0.identity = identity }
+    }
+
+    func recordEpochs(_ epochs: [Int: Int64]) {
+        state.withLockedValue { $0.epochs.merge(epochs) { _, new in new } }
     }
 
     /// Connects, then applies pending schema migrations (in one transaction, under an advisory lock so that
@@ -213,24 +226,27 @@ public final class PostgresStore: CampaignStorage {
     /// Takes the shards over for `owner` whoever holds them: each epoch is bumped (1 for a shard never leased)
     /// and recorded in `lease_history`. The bump waits for the batches in flight that locked the lease rows
     /// (their fence), so every batch decided under an older epoch either committed before or fails after.
+    /// When this instance joined as `owner` (`joinCluster`), the leases are tied to that liveness row.
     public func acquireShards(_ shards: [Int], owner: String) async throws -> [Int: Int64] {
         let wanted = Set(shards).sorted()
         guard !wanted.isEmpty else { try checkOpen(); return [:] }
+        let identity = state.withLockedValue { $0.identity }
+        let incarnation = identity?.nodeId == owner ? identity?.incarnation : nil
         let epochs = try await write { connection, logger in
             var epochs: [Int: Int64] = [:]
             let rows = try await connection.query("""
                 WITH up AS (
-                  INSERT INTO shard_leases(shard, owner, epoch, acquired_at)
-                  SELECT s, \(owner), 1, now() FROM unnest(\(wanted)::int8[]) AS s ORDER BY s
-                  ON CONFLICT (shard) DO UPDATE SET owner = excluded.owner, epoch = shard_leases.epoch + 1,
-                    acquired_at = excluded.acquired_at
+                  INSERT INTO shard_leases(shard, owner, owner_incarnation, epoch, acquired_at)
+                  SELECT s, \(owner), \(incarnation)::int8, 1, now() FROM unnest(\(wanted)::int8[]) AS s ORDER BY s
+                  ON CONFLICT (shard) DO UPDATE SET owner = excluded.owner, owner_incarnation = excluded.owner_incarnation,
+                    epoch = shard_leases.epoch + 1, acquired_at = excluded.acquired_at
                   RETURNING shard, epoch, owner)
                 INSERT INTO lease_history(shard, epoch, owner) SELECT shard, epoch, owner FROM up RETURNING shard, epoch
                 """, logger: logger)
             for try await (shard, epoch) in rows.decode((Int, Int64).self) { epochs[shard] = epoch }
             return epochs
         }
-        state.withLockedValue { $0.epochs.merge(epochs) { _, new in new } }
+        recordEpochs(epochs)
         return epochs
     }
 
@@ -247,8 +263,14 @@ public final class PostgresStore: CampaignStorage {
 
     // MARK: - Lifecycle
 
-    /// Closes every connection. Idempotent; later calls throw `store.closed`.
+    /// Leaves the cluster when this instance joined it (its shards are free at once for others: the caller has
+    /// made its last write), then closes every connection. Idempotent; later calls throw `store.closed`.
     public func close() async throws {
+        if let node, state.withLockedValue({ !$0.closed }) {
+            do { try await leaveCluster(node) } catch {
+                logger.warning("could not leave the cluster; the liveness row expires by itself", metadata: ["error": "\(error)"])
+            }
+        }
         let wasClosed = state.withLockedValue { s in
             defer { s.closed = true }
             return s.closed

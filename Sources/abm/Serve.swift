@@ -184,7 +184,16 @@ struct Serve: AsyncParsableCommand {
             var configuration = try PostgresStoreConfiguration(url: store)
             if let nodeId { configuration.applicationName = "abm-" + nodeId }
             storeName = configuration.redactedURL
-            options.openStore = { [configuration, logger] in try await PostgresStore(configuration: configuration, logger: logger) }
+            // Joined before the runtime takes its shards, so that its leases live as long as this process's liveness
+            // row; a second live process with the same --node-id is refused here (store.node_in_use).
+            options.openStore = { [configuration, logger, owner = options.runtime.owner] in
+                let store = try await PostgresStore(configuration: configuration, logger: logger)
+                do { _ = try await store.joinCluster(nodeId: owner, ttl: LivenessConfiguration().ttl) } catch {
+                    try? await store.close()
+                    throw error
+                }
+                return store
+            }
         }
         logger.info("starting", metadata: [
             "version": "\(AbmVersion.current)", "protocol": "\(AbmVersion.wireProtocol)",
@@ -254,6 +263,18 @@ struct Serve: AsyncParsableCommand {
         }
         defer { trigger.cancel() }
         let running = Task { try await group.run() }
+        // The liveness row is renewed on the database clock; losing it (another process took this node id over)
+        // stops the server: its writes are fenced from then on anyway.
+        let heartbeat = (server.store as? PostgresStore).flatMap { store in
+            store.node.map { node in
+                Task { [logger] in
+                    await NodeHeartbeat(store: store, node: node, configuration: LivenessConfiguration(), logger: logger).run {
+                        await group.triggerGracefulShutdown()
+                    }
+                }
+            }
+        }
+        defer { heartbeat?.cancel() }
         var lines = server.endpoints.description + "\n"
         if let httpServer, let address = http {
             guard let port = await httpServer.port() else {

@@ -30,6 +30,14 @@ struct PostgresEndToEndTests {
             #expect(own.first?["type"] == "campaign.started", "\(account)")
             #expect(own.filter { $0["type"] == "touchpoint.due" }.count >= 2, "\(account): \(own)")
         }
+        // A second process with the same node id is refused while this one is live (its liveness row).
+        do {
+            let twin = try await ServerProcess.start(dataDirectory: unused, store: database.url, extraArguments: ["--node-id", "node-1"])
+            _ = await twin.terminate()
+            Issue.record("a second abm serve with --node-id node-1 started")
+        } catch {
+            #expect("\(error)".contains("store.node_in_use"), "\(error)")
+        }
         let status = try await c.control.call(["type": "status", "id": "st-1", "account_id": "globex"])
         #expect(status["campaign"]?["campaign_id"] == campaigns["globex"])
         await c.close()
@@ -40,8 +48,11 @@ struct PostgresEndToEndTests {
         // What the server wrote is in the database, under this node's leases.
         let stored = try await TestPostgres.psql(database, "SELECT count(*), max(seq), min(epoch), max(epoch) FROM events")
         #expect(stored == "\(log.count)|\(log.count)|1|1\n")
-        let owners = try await TestPostgres.psql(database, "SELECT owner, count(*), max(epoch) FROM shard_leases GROUP BY owner")
-        #expect(owners == "node-1|256|1\n")
+        let owners = try await TestPostgres.psql(database, "SELECT owner, owner_incarnation, count(*), max(epoch) FROM shard_leases GROUP BY 1, 2")
+        #expect(owners == "node-1|1|256|1\n")
+        // SIGTERM left the cluster: the row expired at once, so a restart need not wait for the TTL.
+        let left = try await TestPostgres.psql(database, "SELECT node_id, incarnation, expires_at <= now() FROM cluster_nodes")
+        #expect(left == "node-1|1|t\n")
 
         // A restart on the same database: the log is there, a repeated lead is a duplicate, and the next
         // writes go on under the new epochs.
@@ -60,5 +71,7 @@ struct PostgresEndToEndTests {
         #expect(await again.terminate() == 0)
         let epochs = try await TestPostgres.psql(database, "SELECT DISTINCT epoch FROM events WHERE account_id = 'umbrella'")
         #expect(epochs == "2\n")
+        let rejoined = try await TestPostgres.psql(database, "SELECT DISTINCT owner_incarnation FROM shard_leases")
+        #expect(rejoined == "2\n")
     }
 }
