@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // The only place C is visible: libzmq from Debian's libzmq3-dev.
@@ -41,6 +42,14 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
+        // The PostgreSQL store (postgres-nio): the shared store of several processes (docs/operations.md).
+        .target(name: "CampaignPostgres", dependencies: [
+            "CampaignStore",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         // Actors, coordinator, durable scheduler, outbox.
         .target(name: "CampaignRuntime", dependencies: [
@@ -80,7 +89,7 @@ let package = Package(
         .target(name: "AbmClientKit", dependencies: ["AbmWire", "ZeroMQ", "CampaignCore"]),
         .executableTarget(name: "abm", dependencies: [
             "AbmWire", "CampaignReport", "AbmClientKit", "AbmHTTP",
-            "ZeroMQ", "CampaignCore", "CampaignStore", "CampaignRuntime", "CampaignGateway",
+            "ZeroMQ", "CampaignCore", "CampaignStore", "CampaignPostgres", "CampaignRuntime", "CampaignGateway",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -100,7 +109,9 @@ let package = Package(
         .testTarget(name: "AbmWireTests", dependencies: ["AbmWire"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "AbmTestSupport"]),
         .testTarget(name: "CampaignCoreTests", dependencies: ["AbmWire", "CampaignCore", "AbmTestSupport"]),
-        .testTarget(name: "CampaignStoreTests", dependencies: ["CampaignStore", "StoreCrashProbe"]),
+        // A throwaway PostgreSQL server per test process (Debian's postgresql-15), for the tests of the PostgreSQL store.
+        .target(name: "PostgresTestSupport", dependencies: ["AbmTestSupport"], path: "Tests/PostgresTestSupport"),
+        .testTarget(name: "CampaignStoreTests", dependencies: ["AbmTestSupport", "CampaignStore", "CampaignPostgres", "PostgresTestSupport", "StoreCrashProbe"]),
         .testTarget(name: "CampaignRuntimeTests", dependencies: [
             "AbmWire", "CampaignRuntime", "CampaignCore", "CampaignStore",
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -111,8 +122,8 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .testTarget(name: "CampaignReportTests", dependencies: ["AbmWire", "CampaignReport", "CampaignCore"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["AbmWire", "AbmTestSupport", "ZeroMQ", "CampaignCore", "CampaignGateway"]),
-        .testTarget(name: "AbmHTTPTests", dependencies: ["AbmWire", "AbmHTTP", "AbmClientKit", "CampaignGateway", "CampaignRuntime", "CampaignStore", "CampaignCore", "ZeroMQ"],
+        .testTarget(name: "EndToEndTests", dependencies: ["AbmWire", "AbmTestSupport", "PostgresTestSupport", "ZeroMQ", "CampaignCore", "CampaignGateway"]),
+        .testTarget(name: "AbmHTTPTests", dependencies: ["AbmTestSupport", "AbmWire", "AbmHTTP", "AbmClientKit", "CampaignGateway", "CampaignRuntime", "CampaignStore", "CampaignCore", "ZeroMQ"],
                     exclude: ["dashboard_check.py"]),
         .testTarget(name: "AbmClientKitTests", dependencies: ["AbmWire", "AbmClientKit", "ZeroMQ", "CampaignCore", "CampaignGateway"]),
     ],

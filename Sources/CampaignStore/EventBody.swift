@@ -1,11 +1,12 @@
 import Foundation
 
 /// Builds the stored body of an event: `{"seq":N,` followed by the caller's object minus its leading `{`.
-/// Both engines use this so the bytes a subscriber sees are identical whatever the engine.
-enum EventBody {
+/// Every engine uses this so the bytes a subscriber sees are identical whatever the engine (`package`: the
+/// PostgreSQL engine is another target).
+package enum EventBody {
     /// - Throws: `StoreError` `store.event_body_not_object` when `body` is not a JSON object
     ///   (its first non-blank byte is not `{` or its last non-blank byte is not `}`).
-    static func numbered(seq: Int64, body: Data, type: String) throws -> Data {
+    package static func numbered(seq: Int64, body: Data, type: String) throws -> Data {
         // On the bytes in place, into one buffer sized up front: this runs for every event committed.
         try body.withUnsafeBytes { raw throws -> Data in
             let bytes = raw.bindMemory(to: UInt8.self)
@@ -31,14 +32,14 @@ enum EventBody {
 
     /// Validates a body without numbering it (used to check a whole batch before applying any of it).
     /// A rewritten body keeps its seq first and stays an object.
-    static func checkRewrite(_ r: EventRewrite) throws {
+    package static func checkRewrite(_ r: EventRewrite) throws {
         guard r.body.starts(with: Data("{\"seq\":\(r.seq),".utf8)), r.body.last == UInt8(ascii: "}") else {
             throw StoreError(code: "store.event_body_not_object",
                              message: "the rewritten body of event \(r.seq) must be an object starting with its seq")
         }
     }
 
-    static func validate(_ body: Data, type: String) throws {
+    package static func validate(_ body: Data, type: String) throws {
         _ = try numbered(seq: 0, body: body, type: type)
     }
 
@@ -49,16 +50,16 @@ enum EventBody {
 
 /// The storage representation of a date: whole milliseconds since 1970 (Int64), in every engine.
 /// Dates read back are rounded to the millisecond, in the in-memory twin too, so both engines agree.
-enum StoreTime {
-    static func millis(_ date: Date) -> Int64 {
+package enum StoreTime {
+    package static func millis(_ date: Date) -> Int64 {
         Int64((date.timeIntervalSince1970 * 1000).rounded())
     }
 
-    static func date(_ millis: Int64) -> Date {
+    package static func date(_ millis: Int64) -> Date {
         Date(timeIntervalSince1970: Double(millis) / 1000)
     }
 
-    static func normalized(_ date: Date) -> Date {
+    package static func normalized(_ date: Date) -> Date {
         self.date(millis(date))
     }
 }

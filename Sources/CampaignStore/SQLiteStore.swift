@@ -312,7 +312,7 @@ public final class SQLiteStore: CampaignStorage {
         }
     }
 
-    static func replacing(_ needle: Data, with replacement: Data, in data: Data) -> Data {
+    package static func replacing(_ needle: Data, with replacement: Data, in data: Data) -> Data {
         var out = Data()
         var rest = data[...]
         while let r = rest.firstRange(of: needle) {

@@ -30,7 +30,7 @@ extension StoreError {
         StoreError(code: "store.reserved_meta_key", message: "meta key '\(key)' is reserved (prefix '\(reservedMetaPrefix)')")
     }
 
-    static func checkMetaKey(_ key: String) throws {
+    package static func checkMetaKey(_ key: String) throws {
         if key.hasPrefix(reservedMetaPrefix) { throw reservedMetaKey(key) }
     }
 }

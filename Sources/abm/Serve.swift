@@ -3,6 +3,8 @@ import AbmWire
 import ArgumentParser
 import CampaignCore
 import CampaignGateway
+import CampaignPostgres
+import CampaignStore
 import ZeroMQ
 import Dispatch
 import Foundation
@@ -33,6 +35,16 @@ struct Serve: AsyncParsableCommand {
 
     @Option(name: .customLong("data-dir"), help: "Directory of the SQLite store (created when missing); `:memory:` keeps nothing. Default ./abm-data.")
     var dataDir: String?
+
+    @Option(help: ArgumentHelp(
+        "Use a PostgreSQL store instead of the SQLite one of --data-dir: postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable]. The schema is created or migrated at start.",
+        valueName: "URL"))
+    var store: String?
+
+    @Option(name: .customLong("node-id"), help: ArgumentHelp(
+        "This process's name as the owner of the store's shard leases (and its PostgreSQL application_name). Default HOST:PID.",
+        valueName: "NAME"))
+    var nodeId: String?
 
     @Option(name: .customLong("virtual-clock"),
             help: "Run on a virtual clock starting at this ISO-8601 instant (e.g. 2026-03-02T09:00:00Z); enables clock.advance.")
@@ -94,6 +106,13 @@ struct Serve: AsyncParsableCommand {
         }
         if let virtualClock, WireTime.parse(virtualClock) == nil {
             throw ValidationError("--virtual-clock: `\(virtualClock)` is not an ISO-8601 instant like 2026-03-02T09:00:00Z")
+        }
+        if let store {
+            if dataDir != nil { throw ValidationError("--store and --data-dir exclude each other (one store per server)") }
+            do { _ = try PostgresStoreConfiguration(url: store) } catch { throw ValidationError("--store: \(error)") }
+        }
+        if let nodeId, nodeId.isEmpty || nodeId.count > 200 {
+            throw ValidationError("--node-id: 1 to 200 characters")
         }
         if let drainTimeout, !(drainTimeout >= 0 && drainTimeout <= 86_400) {
             throw ValidationError("--drain-timeout: must be a number of seconds in 0…86400")
@@ -161,9 +180,26 @@ struct Serve: AsyncParsableCommand {
         var logger = Logger(label: "abm.server")
         logger.logLevel = level
         options.logger = logger
+        if let nodeId { options.runtime.owner = nodeId }
+        var storeName = options.isInMemory ? "memory" : "sqlite:" + options.dataDirectory! + "/" + ServerOptions.databaseFileName
+        if let store {
+            var configuration = try PostgresStoreConfiguration(url: store)
+            if let nodeId { configuration.applicationName = "abm-" + nodeId }
+            storeName = configuration.redactedURL
+            // Joined before the runtime takes its shards, so that its leases live as long as this process's liveness
+            // row; a second live process with the same --node-id is refused here (store.node_in_use).
+            options.openStore = { [configuration, logger, owner = options.runtime.owner] in
+                let store = try await PostgresStore(configuration: configuration, logger: logger)
+                do { _ = try await store.joinCluster(nodeId: owner, ttl: LivenessConfiguration().ttl) } catch {
+                    try? await store.close()
+                    throw error
+                }
+                return store
+            }
+        }
         logger.info("starting", metadata: [
             "version": "\(AbmVersion.current)", "protocol": "\(AbmVersion.wireProtocol)",
-            "store": "\(options.isInMemory ? "memory" : "sqlite:" + options.dataDirectory! + "/" + ServerOptions.databaseFileName)",
+            "store": "\(storeName)", "owner": "\(options.runtime.owner)",
             "clock": "\(options.virtualClockStart.map { "virtual:" + WireTime.format($0) } ?? "wall")",
             "config": "\(config ?? "none")", "pid": "\(getpid())",
             "curve": "\(options.curve != nil ? "on" : "off")", "log_format": "\(format.rawValue)",
@@ -229,6 +265,18 @@ struct Serve: AsyncParsableCommand {
         }
         defer { trigger.cancel() }
         let running = Task { try await group.run() }
+        // The liveness row is renewed on the database clock; losing it (another process took this node id over)
+        // stops the server: its writes are fenced from then on anyway.
+        let heartbeat = (server.store as? PostgresStore).flatMap { store in
+            store.node.map { node in
+                Task { [logger] in
+                    await NodeHeartbeat(store: store, node: node, configuration: LivenessConfiguration(), logger: logger).run {
+                        await group.triggerGracefulShutdown()
+                    }
+                }
+            }
+        }
+        defer { heartbeat?.cancel() }
         var lines = server.endpoints.description + "\n"
         if let httpServer, let address = http {
             guard let port = await httpServer.port() else {

@@ -1,3 +1,4 @@
+import AbmTestSupport
 import AbmWire
 import AbmClientKit
 import AbmHTTP
@@ -51,12 +52,6 @@ func fetch(_ url: String, method: String = "GET", headers: [String: String] = [:
     return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
 }
 
-/// Runs blocking client calls on a thread of their own (ZeroMQ's synchronous client).
-func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
-        Thread { c.resume(with: Result { try body() }) }.start()
-    }
-}
 
 /// A ZeroMQ client of `server`, used on a thread of its own.
 func withClient(_ server: AbmServer, _ body: @escaping @Sendable (AbmClient) throws -> Void) async throws {
@@ -243,18 +238,8 @@ struct OperatorHTTPTests {
             let screenshot = ProcessInfo.processInfo.environment["ABM_SCREENSHOT"]
                 ?? FileManager.default.temporaryDirectory.appendingPathComponent("abm-dashboard-\(UUID().uuidString).png").path
             let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("dashboard_check.py").path
-            let run = try await onThread { () -> (Int32, String) in
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-                process.arguments = [script, http.url, "globex", screenshot]
-                let out = Pipe()
-                process.standardOutput = out
-                process.standardError = out
-                try process.run()
-                let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-                process.waitUntilExit()
-                return (process.terminationStatus, text)
-            }
+            let result = try await ChildProcess.run("/usr/bin/python3", [script, http.url, "globex", screenshot], mergingErrors: true)
+            let run = (result.status, result.stdout)
             #expect(run.0 == 0, "\(run.1)")
             #expect(run.1.hasSuffix("ok\n"), "\(run.1)")
             // The click reached the runtime: the campaign is paused there, by the dashboard.

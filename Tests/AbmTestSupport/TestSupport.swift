@@ -4,6 +4,15 @@ import Foundation
 import NIOConcurrencyHelpers
 import ZeroMQ
 
+/// Runs a blocking call (a pipe read, a synchronous socket's receive, a child's exit) on a thread of its own,
+/// never on the cooperative pool: its few threads (one per core) are what the servers and tasks under test
+/// run on, and a test blocking them stalls every other test of the process.
+public func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
+        Thread { c.resume(with: Result { try body() }) }.start()
+    }
+}
+
 /// A bounded wait that ran out.
 public struct Timeout: Error, CustomStringConvertible {
     public let what: String

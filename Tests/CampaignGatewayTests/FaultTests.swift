@@ -1,3 +1,4 @@
+import AbmTestSupport
 import AbmWire
 import CampaignCore
 import CampaignStore
@@ -98,6 +99,10 @@ final class Flooder: Sendable {
     }
 
     var sent: Int { counters.sent.load(ordering: .relaxed) }
+
+    /// A test that fails before `finish()` must not leave the thread flooding: it once kept a server busy
+    /// for the rest of the run and starved every later test of CPU (they failed by timeout).
+    deinit { counters.stop.store(true, ordering: .relaxed) }
 
     func finish() async {
         counters.stop.store(true, ordering: .relaxed)

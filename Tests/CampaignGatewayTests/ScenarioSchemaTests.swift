@@ -199,7 +199,7 @@ struct ScenarioSchemaTests {
         let reasons = Set(replayed.compactMap { $0["type"] == "contact.suppressed" ? $0["reason"]?.stringValue : nil })
         #expect(reasons == Set(SuppressionReason.allCases.map(\.rawValue)))
 
-        let (status, output) = try Repo.validateWithSchemas(r.samples)
+        let (status, output) = try await Repo.validateWithSchemas(r.samples)
         #expect(status == 0, "\(output)")
 
         // And the schemas are closed: the same touch with one field more, or a word the vocabulary does not
@@ -212,7 +212,7 @@ struct ScenarioSchemaTests {
         var noScript = try #require(replayed.first { $0["type"] == "touchpoint.due" && $0["channel"] == "call" }?.objectValue)
         noScript["call_script"] = nil
         for bad in [extra, renamed, noScript] {
-            let (code, text) = try Repo.validateWithSchemas([("event.touchpoint.due.schema.json", .object(bad))])
+            let (code, text) = try await Repo.validateWithSchemas([("event.touchpoint.due.schema.json", .object(bad))])
             #expect(code != 0, "accepted: \(text)")
         }
         await sub.close()
@@ -221,7 +221,7 @@ struct ScenarioSchemaTests {
 
     /// The schemas' closed enums are the Swift vocabulary, word for word, and the schema files are what
     /// `protocols/tools/schemas.py` writes.
-    @Test func schemaWordsAreTheVocabulary() throws {
+    @Test func schemaWordsAreTheVocabulary() async throws {
         let common = try Repo.json(Repo.protocols.appendingPathComponent("schemas/common.schema.json"))
         func words(_ name: String) -> [String] { common["$defs"]?[name]?["enum"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
         #expect(words("error_code") == ErrorCode.protocolCodes.map(\.rawValue))
@@ -237,7 +237,7 @@ struct ScenarioSchemaTests {
         #expect(words("conflict_kind") == ConflictKind.allCases.map(\.rawValue))
         #expect(words("operator_reason") == [OperatorReason.operator])
 
-        let (status, output) = try Repo.python([Repo.protocols.appendingPathComponent("tools/schemas.py").path, "--check"])
+        let (status, output) = try await Repo.python([Repo.protocols.appendingPathComponent("tools/schemas.py").path, "--check"])
         #expect(status == 0, "\(output)")
     }
 }

@@ -1,3 +1,4 @@
+import AbmTestSupport
 import AbmWire
 import CampaignCore
 import CampaignRuntime
@@ -39,7 +40,7 @@ struct ServerInteropTests {
             samples.append(("event.\(e["type"]!.stringValue!).schema.json", e))
         }
         let checked = samples
-        let (status, output) = try await onThread { try Repo.validateWithSchemas(checked) }
+        let (status, output) = try await Repo.validateWithSchemas(checked)
         #expect(status == 0, "\(output)")
         await f.stop()
     }
@@ -147,20 +148,9 @@ struct ServerInteropTests {
     }
 }
 
-/// Runs `/usr/bin/python3 script args…` to its end on a thread of its own; its exit status and output
+/// Runs `/usr/bin/python3 script args…` to its end; its exit status and output
 /// (stdout and stderr together).
 func runPythonScript(_ script: URL, _ arguments: [String]) async throws -> (Int32, String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-    process.arguments = [script.path] + arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let output = try await onThread { () -> Data in
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return data
-    }
-    return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    let run = try await ChildProcess.run("/usr/bin/python3", [script.path] + arguments, mergingErrors: true)
+    return (run.status, run.stdout)
 }

@@ -139,10 +139,3 @@ func colleague(_ account: String, _ n: Int, name: String = "Sam Smith") -> JSONV
      "title": "Engineering Manager", "timezone": "UTC"]
 }
 
-/// Runs a blocking call (a pipe read, `waitUntilExit`, a child process) on a thread of its own, never
-/// on the cooperative pool, whose few threads (one per core) the servers under test need.
-func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
-        Thread { c.resume(with: Result { try body() }) }.start()
-    }
-}

@@ -153,7 +153,7 @@ import Testing
 
     /// Acks, replies and events the encoders produce validate against the JSON Schemas (checked by
     /// /usr/bin/python3 with python3-jsonschema, which `make deps` installs).
-    @Test func encodedMessagesValidateAgainstTheSchemas() throws {
+    @Test func encodedMessagesValidateAgainstTheSchemas() async throws {
         var samples: [(schema: String, instance: JSONValue)] = []
         func add(_ schema: String, _ bytes: [UInt8]) throws { samples.append((schema, try JSONParser.parse(bytes))) }
         try add("ack.schema.json", Ack.accepted(id: "a", campaignId: "c", warnings: ["w"]).encode())
@@ -197,12 +197,12 @@ import Testing
         }
         #expect(ControlReply.events(id: "e", stored: stored, lastSeq: 9) == ControlReply.events(id: "e", bodies: Array(bodies.prefix(2)), lastSeq: 9))
         #expect(samples.count > 100)
-        let (status, output) = try Repo.validateWithSchemas(samples)
+        let (status, output) = try await Repo.validateWithSchemas(samples)
         #expect(status == 0, "\(output)")
         #expect(output.contains("ok \(samples.count)"), "\(output)")
 
         // And the check is not vacuous: a wrong ack fails it.
-        let (badStatus, badOutput) = try Repo.validateWithSchemas([("ack.schema.json", ["type": "ack", "id": "x", "status": "ok", "campaign_id": nil, "warnings": []])])
+        let (badStatus, badOutput) = try await Repo.validateWithSchemas([("ack.schema.json", ["type": "ack", "id": "x", "status": "ok", "campaign_id": nil, "warnings": []])])
         #expect(badStatus == 1 && badOutput.contains("status"), "\(badOutput)")
     }
 
@@ -210,12 +210,12 @@ import Testing
     /// pyzmq client against in-process fake servers) runs as part of `swift test`, with the system
     /// interpreter and the package's source; `make test` also runs its tests against a real server with
     /// the package installed.
-    @Test func pythonProtocolTestsPass() throws {
+    @Test func pythonProtocolTestsPass() async throws {
         let client = Repo.protocols.appendingPathComponent("client")
         var environment = ProcessInfo.processInfo.environment
         environment["PYTHONPATH"] = client.path
         environment["PYTHONDONTWRITEBYTECODE"] = "1"
-        let (status, output) = try Repo.python(["-m", "unittest", "discover", "-s", client.appendingPathComponent("tests").path,
+        let (status, output) = try await Repo.python(["-m", "unittest", "discover", "-s", client.appendingPathComponent("tests").path,
                                                 "-p", "test_client.py"], environment: environment)
         #expect(status == 0, "\(output)")
         #expect(output.contains("OK"), "\(output)")

@@ -1,3 +1,4 @@
+import AbmTestSupport
 import AbmWire
 import Testing
 import CampaignCore
@@ -20,28 +21,21 @@ enum Repo {
     }
 
     /// Runs `protocols/tools/validate.py` over `(schema, instance)` samples; returns its exit code and output.
-    static func validateWithSchemas(_ samples: [(schema: String, instance: JSONValue)]) throws -> (Int32, String) {
+    static func validateWithSchemas(_ samples: [(schema: String, instance: JSONValue)]) async throws -> (Int32, String) {
         let list = JSONValue.array(samples.map { .object(["schema": .string($0.schema), "instance": $0.instance]) })
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("abm-wire-samples-\(UUID().uuidString).json")
         try Data(JSONWriter.encode(list)).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
-        return try python([protocols.appendingPathComponent("tools/validate.py").path, file.path])
+        return try await python([protocols.appendingPathComponent("tools/validate.py").path, file.path])
     }
 
     /// Runs the system interpreter (Debian's, with python3-zmq and python3-jsonschema) with `arguments`;
-    /// returns its exit code and output (standard output and error together).
-    static func python(_ arguments: [String], environment: [String: String]? = nil) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    /// returns its exit code and output (standard output and error together). Never waited for on a cooperative
+    /// thread: a test blocking one of the pool's two threads for seconds stalled every server under test in
+    /// the process (and a Python client waiting for one of them), failing unrelated tests by timeout.
+    static func python(_ arguments: [String], environment: [String: String]? = nil) async throws -> (Int32, String) {
+        let run = try await ChildProcess.run("/usr/bin/python3", arguments, environment: environment, mergingErrors: true)
+        return (run.status, run.stdout)
     }
 }
 

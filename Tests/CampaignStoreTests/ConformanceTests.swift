@@ -379,7 +379,7 @@ struct ConformanceTests {
 
     @Test("after close every call throws store.closed; close is idempotent", arguments: StoreEngine.all)
     func closed(engine: StoreEngine) async throws {
-        let (store, cleanup) = try engine.open()
+        let (store, cleanup) = try await engine.open()
         defer { cleanup() }
         _ = try await store.commit([write("a")])
         try await store.close()

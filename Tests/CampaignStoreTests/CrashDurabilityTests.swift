@@ -1,3 +1,4 @@
+import AbmTestSupport
 import CampaignStore
 import Foundation
 import Testing
@@ -19,21 +20,12 @@ struct CrashDurabilityTests {
         defer { dir.remove() }
         let path = dir.file("crash.sqlite")
 
-        let probe = Process()
-        probe.executableURL = try Self.probeExecutable()
-        probe.arguments = [path]
-        let stdout = Pipe()
-        let stderr = Pipe()
-        probe.standardOutput = stdout
-        probe.standardError = stderr
-        try probe.run()
-
+        let probe = try ChildProcess(try Self.probeExecutable().path, [path])
         // Let it acknowledge a few hundred events, then kill it while it keeps committing.
-        let output = await Self.readAll(stdout.fileHandleForReading, killing: probe, afterLines: 300)
-        probe.waitUntilExit()
-        let errors = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(probe.terminationReason == .uncaughtSignal, "probe stderr: \(errors)")
-        #expect(probe.terminationStatus == SIGKILL)
+        let output = await Self.readAll(try #require(probe.standardOutput), killing: probe, afterLines: 300)
+        let ending = await probe.wait()
+        let errors = String(decoding: probe.standardError?.readDataToEndOfFile() ?? Data(), as: UTF8.self)
+        #expect(ending == .signal(SIGKILL), "probe stderr: \(errors)")
 
         // Only complete lines count: the kill may cut the last write(2) short.
         let lines = output.split(separator: "\n", omittingEmptySubsequences: true)
@@ -88,7 +80,7 @@ struct CrashDurabilityTests {
 
     /// Reads the probe's stdout on a dispatch thread (blocking reads stay off the cooperative pool),
     /// sends SIGKILL once `afterLines` lines arrived, and returns everything read until EOF.
-    static func readAll(_ handle: FileHandle, killing process: Process, afterLines: Int) async -> String {
+    static func readAll(_ handle: FileHandle, killing process: ChildProcess, afterLines: Int) async -> String {
         await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 var data = Data()
@@ -98,11 +90,11 @@ struct CrashDurabilityTests {
                     if chunk.isEmpty { break }
                     data.append(chunk)
                     if !killed, data.reduce(0, { $0 + ($1 == 0x0A ? 1 : 0) }) >= afterLines {
-                        kill(process.processIdentifier, SIGKILL)
+                        process.send(SIGKILL)
                         killed = true
                     }
                 }
-                if !killed { kill(process.processIdentifier, SIGKILL) }
+                if !killed { process.send(SIGKILL) }
                 continuation.resume(returning: String(decoding: data, as: UTF8.self))
             }
         }

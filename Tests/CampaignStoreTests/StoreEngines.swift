@@ -1,13 +1,14 @@
+import CampaignPostgres
 import CampaignStore
 import Foundation
+import PostgresTestSupport
 import Testing
 
-/// One storage engine under test. The conformance suite runs once per entry of `StoreEngine.all`;
-/// a PostgreSQL engine joins by adding a factory here (e.g. enabled by an environment variable).
+/// One storage engine under test. The conformance suite runs once per entry of `StoreEngine.all`.
 struct StoreEngine: Sendable, CustomTestStringConvertible {
     let name: String
     /// Opens a fresh, empty store and returns it with a function that deletes what it created.
-    let open: @Sendable () throws -> (store: any CampaignStorage, cleanup: @Sendable () -> Void)
+    let open: @Sendable () async throws -> (store: any CampaignStorage, cleanup: @Sendable () -> Void)
 
     var testDescription: String { name }
 
@@ -20,12 +21,18 @@ struct StoreEngine: Sendable, CustomTestStringConvertible {
         return (try SQLiteStore(path: dir.file("store.sqlite")), { dir.remove() })
     }
 
-    static let all: [StoreEngine] = [.inMemory, .sqlite]
+    /// A fresh database on the test process's throwaway PostgreSQL (Tests/PostgresTestSupport), never skipped.
+    static let postgres = StoreEngine(name: "postgresql") {
+        let database = try await TestPostgres.database("conformance")
+        return (try await PostgresStore(configuration: try PostgresStoreConfiguration(url: database.url)), {})
+    }
+
+    static let all: [StoreEngine] = [.inMemory, .sqlite, .postgres]
 }
 
 /// Opens a fresh store, runs `body`, then closes the store and deletes its files, even when `body` throws.
 func withStore<T>(_ engine: StoreEngine, _ body: (any CampaignStorage) async throws -> T) async throws -> T {
-    let (store, cleanup) = try engine.open()
+    let (store, cleanup) = try await engine.open()
     defer { cleanup() }
     do {
         let result = try await body(store)

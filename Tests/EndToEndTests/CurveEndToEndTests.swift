@@ -1,3 +1,4 @@
+import AbmTestSupport
 import AbmWire
 import Foundation
 import Testing
@@ -14,20 +15,8 @@ struct CurveEndToEndTests {
 
     /// Runs the `abm` binary to completion (client commands end by themselves: `--timeout` bounds them).
     static func abm(_ args: [String]) async throws -> Run {
-        let process = Process()
-        process.executableURL = try ServerProcess.binary
-        process.arguments = args
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        return try await onThread {
-            let o = out.fileHandleForReading.readDataToEndOfFile()
-            let e = err.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return Run(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                       stderr: String(decoding: e, as: UTF8.self))
-        }
+        let run = try await ChildProcess.run(try ServerProcess.binary.path, args)
+        return Run(status: run.status, stdout: run.stdout, stderr: run.stderr)
     }
 
     @Test func keygenKeysAdmitListedClientsAndSIGHUPRevokesARemovedKey() async throws {
@@ -89,7 +78,7 @@ struct CurveEndToEndTests {
         // Swap producer-1 for producer-2 and send SIGHUP: once producer-2 is admitted (proof that the
         // reload happened; bounded), producer-1 is refused, with no restart.
         try publicKeyLine("producer-2").write(toFile: path("producers.list"), atomically: true, encoding: .utf8)
-        kill(server.process.processIdentifier, SIGHUP)
+        kill(server.pid, SIGHUP)
         let deadline = ContinuousClock.now.advanced(by: .seconds(20))
         var admitted = false
         var attempt = 0
@@ -102,9 +91,9 @@ struct CurveEndToEndTests {
 
         // A broken list on SIGHUP is refused and logged; the lists in force stay.
         try "not a key\n".write(toFile: path("producers.list"), atomically: true, encoding: .utf8)
-        kill(server.process.processIdentifier, SIGHUP)
+        kill(server.pid, SIGHUP)
         #expect(try await lead(key: "producer-2", id: "l-2-still").status == 0)
-        #expect(server.process.isRunning)
+        #expect(server.child.isRunning)
         #expect(await server.terminate() == 0)
     }
 

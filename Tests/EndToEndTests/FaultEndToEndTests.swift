@@ -32,7 +32,7 @@ struct FaultEndToEndTests {
         let first = try await c.ingress.receiveJSON(within: 30)
         acked.insert(try #require(first["id"]?.stringValue))
         let signalled = ContinuousClock.now
-        kill(server.process.processIdentifier, SIGTERM)
+        kill(server.pid, SIGTERM)
         let status = await server.exitStatus(within: 30)
         let stopTook = ContinuousClock.now - signalled
         if status == nil { await server.kill9() }

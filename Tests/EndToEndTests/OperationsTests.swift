@@ -174,8 +174,8 @@ struct OperationsTests {
                                                    extraArguments: ["--http", "127.0.0.1:0"])
         let ready = try await listener.receive(within: 10)
         #expect(ready.split(separator: "\n").contains("READY=1"), "\(ready)")
-        #expect(ready.contains("MAINPID=\(server.process.processIdentifier)"))
-        server.process.terminate()
+        #expect(ready.contains("MAINPID=\(server.pid)"))
+        server.child.send(SIGTERM)
         let stopping = try await listener.receive(within: 10)
         #expect(stopping.split(separator: "\n").contains("STOPPING=1"), "\(stopping)")
         #expect(await server.exitStatus(within: 30) == 0)
@@ -189,21 +189,12 @@ struct OperationsTests {
         let unit = root.appendingPathComponent("deploy/abm.service").path
         let text = try String(contentsOfFile: unit, encoding: .utf8)
         #expect(text.contains("\nType=notify\n") && text.contains("\nUMask=0077\n"))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
         // --threshold=30: exit status non-zero when the exposure is above 3.0.
-        process.arguments = ["security", "--offline=true", "--threshold=30", "--no-pager", unit]
-        process.currentDirectoryURL = FileManager.default.temporaryDirectory
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let output = try await onThread {
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return String(decoding: data, as: UTF8.self)
-        }
-        #expect(process.terminationStatus == 0, "\(output.suffix(400))")
+        let run = try await ChildProcess.run("/usr/bin/systemd-analyze",
+                                             ["security", "--offline=true", "--threshold=30", "--no-pager", unit],
+                                             directory: FileManager.default.temporaryDirectory.path, mergingErrors: true)
+        let output = run.stdout
+        #expect(run.status == 0, "\(output.suffix(400))")
         let score = try #require(output.split(separator: "\n").last { $0.contains("Overall exposure level") })
         #expect(score.contains("1.2 OK"), "\(score)")
     }
@@ -335,18 +326,8 @@ struct OperationsTests {
 extension OperationsTests {
     /// The DOM headless Chromium builds from an HTML file (Debian's `chromium`, installed by `make deps`).
     static func chromiumDOM(_ file: String) async throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/chromium")
-        process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", "file://" + file]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return try await onThread {
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return String(decoding: data, as: UTF8.self)
-        }
+        try await ChildProcess.run("/usr/bin/chromium",
+                                   ["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", "file://" + file]).stdout
     }
 }
 

@@ -9,12 +9,11 @@ import ZeroMQ
 
 /// `abm serve` as a separate process, on ephemeral loopback ports.
 final class ServerProcess: Sendable {
-    let process: Process
+    let child: ChildProcess
     let endpoints: AbmEndpoints
     let dataDirectory: String
     /// The HTTP endpoint's base URL (`http http://…/` line) when started with `--http`.
     let httpURL: String?
-    private let stderrPipe: Pipe
 
     /// The `abm` binary built next to the test bundle (`swift build --build-tests` builds it too).
     static var binary: URL {
@@ -38,35 +37,26 @@ final class ServerProcess: Sendable {
     ///   - logFile: where its standard error (the log) goes; by default a pipe, which `standardErrorText()`
     ///     reads after exit (fine at `warning`; a chatty level needs a file, or the pipe fills up).
     ///   - environment: added to the test's own environment (e.g. `NOTIFY_SOCKET`).
-    static func start(dataDirectory: String, virtualClock: String? = "2026-03-02T09:00:00Z",
+    ///   - store: a `--store` URL (PostgreSQL) used instead of `--data-dir dataDirectory`.
+    static func start(dataDirectory: String, store: String? = nil, virtualClock: String? = "2026-03-02T09:00:00Z",
                       config: String? = nil, logLevel: String = "warning", logFile: String? = nil,
                       environment: [String: String] = [:], extraArguments: [String] = []) async throws -> ServerProcess {
-        let process = Process()
-        process.executableURL = try binary
         var args = ["serve", "--ingress", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*",
-                    "--events", "tcp://127.0.0.1:*", "--data-dir", dataDirectory, "--log-level", logLevel]
+                    "--events", "tcp://127.0.0.1:*", "--log-level", logLevel]
+        args += store.map { ["--store", $0] } ?? ["--data-dir", dataDirectory]
         if let virtualClock { args += ["--virtual-clock", virtualClock] }
         if let config { args += ["--config", config] }
         args += extraArguments
-        process.arguments = args
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        if let logFile {
-            _ = FileManager.default.createFile(atPath: logFile, contents: nil)
-            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))
-        } else {
-            process.standardError = err
-        }
-        try process.run()
+        let merged = environment.isEmpty ? nil : ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        let child = try ChildProcess(try binary.path, args, environment: merged, standardOutput: .pipe,
+                                     standardError: logFile.map { .file($0) } ?? .pipe)
+        let out = try #require(child.standardOutput)
         // Read stdout on a thread of its own until `ready` (or EOF: the process died).
         let lines = try await onThread { () -> [String] in
             var collected: [String] = []
             var buffer = Data()
             while true {
-                let chunk = out.fileHandleForReading.availableData
+                let chunk = out.availableData
                 if chunk.isEmpty { return collected }
                 buffer.append(chunk)
                 while let nl = buffer.firstIndex(of: 0x0A) {
@@ -83,63 +73,54 @@ final class ServerProcess: Sendable {
             if parts.count == 2 { endpoints[parts[0]] = parts[1] }
         }
         guard lines.last == "ready", let i = endpoints["ingress"], let c = endpoints["control"], let e = endpoints["events"] else {
-            process.terminate()
+            child.send(SIGTERM)
             let errText = logFile.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }
-                ?? String(decoding: err.fileHandleForReading.availableData, as: UTF8.self)
+                ?? String(decoding: child.standardError?.availableData ?? Data(), as: UTF8.self)
             throw Timeout(what: "`ready` from abm serve; got \(lines), stderr: \(errText)")
         }
-        return ServerProcess(process: process, endpoints: AbmEndpoints(ingress: i, control: c, events: e),
-                             dataDirectory: dataDirectory, httpURL: endpoints["http"], stderrPipe: err)
+        return ServerProcess(child: child, endpoints: AbmEndpoints(ingress: i, control: c, events: e),
+                             dataDirectory: dataDirectory, httpURL: endpoints["http"])
     }
 
-    private init(process: Process, endpoints: AbmEndpoints, dataDirectory: String, httpURL: String?, stderrPipe: Pipe) {
+    private init(child: ChildProcess, endpoints: AbmEndpoints, dataDirectory: String, httpURL: String?) {
         self.httpURL = httpURL
-        self.process = process
+        self.child = child
         self.endpoints = endpoints
         self.dataDirectory = dataDirectory
-        self.stderrPipe = stderrPipe
     }
+
+    var pid: pid_t { child.pid }
 
     /// SIGTERM, then the exit status (the server drains first).
     func terminate() async -> Int32 {
-        process.terminate()
-        return await waitForExit()
+        child.send(SIGTERM)
+        return ChildProcess.status(await child.wait())
     }
 
     /// The exit status, or nil if the process is still running after `seconds` (a watchdog, not pacing).
     func exitStatus(within seconds: Double) async -> Int32? {
-        let deadline = ContinuousClock.now.advanced(by: .seconds(seconds))
-        while process.isRunning {
-            if ContinuousClock.now >= deadline { return nil }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return process.terminationStatus
+        await child.wait(within: seconds).map(ChildProcess.status)
     }
 
     /// What the server wrote on standard error so far (its log, at `--log-level warning`). Call it after
     /// the process exited: it reads to the end of the pipe.
     func standardErrorText() -> String {
-        String(decoding: stderrPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        String(decoding: child.standardError?.readDataToEndOfFile() ?? Data(), as: UTF8.self)
     }
 
     /// The server's resident memory (`VmRSS` of /proc/<pid>/status), in KiB.
     func residentKiB() throws -> Int {
-        let status = try String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
         guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
               let kib = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
-        else { throw Timeout(what: "VmRSS in /proc/\(process.processIdentifier)/status") }
+        else { throw Timeout(what: "VmRSS in /proc/\(pid)/status") }
         return kib
     }
 
     /// SIGKILL: no drain, no cleanup.
     func kill9() async {
-        kill(process.processIdentifier, SIGKILL)
-        _ = await waitForExit()
-    }
-
-    private func waitForExit() async -> Int32 {
-        let p = process
-        return (try? await onThread { p.waitUntilExit(); return p.terminationStatus }) ?? -1
+        child.send(SIGKILL)
+        await child.wait()
     }
 }
 
@@ -268,10 +249,3 @@ extension JSONValue {
     var int: Int64? { if case .int(let i) = self { return i } else { return nil } }
 }
 
-/// Runs a blocking call (a pipe read, `waitUntilExit`, a child process) on a thread of its own, never
-/// on the cooperative pool, whose few threads (one per core) the servers under test need.
-func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
-        Thread { c.resume(with: Result { try body() }) }.start()
-    }
-}

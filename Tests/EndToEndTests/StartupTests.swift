@@ -1,3 +1,4 @@
+import AbmTestSupport
 import AbmWire
 import CampaignCore
 import CampaignGateway
@@ -16,24 +17,18 @@ import ZeroMQ
 
     /// Runs `abm serve` expecting it to exit by itself; fails the test (and kills it) after `within` seconds.
     static func serveExpectingExit(_ args: [String], within seconds: Double = 20) async throws -> Exited {
-        let process = Process()
-        process.executableURL = try ServerProcess.binary
-        process.arguments = ["serve", "--log-level", "warning"] + args
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let pid = process.processIdentifier
-        // Watchdog: a server that did not exit is killed, and the status says so.
-        let watchdog = Task.detached {
-            try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
-            kill(pid, SIGKILL)
+        let child = try ChildProcess(try ServerProcess.binary.path, ["serve", "--log-level", "warning"] + args)
+        // Watchdog: a server that did not exit is killed, and the ending says so.
+        guard let ending = await child.wait(within: seconds) else {
+            child.send(SIGKILL)
+            await child.wait()
+            Issue.record("abm serve did not exit by itself within \(seconds) s")
+            return Exited(status: -1, stdout: "", stderr: "")
         }
-        let status = try await onThread { process.waitUntilExit(); return process.terminationStatus }
-        watchdog.cancel()
-        let o = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(process.terminationReason == .exit, "abm serve did not exit by itself within \(seconds) s")
+        let status = ChildProcess.status(ending)
+        let o = String(decoding: child.standardOutput?.readDataToEndOfFile() ?? Data(), as: UTF8.self)
+        let e = String(decoding: child.standardError?.readDataToEndOfFile() ?? Data(), as: UTF8.self)
+        #expect(ending == .exit(status), "abm serve ended by a signal: \(ending)")
         return Exited(status: status, stdout: o, stderr: e)
     }
 
@@ -51,7 +46,7 @@ import ZeroMQ
         let second = try await Self.serveExpectingExit(Self.ephemeral + ["--data-dir", dir, "--virtual-clock", "2026-03-02T09:00:00Z"])
         #expect(second.status != 0)
         #expect(second.stderr.contains("in use"), "stderr: \(second.stderr)")
-        #expect(second.stderr.contains("pid \(first.process.processIdentifier)"), "stderr: \(second.stderr)")
+        #expect(second.stderr.contains("pid \(first.pid)"), "stderr: \(second.stderr)")
         #expect(!second.stdout.contains("ingress"), "the second server bound a socket: \(second.stdout)")
 
         // The first server is untouched: it still takes leads, and nothing of the second is in its log.

@@ -83,13 +83,16 @@ import ZeroMQ
             let slowBatch = Task {
                 await router.send(batch: (0..<count).map { ZMQMessage(routingID: bytes("slow"), [bytes("\($0)")]) })
             }
-            // The batch is under way once the slow peer can read its first message.
-            #expect(try slow.poll(events: .pollIn, timeoutMilliseconds: 30_000) == .pollIn)
+            // The batch is under way once the slow peer can read its first message. (Blocking calls on a
+            // thread of their own: the batch's task needs the cooperative pool.)
+            let slowPeer = HandedOver(slow), fastPeer = HandedOver(fast)
+            #expect(try await onThread { try slowPeer.socket.poll(events: .pollIn, timeoutMilliseconds: 30_000) } == .pollIn)
             try await router.send(ZMQMessage(routingID: bytes("fast"), [bytes("ping")]))
-            #expect(try fast.receive(timeoutMilliseconds: 30_000) == ZMQMessage(strings: ["ping"]))
-            for n in 0..<count {
-                #expect(try slow.receive(timeoutMilliseconds: 30_000)?.string(at: 0) == "\(n)")
+            #expect(try await onThread { try fastPeer.socket.receive(timeoutMilliseconds: 30_000) } == ZMQMessage(strings: ["ping"]))
+            let received = try await onThread {
+                try (0..<count).map { _ in try slowPeer.socket.receive(timeoutMilliseconds: 30_000)?.string(at: 0) }
             }
+            #expect(received == (0..<count).map { "\($0)" })
             #expect(await slowBatch.value.isEmpty)
             await loop.shutdown()
         }
@@ -137,7 +140,8 @@ import ZeroMQ
             #expect(subscription.frames == [[1] + bytes("cmp.7.")])
             // The subscription is known upstream now, so nothing is lost to the slow-joiner race.
             try await xpub.send(ZMQMessage(strings: ["cmp.7.started", "{}"]))
-            #expect(try sub.receive(timeoutMilliseconds: 30_000) == ZMQMessage(strings: ["cmp.7.started", "{}"]))
+            let subscriber = HandedOver(sub)
+            #expect(try await onThread { try subscriber.socket.receive(timeoutMilliseconds: 30_000) } == ZMQMessage(strings: ["cmp.7.started", "{}"]))
             await loop.shutdown()
         }
     }
@@ -289,4 +293,11 @@ import ZeroMQ
             await loop.shutdown()
         }
     }
+}
+
+/// A synchronous socket handed to another thread for a blocking call; the test uses it from one thread at a
+/// time (it awaits each call), which is all a ZeroMQ socket asks.
+final class HandedOver: @unchecked Sendable {
+    let socket: ZMQSocket
+    init(_ socket: consuming ZMQSocket) { self.socket = socket }
 }

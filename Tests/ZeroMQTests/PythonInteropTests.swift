@@ -144,8 +144,7 @@ final class PythonProcess: @unchecked Sendable {
         let continuation: CheckedContinuation<String?, Never>
     }
 
-    private let process = Process()
-    private let stdout = Pipe()
+    private let child: ChildProcess
     private let state = NSLock()
     private var buffer = ""
     private var outputEnded = false
@@ -154,13 +153,13 @@ final class PythonProcess: @unchecked Sendable {
     private var finishWaiters: [CheckedContinuation<(Int32, String), Never>] = []
 
     init(script: String, arguments: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: PythonInteropTests.python)
-        process.arguments = ["-c", script] + arguments
-        process.standardOutput = stdout
-        process.standardError = stdout
-        process.terminationHandler = { [weak self] p in self?.didExit(p.terminationStatus) }
-        try process.run()
-        let handle = stdout.fileHandleForReading
+        child = try ChildProcess(PythonInteropTests.python, ["-c", script] + arguments, standardError: .standardOutput)
+        let ended = child
+        Task { [weak self] in
+            let status = ChildProcess.status(await ended.wait())
+            self?.didExit(status)
+        }
+        guard let handle = child.standardOutput else { throw ChildProcessError("no pipe") }
         let reader = Thread { [weak self] in
             while true {
                 let data = handle.availableData
@@ -172,7 +171,7 @@ final class PythonProcess: @unchecked Sendable {
         reader.start()
     }
 
-    deinit { if process.isRunning { process.terminate() } }
+    deinit { child.send(SIGTERM) }
 
     /// Adds output (nil: end of output) and resumes the waiters it satisfies.
     private func append(_ text: String?) {

@@ -35,6 +35,8 @@ public final class AbmServer: Sendable {
     private let outputLoop: ZMQPollLoop
     private let eventsSocket: AsyncZMQSocket
     private let storeDirectory: LockedDataDirectory?
+    /// Whether stopping closes the store (a durable one: SQLite, or one opened through `ServerOptions.openStore`).
+    private let closesStore: Bool
     private let stopSteps = NIOLockedValueBox(StopSteps())
     private let stopGrace = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
     private let logger: Logger
@@ -53,7 +55,7 @@ public final class AbmServer: Sendable {
     private init(endpoints: AbmEndpoints, runtime: CampaignRuntime, store: any CampaignStorage,
                  virtualClock: ManualClock?, gateway: GatewayServer, context: ZMQContext, ingressLoop: ZMQPollLoop,
                  outputLoop: ZMQPollLoop, eventsSocket: AsyncZMQSocket, storeDirectory: LockedDataDirectory?,
-                 drainTimeout: Duration, logger: Logger, authenticator: ZAPAuthenticator?, liveEvents: EventBroadcast) {
+                 closesStore: Bool, drainTimeout: Duration, logger: Logger, authenticator: ZAPAuthenticator?, liveEvents: EventBroadcast) {
         self.liveEvents = liveEvents
         self.endpoints = endpoints
         self.runtime = runtime
@@ -65,6 +67,7 @@ public final class AbmServer: Sendable {
         self.outputLoop = outputLoop
         self.eventsSocket = eventsSocket
         self.storeDirectory = storeDirectory
+        self.closesStore = closesStore
         self.drainTimeout = drainTimeout
         self.logger = logger
         self.authenticator = authenticator
@@ -76,7 +79,7 @@ public final class AbmServer: Sendable {
         let logger = options.logger
         // Order matters: the store lock first (a second server on a store in use stops before binding
         // anything), then the sockets (a port in use stops before a database is created), then the store.
-        let storeDirectory = try options.isInMemory ? nil : LockedDataDirectory(options.dataDirectory!)
+        let storeDirectory = try options.isInMemory || options.openStore != nil ? nil : LockedDataDirectory(options.dataDirectory!)
         let context = try ZMQContext()
         let ingressLoop = try ZMQPollLoop(name: "abm-ingress")
         let outputLoop = try ZMQPollLoop(name: "abm-control")
@@ -107,7 +110,9 @@ public final class AbmServer: Sendable {
         let store: any CampaignStorage
         let runtime: CampaignRuntime
         do {
-            if let storeDirectory {
+            if let openStore = options.openStore {
+                openedStore = try await openStore()
+            } else if let storeDirectory {
                 openedStore = try SQLiteStore(path: storeDirectory.url.appendingPathComponent(ServerOptions.databaseFileName).path)
             } else {
                 openedStore = InMemoryStore()
@@ -144,7 +149,8 @@ public final class AbmServer: Sendable {
                                           "events": "\(bound.events)"])
         let server = AbmServer(endpoints: bound, runtime: runtime, store: store, virtualClock: manual, gateway: gateway,
                                context: context, ingressLoop: ingressLoop, outputLoop: outputLoop, eventsSocket: events,
-                               storeDirectory: storeDirectory, drainTimeout: options.drainTimeout, logger: logger,
+                               storeDirectory: storeDirectory, closesStore: storeDirectory != nil || options.openStore != nil,
+                               drainTimeout: options.drainTimeout, logger: logger,
                                authenticator: authenticator, liveEvents: liveEvents)
         server.trimmer.start { [gateway, publisher] in
             let s = gateway.statistics
@@ -339,10 +345,10 @@ public final class AbmServer: Sendable {
             await outputLoop.shutdown()
             await authenticator?.stop()
             liveEvents.finish()
-            if let storeDirectory {
+            if closesStore {
                 // The file is closed before the lock goes, so the next server never shares it with this one.
                 try? await store.close()
-                storeDirectory.release()
+                storeDirectory?.release()
             }
             logger.info("stopped")
         }

@@ -1,6 +1,7 @@
 import AbmWire
 import CampaignCore
 import CampaignRuntime
+import CampaignStore
 import Foundation
 import Logging
 
@@ -12,6 +13,10 @@ public struct ServerOptions: Sendable {
     /// The directory holding the SQLite file (`abm.sqlite`), created when missing. nil or `":memory:"`:
     /// an in-memory store (nothing survives the process).
     public var dataDirectory: String?
+    /// A store the caller opens instead of the SQLite file of `dataDirectory` (`abm serve --store
+    /// postgresql://…`): called once at start, after the sockets are bound; the server closes the store when it
+    /// stops. nil: `dataDirectory` decides.
+    public var openStore: (@Sendable () async throws -> any CampaignStorage)?
     /// `--virtual-clock`: a manual clock starting at this instant (or at the later stored clock time on
     /// existing data); `clock.advance` then works. nil: the wall clock.
     public var virtualClockStart: Date?

@@ -1,0 +1,77 @@
+import AbmWire
+import CampaignCore
+import CampaignGateway
+import Foundation
+import PostgresTestSupport
+import Testing
+import ZeroMQ
+
+/// `abm serve --store postgresql://… --node-id NAME`: one node on the test process's throwaway PostgreSQL.
+@Suite(.timeLimit(.minutes(1)))
+struct PostgresEndToEndTests {
+    @Test func leadsInEventsBackAcrossARestartOnPostgreSQL() async throws {
+        let database = try await TestPostgres.database("e2e")
+        let unused = ServerProcess.tempDirectory()
+        let server = try await ServerProcess.start(dataDirectory: unused, store: database.url,
+                                                   extraArguments: ["--node-id", "node-1"])
+        let c = try Clients(server.endpoints)
+        var campaigns: [String: JSONValue] = [:]
+        for account in ["acme", "globex", "initech"] {
+            let ack = try await c.ingress.call(lead(id: "pg-\(account)", account: account,
+                                                    colleagues: [colleague(account, 1, name: "Sam Smith")]))
+            #expect(ack["status"] == "accepted", "\(ack)")
+            campaigns[account] = ack["campaign_id"]
+        }
+        _ = try await c.advance(days: 10)
+        let log = try await c.replay()
+        #expect(log.map { $0["seq"]?.int } == (1...Int64(log.count)).map { $0 }, "gap-free from 1")
+        for account in campaigns.keys {
+            let own = log.filter { $0["account_id"]?.stringValue == account }
+            #expect(own.first?["type"] == "campaign.started", "\(account)")
+            #expect(own.filter { $0["type"] == "touchpoint.due" }.count >= 2, "\(account): \(own)")
+        }
+        // A second process with the same node id is refused while this one is live (its liveness row).
+        do {
+            let twin = try await ServerProcess.start(dataDirectory: unused, store: database.url, extraArguments: ["--node-id", "node-1"])
+            _ = await twin.terminate()
+            Issue.record("a second abm serve with --node-id node-1 started")
+        } catch {
+            #expect("\(error)".contains("store.node_in_use"), "\(error)")
+        }
+        let status = try await c.control.call(["type": "status", "id": "st-1", "account_id": "globex"])
+        #expect(status["campaign"]?["campaign_id"] == campaigns["globex"])
+        await c.close()
+        #expect(await server.terminate() == 0)
+        // No SQLite store was created beside it.
+        #expect(!FileManager.default.fileExists(atPath: unused))
+
+        // What the server wrote is in the database, under this node's leases.
+        let stored = try await TestPostgres.psql(database, "SELECT count(*), max(seq), min(epoch), max(epoch) FROM events")
+        #expect(stored == "\(log.count)|\(log.count)|1|1\n")
+        let owners = try await TestPostgres.psql(database, "SELECT owner, owner_incarnation, count(*), max(epoch) FROM shard_leases GROUP BY 1, 2")
+        #expect(owners == "node-1|1|256|1\n")
+        // SIGTERM left the cluster: the row expired at once, so a restart need not wait for the TTL.
+        let left = try await TestPostgres.psql(database, "SELECT node_id, incarnation, expires_at <= now() FROM cluster_nodes")
+        #expect(left == "node-1|1|t\n")
+
+        // A restart on the same database: the log is there, a repeated lead is a duplicate, and the next
+        // writes go on under the new epochs.
+        let again = try await ServerProcess.start(dataDirectory: unused, store: database.url, extraArguments: ["--node-id", "node-1"])
+        let d = try Clients(again.endpoints)
+        #expect(try await d.replay() == log)
+        let repeated = try await d.ingress.call(lead(id: "pg-acme", account: "acme"))
+        #expect(repeated["status"] == "duplicate")
+        #expect(repeated["campaign_id"] == campaigns["acme"])
+        let fresh = try await d.ingress.call(lead(id: "pg-umbrella", account: "umbrella"))
+        #expect(fresh["status"] == "accepted")
+        let after = try await d.replay(after: Int64(log.count))
+        #expect(after.first?["seq"]?.int == Int64(log.count) + 1)
+        #expect(after.first?["type"] == "campaign.started")
+        await d.close()
+        #expect(await again.terminate() == 0)
+        let epochs = try await TestPostgres.psql(database, "SELECT DISTINCT epoch FROM events WHERE account_id = 'umbrella'")
+        #expect(epochs == "2\n")
+        let rejoined = try await TestPostgres.psql(database, "SELECT DISTINCT owner_incarnation FROM shard_leases")
+        #expect(rejoined == "2\n")
+    }
+}
