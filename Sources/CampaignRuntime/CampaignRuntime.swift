@@ -65,7 +65,7 @@ public final class CampaignRuntime: Sendable {
         let ownership = ShardOwnership()
         let metrics = RuntimeMetrics(factory: configuration.metricsFactory)
         let outbox = Outbox(store: store, publisher: publisher, markEvery: configuration.markPublishedEvery,
-                            logger: logger, metrics: metrics)
+                            logger: logger, metrics: metrics, feed: configuration.eventFeed, owner: configuration.owner)
         let committer = GroupCommitter(store: store, outbox: outbox, suppressions: suppressions,
                                        maxBatch: configuration.maxCommitBatch, logger: logger, metrics: metrics)
         let wake = SchedulerWake()
@@ -206,6 +206,7 @@ public final class CampaignRuntime: Sendable {
         }
         guard first else { return }
         await outbox.flush()
+        await outbox.stopFollowing()
         if let manual = clock as? ManualClock, env.ownership.ownedCount > 0 {
             try? await store.setMeta(Self.clockMetaKey, WireTime.format(manual.now))
         }

@@ -3,10 +3,23 @@ import CampaignStore
 import Foundation
 import Logging
 
+/// Where the outbox takes the events it publishes from.
+public enum EventFeed: Sendable, Equatable {
+    /// This process's own commits, handed over by the group committer: the whole log when one process writes
+    /// the store.
+    case ownCommits
+    /// The store's log, read in seq order after each own commit and every `pollInterval`: when several
+    /// processes write one store (a cluster on PostgreSQL), each publishes every process's events, without a
+    /// gap, so a subscriber may connect to any of them. The log's seq order is its commit order (one counter
+    /// row, updated last in each commit), so a read after `seq` never skips a later-visible event.
+    case storeLog(pollInterval: Duration)
+}
+
 /// Publishes committed events in `seq` order, then records how far it got (`markPublished`).
 ///
-/// The group committer hands over each batch's events in commit order, so the queue is always in seq
-/// order. `markPublished` is a store write of its own, so it is coalesced: after every
+/// With `.ownCommits` the group committer hands over each batch's events in commit order, so the queue is
+/// always in seq order; with `.storeLog` the outbox reads the store's log instead, and its progress is this
+/// process's own (`published_seq/OWNER`), since every process publishes the whole log. `markPublished` is a store write of its own, so it is coalesced: after every
 /// `markEvery` events and whenever the queue runs dry. A crash between publishing and marking only
 /// means those events are published again at the next start (at least once; subscribers dedupe).
 actor Outbox {
@@ -15,6 +28,10 @@ actor Outbox {
     private let markEvery: Int
     private let logger: Logger
     private let metrics: RuntimeMetrics
+    private let feed: EventFeed
+    /// The meta key of this process's progress through the log (`.storeLog` only).
+    private let cursorKey: String
+    private var poller: Task<Void, Never>?
 
     private var queue: [StoredEvent] = []
     private var publishing = false
@@ -25,8 +42,10 @@ actor Outbox {
     private var publishWaiters: [(seq: Int64, continuation: CheckedContinuation<Void, Never>)] = []
 
     init(store: any CampaignStorage, publisher: any EventPublisher, markEvery: Int, logger: Logger,
-         metrics: RuntimeMetrics = RuntimeMetrics()) {
+         metrics: RuntimeMetrics = RuntimeMetrics(), feed: EventFeed = .ownCommits, owner: String = "") {
         self.metrics = metrics
+        self.feed = feed
+        self.cursorKey = "published_seq/" + owner
         self.store = store
         self.publisher = publisher
         self.markEvery = max(1, markEvery)
@@ -34,8 +53,24 @@ actor Outbox {
     }
 
     /// Publishes, in order, everything stored after the last published seq (done once at start, before
-    /// any new commit).
+    /// any new commit). Following the store's log, it starts from this process's own progress, or from the
+    /// log's end the first time (subscribers replay what came before), then polls the log.
     func republishBacklog() async throws {
+        if case .storeLog(let interval) = feed {
+            let from: Int64
+            if let stored = try await store.meta(cursorKey), let seq = Int64(stored) { from = seq } else { from = try await store.lastSeq() }
+            publishedSeq = from
+            markedSeq = from
+            enqueuedSeq = from
+            poller = Task { [weak self] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: interval)
+                    await self?.kick()
+                }
+            }
+            kick()
+            return
+        }
         let from = try await store.publishedSeq()
         publishedSeq = from
         markedSeq = from
@@ -57,15 +92,26 @@ actor Outbox {
         enqueuedSeq = after
     }
 
-    /// Queues one commit's events (already in seq order) for publication.
+    /// Queues one commit's events (already in seq order) for publication. Following the store's log, it only
+    /// says how far the log reaches now; the events are read from there, in order with other processes' ones.
     func enqueue(_ events: [StoredEvent]) {
         guard let last = events.last else { return }
-        queue.append(contentsOf: events)
+        if feed == .ownCommits { queue.append(contentsOf: events) }
         enqueuedSeq = max(enqueuedSeq, last.seq)
+        kick()
+    }
+
+    private func kick() {
         if !publishing {
             publishing = true
             Task { await self.publishLoop() }
         }
+    }
+
+    /// Stops polling the store's log (the last `flush` still publishes what this process committed).
+    func stopFollowing() {
+        poller?.cancel()
+        poller = nil
     }
 
     /// Returns once everything enqueued so far is published and marked.
@@ -91,6 +137,7 @@ actor Outbox {
     }
 
     private func publishLoop() async {
+        if feed != .ownCommits { return await followLoop() }
         while true {
             if !queue.isEmpty {
                 let batch = queue
@@ -115,6 +162,40 @@ actor Outbox {
             }
             if queue.isEmpty {
                 resumeFlushWaiters()
+                publishing = false
+                return
+            }
+        }
+    }
+
+    /// `.storeLog`: reads and publishes the log after `publishedSeq` until it is read to its end, then records
+    /// this process's progress. A failed read is retried at the next poll or commit.
+    private func followLoop() async {
+        while true {
+            let page: [StoredEvent]
+            do {
+                page = try await store.events(afterSeq: publishedSeq, limit: 1000)
+            } catch {
+                logger.warning("reading the event log failed", metadata: ["after": "\(publishedSeq)", "error": "\(error)"])
+                page = []
+            }
+            if let last = page.last {
+                await publisher.publish(page)
+                metrics.published.increment(by: Int64(page.count))
+                publishedSeq = last.seq
+                enqueuedSeq = max(enqueuedSeq, publishedSeq)
+                resumePublishWaiters()
+            }
+            if publishedSeq > markedSeq, page.isEmpty || publishedSeq - markedSeq >= Int64(markEvery) {
+                let seq = publishedSeq
+                do { try await store.setMeta(cursorKey, String(seq)) } catch {
+                    logger.warning("recording the published seq failed", metadata: ["seq": "\(seq)", "error": "\(error)"])
+                }
+                markedSeq = max(markedSeq, seq)
+            }
+            if page.isEmpty {
+                // A read that failed or found less than this process committed is not the end: waiters stay.
+                if publishedSeq >= enqueuedSeq { resumeFlushWaiters() }
                 publishing = false
                 return
             }

@@ -25,6 +25,9 @@ public struct RuntimeConfiguration: Sendable {
     public var timerConcurrency: Int
     /// The outbox records its progress (`markPublished`) after this many events, and when idle.
     public var markPublishedEvery: Int
+    /// Where published events come from (`EventFeed`; default `.ownCommits`, one process per store). Several
+    /// processes on one store set `.storeLog` so that each publishes the whole log.
+    public var eventFeed: EventFeed = .ownCommits
     /// This process's name as a shard owner (stored in the lease rows; shows who took a store over).
     public var owner: String
     /// How long events and request ids are kept (`RetentionPolicy`: events forever, request ids 30 days).

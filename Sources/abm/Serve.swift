@@ -186,6 +186,9 @@ struct Serve: AsyncParsableCommand {
             var configuration = try PostgresStoreConfiguration(url: store)
             if let nodeId { configuration.applicationName = "abm-" + nodeId }
             storeName = configuration.redactedURL
+            // Every node publishes the whole log, its peers' commits included (polled every 10 ms: the
+            // latency a subscriber of this node sees for another node's event).
+            options.runtime.eventFeed = .storeLog(pollInterval: .milliseconds(10))
             // Joined before the runtime takes its shards, so that its leases live as long as this process's liveness
             // row; a second live process with the same --node-id is refused here (store.node_in_use).
             options.openStore = { [configuration, logger, owner = options.runtime.owner] in

@@ -1,3 +1,4 @@
+import AbmTestSupport
 import AbmWire
 import CampaignCore
 import CampaignGateway
@@ -73,5 +74,70 @@ struct PostgresEndToEndTests {
         #expect(epochs == "2\n")
         let rejoined = try await TestPostgres.psql(database, "SELECT DISTINCT owner_incarnation FROM shard_leases")
         #expect(rejoined == "2\n")
+    }
+
+    /// Two nodes on one database: each publishes the whole log (the events of the other node's commits too),
+    /// in seq order and without a gap, and a subscriber that leaves one node goes on at the other from the last
+    /// seq it saw (`events` with `after_seq`) without missing or repeating an event.
+    @Test func everyNodePublishesTheWholeLogAndASubscriberSwitchesNodes() async throws {
+        let database = try await TestPostgres.database("e2e")
+        let unused = ServerProcess.tempDirectory()
+        let b = try await ServerProcess.start(dataDirectory: unused, store: database.url, extraArguments: ["--node-id", "node-b"])
+        let a = try await ServerProcess.start(dataDirectory: unused, store: database.url, extraArguments: ["--node-id", "node-a"])
+        let ca = try Clients(a.endpoints), cb = try Clients(b.endpoints)
+        let subA = try Peer.subscriber(a.endpoints.events), subB = try Peer.subscriber(b.endpoints.events)
+        /// A lead goes to whichever node owns its account's shard (the other answers not_owner).
+        func send(_ k: Int) async throws {
+            let body = lead(id: "two-\(k)", account: "two-\(k)")
+            var ack = try await ca.ingress.call(body)
+            if ack["error"]?["code"] == "not_owner" { ack = try await cb.ingress.call(body) }
+            #expect(ack["status"] == "accepted", "\(ack)")
+        }
+        // Warm-up until both subscriptions receive (a SUB misses what is published before it is connected).
+        var k = 0
+        while true {
+            try await send(k)
+            k += 1
+            let seenA = await subA.mailbox.take(within: 0.05) != nil, seenB = await subB.mailbox.take(within: 0.05) != nil
+            if seenA && seenB { break }
+            try #require(k < 200, "the subscriptions never received")
+        }
+        let firstSeq = (try await ca.replay().last?["seq"]?.int ?? 0) + 1
+        func drain(_ sub: Peer) async { while await sub.mailbox.take(within: 0.05) != nil {} }
+        await drain(subA)
+        await drain(subB)
+        for n in k..<(k + 40) { try await send(n) }
+        let log = try await ca.replay(after: firstSeq - 1)
+        let lastSeq = try #require(log.last?["seq"]?.int)
+        #expect(log.map { $0["seq"]?.int } == (firstSeq...lastSeq).map { $0 }, "the log is gap-free")
+        /// The events a subscriber received from `firstSeq` to `lastSeq` (earlier ones, left from the warm-up, skipped).
+        func received(_ sub: Peer) async throws -> [JSONValue] {
+            var out: [JSONValue] = []
+            while out.last?["seq"]?.int != lastSeq {
+                guard let m = await sub.mailbox.take(within: 10) else { throw Timeout(what: "event \(lastSeq)") }
+                let event = try JSONParser.parse(m.frames[1])
+                if let seq = event["seq"]?.int, seq >= firstSeq { out.append(event) }
+            }
+            return out
+        }
+        // Both nodes published every event, each exactly once and in order, whichever node committed it.
+        #expect(try await received(subA) == log)
+        #expect(try await received(subB) == log)
+
+        // A subscriber of node a that saw events up to the middle switches to node b: b's replay after that seq
+        // and b's live stream continue it.
+        let middle = log[log.count / 2]["seq"]?.int ?? 0
+        await subA.close()
+        let rest = try await cb.replay(after: middle)
+        #expect(rest == Array(log.drop { ($0["seq"]?.int ?? 0) <= middle }))
+        try await send(k + 40)
+        let next = try JSONParser.parse(try #require(await subB.mailbox.take(within: 10)).frames[1])
+        #expect(next["seq"]?.int == lastSeq + 1)
+
+        await subB.close()
+        await ca.close()
+        await cb.close()
+        #expect(await a.terminate() == 0)
+        #expect(await b.terminate() == 0)
     }
 }
