@@ -141,3 +141,55 @@ struct PostgresEndToEndTests {
         #expect(await b.terminate() == 0)
     }
 }
+
+/// deploy/abm-cluster: one command starts a throwaway PostgreSQL and N nodes on loopback, prints their
+/// endpoints, serves, and stops everything cleanly on SIGTERM (nodes drained, database stopped, directory gone).
+@Suite(.timeLimit(.minutes(2)))
+struct ClusterLauncherTests {
+    @Test func theLauncherStartsServesAndStopsCleanly() async throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        var environment = ProcessInfo.processInfo.environment
+        environment["ABM"] = try ServerProcess.binary.path
+        let launcher = try ChildProcess(root.appendingPathComponent("deploy/abm-cluster").path, ["2"], environment: environment,
+                                        directory: root.path, standardOutput: .pipe, standardError: .standardOutput)
+        let out = try #require(launcher.standardOutput)
+        let lines = try await onThread { () -> [String] in
+            var collected: [String] = []
+            var buffer = Data()
+            while collected.last != "cluster ready" {
+                let chunk = out.availableData
+                if chunk.isEmpty { break }
+                buffer.append(chunk)
+                while let nl = buffer.firstIndex(of: 0x0A) {
+                    collected.append(String(decoding: buffer[buffer.startIndex..<nl], as: UTF8.self))
+                    buffer.removeSubrange(buffer.startIndex...nl)
+                }
+            }
+            return collected
+        }
+        try #require(lines.last == "cluster ready", "\(lines)")
+        func endpoint(_ node: Int, _ kind: String) throws -> String {
+            try #require(lines.first { $0.hasPrefix("node-\(node) \(kind) ") }?.split(separator: " ").last.map(String.init))
+        }
+        let database = try #require(lines.first { $0.hasPrefix("database ") }?.dropFirst("database ".count))
+        #expect(database.hasPrefix("postgresql://postgres@127.0.0.1:"))
+        let nodes = try (1...2).map { try AbmEndpoints(ingress: endpoint($0, "ingress"), control: endpoint($0, "control"), events: endpoint($0, "events")) }
+        #expect(Set(nodes.map(\.ingress)).count == 2)
+        // A lead is accepted by the node that owns its account, and both nodes know the campaign.
+        let clients = try nodes.map { try Clients($0) }
+        var ack = try await clients[0].ingress.call(lead(id: "launcher-1", account: "launcher"))
+        if ack["error"]?["code"] == "not_owner" { ack = try await clients[1].ingress.call(lead(id: "launcher-1", account: "launcher")) }
+        #expect(ack["status"] == "accepted", "\(ack)")
+        for c in clients {
+            let log = try await c.replay()
+            #expect(log.contains { $0["type"] == "campaign.started" && $0["account_id"] == "launcher" })
+            await c.close()
+        }
+        launcher.send(SIGTERM)
+        #expect(await launcher.wait(within: 60) == .exit(0))
+        let rest = String(decoding: out.readDataToEndOfFile(), as: UTF8.self)
+        #expect(rest.contains("cluster stopped"), "\(rest)")
+        let directory = try #require(lines.first { $0.hasPrefix("logs ") }?.dropFirst("logs ".count))
+        #expect(!FileManager.default.fileExists(atPath: String(directory)), "the launcher left \(directory)")
+    }
+}
