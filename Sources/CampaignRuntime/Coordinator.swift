@@ -261,12 +261,32 @@ final class Coordinator: Sendable {
                 return leases[shard]?.epoch != mine
             }
         }
-        for shard in lost where env.ownership.lose(shard) {
-            env.timers.dropShard(shard)
+        let forgotten = Set(lost.filter { env.ownership.lose($0) })
+        env.timers.dropShards(forgotten)
+        for shard in forgotten.sorted() {
             env.logger.error("shard taken over by another owner: this process no longer writes it", metadata: [
                 "shard": "\(shard)", "shards_owned": "\(env.ownership.ownedCount)",
             ])
         }
+    }
+
+    /// Waits until no turn of an account in `shards` runs or waits, then passivates their campaigns and forgets
+    /// their failures. The shards must take no new work by then (`ShardOwnership.beginRelease`): their requests
+    /// are refused before reaching an actor, their timers are dropped.
+    func drain(shards: Set<Int>) async {
+        while true {
+            let busy = registry.withLockedValue { r -> Bool in
+                var busy = false
+                for (id, e) in r.entries where shards.contains(accountShard(id)) {
+                    if e.inUse > 0 { busy = true } else { r.entries[id] = nil; r.passivations += 1 }
+                }
+                return busy
+            }
+            if !busy { break }
+            // Each turn ends on its own once its write commits; polled, since a release is rare and brief.
+            if (try? await Task.sleep(for: .milliseconds(2))) == nil { await Task.yield() }
+        }
+        failures.withLockedValue { f in f = f.filter { !shards.contains(accountShard($0.key)) } }
     }
 
     /// Fires a batch of due timers (one per account) with one group-commit submission: each idle account
