@@ -56,10 +56,10 @@ extension CampaignRuntime {
     }
 
     /// The shards this runtime takes work for.
-    public var ownedShards: [Int] { env.ownership.held.filter(env.ownership.owns) }
+    public var ownedShards: [Int] { env.ownership.owned }
 
     /// Shards whose release could not finish (the store refused): `release(shards:)` them again.
-    var drainingShards: [Int] { env.ownership.held.filter { !env.ownership.owns($0) } }
+    var drainingShards: [Int] { env.ownership.draining }
 
     /// Loads timer pages read by `page` (keyset after the last one) into the index; returns how many.
     func loadTimers(_ page: (DueTimer?) async throws -> [DueTimer]) async throws -> Int {

@@ -182,6 +182,7 @@ final class Coordinator: Sendable {
     }
 
     var residentCount: Int { registry.withLockedValue { $0.entries.count } }
+    func isResident(_ accountId: String) -> Bool { registry.withLockedValue { $0.entries[accountId] != nil } }
     var counters: (activations: Int, passivations: Int) {
         registry.withLockedValue { ($0.activations, $0.passivations) }
     }

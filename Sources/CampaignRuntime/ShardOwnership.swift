@@ -61,6 +61,12 @@ final class ShardOwnership: Sendable {
     /// The shards owned or draining.
     var held: [Int] { holdings.withLockedValue { h in h.indices.filter { h[$0] != nil } } }
 
+    /// The shards taking new work.
+    var owned: [Int] { holdings.withLockedValue { h in h.indices.filter { if case .owned? = h[$0] { true } else { false } } } }
+
+    /// The shards being released.
+    var draining: [Int] { holdings.withLockedValue { h in h.indices.filter { if case .draining? = h[$0] { true } else { false } } } }
+
     /// Forgets a shard that another owner took over (or that was released). Returns true the first time.
     @discardableResult
     func lose(_ shard: Int) -> Bool {
@@ -72,12 +78,7 @@ final class ShardOwnership: Sendable {
     }
 
     /// Shards taking new work.
-    var ownedCount: Int {
-        holdings.withLockedValue { h in h.lazy.filter { if case .owned? = $0 { return true } else { return false } }.count }
-    }
-
-    /// Shards owned or draining (writes of them are still stamped).
-    var heldCount: Int { holdings.withLockedValue { h in h.lazy.filter { $0 != nil }.count } }
+    var ownedCount: Int { owned.count }
 }
 
 extension Error {

@@ -133,7 +133,9 @@ struct PostgresEndToEndTests {
         #expect(await one.terminate() == 0)
         let after = try await waitForLeases(database, within: 5) { $0["node-2"] == 256 }
         #expect(after == ["node-2": 256])
-        #expect(Date().timeIntervalSince(stopped) < 3, "failover took \(Date().timeIntervalSince(stopped)) s")
+        // Within 1 s by design (one 500 ms round after the release; ~0.45 s measured here, process exit
+        // included), with slack for a loaded machine.
+        #expect(Date().timeIntervalSince(stopped) < 2, "failover took \(Date().timeIntervalSince(stopped)) s")
         for account in ["acme", "globex", "initech", "umbrella"] {
             let again = try await c2.ingress.call(lead(id: "c-\(account)", account: account))
             #expect(again["status"] == "duplicate", "\(again)")
