@@ -47,10 +47,10 @@ public struct ShardPlacement: Sendable, Equatable {
     /// The live node that should own `shard` (nil when no node is live).
     public func desiredOwner(of shard: Int) -> String? {
         var best: (weight: UInt64, node: String)? = nil
+        // `liveNodes` is sorted: a tie (practically never) goes to the smaller id, so that every node agrees.
         for node in liveNodes {
             let w = Self.weight(node: node, shard: shard)
-            // Ties (practically never) go to the smaller id, so that every node agrees.
-            if best == nil || w > best!.weight || (w == best!.weight && node < best!.node) { best = (w, node) }
+            if w > best?.weight ?? 0 || best == nil { best = (w, node) }
         }
         return best?.node
     }
