@@ -116,6 +116,10 @@ let package = Package(
             "AbmWire", "CampaignRuntime", "CampaignCore", "CampaignStore",
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
+        // Several runtimes sharing the shards of one PostgreSQL database (placement, release, failover).
+        .testTarget(name: "ClusterTests", dependencies: [
+            "AbmWire", "AbmTestSupport", "CampaignCore", "CampaignRuntime", "CampaignStore", "CampaignPostgres", "PostgresTestSupport",
+        ]),
         .testTarget(name: "CampaignGatewayTests", dependencies: [
             "AbmWire", "AbmTestSupport", "CampaignGateway", "ZeroMQ", "CampaignCore", "CampaignRuntime", "CampaignStore",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

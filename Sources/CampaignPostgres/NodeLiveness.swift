@@ -100,6 +100,12 @@ extension PostgresStore {
     /// at most `lock_timeout` (1 s), after which the whole call fails and may be retried.
     /// - Returns: the shards acquired, with their new epochs.
     public func acquireFreeShards(_ shards: [Int], node: NodeIdentity) async throws -> [Int: Int64] {
+        try await takeFreeShards(shards, owner: node.nodeId, incarnation: node.incarnation)
+    }
+
+    /// `acquireFreeShards(_:node:)` for `owner`; with no incarnation (not joined as `owner`) the leases taken are
+    /// tied to no liveness row, i.e. free for any other node at once.
+    func takeFreeShards(_ shards: [Int], owner: String, incarnation: Int64?) async throws -> [Int: Int64] {
         let wanted = Set(shards).sorted()
         guard !wanted.isEmpty else { try checkOpen(); return [:] }
         let epochs = try await write { connection, logger in
@@ -107,18 +113,18 @@ extension PostgresStore {
             let rows = try await connection.query("""
                 WITH fresh AS (
                   INSERT INTO shard_leases(shard, owner, owner_incarnation, epoch, acquired_at)
-                  SELECT s, \(node.nodeId), \(node.incarnation), 1, now() FROM unnest(\(wanted)::int8[]) AS s ORDER BY s
+                  SELECT s, \(owner), \(incarnation)::int8, 1, now() FROM unnest(\(wanted)::int8[]) AS s ORDER BY s
                   ON CONFLICT (shard) DO NOTHING
                   RETURNING shard, epoch),
                 taken AS (
-                  UPDATE shard_leases l SET owner = \(node.nodeId), owner_incarnation = \(node.incarnation),
+                  UPDATE shard_leases l SET owner = \(owner), owner_incarnation = \(incarnation)::int8,
                     epoch = l.epoch + 1, acquired_at = now()
                   WHERE l.shard = ANY(\(wanted)::int8[])
                     AND NOT EXISTS (SELECT 1 FROM cluster_nodes n
                                     WHERE n.node_id = l.owner AND n.incarnation = l.owner_incarnation AND n.expires_at > now())
                   RETURNING l.shard, l.epoch),
                 both_kinds AS (SELECT * FROM fresh UNION ALL SELECT * FROM taken)
-                INSERT INTO lease_history(shard, epoch, owner) SELECT shard, epoch, \(node.nodeId) FROM both_kinds
+                INSERT INTO lease_history(shard, epoch, owner) SELECT shard, epoch, \(owner) FROM both_kinds
                 RETURNING shard, epoch
                 """, logger: logger).decode((Int, Int64).self)
             var epochs: [Int: Int64] = [:]
@@ -129,9 +135,28 @@ extension PostgresStore {
         return epochs
     }
 
+    /// The owner of each shard whose lease is held by a live node (the incarnation that took it, not expired by
+    /// the database's now()); a shard absent is free. What a cluster round places shards from.
+    public func liveShardOwners() async throws -> [Int: String] {
+        try await read { connection, logger in
+            var owners: [Int: String] = [:]
+            for try await (shard, owner) in try await connection.query("""
+                SELECT l.shard, l.owner FROM shard_leases l JOIN cluster_nodes n
+                  ON n.node_id = l.owner AND n.incarnation = l.owner_incarnation AND n.expires_at > now()
+                """, logger: logger).decode((Int, String).self) {
+                owners[shard] = owner
+            }
+            return owners
+        }
+    }
+
     static func seconds(_ d: Duration) -> Double {
         Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
+}
+
+extension PostgresStore: ClusterDirectory {
+    public func liveNodeIds() async throws -> [String] { try await liveNodes().map(\.nodeId) }
 }
 
 /// Renews a node's liveness row every `heartbeat` until cancelled; calls `onLost` once and stops when a renewal

@@ -170,17 +170,29 @@ extension PostgresStore {
     }
 
     public func timers(after: DueTimer?, upTo: Date?, limit: Int) async throws -> [DueTimer] {
+        try await timerPage(inShards: nil, after: after, upTo: upTo, limit: limit)
+    }
+
+    public func timers(inShards shards: [Int], after: DueTimer?, limit: Int) async throws -> [DueTimer] {
+        try await timerPage(inShards: Set(shards).sorted(), after: after, upTo: nil, limit: limit)
+    }
+
+    /// Timers in (due_at, account_id) order after the keyset position, due by `upTo`, of `shards` (nil: all).
+    private func timerPage(inShards shards: [Int]?, after: DueTimer?, upTo: Date?, limit: Int) async throws -> [DueTimer] {
         let bound = upTo.map(StoreTime.millis) ?? Int64.max
         // Without a keyset position, start below every stored time.
         let afterDue = after.map { StoreTime.millis($0.dueAt) } ?? Int64.min
         let afterId = after?.accountId ?? ""
         let strict = after != nil
+        let allShards = shards == nil
+        let wanted = shards ?? []
         return try await read { connection, logger in
             var timers: [DueTimer] = []
             // The row comparison keeps the (due_at, account_id) index usable for the keyset.
             for try await (id, due) in try await connection.query("""
                 SELECT account_id, due_at FROM timers
                 WHERE (NOT \(strict) OR (due_at, account_id) > (\(afterDue), \(afterId))) AND due_at <= \(bound)
+                  AND (\(allShards) OR shard = ANY(\(wanted)::int8[]))
                 ORDER BY due_at, account_id LIMIT \(max(0, limit))
                 """, logger: logger).decode((String, Int64).self) {
                 timers.append(DueTimer(accountId: id, dueAt: StoreTime.date(due)))

@@ -250,6 +250,37 @@ public final class PostgresStore: CampaignStorage {
         return epochs
     }
 
+    /// Free shards: never leased, released, or leased by a node whose liveness row (of the incarnation that took
+    /// the lease) is gone or expired (`acquireFreeShards(_:node:)`). The leases are tied to this instance's
+    /// liveness row when it joined as `owner`.
+    public func acquireFreeShards(_ shards: [Int], owner: String) async throws -> [Int: Int64] {
+        let identity = state.withLockedValue { $0.identity }
+        return try await takeFreeShards(shards, owner: owner, incarnation: identity?.nodeId == owner ? identity?.incarnation : nil)
+    }
+
+    /// Frees `owner`'s leases still under the given epochs: owner empty, no incarnation, epoch + 1 (recorded in
+    /// `lease_history` with no owner). The update waits for this owner's fenced batches in flight (`FOR SHARE`).
+    public func releaseShards(_ leases: [Int: Int64], owner: String) async throws -> [Int] {
+        guard !leases.isEmpty, owner != ShardLease.free else { try checkOpen(); return [] }
+        let shards = leases.keys.sorted()
+        let epochs = shards.map { leases[$0]! }
+        let released = try await write { connection, logger in
+            let rows = try await connection.query("""
+                WITH mine AS (SELECT * FROM unnest(\(shards)::int8[], \(epochs)::int8[]) AS m(shard, epoch)),
+                freed AS (
+                  UPDATE shard_leases l SET owner = \(ShardLease.free), owner_incarnation = NULL, epoch = l.epoch + 1,
+                    acquired_at = now()
+                  FROM mine WHERE l.shard = mine.shard AND l.epoch = mine.epoch AND l.owner = \(owner)
+                  RETURNING l.shard, l.epoch)
+                INSERT INTO lease_history(shard, epoch, owner) SELECT shard, epoch, \(ShardLease.free) FROM freed
+                RETURNING shard
+                """, logger: logger).decode(Int.self)
+            return try await rows.all().sorted()
+        }
+        // The recorded epochs stay: a write of a released shard without an epoch of its own is fenced too.
+        return released
+    }
+
     public func shardLeases() async throws -> [Int: ShardLease] {
         try await read { connection, logger in
             var leases: [Int: ShardLease] = [:]

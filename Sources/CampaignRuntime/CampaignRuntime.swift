@@ -44,7 +44,8 @@ public final class CampaignRuntime: Sendable {
     let inFlight = InFlightRequests()
     /// Chains of batched requests that could not take the fast path (see `submit(batch:)`).
     let lanes = AccountLanes()
-    private let owner: String
+    let owner: String
+    private let takesAllShardsAtStart: Bool
     private let idleSweepInterval: TimeInterval?
     private let retention: RetentionPolicy
     private let lifecycle = NIOLockedValueBox(Lifecycle())
@@ -88,6 +89,7 @@ public final class CampaignRuntime: Sendable {
         wake.attach(scheduler)
         self.env = env
         self.owner = configuration.owner
+        self.takesAllShardsAtStart = configuration.takesAllShardsAtStart
         self.idleSweepInterval = configuration.idleSweepInterval
         self.retention = configuration.retention
         self.outbox = outbox
@@ -106,7 +108,10 @@ public final class CampaignRuntime: Sendable {
     public func start() async throws {
         // Every shard, taken over from whoever wrote this store before: a process still running on it is
         // fenced from its next write on (the data directory lock keeps that from happening with SQLite).
-        env.ownership.acquired(try await store.acquireShards(Array(0..<shardCount), owner: owner))
+        // In a cluster, none: `acquire(shards:)` takes them one placement round at a time.
+        if takesAllShardsAtStart {
+            env.ownership.acquired(try await store.acquireShards(Array(0..<shardCount), owner: owner))
+        }
         env.suppressions.replace(with: try await store.suppressedEmails())
         if let manual = clock as? ManualClock {
             if let stored = try await store.meta(Self.clockMetaKey), let instant = WireTime.parse(stored) {
@@ -122,15 +127,7 @@ public final class CampaignRuntime: Sendable {
         try await buildCampaignIndexIfMissing()
         // Every pending timer, paged in keyset order (~60 B each in memory). Overdue ones fire once,
         // late, as soon as the scheduler runs.
-        var loaded = 0
-        var after: DueTimer? = nil
-        while true {
-            let page = try await store.timers(after: after, limit: 10_000)
-            guard let last = page.last else { break }
-            env.timers.load(page.map { ($0.accountId, $0.dueAt) })
-            loaded += page.count
-            after = last
-        }
+        let loaded = takesAllShardsAtStart ? try await loadTimers { after in try await self.store.timers(after: after, limit: 10_000) } : 0
         let sweeper = idleSweepInterval.map { interval in
             Task { [coordinator, logger] in
                 // Wall-clock time on purpose: idleness is about memory, not campaign time.
@@ -549,7 +546,10 @@ public final class CampaignRuntime: Sendable {
         guard phase == .running else {
             return .notReady(phase == .created ? "starting: recovery not finished" : "stopping")
         }
-        guard env.ownership.ownedCount > 0 else { return .notReady("fenced: another process took the store over") }
+        // A cluster member may own nothing for a while (placement): it still answers, `not_owner`.
+        guard env.ownership.ownedCount > 0 || !takesAllShardsAtStart else {
+            return .notReady("fenced: another process took the store over")
+        }
         do {
             try await store.setMeta(Self.readinessMetaKey, WireTime.format(clock.now))
             return .ready
@@ -702,7 +702,7 @@ public final class CampaignRuntime: Sendable {
 
     static func notOwnerError(_ accountId: String) -> AbmError {
         AbmError(code: ErrorCode.notOwner,
-                   message: "account \(accountId) belongs to a shard another process took over; this one no longer writes it",
+                   message: "account \(accountId) belongs to a shard this process does not own (another process owns it, or it is moving)",
                    field: "account_id")
     }
 

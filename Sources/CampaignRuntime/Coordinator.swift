@@ -46,6 +46,8 @@ final class Coordinator: Sendable {
         var passivations = 0
         /// Bumped by each idle sweep.
         var generation: UInt32 = 0
+        /// `drain(shards:)` calls waiting for the turns of their shards to end.
+        var drainWaiters: [(shards: Set<Int>, continuation: CheckedContinuation<Void, Never>)] = []
     }
 
     let env: RuntimeEnvironment
@@ -120,15 +122,31 @@ final class Coordinator: Sendable {
     }
 
     func checkin(_ accountId: String, _ actor: CampaignActor, drop: Bool = false) {
-        registry.withLockedValue { r in
-            guard let e = r.entries[accountId], e.actor === actor else { return }
-            e.inUse -= 1
-            if drop { r.entries[accountId] = nil }
-            // A burst may have kept more than `cap` campaigns busy; shed the excess once they are idle.
-            if let cap = maxResident, r.entries.count > cap {
-                Self.passivate(&r, downTo: cap)
+        let drained = registry.withLockedValue { r -> [CheckedContinuation<Void, Never>] in
+            if let e = r.entries[accountId], e.actor === actor {
+                e.inUse -= 1
+                if drop { r.entries[accountId] = nil }
+                // A burst may have kept more than `cap` campaigns busy; shed the excess once they are idle.
+                if let cap = maxResident, r.entries.count > cap {
+                    Self.passivate(&r, downTo: cap)
+                }
+                if e.inUse > 0 { return [] }
             }
+            // A turn of a draining shard ends (or one on an actor dropped earlier): its drain may be over.
+            // Checked only then; drains are rare.
+            guard !r.drainWaiters.isEmpty else { return [] }
+            let shard = accountShard(accountId)
+            var done: [CheckedContinuation<Void, Never>] = []
+            var waiting = r.drainWaiters
+            waiting.removeAll { w in
+                guard w.shards.contains(shard), Self.passivateIdle(&r, inShards: w.shards) else { return false }
+                done.append(w.continuation)
+                return true
+            }
+            r.drainWaiters = waiting
+            return done
         }
+        for c in drained { c.resume() }
     }
 
     private static func passivate(_ r: inout Registry, downTo cap: Int) {
@@ -182,6 +200,7 @@ final class Coordinator: Sendable {
     }
 
     var residentCount: Int { registry.withLockedValue { $0.entries.count } }
+    func isResident(_ accountId: String) -> Bool { registry.withLockedValue { $0.entries[accountId] != nil } }
     var counters: (activations: Int, passivations: Int) {
         registry.withLockedValue { ($0.activations, $0.passivations) }
     }
@@ -261,12 +280,43 @@ final class Coordinator: Sendable {
                 return leases[shard]?.epoch != mine
             }
         }
-        for shard in lost where env.ownership.lose(shard) {
-            env.timers.dropShard(shard)
+        let forgotten = Set(lost.filter { env.ownership.lose($0) })
+        env.timers.dropShards(forgotten)
+        for shard in forgotten.sorted() {
             env.logger.error("shard taken over by another owner: this process no longer writes it", metadata: [
                 "shard": "\(shard)", "shards_owned": "\(env.ownership.ownedCount)",
             ])
         }
+    }
+
+    /// Waits until no turn of an account in `shards` runs or waits, then passivates their campaigns and forgets
+    /// their failures. The shards must take no new work by then (`ShardOwnership.beginRelease`): their requests
+    /// are refused before reaching an actor, their timers are dropped. `checkin` resumes the wait when the last
+    /// turn of these shards ends.
+    func drain(shards: Set<Int>) async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let idle = registry.withLockedValue { r -> Bool in
+                if Self.passivateIdle(&r, inShards: shards) { return true }
+                r.drainWaiters.append((shards, c))
+                return false
+            }
+            if idle { c.resume() }
+        }
+        failures.withLockedValue { f in f = f.filter { !shards.contains(accountShard($0.key)) } }
+    }
+
+    /// Drops the idle campaigns of `shards`; returns whether none of them is busy.
+    private static func passivateIdle(_ r: inout Registry, inShards shards: Set<Int>) -> Bool {
+        var idle = true
+        for (id, e) in r.entries where shards.contains(accountShard(id)) {
+            if e.inUse > 0 {
+                idle = false
+            } else {
+                r.entries[id] = nil
+                r.passivations += 1
+            }
+        }
+        return idle
     }
 
     /// Fires a batch of due timers (one per account) with one group-commit submission: each idle account

@@ -30,6 +30,9 @@ public struct RuntimeConfiguration: Sendable {
     public var eventFeed: EventFeed = .ownCommits
     /// This process's name as a shard owner (stored in the lease rows; shows who took a store over).
     public var owner: String
+    /// Whether `start()` takes every shard's lease over (one process per store). False in a cluster: the runtime
+    /// starts owning nothing and a `ClusterMember` acquires and releases shards as `ShardPlacement` says.
+    public var takesAllShardsAtStart = true
     /// How long events and request ids are kept (`RetentionPolicy`: events forever, request ids 30 days).
     public var retention: RetentionPolicy = RetentionPolicy()
     public var logger: Logger

@@ -55,10 +55,11 @@ final class TimerIndex: Sendable {
         }
     }
 
-    /// Forgets the timers of every account in `shard` (the shard was taken over by another owner).
-    func dropShard(_ shard: Int) {
+    /// Forgets the timers of every account in `shards` (taken over by another owner, or released).
+    func dropShards(_ shards: Set<Int>) {
+        guard !shards.isEmpty else { return }
         state.withLockedValue { s in
-            s.current = s.current.filter { accountShard($0.key) != shard }
+            s.current = s.current.filter { !shards.contains(accountShard($0.key)) }
         }
     }
 

@@ -178,7 +178,17 @@ public actor InMemoryStore: CampaignStorage {
     public func timers(after: DueTimer?, upTo: Date?, limit: Int) throws -> [DueTimer] {
         try open()
         let bound = upTo.map(StoreTime.millis) ?? Int64.max
-        let all = sortedTimers().filter { $0.due <= bound }
+        return Self.page(sortedTimers().filter { $0.due <= bound }, after: after, limit: limit)
+    }
+
+    public func timers(inShards shards: [Int], after: DueTimer?, limit: Int) throws -> [DueTimer] {
+        try open()
+        let wanted = Set(shards)
+        return Self.page(sortedTimers().filter { wanted.contains(accountShard($0.id)) }, after: after, limit: limit)
+    }
+
+    /// The timers of `all` (sorted) strictly after the keyset position `after`, at most `limit`.
+    private static func page(_ all: [(id: String, due: Int64)], after: DueTimer?, limit: Int) -> [DueTimer] {
         let tail: ArraySlice<(id: String, due: Int64)>
         if let after {
             let due = StoreTime.millis(after.dueAt)
@@ -242,6 +252,28 @@ public actor InMemoryStore: CampaignStorage {
             epochs[shard] = epoch
         }
         return epochs
+    }
+
+    public func acquireFreeShards(_ shards: [Int], owner: String) throws -> [Int: Int64] {
+        try open()
+        var epochs: [Int: Int64] = [:]
+        for shard in Set(shards) where leases[shard]?.isFree ?? true {
+            let epoch = (leases[shard]?.epoch ?? 0) + 1
+            leases[shard] = ShardLease(owner: owner, epoch: epoch)
+            epochs[shard] = epoch
+        }
+        return epochs
+    }
+
+    public func releaseShards(_ released: [Int: Int64], owner: String) throws -> [Int] {
+        try open()
+        var done: [Int] = []
+        for (shard, epoch) in released.sorted(by: { $0.key < $1.key })
+        where owner != ShardLease.free && leases[shard] == ShardLease(owner: owner, epoch: epoch) {
+            leases[shard] = ShardLease(owner: ShardLease.free, epoch: epoch + 1)
+            done.append(shard)
+        }
+        return done
     }
 
     public func shardLeases() throws -> [Int: ShardLease] {

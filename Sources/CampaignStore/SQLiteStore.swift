@@ -391,6 +391,38 @@ public final class SQLiteStore: CampaignStorage {
         }
     }
 
+    public func acquireFreeShards(_ shards: [Int], owner: String) async throws -> [Int: Int64] {
+        try await write { db in
+            // A conflicting row is taken only when free; RETURNING then yields nothing for a held one.
+            let take = try db.cachedStatement(sql: """
+                INSERT INTO shard_leases(shard, owner, epoch) VALUES (?, ?, 1)
+                ON CONFLICT(shard) DO UPDATE SET owner = excluded.owner, epoch = epoch + 1 WHERE owner = ?
+                RETURNING epoch
+                """)
+            var epochs: [Int: Int64] = [:]
+            for shard in Set(shards) {
+                take.setUncheckedArguments([shard, owner, ShardLease.free])
+                if let epoch = try Int64.fetchOne(take) { epochs[shard] = epoch }
+            }
+            return epochs
+        }
+    }
+
+    public func releaseShards(_ leases: [Int: Int64], owner: String) async throws -> [Int] {
+        guard owner != ShardLease.free else { return try await read { _ in [] } }
+        return try await write { db in
+            let free = try db.cachedStatement(sql: """
+                UPDATE shard_leases SET owner = ?, epoch = epoch + 1 WHERE shard = ? AND owner = ? AND epoch = ? RETURNING shard
+                """)
+            var released: [Int] = []
+            for (shard, epoch) in leases.sorted(by: { $0.key < $1.key }) {
+                free.setUncheckedArguments([ShardLease.free, shard, owner, epoch])
+                if try Int.fetchOne(free) != nil { released.append(shard) }
+            }
+            return released
+        }
+    }
+
     public func shardLeases() async throws -> [Int: ShardLease] {
         try await read { db in
             var leases: [Int: ShardLease] = [:]
@@ -575,6 +607,22 @@ public final class SQLiteStore: CampaignStorage {
                 SELECT account_id, due_at FROM timers WHERE due_at <= ? ORDER BY due_at, account_id LIMIT ?
                 """)
             return try Row.fetchAll(statement, arguments: [bound, limit]).map(Self.dueTimer)
+        }
+    }
+
+    public func timers(inShards shards: [Int], after: DueTimer?, limit: Int) async throws -> [DueTimer] {
+        let wanted = Set(shards).sorted()
+        guard !wanted.isEmpty else { return try await read { _ in [] } }
+        let list = wanted.map(String.init).joined(separator: ",")
+        let afterDue = after.map { StoreTime.millis($0.dueAt) } ?? Int64.min
+        let afterId = after?.accountId ?? ""
+        return try await read { db in
+            // The shard list is integers formatted here, never caller text.
+            try Row.fetchAll(db, sql: """
+                SELECT account_id, due_at FROM timers
+                WHERE shard IN (\(list)) AND (? = 0 OR (due_at, account_id) > (?, ?))
+                ORDER BY due_at, account_id LIMIT ?
+                """, arguments: [after == nil ? 0 : 1, afterDue, afterId, max(0, limit)]).map(Self.dueTimer)
         }
     }
 

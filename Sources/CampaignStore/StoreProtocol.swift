@@ -266,8 +266,20 @@ public protocol CampaignStorage: Sendable {
     /// Takes the shards over for `owner`: each one's lease epoch is bumped (1 for a shard never leased) and
     /// returned. Every write decided by an earlier owner of these shards is refused from then on.
     func acquireShards(_ shards: [Int], owner: String) async throws -> [Int: Int64]
-    /// The current lease of each leased shard: owner and epoch.
+    /// Takes those of `shards` that are free for `owner`, each one's epoch bumped (1 for a shard never leased):
+    /// never leased, released (`releaseShards`), or, on a store with node liveness (PostgreSQL), leased by a
+    /// node that is no longer live. A shard held by another owner, or by `owner` already, is left alone.
+    /// - Returns: the shards taken, with their new epochs.
+    func acquireFreeShards(_ shards: [Int], owner: String) async throws -> [Int: Int64]
+    /// Gives leases up: each shard of `leases` still held by `owner` under that epoch becomes free, its epoch
+    /// bumped so that nothing decided under the released lease can be stored afterwards. Others are left alone.
+    /// - Returns: the shards released.
+    func releaseShards(_ leases: [Int: Int64], owner: String) async throws -> [Int]
+    /// The current lease of each shard ever leased: owner and epoch (owner `ShardLease.free` once released).
     func shardLeases() async throws -> [Int: ShardLease]
+    /// Pending timers of the accounts in `shards`, ordered by (dueAt, accountId), strictly after the keyset
+    /// position `after` (nil = from the start): what a node loads when it takes shards over.
+    func timers(inShards shards: [Int], after: DueTimer?, limit: Int) async throws -> [DueTimer]
     /// Campaign index rows matching `query`, ordered by account id (UTF-8 byte order), at most
     /// `query.limit`.
     func campaigns(_ query: CampaignQuery) async throws -> [CampaignIndexEntry]
@@ -304,6 +316,11 @@ public struct ShardLease: Sendable, Equatable {
         self.owner = owner
         self.epoch = epoch
     }
+
+    /// The owner of a released lease: nobody.
+    public static let free = ""
+
+    public var isFree: Bool { owner == Self.free }
 }
 
 /// The number of shards accounts are spread over (`accountShard`).
@@ -314,4 +331,13 @@ extension CampaignStorage {
     public func timers(after: DueTimer?, limit: Int) async throws -> [DueTimer] {
         try await timers(after: after, upTo: nil, limit: limit)
     }
+}
+
+/// What a cluster member places shards from (`ClusterMember`): which nodes are live and who holds each shard.
+/// PostgreSQL answers from its liveness rows and leases, on the database clock.
+public protocol ClusterDirectory: Sendable {
+    /// The ids of the nodes live now.
+    func liveNodeIds() async throws -> [String]
+    /// The owner of each shard whose lease is held by a live node; a shard absent is free.
+    func liveShardOwners() async throws -> [Int: String]
 }

@@ -4,6 +4,7 @@ import ArgumentParser
 import CampaignCore
 import CampaignGateway
 import CampaignPostgres
+import CampaignRuntime
 import CampaignStore
 import ZeroMQ
 import Dispatch
@@ -183,6 +184,8 @@ struct Serve: AsyncParsableCommand {
         if let nodeId { options.runtime.owner = nodeId }
         var storeName = options.isInMemory ? "memory" : "sqlite:" + options.dataDirectory! + "/" + ServerOptions.databaseFileName
         if let store {
+            // Shared with other nodes: shards come and go one placement round at a time (ClusterMember below).
+            options.runtime.takesAllShardsAtStart = false
             var configuration = try PostgresStoreConfiguration(url: store)
             if let nodeId { configuration.applicationName = "abm-" + nodeId }
             storeName = configuration.redactedURL
@@ -260,10 +263,16 @@ struct Serve: AsyncParsableCommand {
         // A backstop only: every step is bounded by the drain timeout already (drain, then the runtime).
         groupConfiguration.maximumGracefulShutdownDuration = options.drainTimeout * 2 + .seconds(10)
         let group = ServiceGroup(configuration: groupConfiguration)
+        // On PostgreSQL: this node's share of the shards, placed every 500 ms. The first round runs before
+        // "ready", so that a node alone serves every shard from its first request.
+        let cluster = await ClusterPlacement.start(server: server, logger: logger)
         let trigger = Task { [logger] in
             let signal = await stop.wait()
             guard signal != 0 else { return }
             logger.info("draining", metadata: ["signal": "\(signal)"])
+            // Shards first: peers take them at their next round while this node drains the rest (requests of
+            // released shards are answered not_owner); leaving the cluster follows the last write (store close).
+            await cluster?.stop(releasing: true)
             await group.triggerGracefulShutdown()
         }
         defer { trigger.cancel() }
@@ -274,6 +283,7 @@ struct Serve: AsyncParsableCommand {
             store.node.map { node in
                 Task { [logger] in
                     await NodeHeartbeat(store: store, node: node, configuration: LivenessConfiguration(), logger: logger).run {
+                        await cluster?.stop(releasing: false)
                         await group.triggerGracefulShutdown()
                     }
                 }
@@ -297,6 +307,43 @@ struct Serve: AsyncParsableCommand {
             logger.error("service group ended with an error", metadata: ["error": "\(error)"])
             await server.stop()
             throw ExitCode(1)
+        }
+    }
+}
+
+/// `abm serve --store postgresql://…`: the placement rounds of this node (`ClusterMember`), stopped once.
+final class ClusterPlacement: Sendable {
+    let member: ClusterMember
+    private let rounds: Task<Void, Never>
+    private let logger: Logger
+
+    private init(member: ClusterMember, logger: Logger) {
+        self.member = member
+        self.logger = logger
+        rounds = Task { await member.run(every: .milliseconds(500)) }
+    }
+
+    /// Starts the rounds when the server's store is a PostgreSQL store it joined; nil otherwise.
+    static func start(server: AbmServer, logger: Logger) async -> ClusterPlacement? {
+        guard let store = server.store as? PostgresStore, let node = store.node else { return nil }
+        let member = ClusterMember(runtime: server.runtime, directory: store, nodeId: node.nodeId, logger: logger)
+        do { try await member.round() } catch {
+            logger.warning("first placement round failed; the next ones retry", metadata: ["error": "\(error)"])
+        }
+        logger.info("shards placed", metadata: ["owned": "\(server.runtime.ownedShards.count)"])
+        return ClusterPlacement(member: member, logger: logger)
+    }
+
+    /// Ends the rounds; with `releasing`, gives every shard up (their turns finish first).
+    func stop(releasing: Bool) async {
+        rounds.cancel()
+        await rounds.value
+        guard releasing else { return }
+        do {
+            let released = try await member.releaseAll()
+            logger.info("shards released", metadata: ["count": "\(released.count)"])
+        } catch {
+            logger.warning("shards not released; peers take them when this node leaves", metadata: ["error": "\(error)"])
         }
     }
 }

@@ -112,6 +112,15 @@ final class HoldingStore: CampaignStorage, Sendable {
         try await base.acquireShards(shards, owner: owner)
     }
     func shardLeases() async throws -> [Int: ShardLease] { try await base.shardLeases() }
+    func acquireFreeShards(_ shards: [Int], owner: String) async throws -> [Int: Int64] {
+        try await base.acquireFreeShards(shards, owner: owner)
+    }
+    func releaseShards(_ leases: [Int: Int64], owner: String) async throws -> [Int] {
+        try await base.releaseShards(leases, owner: owner)
+    }
+    func timers(inShards shards: [Int], after: DueTimer?, limit: Int) async throws -> [DueTimer] {
+        try await base.timers(inShards: shards, after: after, limit: limit)
+    }
     func close() async throws { try await base.close() }
 }
 

@@ -178,6 +178,15 @@ final class FaultyStore: CampaignStorage, @unchecked Sendable {
         try check(); return try await base.acquireShards(shards, owner: owner)
     }
     func shardLeases() async throws -> [Int: ShardLease] { try check(); return try await base.shardLeases() }
+    func acquireFreeShards(_ shards: [Int], owner: String) async throws -> [Int: Int64] {
+        try check(); return try await base.acquireFreeShards(shards, owner: owner)
+    }
+    func releaseShards(_ leases: [Int: Int64], owner: String) async throws -> [Int] {
+        try check(); return try await base.releaseShards(leases, owner: owner)
+    }
+    func timers(inShards shards: [Int], after: DueTimer?, limit: Int) async throws -> [DueTimer] {
+        try check(); return try await base.timers(inShards: shards, after: after, limit: limit)
+    }
     func close() async throws { try await base.close() }
 }
 

@@ -1,3 +1,4 @@
+import CampaignPostgres
 import CampaignStore
 import Foundation
 import Testing
@@ -374,6 +375,68 @@ struct ConformanceTests {
             var current = write("a", events: 1)
             current.epoch = 2
             #expect(try await store.commit([current])[0].map(\.seq) == [3])
+        }
+    }
+
+    @Test("free shards: acquireFreeShards takes only free ones; releaseShards frees the owner's current leases and fences them",
+          arguments: StoreEngine.all)
+    func freeShardsAndRelease(engine: StoreEngine) async throws {
+        try await withStore(engine) { store in
+            // PostgreSQL ties a lease to its owner's liveness row: "one" is live (a lease of no row is free at once).
+            if let postgres = store as? PostgresStore { _ = try await postgres.joinCluster(nodeId: "one", ttl: .seconds(60)) }
+            let a = accountShard("a"), b = accountShard("b")
+            #expect(a != b)
+            #expect(try await store.acquireFreeShards([a, b, a], owner: "one") == [a: 1, b: 1])
+            // Held, by the caller or by another owner: left alone.
+            #expect(try await store.acquireFreeShards([a, b], owner: "one").isEmpty)
+            #expect(try await store.acquireFreeShards([a], owner: "two").isEmpty)
+            var ok = write("a", events: 1)
+            ok.epoch = 1
+            _ = try await store.commit([ok])
+
+            // Only the owner's lease under its current epoch is released.
+            #expect(try await store.releaseShards([a: 2], owner: "one").isEmpty)
+            #expect(try await store.releaseShards([a: 1], owner: "two").isEmpty)
+            #expect(try await store.shardLeases()[a] == ShardLease(owner: "one", epoch: 1))
+            #expect(try await store.releaseShards([a: 1, b: 1], owner: "one") == [a, b].sorted())
+            let released = try await store.shardLeases()[a]
+            #expect(released == ShardLease(owner: ShardLease.free, epoch: 2) && released?.isFree == true)
+            // Nothing decided under the released lease is stored afterwards.
+            var late = write("a", state: "{\"late\":true}", events: 1)
+            late.epoch = 1
+            await expectStoreError("store.fenced") { _ = try await store.commit([late]) }
+            #expect(try await store.lastSeq() == 1)
+            // Free again: the next owner takes it with a newer epoch; the old one cannot release it any more.
+            #expect(try await store.acquireFreeShards([a], owner: "two") == [a: 3])
+            #expect(try await store.releaseShards([a: 3], owner: "one").isEmpty)
+            #expect(try await store.shardLeases()[a] == ShardLease(owner: "two", epoch: 3))
+            var next = write("a", events: 1)
+            next.epoch = 3
+            #expect(try await store.commit([next])[0].map(\.seq) == [2])
+        }
+    }
+
+    @Test("timers of some shards: (dueAt, account) order, keyset paging, other shards left out", arguments: StoreEngine.all)
+    func timersByShard(engine: StoreEngine) async throws {
+        try await withStore(engine) { store in
+            let plan: [(String, Double)] = (0..<40).map { ("acct-\($0)", Double($0 % 7)) }
+            _ = try await store.commit(plan.map { AccountWrite(accountId: $0.0, timer: .set(t($0.1))) })
+            let shards = [accountShard("acct-0"), accountShard("acct-1"), accountShard("acct-2")]
+            let expected = plan.filter { shards.contains(accountShard($0.0)) }
+                .sorted { $0.1 != $1.1 ? $0.1 < $1.1 : Array($0.0.utf8).lexicographicallyPrecedes(Array($1.0.utf8)) }
+                .map { DueTimer(accountId: $0.0, dueAt: t($0.1)) }
+            #expect(expected.count >= 3 && expected.count < plan.count)
+            #expect(try await store.timers(inShards: shards, after: nil, limit: 100) == expected)
+            var paged: [DueTimer] = []
+            var cursor: DueTimer?
+            while true {
+                let page = try await store.timers(inShards: shards, after: cursor, limit: 2)
+                guard let last = page.last else { break }
+                paged += page
+                cursor = last
+            }
+            #expect(paged == expected)
+            #expect(try await store.timers(inShards: [], after: nil, limit: 10).isEmpty)
         }
     }
 

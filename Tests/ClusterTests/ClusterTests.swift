@@ -1,0 +1,170 @@
+import AbmWire
+import CampaignCore
+import CampaignPostgres
+import CampaignRuntime
+import CampaignStore
+import Foundation
+import PostgresTestSupport
+import Testing
+
+/// 2026-03-02T09:00:00Z, a Monday, inside the default send window for UTC contacts.
+private let monday9 = Date(timeIntervalSince1970: 1_772_442_000)
+
+/// Publishes nowhere: these tests read the store.
+private struct NoPublisher: EventPublisher {
+    func publish(_ batch: [StoredEvent]) async {}
+}
+
+/// One node of an in-process cluster: its own PostgresStore (joined as `id`), runtime, virtual clock and member.
+private struct Node {
+    let id: String
+    let store: PostgresStore
+    let identity: NodeIdentity
+    let runtime: CampaignRuntime
+    let clock: ManualClock
+    let member: ClusterMember
+
+    static func start(_ id: String, _ database: TestDatabase, ttl: Duration = .seconds(30)) async throws -> Node {
+        let store = try await PostgresStore(configuration: try PostgresStoreConfiguration(url: database.url))
+        let identity = try await store.joinCluster(nodeId: id, ttl: ttl)
+        var configuration = RuntimeConfiguration(idleSweepInterval: nil, owner: id)
+        configuration.takesAllShardsAtStart = false
+        configuration.logger.logLevel = .critical
+        let clock = ManualClock(start: monday9)
+        let runtime = CampaignRuntime(store: store, clock: clock, publisher: NoPublisher(), configuration: configuration)
+        try await runtime.start()
+        var logger = configuration.logger
+        logger.logLevel = .critical
+        return Node(id: id, store: store, identity: identity, runtime: runtime, clock: clock,
+                    member: ClusterMember(runtime: runtime, directory: store, nodeId: id, logger: logger))
+    }
+
+    /// A graceful stop: every shard released, turns finished, then the cluster left (`close`).
+    func stop() async throws {
+        try await member.releaseAll()
+        await runtime.shutdown()
+        try await store.close()
+    }
+}
+
+/// Rounds of every node, one after the other, until a whole pass moves nothing; returns the passes that moved.
+@discardableResult
+private func settle(_ nodes: [Node], sourceLocation: SourceLocation = #_sourceLocation) async throws -> Int {
+    for pass in 0..<40 {
+        var moved = false
+        for node in nodes where !(try await node.member.round()).isEmpty { moved = true }
+        if !moved { return pass }
+    }
+    Issue.record("placement did not settle in 40 passes", sourceLocation: sourceLocation)
+    return 40
+}
+
+private func lead(_ account: String) -> JSONValue {
+    [
+        "account_id": .string(account), "email": .string("pat@\(account).example"), "name": "Pat Primary",
+        "title": "CTO", "timezone": "UTC", "topic": "data pipelines",
+        "metadata": ["company_name": .string("\(account) Inc")],
+        "account_contacts": [["email": .string("c1@\(account).example"), "name": "Colleague One", "title": "VP Sales",
+                              "timezone": "UTC"]],
+    ]
+}
+
+/// An account whose shard `node` owns.
+private func account(ownedBy node: Node) -> String {
+    let owned = Set(node.runtime.ownedShards)
+    return (0..<10_000).lazy.map { "acct-\($0)" }.first { owned.contains(accountShard($0)) }!
+}
+
+@Suite("Cluster: runtimes sharing the shards of one PostgreSQL database", .timeLimit(.minutes(2)))
+struct ClusterTests {
+    @Test("two nodes split the 256 shards as placement says, none owned twice; a lead is taken by its shard's owner only")
+    func twoNodesShare() async throws {
+        let database = try await TestPostgres.database("cluster")
+        let a = try await Node.start("node-a", database)
+        // a alone first: it takes everything; b joins and gets its share, at most 26 released per round.
+        try await settle([a])
+        #expect(a.runtime.ownedShards.count == shardCount)
+        let b = try await Node.start("node-b", database)
+        let passes = try await settle([a, b])
+        #expect(passes >= 4)
+
+        let ownedA = Set(a.runtime.ownedShards), ownedB = Set(b.runtime.ownedShards)
+        #expect(ownedA.isDisjoint(with: ownedB))
+        #expect(ownedA.union(ownedB) == Set(0..<shardCount))
+        let placement = ShardPlacement(liveNodes: ["node-a", "node-b"])
+        #expect(ownedA == Set((0..<shardCount).filter { placement.desiredOwner(of: $0) == "node-a" }))
+        #expect(abs(ownedA.count - shardCount / 2) <= 25)
+        let owners = try await a.store.liveShardOwners()
+        #expect(owners.count == shardCount)
+        #expect(Set(owners.filter { $0.value == "node-b" }.keys) == ownedB)
+
+        for (owner, other) in [(a, b), (b, a)] {
+            let id = account(ownedBy: owner)
+            let refused = await other.runtime.submitLead(requestId: "lead-\(id)-other", lead: lead(id))
+            #expect(refused.status == .rejected && refused.error?.code == ErrorCode.notOwner)
+            let accepted = await owner.runtime.submitLead(requestId: "lead-\(id)", lead: lead(id))
+            #expect(accepted.status == .accepted, "\(accepted)")
+        }
+        try await b.stop()
+        try await a.stop()
+    }
+
+    @Test("a graceful stop: the peer owns all 256 shards after one round (≤ 500 ms) and fires the campaign's timer")
+    func gracefulStop() async throws {
+        let database = try await TestPostgres.database("cluster")
+        let a = try await Node.start("node-a", database)
+        let b = try await Node.start("node-b", database)
+        try await settle([a, b])
+        let id = account(ownedBy: a)
+        #expect(await a.runtime.submitLead(requestId: "lead-1", lead: lead(id)).status == .accepted)
+        let due = try #require(try await a.store.timer(accountId: id))
+        let eventsBefore = try await b.store.events(accountId: id, afterSeq: 0, limit: 100)
+
+        try await a.stop()
+        #expect(try await b.store.liveNodeIds() == ["node-b"])
+        let moves = try await b.member.round()
+        #expect(moves.release.isEmpty)
+        #expect(b.runtime.ownedShards.count == shardCount)
+
+        // The timer a set is b's now: it fires when b's clock gets there.
+        _ = try await b.runtime.advanceClock(to: due)
+        let eventsAfter = try await b.store.events(accountId: id, afterSeq: 0, limit: 100)
+        #expect(eventsAfter.count > eventsBefore.count)
+        #expect(eventsAfter.last.map { $0.at >= due } == true)
+        #expect(try await b.store.timer(accountId: id) != due)
+        #expect(await b.runtime.statistics().timersFired >= 1)
+        try await b.stop()
+    }
+
+    @Test("a node that stops renewing (kill -9): its shards are taken after its liveness TTL, its late writes fenced")
+    func killedNode() async throws {
+        let database = try await TestPostgres.database("cluster")
+        let a = try await Node.start("node-a", database)
+        try await settle([a])
+        let b = try await Node.start("node-b", database)
+        try await settle([a, b])
+        let id = account(ownedBy: a)
+        #expect(await a.runtime.submitLead(requestId: "lead-1", lead: lead(id)).status == .accepted)
+
+        // a's last heartbeat, with a short TTL (however slow the setup above was), then a is "killed": it runs no
+        // more rounds and renews nothing. Once its row expires on the database clock (a bounded wait: the TTL is
+        // real time), b's next round takes every one of its shards.
+        #expect(try await a.store.renewLiveness(a.identity, ttl: .seconds(1)))
+        let deadline = ContinuousClock.now + .seconds(20)
+        while try await b.store.liveNodeIds().contains("node-a"), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let moves = try await b.member.round()
+        #expect(moves.release.isEmpty)
+        #expect(b.runtime.ownedShards.count == shardCount, "\(moves)")
+        #expect(try await b.store.liveNodeIds() == ["node-b"])
+
+        // a wakes up: its write under the old epoch is fenced, and it forgets the shard.
+        let late = await a.runtime.submitLead(requestId: "lead-late", lead: lead(account(ownedBy: a)))
+        #expect(late.status == .rejected && late.error?.code == ErrorCode.notOwner)
+        #expect(await b.runtime.submitLead(requestId: "lead-1", lead: lead(id)).status == .duplicate)
+        try await b.stop()
+        await a.runtime.shutdown()
+        try? await a.store.close()
+    }
+}
