@@ -67,11 +67,11 @@ fuzz-smoke: deps
 	SWIFT=$(SWIFT) Fuzz/run.sh 10
 
 # The test suite under AddressSanitizer / ThreadSanitizer, each in a scratch path of its own (docs/sanitizers.md).
-# TSan's suppressions (one false report of Swift's continuations) reach the `abm serve` children through the
-# inherited TSAN_OPTIONS, hence the absolute path.
+# The sanitizers' suppressions (Swift's continuations for TSan; weak-reference side tables and `Data` for
+# LeakSanitizer) reach the `abm serve` children through the inherited options, hence the absolute paths.
 sanitize-address: deps
 	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build/asan
-	$(SWIFT) test --skip-build --no-parallel --sanitize=address --scratch-path .build/asan
+	LSAN_OPTIONS="suppressions=$(CURDIR)/Tests/lsan-suppressions.txt" $(SWIFT) test --skip-build --no-parallel --sanitize=address --scratch-path .build/asan
 
 sanitize-thread: deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build/tsan
