@@ -208,6 +208,53 @@ struct PostgresEndToEndTests {
     }
 }
 
+extension PostgresEndToEndTests {
+    /// An owner paused (SIGSTOP) mid-burst past its liveness TTL loses its shards to the other node; woken
+    /// (SIGCONT) it is fenced: not one write of it lands after the takeover, it publishes no event, and it
+    /// stops by itself. Every lead acknowledged by either node is in the store.
+    @Test(.timeLimit(.minutes(2)))
+    func anOwnerPausedPastItsLeaseIsFencedWhenItWakes() async throws {
+        let database = try await TestPostgres.database("e2e-stop")
+        let unused = ServerProcess.tempDirectory()
+        let a = try await ServerProcess.start(dataDirectory: unused, store: database.url, extraArguments: ["--node-id", "node-a"])
+        let b = try await ServerProcess.start(dataDirectory: unused, store: database.url, extraArguments: ["--node-id", "node-b"])
+        _ = try await waitForLeases(database, within: 15) { ($0["node-b"] ?? 0) > 100 && ($0.values.reduce(0, +)) == 256 }
+        let ca = try Clients(a.endpoints), cb = try Clients(b.endpoints)
+        let subscriber = try Peer.subscriber(a.endpoints.events)
+        // A burst to node a, not waited for, then the pause: some of it is in flight inside the paused process.
+        for k in 0..<400 { try await ca.ingress.send(lead(id: "burst-\(k)", account: "burst-\(k)")) }
+        kill(a.pid, SIGSTOP)
+        // Past node a's liveness TTL (10 s), node b takes every shard.
+        let taken = try await waitForLeases(database, within: 30) { $0 == ["node-b": 256] }
+        #expect(taken == ["node-b": 256])
+        let aWrites = "SELECT count(*) FROM events e JOIN lease_history h ON h.shard = e.shard AND h.epoch = e.epoch WHERE h.owner = 'node-a'"
+        let before = try await TestPostgres.psql(database, aWrites)
+        // What node a published before the pause (long delivered by now), so that only later events count.
+        while await subscriber.mailbox.take(within: 0.5) != nil {}
+        kill(a.pid, SIGCONT)
+        // Woken, node a finds its liveness row gone and stops; whatever it still had in flight is refused.
+        let status = await a.exitStatus(within: 30)
+        #expect(status != nil, "node a did not stop after losing its liveness")
+        #expect(try await TestPostgres.psql(database, aWrites) == before, "node a wrote after the takeover")
+        #expect(await subscriber.mailbox.take(within: 0.5) == nil, "node a published after waking")
+        await subscriber.close()
+        // Every lead node a acknowledged (before the pause or after waking) is stored; the rest go to node b.
+        var acked: [String] = []
+        while let m = await ca.ingress.mailbox.take(within: 0.2) {
+            let ack = try JSONParser.parse(m.frames.last ?? [])
+            if ack["status"] == "accepted", let id = ack["id"]?.stringValue { acked.append(id) }
+        }
+        let stored = try await TestPostgres.psql(database, "SELECT id FROM requests WHERE space = 'ingress' AND id LIKE 'burst-%'")
+        let storedIds = Set(stored.split(separator: "\n").map(String.init))
+        #expect(Set(acked).isSubset(of: storedIds), "acknowledged but not stored: \(Set(acked).subtracting(storedIds).sorted().prefix(5))")
+        let resent = try await cb.ingress.call(lead(id: "burst-0", account: "burst-0"))
+        #expect(resent["status"] == "accepted" || resent["status"] == "duplicate", "\(resent)")
+        await ca.close()
+        await cb.close()
+        #expect(await b.terminate() == 0)
+    }
+}
+
 /// deploy/abm-cluster: one command starts a throwaway PostgreSQL and N nodes on loopback, prints their
 /// endpoints, serves, and stops everything cleanly on SIGTERM (nodes drained, database stopped, directory gone).
 @Suite(.timeLimit(.minutes(2)))
