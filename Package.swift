@@ -23,6 +23,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        // postgres-nio brings swift-distributed-tracing's Instrumentation targets into the graph; SwiftPM then warns
+        // "found 1 file(s) which are unhandled" for a CMakeLists.txt inside that package's sources (1.7.3, the
+        // only version available). The warning is about the dependency's manifest; no setting here can silence it.
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [

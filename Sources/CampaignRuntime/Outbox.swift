@@ -120,10 +120,7 @@ actor Outbox {
         if markedSeq >= target { return }
         await withCheckedContinuation { c in
             flushWaiters.append((target, c))
-            if !publishing {
-                publishing = true
-                Task { await self.publishLoop() }
-            }
+            kick()
         }
     }
 
