@@ -44,7 +44,7 @@ extension PostgresStore {
                 INSERT INTO cluster_nodes(node_id, incarnation, started_at, expires_at)
                 VALUES (\(nodeId), 1, now(), now() + make_interval(secs => \(seconds)))
                 ON CONFLICT (node_id) DO UPDATE SET incarnation = cluster_nodes.incarnation + 1, started_at = now(),
-                  expires_at = excluded.expires_at
+                  expires_at = excluded.expires_at, peer_endpoint = NULL
                 WHERE cluster_nodes.expires_at <= now()
                 RETURNING incarnation
                 """, logger: logger).decode(Int64.self)
@@ -79,6 +79,17 @@ extension PostgresStore {
         try await write { connection, logger in
             _ = try await connection.query("""
                 UPDATE cluster_nodes SET expires_at = now() WHERE node_id = \(node.nodeId) AND incarnation = \(node.incarnation)
+                """, logger: logger)
+        }
+    }
+
+    /// Records the endpoint of this node's internal ROUTER (`abm serve --peer`) in its liveness row, where peers
+    /// read it (`livePeerEndpoints`) to forward the requests of this node's shards.
+    public func advertisePeerEndpoint(_ endpoint: String, node: NodeIdentity) async throws {
+        try await write { connection, logger in
+            _ = try await connection.query("""
+                UPDATE cluster_nodes SET peer_endpoint = \(endpoint)
+                WHERE node_id = \(node.nodeId) AND incarnation = \(node.incarnation)
                 """, logger: logger)
         }
     }
@@ -157,6 +168,18 @@ extension PostgresStore {
 
 extension PostgresStore: ClusterDirectory {
     public func liveNodeIds() async throws -> [String] { try await liveNodes().map(\.nodeId) }
+
+    public func livePeerEndpoints() async throws -> [String: String] {
+        try await read { connection, logger in
+            var peers: [String: String] = [:]
+            for try await (node, endpoint) in try await connection.query(
+                "SELECT node_id, peer_endpoint FROM cluster_nodes WHERE expires_at > now() AND peer_endpoint IS NOT NULL",
+                logger: logger).decode((String, String).self) {
+                peers[node] = endpoint
+            }
+            return peers
+        }
+    }
 }
 
 /// Renews a node's liveness row every `heartbeat` until cancelled; calls `onLost` once and stops when a renewal

@@ -104,6 +104,8 @@ enum PostgresSchema {
               expires_at timestamptz NOT NULL);
             ALTER TABLE shard_leases ADD COLUMN owner_incarnation bigint;
             """),
+        // The endpoint of a node's internal ROUTER (`abm serve --peer`): peers forward it the requests of its shards.
+        Migration(name: "v7-peer-endpoint", sql: "ALTER TABLE cluster_nodes ADD COLUMN peer_endpoint text"),
     ]
 
     /// The identifiers of all migrations this build knows, in order.

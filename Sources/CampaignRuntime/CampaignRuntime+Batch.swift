@@ -27,31 +27,7 @@ public struct PendingAcks: Sendable {
 }
 
 /// A one-shot result handed from a lane's job to the batch waiting for it.
-private final class AckBox: Sendable {
-    private let state = NIOLockedValueBox<(ack: Ack?, waiter: CheckedContinuation<Ack, Never>?)>((nil, nil))
-
-    func fulfil(_ ack: Ack) {
-        let w = state.withLockedValue { s -> CheckedContinuation<Ack, Never>? in
-            s.ack = ack
-            defer { s.waiter = nil }
-            return s.waiter
-        }
-        w?.resume(returning: ack)
-    }
-
-    var value: Ack {
-        get async {
-            await withCheckedContinuation { c in
-                let ready = state.withLockedValue { s -> Ack? in
-                    if let a = s.ack { return a }
-                    s.waiter = c
-                    return nil
-                }
-                if let ready { c.resume(returning: ready) }
-            }
-        }
-    }
-}
+private typealias AckBox = OneShotValue<Ack>
 
 extension CampaignRuntime {
     /// A whole batch of ingress requests (the gateway's poll batch): per account in arrival order, with one

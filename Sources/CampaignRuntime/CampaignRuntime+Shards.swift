@@ -58,6 +58,9 @@ extension CampaignRuntime {
     /// The shards this runtime takes work for.
     public var ownedShards: [Int] { env.ownership.owned }
 
+    /// Whether this runtime serves `accountId` now (its shard is owned and not being released).
+    public func servesAccount(_ accountId: String) -> Bool { owns(accountId) }
+
     /// Shards whose release could not finish (the store refused): `release(shards:)` them again.
     var drainingShards: [Int] { env.ownership.draining }
 

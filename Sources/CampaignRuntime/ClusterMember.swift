@@ -14,15 +14,19 @@ public final class ClusterMember: Sendable {
     public let directory: any ClusterDirectory
     public let nodeId: String
     public let maxReleases: Int
+    /// Updated every round when given: where the requests of shards owned by peers are forwarded.
+    public let routes: ShardRoutes?
     let logger: Logger
 
     /// - Parameter nodeId: this node's id in the directory; the runtime's shard owner (`RuntimeConfiguration.owner`).
     public init(runtime: CampaignRuntime, directory: any ClusterDirectory, nodeId: String,
-                maxReleases: Int = ShardPlacement.defaultMaxReleases, logger: Logger = Logger(label: "abm.cluster")) {
+                maxReleases: Int = ShardPlacement.defaultMaxReleases, routes: ShardRoutes? = nil,
+                logger: Logger = Logger(label: "abm.cluster")) {
         self.runtime = runtime
         self.directory = directory
         self.nodeId = nodeId
         self.maxReleases = maxReleases
+        self.routes = routes
         self.logger = logger
     }
 
@@ -31,6 +35,9 @@ public final class ClusterMember: Sendable {
     public func round() async throws -> ShardPlacement.Moves {
         let nodes = try await directory.liveNodeIds()
         let owners = try await directory.liveShardOwners()
+        if let routes {
+            routes.update(owners: owners, peers: try await directory.livePeerEndpoints(), selfNode: nodeId)
+        }
         let placement = ShardPlacement(liveNodes: nodes)
         var moves = placement.moves(for: nodeId, holders: owners.mapValues { .node($0) }, maxReleases: maxReleases)
         // A release the store refused earlier is finished first (its shards serve nobody meanwhile).

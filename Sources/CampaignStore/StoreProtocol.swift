@@ -340,4 +340,11 @@ public protocol ClusterDirectory: Sendable {
     func liveNodeIds() async throws -> [String]
     /// The owner of each shard whose lease is held by a live node; a shard absent is free.
     func liveShardOwners() async throws -> [Int: String]
+    /// The endpoint of each live node's internal ROUTER (`abm serve --peer`), for the nodes that have one.
+    func livePeerEndpoints() async throws -> [String: String]
+}
+
+extension ClusterDirectory {
+    /// A directory that knows no endpoints: requests are never forwarded.
+    public func livePeerEndpoints() async throws -> [String: String] { [:] }
 }

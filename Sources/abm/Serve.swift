@@ -47,6 +47,11 @@ struct Serve: AsyncParsableCommand {
         valueName: "NAME"))
     var nodeId: String?
 
+    @Option(help: ArgumentHelp(
+        "With --store: this node's internal ROUTER, where other nodes forward the requests of the shards it owns (any node then accepts any request). Give an address the other nodes reach: tcp://HOST:PORT (PORT * takes a free one).",
+        valueName: "tcp://HOST:PORT"))
+    var peer: String?
+
     @Option(name: .customLong("virtual-clock"),
             help: "Run on a virtual clock starting at this ISO-8601 instant (e.g. 2026-03-02T09:00:00Z); enables clock.advance.")
     var virtualClock: String?
@@ -111,6 +116,16 @@ struct Serve: AsyncParsableCommand {
         if let store {
             if dataDir != nil { throw ValidationError("--store and --data-dir exclude each other (one store per server)") }
             do { _ = try PostgresStoreConfiguration(url: store) } catch { throw ValidationError("--store: \(error)") }
+        }
+        if let peer {
+            guard store != nil else { throw ValidationError("--peer needs --store postgresql://… (a cluster shares one PostgreSQL store)") }
+            guard peer.hasPrefix("tcp://"), let colon = peer.lastIndex(of: ":"), colon > peer.index(peer.startIndex, offsetBy: 6) else {
+                throw ValidationError("--peer: `\(peer)` is not tcp://HOST:PORT")
+            }
+            let host = peer[peer.index(peer.startIndex, offsetBy: 6)..<colon]
+            if ["*", "0.0.0.0", "[::]", "::"].contains(host) {
+                throw ValidationError("--peer: `\(peer)` binds every interface; give the address the other nodes reach this one at (it is advertised to them)")
+            }
         }
         if let nodeId, nodeId.isEmpty || nodeId.count > 200 {
             throw ValidationError("--node-id: 1 to 200 characters")
@@ -182,6 +197,7 @@ struct Serve: AsyncParsableCommand {
         logger.logLevel = level
         options.logger = logger
         if let nodeId { options.runtime.owner = nodeId }
+        options.peerEndpoint = peer
         var storeName = options.isInMemory ? "memory" : "sqlite:" + options.dataDirectory! + "/" + ServerOptions.databaseFileName
         if let store {
             // Shared with other nodes: shards come and go one placement round at a time (ClusterMember below).
@@ -265,6 +281,14 @@ struct Serve: AsyncParsableCommand {
         let group = ServiceGroup(configuration: groupConfiguration)
         // On PostgreSQL: this node's share of the shards, placed every 500 ms. The first round runs before
         // "ready", so that a node alone serves every shard from its first request.
+        if let store = server.store as? PostgresStore, let node = store.node, let endpoint = server.peerEndpoint {
+            // Advertised before this node owns anything: peers forward to it from their next round on.
+            do { try await store.advertisePeerEndpoint(endpoint, node: node) } catch {
+                logger.error("could not advertise the peer endpoint", metadata: ["error": "\(error)"])
+                await server.stop()
+                throw ExitCode(1)
+            }
+        }
         let cluster = await ClusterPlacement.start(server: server, logger: logger)
         let trigger = Task { [logger] in
             let signal = await stop.wait()
@@ -291,6 +315,7 @@ struct Serve: AsyncParsableCommand {
         }
         defer { heartbeat?.cancel() }
         var lines = server.endpoints.description + "\n"
+        if let endpoint = server.peerEndpoint { lines += "peer \(endpoint)\n" }
         if let httpServer, let address = http {
             guard let port = await httpServer.port() else {
                 // The HTTP front could not listen: the group stopped the server (in order); say why, exit 2.
@@ -326,7 +351,8 @@ final class ClusterPlacement: Sendable {
     /// Starts the rounds when the server's store is a PostgreSQL store it joined; nil otherwise.
     static func start(server: AbmServer, logger: Logger) async -> ClusterPlacement? {
         guard let store = server.store as? PostgresStore, let node = store.node else { return nil }
-        let member = ClusterMember(runtime: server.runtime, directory: store, nodeId: node.nodeId, logger: logger)
+        let member = ClusterMember(runtime: server.runtime, directory: store, nodeId: node.nodeId, routes: server.routes,
+                                   logger: logger)
         do { try await member.round() } catch {
             logger.warning("first placement round failed; the next ones retry", metadata: ["error": "\(error)"])
         }

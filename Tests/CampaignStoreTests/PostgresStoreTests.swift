@@ -88,13 +88,14 @@ struct PostgresStoreTests {
         let database = try await TestPostgres.database("migrate")
         let first = try await open(database)
         #expect(try await first.appliedMigrations() == ["v1", "v2-shard-leases", "v3-campaign-index",
-                                                        "v4-events-by-account", "v5-request-time", "v6-node-liveness"])
-        #expect(PostgresStore.schemaVersion == "v6-node-liveness")
+                                                        "v4-events-by-account", "v5-request-time", "v6-node-liveness",
+                                                        "v7-peer-endpoint"])
+        #expect(PostgresStore.schemaVersion == "v7-peer-endpoint")
         _ = try await first.commit([write("a", events: 2)])
         try await first.close()
 
         let again = try await open(database)
-        #expect(try await again.appliedMigrations().count == 6)
+        #expect(try await again.appliedMigrations().count == 7)
         #expect(try await again.commit([write("b", events: 1)])[0].map(\.seq) == [3])
         try await again.close()
 

@@ -24,7 +24,8 @@ private struct Node {
     let clock: ManualClock
     let member: ClusterMember
 
-    static func start(_ id: String, _ database: TestDatabase, ttl: Duration = .seconds(30)) async throws -> Node {
+    static func start(_ id: String, _ database: TestDatabase, ttl: Duration = .seconds(30),
+                      routes: ShardRoutes? = nil) async throws -> Node {
         let store = try await PostgresStore(configuration: try PostgresStoreConfiguration(url: database.url))
         let identity = try await store.joinCluster(nodeId: id, ttl: ttl)
         var configuration = RuntimeConfiguration(idleSweepInterval: nil, owner: id)
@@ -36,7 +37,7 @@ private struct Node {
         var logger = configuration.logger
         logger.logLevel = .critical
         return Node(id: id, store: store, identity: identity, runtime: runtime, clock: clock,
-                    member: ClusterMember(runtime: runtime, directory: store, nodeId: id, logger: logger))
+                    member: ClusterMember(runtime: runtime, directory: store, nodeId: id, routes: routes, logger: logger))
     }
 
     /// A graceful stop: every shard released, turns finished, then the cluster left (`close`).
@@ -106,6 +107,33 @@ struct ClusterTests {
             #expect(accepted.status == .accepted, "\(accepted)")
         }
         try await b.stop()
+        try await a.stop()
+    }
+
+    @Test("each round routes the shards a peer owns to the peer endpoint in its liveness row; a rejoin forgets the endpoint")
+    func routesFollowThePeers() async throws {
+        let database = try await TestPostgres.database("routes")
+        let routesA = ShardRoutes()
+        let a = try await Node.start("node-a", database, routes: routesA)
+        let b = try await Node.start("node-b", database)
+        try await b.store.advertisePeerEndpoint("tcp://127.0.0.1:7001", node: b.identity)
+        #expect(try await a.store.livePeerEndpoints() == ["node-b": "tcp://127.0.0.1:7001"])
+        try await settle([a, b])
+        let ownedByB = try #require((0..<10_000).lazy.map { "acct-\($0)" }.first { Set(b.runtime.ownedShards).contains(accountShard($0)) })
+        let ownedByA = try #require((0..<10_000).lazy.map { "acct-\($0)" }.first { Set(a.runtime.ownedShards).contains(accountShard($0)) })
+        #expect(routesA.endpoint(forAccount: ownedByB) == "tcp://127.0.0.1:7001")
+        #expect(routesA.endpoint(forAccount: ownedByA) == nil, "a's own shards are served locally")
+        #expect(routesA.peerEndpoints == ["tcp://127.0.0.1:7001"])
+        // b stops: its row ends, so a's next round routes nothing (a owns every shard after it).
+        try await b.stop()
+        try await settle([a])
+        #expect(routesA.endpoint(forAccount: ownedByB) == nil)
+        #expect(routesA.peerEndpoints.isEmpty)
+        // b's id joins again without advertising: the old endpoint is not its new incarnation's.
+        let again = try await PostgresStore(configuration: try PostgresStoreConfiguration(url: database.url))
+        _ = try await again.joinCluster(nodeId: "node-b", ttl: .seconds(30))
+        #expect(try await a.store.livePeerEndpoints().isEmpty)
+        try await again.close()
         try await a.stop()
     }
 

@@ -14,6 +14,8 @@ final class ServerProcess: Sendable {
     let dataDirectory: String
     /// The HTTP endpoint's base URL (`http http://…/` line) when started with `--http`.
     let httpURL: String?
+    /// The internal ROUTER (`peer tcp://…` line) when started with `--peer`.
+    let peerEndpoint: String?
 
     /// The `abm` binary built next to the test bundle (`swift build --build-tests` builds it too).
     static var binary: URL {
@@ -79,11 +81,12 @@ final class ServerProcess: Sendable {
             throw Timeout(what: "`ready` from abm serve; got \(lines), stderr: \(errText)")
         }
         return ServerProcess(child: child, endpoints: AbmEndpoints(ingress: i, control: c, events: e),
-                             dataDirectory: dataDirectory, httpURL: endpoints["http"])
+                             dataDirectory: dataDirectory, httpURL: endpoints["http"], peerEndpoint: endpoints["peer"])
     }
 
-    private init(child: ChildProcess, endpoints: AbmEndpoints, dataDirectory: String, httpURL: String?) {
+    private init(child: ChildProcess, endpoints: AbmEndpoints, dataDirectory: String, httpURL: String?, peerEndpoint: String?) {
         self.httpURL = httpURL
+        self.peerEndpoint = peerEndpoint
         self.child = child
         self.endpoints = endpoints
         self.dataDirectory = dataDirectory

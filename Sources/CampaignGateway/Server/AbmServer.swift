@@ -24,6 +24,10 @@ public final class AbmServer: Sendable {
     public let runtime: CampaignRuntime
     /// The store (events, replies, states).
     public let store: any CampaignStorage
+    /// The internal ROUTER actually bound (`ServerOptions.peerEndpoint`), where other nodes forward requests.
+    public let peerEndpoint: String?
+    /// Where this node forwards the requests of shards other nodes own (a cluster member keeps it current).
+    public var routes: ShardRoutes { gateway.routes }
     /// The virtual clock when the server runs with one (`clock.advance` works), else nil.
     public let virtualClock: ManualClock?
     /// Committed events for in-process watchers (the HTTP dashboard's live stream).
@@ -52,12 +56,13 @@ public final class AbmServer: Sendable {
     /// The events PUB's kernel send buffer per subscriber connection (`SO_SNDBUF`).
     static let eventSocketSendBuffer = 256 * 1024
 
-    private init(endpoints: AbmEndpoints, runtime: CampaignRuntime, store: any CampaignStorage,
+    private init(endpoints: AbmEndpoints, peerEndpoint: String?, runtime: CampaignRuntime, store: any CampaignStorage,
                  virtualClock: ManualClock?, gateway: GatewayServer, context: ZMQContext, ingressLoop: ZMQPollLoop,
                  outputLoop: ZMQPollLoop, eventsSocket: AsyncZMQSocket, storeDirectory: LockedDataDirectory?,
                  closesStore: Bool, drainTimeout: Duration, logger: Logger, authenticator: ZAPAuthenticator?, liveEvents: EventBroadcast) {
         self.liveEvents = liveEvents
         self.endpoints = endpoints
+        self.peerEndpoint = peerEndpoint
         self.runtime = runtime
         self.store = store
         self.virtualClock = virtualClock
@@ -83,7 +88,7 @@ public final class AbmServer: Sendable {
         let context = try ZMQContext()
         let ingressLoop = try ZMQPollLoop(name: "abm-ingress")
         let outputLoop = try ZMQPollLoop(name: "abm-control")
-        let sockets: (ingress: AsyncZMQSocket, control: AsyncZMQSocket, events: AsyncZMQSocket)
+        let sockets: (ingress: AsyncZMQSocket, control: AsyncZMQSocket, events: AsyncZMQSocket, peer: AsyncZMQSocket?)
         var authenticator: ZAPAuthenticator?
         do {
             authenticator = try await startSecurity(options, context: context)
@@ -96,7 +101,7 @@ public final class AbmServer: Sendable {
             storeDirectory?.abandon()
             throw error
         }
-        let (ingress, control, events) = sockets
+        let (ingress, control, events, peer) = sockets
         let bound = AbmEndpoints(ingress: ingress.endpoint ?? options.endpoints.ingress,
                                      control: control.endpoint ?? options.endpoints.control,
                                      events: events.endpoint ?? options.endpoints.events)
@@ -133,6 +138,7 @@ public final class AbmServer: Sendable {
             await ingress.close()
             await control.close()
             await events.close()
+            await peer?.close()
             await ingressLoop.shutdown()
             await outputLoop.shutdown()
             await authenticator?.stop()
@@ -143,11 +149,13 @@ public final class AbmServer: Sendable {
         let gateway = GatewayServer(ingress: ingress, control: control, runtime: runtime, store: store,
                                     virtualClock: manual != nil, maxInFlightPerPeer: options.maxInFlightPerPeer,
                                     maxBytesPerSecondPerPeer: options.maxBytesPerSecondPerPeer,
-                                    logger: logger, metricsFactory: options.runtime.metricsFactory)
+                                    logger: logger, metricsFactory: options.runtime.metricsFactory, peer: peer,
+                                    forwarder: PeerForwarder(context: context, socketOptions: authenticator?.peerClientOptions ?? [],
+                                                             logger: logger))
         gateway.start()
         logger.info("serving", metadata: ["ingress": "\(bound.ingress)", "control": "\(bound.control)",
                                           "events": "\(bound.events)"])
-        let server = AbmServer(endpoints: bound, runtime: runtime, store: store, virtualClock: manual, gateway: gateway,
+        let server = AbmServer(endpoints: bound, peerEndpoint: peer.map { $0.endpoint ?? options.peerEndpoint! }, runtime: runtime, store: store, virtualClock: manual, gateway: gateway,
                                context: context, ingressLoop: ingressLoop, outputLoop: outputLoop, eventsSocket: events,
                                storeDirectory: storeDirectory, closesStore: storeDirectory != nil || options.openStore != nil,
                                drainTimeout: options.drainTimeout, logger: logger,
@@ -163,7 +171,7 @@ public final class AbmServer: Sendable {
 
     /// Checks the bind rule and, with CURVE on, starts the ZAP handler (before any socket binds).
     private static func startSecurity(_ options: ServerOptions, context: ZMQContext) async throws -> ZAPAuthenticator? {
-        try BindPolicy.check(options.endpoints, curve: options.curve != nil, insecure: options.insecure)
+        try BindPolicy.check(options.endpoints, peer: options.peerEndpoint, curve: options.curve != nil, insecure: options.insecure)
         guard let curve = options.curve else { return nil }
         return try await ZAPAuthenticator(settings: curve, context: context, logger: options.logger)
     }
@@ -180,10 +188,13 @@ public final class AbmServer: Sendable {
         }
         let (old, fresh) = try authenticator.reload()
         for domain in old.domainsLosingKeys(to: fresh) {
-            let (socket, endpoint) = switch domain {
-            case .ingress: (gateway.ingress, endpoints.ingress)
-            case .control: (gateway.control, endpoints.control)
-            case .events: (eventsSocket, endpoints.events)
+            let (socket, endpoint): (AsyncZMQSocket, String)
+            switch domain {
+            case .ingress: (socket, endpoint) = (gateway.ingress, endpoints.ingress)
+            case .control: (socket, endpoint) = (gateway.control, endpoints.control)
+            case .events: (socket, endpoint) = (eventsSocket, endpoints.events)
+            // The node key never leaves the list (it is the server's own).
+            case .peer: continue
             }
             do {
                 try await Self.rebind(socket, endpoint)
@@ -221,13 +232,14 @@ public final class AbmServer: Sendable {
 
     private static func bindSockets(_ options: ServerOptions, context: ZMQContext, ingressLoop: ZMQPollLoop,
                                     outputLoop: ZMQPollLoop, security: ZAPAuthenticator?) throws
-        -> (ingress: AsyncZMQSocket, control: AsyncZMQSocket, events: AsyncZMQSocket) {
-        func router(_ endpoint: String, on loop: ZMQPollLoop, _ domain: ZAPDomain) throws -> AsyncZMQSocket {
+        -> (ingress: AsyncZMQSocket, control: AsyncZMQSocket, events: AsyncZMQSocket, peer: AsyncZMQSocket?) {
+        func router(_ endpoint: String, on loop: ZMQPollLoop, _ domain: ZAPDomain,
+                    maxFrames: Int = maxFramesPerMessage) throws -> AsyncZMQSocket {
             let socket = try ZMQSocket(context, type: .router, linger: 2000, options: [
                 .routerMandatory(true), .sendHighWaterMark(options.replyHighWaterMark), .receiveHighWaterMark(100_000),
                 .maxMessageSize(WireLimits.maxMessageBytes),
             ] + (security?.options(for: domain) ?? []))
-            socket.maxFramesPerMessage = maxFramesPerMessage
+            socket.maxFramesPerMessage = maxFrames
             socket.keepsTruncatedMessages = true
             try socket.bind(endpoint)
             return try loop.adopt(socket, inboundCapacity: 4096)
@@ -241,7 +253,9 @@ public final class AbmServer: Sendable {
         ] + (security?.options(for: .events) ?? []))
         try pub.bind(options.endpoints.events)
         let events = try outputLoop.adopt(pub)
-        return (ingress, control, events)
+        // Forwarded requests are ingress traffic: the same loop. `[identity][empty][header][body]`.
+        let peer = try options.peerEndpoint.map { try router($0, on: ingressLoop, .peer, maxFrames: 4) }
+        return (ingress, control, events, peer)
     }
 
     /// Counters of the ZeroMQ front (requests, malformed, unroutable, failed replies).
@@ -338,8 +352,10 @@ public final class AbmServer: Sendable {
     /// Step 5: the sockets, the ZAP handler and the store close; the data directory's lock goes last.
     func closeResources() async {
         await once(.close) { [self] in
+            await gateway.forwarder.close()
             await gateway.ingress.close()
             await gateway.control.close()
+            await gateway.peer?.close()
             await eventsSocket.close()
             await ingressLoop.shutdown()
             await outputLoop.shutdown()

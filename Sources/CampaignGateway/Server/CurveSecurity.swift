@@ -29,6 +29,8 @@ public enum ZAPDomain: String, Sendable, CaseIterable {
     case ingress = "abm.ingress"
     case control = "abm.control"
     case events = "abm.events"
+    /// The internal ROUTER of a cluster node (`--peer`): only nodes holding the server's own key pair.
+    case peer = "abm.peer"
 }
 
 /// The client keys admitted on each socket.
@@ -36,6 +38,8 @@ public struct ClientAllowLists: Sendable, Equatable {
     public var producers: Set<CurveKey>
     public var operators: Set<CurveKey>
     public var subscribers: Set<CurveKey>
+    /// The keys of cluster nodes: the server's own public key (every node of a cluster shares the key pair).
+    public var nodes: Set<CurveKey> = []
 
     public init(producers: Set<CurveKey> = [], operators: Set<CurveKey> = [], subscribers: Set<CurveKey> = []) {
         self.producers = producers
@@ -60,6 +64,8 @@ public struct ClientAllowLists: Sendable, Equatable {
         case .ingress: producers
         case .control: operators
         case .events: subscribers
+        // Nodes forward with the server's key pair (`nodes`, set by the ZAP handler), never with a listed key.
+        case .peer: nodes
         }
     }
 
@@ -99,7 +105,9 @@ final class ZAPAuthenticator: Sendable {
     /// the handler up in the context at each handshake and, with domains enforced, refuses without it).
     init(settings: CurveServerSettings, context: ZMQContext, logger: Logger) async throws {
         let serverKeys = try CurveKeyPair(secretKey: try CurveKeyFile.readSingle(settings.secretKeyFile))
-        let state = State(lists: try ClientAllowLists.load(settings))
+        var lists = try ClientAllowLists.load(settings)
+        lists.nodes = [serverKeys.publicKey]
+        let state = State(lists: lists)
         let loop = try ZMQPollLoop(name: "abm-zap")
         let socket: AsyncZMQSocket
         do {
@@ -133,10 +141,17 @@ final class ZAPAuthenticator: Sendable {
         [.curveServer(true), .curveSecretKey(serverKeys.secretKey), .zapDomain(domain.rawValue), .zapEnforceDomain(true)]
     }
 
+    /// The options of a DEALER forwarding to another node's internal ROUTER: a CURVE client holding the server's
+    /// key pair, expecting the same server key (the nodes of a cluster share it).
+    var peerClientOptions: [SocketOption] {
+        [.curvePublicKey(serverKeys.publicKey), .curveSecretKey(serverKeys.secretKey), .curveServerKey(serverKeys.publicKey)]
+    }
+
     /// Reads the lists again; on any failure the current lists stay and the error is thrown. Returns the
     /// lists replaced and the fresh ones.
     func reload() throws(SecurityError) -> (old: ClientAllowLists, new: ClientAllowLists) {
-        let fresh = try ClientAllowLists.load(settings)
+        var fresh = try ClientAllowLists.load(settings)
+        fresh.nodes = [serverKeys.publicKey]
         let old = state.lists.withLockedValue { lists in
             defer { lists = fresh }
             return lists
@@ -196,10 +211,11 @@ final class ZAPAuthenticator: Sendable {
 enum BindPolicy {
     /// Throws `insecure_bind` when an endpoint is reachable from other hosts, CURVE is off and
     /// `insecure` was not given.
-    static func check(_ endpoints: AbmEndpoints, curve: Bool, insecure: Bool) throws(SecurityError) {
+    static func check(_ endpoints: AbmEndpoints, peer: String? = nil, curve: Bool, insecure: Bool) throws(SecurityError) {
         guard !curve, !insecure else { return }
-        for (name, endpoint) in [("ingress", endpoints.ingress), ("control", endpoints.control), ("events", endpoints.events)]
-        where !isLocal(endpoint) {
+        let named = [("ingress", endpoints.ingress), ("control", endpoints.control), ("events", endpoints.events)]
+            + (peer.map { [("peer", $0)] } ?? [])
+        for (name, endpoint) in named where !isLocal(endpoint) {
             throw SecurityError(code: SecurityError.insecureBind,
                                 message: "\(name) binds \(endpoint), which is not loopback, without CURVE: "
                                     + "give --curve-secret-key and the allow-lists, or --insecure to accept plaintext")

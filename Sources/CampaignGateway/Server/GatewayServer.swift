@@ -37,11 +37,17 @@ final class GatewayServer: Sendable {
     let store: any CampaignStorage
     let virtualClock: Bool
     let logger: Logger
+    /// The internal ROUTER (`abm serve --peer`): requests other nodes forward to this one.
+    let peer: AsyncZMQSocket?
+    /// Where requests for shards owned elsewhere go (`ClusterMember` fills it; empty on a single node).
+    let routes: ShardRoutes
+    let forwarder: PeerForwarder
 
     private let decoder = WireDecoder()
     private let dispatcher = KeyedSerialDispatcher()
     private let ingressReplies: BatchingSender
     private let controlReplies: BatchingSender
+    private let peerReplies: BatchingSender?
     private let ingressWindows: PeerWindows
     private let controlWindows: PeerWindows
     private let ingressBytes: PeerByteBudget
@@ -52,7 +58,8 @@ final class GatewayServer: Sendable {
 
     init(ingress: AsyncZMQSocket, control: AsyncZMQSocket, runtime: CampaignRuntime, store: any CampaignStorage,
          virtualClock: Bool, maxInFlightPerPeer: Int, maxBytesPerSecondPerPeer: Int, logger: Logger,
-         metricsFactory: (any MetricsFactory)? = nil, monotonicNanoseconds: (@Sendable () -> UInt64)? = nil) {
+         metricsFactory: (any MetricsFactory)? = nil, monotonicNanoseconds: (@Sendable () -> UInt64)? = nil,
+         peer: AsyncZMQSocket? = nil, routes: ShardRoutes = ShardRoutes(), forwarder: PeerForwarder) {
         self.metrics = GatewayMetrics(factory: metricsFactory)
         self.ingress = ingress
         self.control = control
@@ -62,6 +69,10 @@ final class GatewayServer: Sendable {
         self.logger = logger
         self.ingressReplies = BatchingSender(socket: ingress)
         self.controlReplies = BatchingSender(socket: control)
+        self.peer = peer
+        self.peerReplies = peer.map(BatchingSender.init(socket:))
+        self.routes = routes
+        self.forwarder = forwarder
         self.ingressWindows = PeerWindows(limit: maxInFlightPerPeer)
         self.controlWindows = PeerWindows(limit: maxInFlightPerPeer)
         if let monotonicNanoseconds {
@@ -73,11 +84,12 @@ final class GatewayServer: Sendable {
         }
     }
 
-    /// Starts reading both ROUTERs.
+    /// Starts reading the ROUTERs.
     func start() {
         let ingressLoop = Task { await self.receiveIngressBatches() }
         let controlLoop = Task { await self.receive(from: self.control) { self.handleControl($0) } }
-        loops.withLockedValue { $0 = [ingressLoop, controlLoop] }
+        let peerLoop = peer.map { peer in Task { await self.receivePeerBatches(peer) } }
+        loops.withLockedValue { $0 = [ingressLoop, controlLoop] + (peerLoop.map { [$0] } ?? []) }
     }
 
     /// Stops reading, lets every request in flight finish and sends its reply, until `deadline`. Past it
@@ -94,18 +106,21 @@ final class GatewayServer: Sendable {
             let dropped = dispatcher.abandonQueued()
             ingressReplies.abandon()
             controlReplies.abandon()
+            peerReplies?.abandon()
             logger.warning("drain deadline passed: unanswered requests abandoned (never acked)",
                            metadata: ["queued": "\(dropped)", "running": "\(dispatcher.inFlight)"])
         }
         await ingressReplies.flush()
         await controlReplies.flush()
+        await peerReplies?.flush()
         return drained
     }
 
     var statistics: GatewayStatistics {
         var s = counters.withLockedValue { $0 }
-        s.failedReplies = ingressReplies.failedSends + controlReplies.failedSends
+        s.failedReplies = ingressReplies.failedSends + controlReplies.failedSends + (peerReplies?.failedSends ?? 0)
         s.droppedReplies = ingressReplies.droppedForFullPeer + controlReplies.droppedForFullPeer
+            + (peerReplies?.droppedForFullPeer ?? 0)
         return s
     }
 
@@ -141,6 +156,8 @@ final class GatewayServer: Sendable {
     /// the runtime as one batch (`CampaignRuntime.submit(batch:)`: per-account order, one commit), and
     /// their acks go out together once it is committed. This loop is the one caller of `submit(batch:)`,
     /// so the order of batches is the order of arrival; commits overlap with the next batch's decoding.
+    /// In a cluster, the requests of shards another node owns are forwarded to it (`PeerForwarder`) and their
+    /// acks are the owner's, sent once it committed, in their place among the batch's acks.
     private func receiveIngressBatches() async {
         var lastAcks: Task<Void, Never>?
         do {
@@ -148,41 +165,16 @@ final class GatewayServer: Sendable {
               let arrived = ContinuousClock.now
               for start in stride(from: 0, to: received.count, by: Self.maxBatchRequests) {
                 let messages = received[start..<min(start + Self.maxBatchRequests, received.count)]
-                var requests: [IngressRequest] = []
-                var identities: [[UInt8]] = []
-                requests.reserveCapacity(messages.count)
-                identities.reserveCapacity(messages.count)
+                var items: [IngressItem] = []
+                items.reserveCapacity(messages.count)
                 for message in messages {
                     if let (identity, request) = admitIngress(message) {
-                        requests.append(request)
-                        identities.append(identity)
+                        items.append(IngressItem(replyTo: .client(identity), request: request,
+                                                 forwardTo: forwardEndpoint(request), body: message.frames.last ?? []))
                     }
                 }
-                if !requests.isEmpty {
-                    counters.withLockedValue { $0.requests += requests.count }
-                    let pending = await runtime.submit(batch: requests)
-                    // Acks go out batch after batch, in arrival order: a batch whose requests finished first
-                    // (another batch's account waited in a lane) must not overtake the acks before it — a
-                    // client pipelining requests about one account gets their acks in the order it sent them.
-                    let previous = lastAcks
-                    let acksSent = Task { [ingressReplies, ingressWindows, identities, requests, metrics] in
-                        let acks = await pending.acks
-                        await previous?.value
-                        var replies: [ZMQMessage] = []
-                        replies.reserveCapacity(acks.count)
-                        for ((identity, request), ack) in zip(zip(identities, requests), acks) {
-                            self.logOutcome(request, status: ack.status, campaignId: ack.campaignId, error: ack.error)
-                            let body = Self.wireAck(id: request.id, status: ack.status, campaignId: ack.campaignId,
-                                                    warnings: ack.warnings, error: ack.error)
-                            replies.append(ZMQMessage(routingID: identity, replyFrames(body)))
-                            ingressWindows.release(identity)
-                        }
-                        // Counted before the acks leave: a client that has its ack sees it counted.
-                        metrics.ingressBatch(requests, acks.lazy.map(\.status), since: arrived)
-                        ingressReplies.enqueue(contentsOf: replies)
-                    }
-                    lastAcks = acksSent
-                    dispatcher.submitUnordered(weight: requests.count) { await acksSent.value }
+                if !items.isEmpty {
+                    lastAcks = await submit(items, arrived: arrived, after: lastAcks)
                 }
               }
                 if Task.isCancelled { break }
@@ -192,6 +184,92 @@ final class GatewayServer: Sendable {
             }
         } catch {
             if !Task.isCancelled { logger.error("receive loop ended", metadata: ["error": "\(error)"]) }
+        }
+    }
+
+    /// Where an ingress request goes: nil to this node's runtime (its shard is served here, or no other node is
+    /// known to own it: the runtime then answers `not_owner`), else the owner's internal ROUTER.
+    private func forwardEndpoint(_ request: IngressRequest) -> String? {
+        guard let accountId = request.accountId, !runtime.servesAccount(accountId) else { return nil }
+        return routes.endpoint(forAccount: accountId)
+    }
+
+    /// An admitted ingress request and where its ack goes.
+    struct IngressItem: Sendable {
+        enum ReplyTo: Sendable {
+            /// A client of the ingress ROUTER (its routing id): its window slot is released with the ack.
+            case client([UInt8])
+            /// A peer node of the internal ROUTER: its routing id and the envelope header to echo.
+            case peer([UInt8], header: [UInt8])
+        }
+
+        var replyTo: ReplyTo
+        var request: IngressRequest
+        /// The owner's internal ROUTER when the request is forwarded, else nil.
+        var forwardTo: String?
+        /// The request as it arrived (what is forwarded).
+        var body: [UInt8]
+    }
+
+    /// Hands `items` to the runtime (the local ones, one batch) and to their owners (the forwarded ones), and
+    /// returns the task that sends their acks once all are known, after the acks of `previous`: acks go out
+    /// batch after batch, in arrival order — a batch whose requests finished first (another batch's account
+    /// waited in a lane) must not overtake the acks before it, so a client pipelining requests about one
+    /// account gets their acks in the order it sent them.
+    private func submit(_ items: [IngressItem], arrived: ContinuousClock.Instant,
+                        after previous: Task<Void, Never>?) async -> Task<Void, Never> {
+        counters.withLockedValue { $0.requests += items.count }
+        let localIndices = items.indices.filter { items[$0].forwardTo == nil }
+        let forwardedIndices = items.indices.filter { items[$0].forwardTo != nil }
+        let pending = localIndices.isEmpty ? nil : await runtime.submit(batch: localIndices.map { items[$0].request })
+        let slots = forwardedIndices.isEmpty ? [] : await forwarder.send(forwardedIndices.map {
+            PeerForwarder.Request(endpoint: items[$0].forwardTo!, kind: .ingress, body: items[$0].body)
+        })
+        let acksSent = Task { [ingressReplies, ingressWindows, peerReplies, metrics] in
+            var bodies = [[UInt8]](repeating: [], count: items.count)
+            var statuses = [ReplyStatus](repeating: .rejected, count: items.count)
+            if let pending {
+                for (i, ack) in zip(localIndices, await pending.acks) {
+                    let (id, _) = items[i].request.idAndType
+                    self.logOutcome(items[i].request, status: ack.status, campaignId: ack.campaignId, error: ack.error)
+                    bodies[i] = Self.wireAck(id: id, status: ack.status, campaignId: ack.campaignId,
+                                             warnings: ack.warnings, error: ack.error)
+                    statuses[i] = ack.status
+                }
+            }
+            for (i, slot) in zip(forwardedIndices, slots) {
+                (bodies[i], statuses[i]) = Self.forwardedAck(await slot.value, items[i].request)
+            }
+            await previous?.value
+            var toClients: [ZMQMessage] = []
+            var toPeers: [ZMQMessage] = []
+            for (item, body) in zip(items, bodies) {
+                switch item.replyTo {
+                case .client(let identity):
+                    toClients.append(ZMQMessage(routingID: identity, replyFrames(body)))
+                    ingressWindows.release(identity)
+                case .peer(let routing, let header):
+                    toPeers.append(ZMQMessage(routingID: routing, [[], header, body]))
+                }
+            }
+            // Counted before the acks leave: a client that has its ack sees it counted.
+            metrics.ingressBatch(items.map(\.request), statuses, since: arrived)
+            ingressReplies.enqueue(contentsOf: toClients)
+            peerReplies?.enqueue(contentsOf: toPeers)
+        }
+        dispatcher.submitUnordered(weight: items.count) { await acksSent.value }
+        return acksSent
+    }
+
+    /// The ack of a forwarded request: the owner's, as it sent it, or the `internal` refusal of one that got
+    /// no answer (nothing is known to be stored: the client resends the same id).
+    private static func forwardedAck(_ outcome: ForwardOutcome, _ request: IngressRequest) -> ([UInt8], ReplyStatus) {
+        switch outcome {
+        case .reply(let body):
+            let status = (try? JSONParser.parse(body))?["status"]?.stringValue.flatMap(ReplyStatus.init(rawValue:))
+            return (body, status ?? .rejected)
+        case .failed(let error):
+            return (Ack.rejected(id: request.idAndType.id, error: error).encode(), .rejected)
         }
     }
 
@@ -215,13 +293,8 @@ final class GatewayServer: Sendable {
             ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(Ack.rejected(error).encode())))
             return nil
         }
-        let ingressRequest: IngressRequest
-        switch request {
-        case .lead(let id, _, let lead): ingressRequest = .lead(id: id, lead: lead)
-        case .response(let id, let input): ingressRequest = .response(id: id, input)
-        default:
-            // `decodeIngress` returns only lead and response.
-            let error = AbmError(code: ErrorCode.unknownType, message: "not an ingress request", field: "type")
+        guard let ingressRequest = Self.ingressRequest(request) else {
+            let error = Self.notIngress
             logRefusal(.ingress, type: request.type, id: request.id, error)
             ingressReplies.enqueue(ZMQMessage(routingID: identity, replyFrames(Ack.rejected(id: request.id, error: error).encode())))
             return nil
@@ -234,6 +307,81 @@ final class GatewayServer: Sendable {
             return nil
         }
         return (identity, ingressRequest)
+    }
+
+    /// A decoded ingress request as the runtime takes it; nil for another type (`decodeIngress` returns only
+    /// lead and response).
+    private static func ingressRequest(_ request: WireRequest) -> IngressRequest? {
+        switch request {
+        case .lead(let id, _, let lead): .lead(id: id, lead: lead)
+        case .response(let id, let input): .response(id: id, input)
+        default: nil
+        }
+    }
+
+    private static let notIngress = AbmError(code: ErrorCode.unknownType, message: "not an ingress request", field: "type")
+
+    // MARK: - Forwarded requests (the internal ROUTER)
+
+    /// Requests other nodes forwarded here (`PeerEnvelope` frames), a poll batch at a time: ingress ones go to
+    /// the runtime like the ingress socket's (one batch, acks in order), control ones are dispatched like the
+    /// control socket's. Never forwarded again: a shard this node does not own is answered `not_owner`, which
+    /// the forwarding node hands to its client. No per-peer window here: the forwarding node applied its
+    /// clients' limits, and its forwards are bounded by its own in-flight cap.
+    private func receivePeerBatches(_ peer: AsyncZMQSocket) async {
+        var lastAcks: Task<Void, Never>?
+        do {
+            for try await received in peer.batches {
+                let arrived = ContinuousClock.now
+                var items: [IngressItem] = []
+                for message in received {
+                    guard message.count == 4, message[1].isEmpty, let (kind, _) = PeerEnvelope.parse(message[2]) else {
+                        counters.withLockedValue { $0.malformed += 1 }
+                        logger.warning("forwarded request dropped: not [empty][header][body]",
+                                       metadata: ["frames": "\(message.count)"])
+                        continue
+                    }
+                    let (routing, header, body) = (message[0], message[2], message[3])
+                    let send: @Sendable ([UInt8]) -> Void = { [peerReplies] reply in
+                        peerReplies?.enqueue(ZMQMessage(routingID: routing, [[], header, reply]))
+                    }
+                    switch kind {
+                    case .ingress:
+                        do {
+                            let request = try decoder.decodeIngress([[], body])
+                            guard let ingressRequest = Self.ingressRequest(request) else {
+                                send(Ack.rejected(id: request.id, error: Self.notIngress).encode())
+                                continue
+                            }
+                            items.append(IngressItem(replyTo: .peer(routing, header: header), request: ingressRequest,
+                                                     forwardTo: nil, body: body))
+                        } catch {
+                            send(Ack.rejected(error).encode())
+                        }
+                    case .control:
+                        do {
+                            let request = try decoder.decodeControl([[], body])
+                            counters.withLockedValue { $0.requests += 1 }
+                            dispatchControl(request, reply: send, refuse: { error in
+                                send(ControlReply.failure(id: request.id, error: error))
+                            }, done: {})
+                        } catch {
+                            send(ControlReply.failure(error))
+                        }
+                    }
+                }
+                for start in stride(from: 0, to: items.count, by: Self.maxBatchRequests) {
+                    lastAcks = await submit(Array(items[start..<min(start + Self.maxBatchRequests, items.count)]),
+                                            arrived: arrived, after: lastAcks)
+                }
+                if Task.isCancelled { break }
+                if dispatcher.inFlight >= Self.maxInFlight {
+                    await dispatcher.waitForRoom(below: Self.maxInFlight / 2)
+                }
+            }
+        } catch {
+            if !Task.isCancelled { logger.error("peer receive loop ended", metadata: ["error": "\(error)"]) }
+        }
     }
 
     static func wireAck(id: String, status: ReplyStatus, campaignId: String?, warnings: [String],
@@ -298,6 +446,18 @@ final class GatewayServer: Sendable {
                                            "account_id": "\(request.accountId ?? "-")"])
         counters.withLockedValue { $0.requests += 1 }
         let done: @Sendable () -> Void = { [controlWindows] in controlWindows.release(identity) }
+        if let accountId = request.accountId, !runtime.servesAccount(accountId),
+           let endpoint = routes.endpoint(forAccount: accountId) {
+            // Another node owns the account: it answers (in the account's order here, like a local request).
+            let forwarded = PeerForwarder.Request(endpoint: endpoint, kind: .control, body: message.frames.last ?? [])
+            dispatcher.submit(key: accountId, then: done) { [forwarder] in
+                switch await forwarder.send([forwarded])[0].value {
+                case .reply(let body): reply(body)
+                case .failed(let error): refuse(error)
+                }
+            }
+            return
+        }
         dispatchControl(request, reply: reply, refuse: refuse, done: done)
     }
 

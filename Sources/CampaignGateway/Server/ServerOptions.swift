@@ -17,6 +17,9 @@ public struct ServerOptions: Sendable {
     /// postgresql://…`): called once at start, after the sockets are bound; the server closes the store when it
     /// stops. nil: `dataDirectory` decides.
     public var openStore: (@Sendable () async throws -> any CampaignStorage)?
+    /// The internal ROUTER other nodes of a cluster forward requests to (`abm serve --peer`), e.g.
+    /// `tcp://10.0.0.5:5573`; nil (default) binds none: this node still forwards to peers that have one.
+    public var peerEndpoint: String?
     /// `--virtual-clock`: a manual clock starting at this instant (or at the later stored clock time on
     /// existing data); `clock.advance` then works. nil: the wall clock.
     public var virtualClockStart: Date?

@@ -1,0 +1,34 @@
+import CampaignStore
+import NIOConcurrencyHelpers
+
+/// Where to forward the requests of shards this node does not own: the internal ROUTER endpoint (`abm serve
+/// --peer`) of each shard's live owner, as the last placement round read it (`ClusterMember`). A shard owned
+/// here, free, or owned by a node without a peer endpoint has no route: its requests are answered locally
+/// (`not_owner` when not owned). A route may be one round stale: the node it names then answers `not_owner`,
+/// which reaches the client like any other refusal.
+public final class ShardRoutes: Sendable {
+    private let endpoints = NIOLockedValueBox([String?](repeating: nil, count: shardCount))
+
+    public init() {}
+
+    /// The endpoint to forward a request about `accountId` to, or nil (answer it here).
+    public func endpoint(forAccount accountId: String) -> String? {
+        let shard = accountShard(accountId)
+        return endpoints.withLockedValue { $0[shard] }
+    }
+
+    /// Replaces the table: each shard of `owners` held by another node than `selfNode`, routed to that node's
+    /// endpoint in `peers`.
+    public func update(owners: [Int: String], peers: [String: String], selfNode: String) {
+        var table = [String?](repeating: nil, count: shardCount)
+        for (shard, owner) in owners where owner != selfNode && table.indices.contains(shard) {
+            table[shard] = peers[owner]
+        }
+        endpoints.withLockedValue { $0 = table }
+    }
+
+    /// The distinct endpoints routed to now (the peers a forwarder keeps connections to).
+    public var peerEndpoints: Set<String> {
+        endpoints.withLockedValue { Set($0.compactMap { $0 }) }
+    }
+}
