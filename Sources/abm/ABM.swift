@@ -13,7 +13,7 @@ struct ABM: AsyncParsableCommand {
             Serve.self, Demo.self,
             Lead.self, Respond.self, Pause.self, Resume.self, Cancel.self, Status.self,
             List.self, Stats.self, Explain.self, Campaigns.self, Preview.self, Step.self, Erase.self, Migrate.self, PlaybookList.self,
-            Tail.self, Report.self, Backup.self, Health.self, Bench.self, Keygen.self,
+            Tail.self, Report.self, Backup.self, Health.self, Bench.self, BenchNodes.self, Keygen.self,
         ]
     )
 }

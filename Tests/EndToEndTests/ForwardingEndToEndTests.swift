@@ -55,7 +55,7 @@ struct ForwardingEndToEndTests {
 
     @Test func eitherNodeAcceptsEveryAccountAndAcksAfterTheOwnersCommit() async throws {
         let database = try await TestPostgres.database("fwd")
-        let (one, two, owner) = try await twoForwardingNodes(database)
+        let (one, two, owner) = try await twoForwardingNodes(database, extraArguments: ["--http", "127.0.0.1:0"])
         let c1 = try Clients(one.endpoints), c2 = try Clients(two.endpoints)
         let accounts = (0..<120).map { "fwd-\($0)" }
         let ownedByTwo = accounts.filter { owner[accountShard($0)] == "node-2" }
@@ -109,6 +109,11 @@ struct ForwardingEndToEndTests {
         #expect(second["id"] == "pipe-reply" && second["status"] == "accepted", "\(second)")
         let after = try await c1.control.call(["type": "status", "id": "st-piped", "account_id": .string(account)])
         #expect(after["campaign"]?["status"] == "paused", "a reply applied after its lead pauses the campaign: \(after)")
+
+        // node-1 forwarded the leads of node-2's accounts and 2 control requests (a status, the pause): answered.
+        let metrics = try await HTTPEndToEndTests.get(try #require(one.httpURL) + "metrics").1
+        let answered = metrics.split(separator: "\n").first { $0.hasPrefix(#"abm_forwarded_requests_total{outcome="answered"}"#) }
+        #expect(answered.flatMap { $0.split(separator: " ").last }.flatMap { Int($0) } == ownedByTwo.count + 2, "\(answered ?? "none")")
 
         await c1.close()
         await c2.close()

@@ -146,12 +146,14 @@ public final class AbmServer: Sendable {
             storeDirectory?.release()
             throw error
         }
+        let routes = ShardRoutes()
         let gateway = GatewayServer(ingress: ingress, control: control, runtime: runtime, store: store,
                                     virtualClock: manual != nil, maxInFlightPerPeer: options.maxInFlightPerPeer,
                                     maxBytesPerSecondPerPeer: options.maxBytesPerSecondPerPeer,
                                     logger: logger, metricsFactory: options.runtime.metricsFactory, peer: peer,
-                                    forwarder: PeerForwarder(context: context, socketOptions: authenticator?.peerClientOptions ?? [],
-                                                             logger: logger))
+                                    routes: routes,
+                                    forwarder: PeerForwarder(context: context, routes: routes,
+                                                             socketOptions: authenticator?.peerClientOptions ?? [], logger: logger))
         gateway.start()
         logger.info("serving", metadata: ["ingress": "\(bound.ingress)", "control": "\(bound.control)",
                                           "events": "\(bound.events)"])

@@ -15,6 +15,9 @@ public struct GatewayMetrics: Sendable {
     public static let ackLatency = "abm_ack_latency_seconds"
     /// `abm_replay_requests_total`: `events` requests (subscribers catching up by seq).
     public static let replayRequests = "abm_replay_requests_total"
+    /// `abm_forwarded_requests_total{outcome}`: requests this node forwarded to the node owning their account
+    /// (`abm serve --peer`): `answered` (the owner's reply relayed) or `failed` (no answer: refused `internal`).
+    public static let forwardedRequests = "abm_forwarded_requests_total"
 
     static let types = ["lead", "response", "pause", "resume", "cancel", "status", "events", "clock.advance", "list",
                         "stats", "unknown"]
@@ -24,6 +27,8 @@ public struct GatewayMetrics: Sendable {
     private let ingressLatency: CoreMetrics.Timer
     private let controlLatency: CoreMetrics.Timer
     let replays: Counter
+    let forwardedAnswered: Counter
+    let forwardedFailed: Counter
 
     init(factory: (any MetricsFactory)?) {
         let factory = factory ?? MetricsSystem.factory
@@ -39,9 +44,19 @@ public struct GatewayMetrics: Sendable {
         ingressLatency = CoreMetrics.Timer(label: Self.ackLatency, dimensions: [("socket", "ingress")], factory: factory)
         controlLatency = CoreMetrics.Timer(label: Self.ackLatency, dimensions: [("socket", "control")], factory: factory)
         replays = Counter(label: Self.replayRequests, dimensions: [], factory: factory)
+        forwardedAnswered = Counter(label: Self.forwardedRequests, dimensions: [("outcome", "answered")], factory: factory)
+        forwardedFailed = Counter(label: Self.forwardedRequests, dimensions: [("outcome", "failed")], factory: factory)
     }
 
     private static func key(_ type: String, _ outcome: Outcome) -> String { type + "|" + outcome.rawValue }
+
+    /// One forwarded request's outcome.
+    func forwarded(_ outcome: ForwardOutcome) {
+        switch outcome {
+        case .reply: forwardedAnswered.increment()
+        case .failed: forwardedFailed.increment()
+        }
+    }
 
     func count(_ type: String, _ outcome: Outcome, by n: Int = 1) {
         guard n > 0 else { return }

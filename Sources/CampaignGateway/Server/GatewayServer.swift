@@ -59,7 +59,7 @@ final class GatewayServer: Sendable {
     init(ingress: AsyncZMQSocket, control: AsyncZMQSocket, runtime: CampaignRuntime, store: any CampaignStorage,
          virtualClock: Bool, maxInFlightPerPeer: Int, maxBytesPerSecondPerPeer: Int, logger: Logger,
          metricsFactory: (any MetricsFactory)? = nil, monotonicNanoseconds: (@Sendable () -> UInt64)? = nil,
-         peer: AsyncZMQSocket? = nil, routes: ShardRoutes = ShardRoutes(), forwarder: PeerForwarder) {
+         peer: AsyncZMQSocket?, routes: ShardRoutes, forwarder: PeerForwarder) {
         self.metrics = GatewayMetrics(factory: metricsFactory)
         self.ingress = ingress
         self.control = control
@@ -238,7 +238,9 @@ final class GatewayServer: Sendable {
                 }
             }
             for (i, slot) in zip(forwardedIndices, slots) {
-                (bodies[i], statuses[i]) = Self.forwardedAck(await slot.value, items[i].request)
+                let outcome = await slot.value
+                metrics.forwarded(outcome)
+                (bodies[i], statuses[i]) = Self.forwardedAck(outcome, items[i].request)
             }
             await previous?.value
             var toClients: [ZMQMessage] = []
@@ -450,8 +452,10 @@ final class GatewayServer: Sendable {
            let endpoint = routes.endpoint(forAccount: accountId) {
             // Another node owns the account: it answers (in the account's order here, like a local request).
             let forwarded = PeerForwarder.Request(endpoint: endpoint, kind: .control, body: message.frames.last ?? [])
-            dispatcher.submit(key: accountId, then: done) { [forwarder] in
-                switch await forwarder.send([forwarded])[0].value {
+            dispatcher.submit(key: accountId, then: done) { [forwarder, metrics] in
+                let outcome = await forwarder.send([forwarded])[0].value
+                metrics.forwarded(outcome)
+                switch outcome {
                 case .reply(let body): reply(body)
                 case .failed(let error): refuse(error)
                 }

@@ -71,14 +71,18 @@ final class PeerForwarder: Sendable {
     static let highWaterMark = 100_000
 
     private let context: ZMQContext
+    private let routes: ShardRoutes
     private let socketOptions: [SocketOption]
     private let logger: Logger
     private let state = NIOLockedValueBox(State())
     private let sweeper = NIOLockedValueBox<Task<Void, Never>?>(nil)
 
-    /// - Parameter socketOptions: added to every DEALER (CURVE client options when the cluster runs CURVE).
-    init(context: ZMQContext, socketOptions: [SocketOption] = [], logger: Logger) {
+    /// - Parameters:
+    ///   - routes: the routing table; connections to endpoints it no longer names are closed.
+    ///   - socketOptions: added to every DEALER (CURVE client options when the cluster runs CURVE).
+    init(context: ZMQContext, routes: ShardRoutes, socketOptions: [SocketOption] = [], logger: Logger) {
         self.context = context
+        self.routes = routes
         self.socketOptions = socketOptions
         self.logger = logger
     }
@@ -141,8 +145,8 @@ final class PeerForwarder: Sendable {
         await loop?.shutdown()
     }
 
-    /// Closes the connections to endpoints not in `keep` with nothing waiting on them (peers that left).
-    func prune(keeping keep: Set<String>) async {
+    /// Closes the connections to endpoints not in `keep` with nothing waiting on them.
+    private func prune(keeping keep: Set<String>) async {
         let dropped = state.withLockedValue { s -> [AsyncZMQSocket] in
             let busy = Set(s.pending.values.map(\.endpoint))
             let gone = s.links.keys.filter { !keep.contains($0) && !busy.contains($0) }
@@ -207,7 +211,8 @@ final class PeerForwarder: Sendable {
         }
     }
 
-    /// Fails requests past their deadline, twice a second, while any wait.
+    /// Twice a second from the first forward on: fails requests past their deadline, and closes connections to
+    /// peers no longer routed to (a node that left; a restarted one advertises a new endpoint).
     private func startSweeper() {
         sweeper.withLockedValue { task in
             guard task == nil else { return }
@@ -224,6 +229,7 @@ final class PeerForwarder: Sendable {
                         p.slot.fulfil(.failed(AbmError(code: ErrorCode.internal, message:
                             "no answer from the node owning this account (\(p.endpoint)) within \(Self.replyTimeout); resend the same id")))
                     }
+                    await self.prune(keeping: self.routes.peerEndpoints)
                 }
             }
         }

@@ -44,6 +44,14 @@ enum LeadLoad {
     static func run(context: ZMQContext, endpoint: String, producers: Int, perProducer count: Int, window: Int,
                     prefix: String, rate: Double? = nil, stop: (@Sendable () -> Bool)? = nil,
                     progress: (@Sendable (Int) -> Void)? = nil) throws -> Outcome {
+        try run(context: context, endpoints: [endpoint], producers: producers, perProducer: count, window: window,
+                prefix: prefix, rate: rate, stop: stop, progress: progress)
+    }
+
+    /// `run` with producer `p` connected to `endpoints[p % endpoints.count]` (the nodes of a cluster).
+    static func run(context: ZMQContext, endpoints: [String], producers: Int, perProducer count: Int, window: Int,
+                    prefix: String, rate: Double? = nil, stop: (@Sendable () -> Bool)? = nil,
+                    progress: (@Sendable (Int) -> Void)? = nil) throws -> Outcome {
         let bodies = (0..<producers).map { p in (0..<count).map { BenchLeads.body(prefix: prefix, producer: p, index: $0) } }
         let ready = DispatchSemaphore(value: 0)
         let go = DispatchSemaphore(value: 0)
@@ -58,7 +66,7 @@ enum LeadLoad {
                     let socket = try ZMQSocket(context, type: .dealer, options: [
                         .sendHighWaterMark(window * 2 + 100), .receiveHighWaterMark(window * 2 + 100),
                     ])
-                    try socket.connect(endpoint)
+                    try socket.connect(endpoints[p % endpoints.count])
                     ready.signal()
                     go.wait()
                     let r = try produce(socket: socket, bodies: shared.value[p], window: window,
