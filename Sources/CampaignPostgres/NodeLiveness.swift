@@ -198,13 +198,17 @@ public struct NodeHeartbeat: Sendable {
         self.logger = logger
     }
 
-    /// Runs until cancelled or until liveness is lost.
-    public func run(onLost: @Sendable () async -> Void) async {
+    /// Runs until cancelled or until liveness is lost; `onRenewed` gets the instant each successful renewal was
+    /// sent at (the row lives at least `ttl` from then).
+    public func run(onRenewed: @Sendable (ContinuousClock.Instant) -> Void = { _ in }, onLost: @Sendable () async -> Void) async {
         while !Task.isCancelled {
             // Wall-clock pacing on purpose: liveness is about real time (a virtual campaign clock never drives it).
             guard (try? await Task.sleep(for: configuration.heartbeat)) != nil else { return }
             do {
-                if try await !store.renewLiveness(node, ttl: configuration.ttl) {
+                let sent = ContinuousClock.now
+                if try await store.renewLiveness(node, ttl: configuration.ttl) {
+                    onRenewed(sent)
+                } else {
                     logger.critical("node liveness lost: another process may own this node's shards",
                                     metadata: ["node": "\(node.nodeId)", "incarnation": "\(node.incarnation)"])
                     await onLost()

@@ -66,7 +66,8 @@ public final class CampaignRuntime: Sendable {
         let ownership = ShardOwnership()
         let metrics = RuntimeMetrics(factory: configuration.metricsFactory)
         let outbox = Outbox(store: store, publisher: publisher, markEvery: configuration.markPublishedEvery,
-                            logger: logger, metrics: metrics, feed: configuration.eventFeed, owner: configuration.owner)
+                            logger: logger, metrics: metrics, feed: configuration.eventFeed, owner: configuration.owner,
+                            liveness: configuration.liveness)
         let committer = GroupCommitter(store: store, outbox: outbox, suppressions: suppressions,
                                        maxBatch: configuration.maxCommitBatch, logger: logger, metrics: metrics)
         let wake = SchedulerWake()

@@ -25,6 +25,10 @@ public enum EventFeed: Sendable, Equatable {
 actor Outbox {
     private let store: any CampaignStorage
     private let publisher: any EventPublisher
+    /// `.storeLog` in a cluster: nothing is published while it has run out.
+    private let liveness: LivenessLease?
+    /// Whether the last follow found the lease run out (logged once per lapse).
+    private var lapsed = false
     private let markEvery: Int
     private let logger: Logger
     private let metrics: RuntimeMetrics
@@ -42,8 +46,10 @@ actor Outbox {
     private var publishWaiters: [(seq: Int64, continuation: CheckedContinuation<Void, Never>)] = []
 
     init(store: any CampaignStorage, publisher: any EventPublisher, markEvery: Int, logger: Logger,
-         metrics: RuntimeMetrics = RuntimeMetrics(), feed: EventFeed = .ownCommits, owner: String = "") {
+         metrics: RuntimeMetrics = RuntimeMetrics(), feed: EventFeed = .ownCommits, owner: String = "",
+         liveness: LivenessLease? = nil) {
         self.metrics = metrics
+        self.liveness = liveness
         self.feed = feed
         self.cursorKey = "published_seq/" + owner
         self.store = store
@@ -176,6 +182,21 @@ actor Outbox {
                 logger.warning("reading the event log failed", metadata: ["after": "\(publishedSeq)", "error": "\(error)"])
                 page = []
             }
+            if !page.isEmpty, let liveness, !liveness.isValid {
+                // Peers may own this node's shards by now and publish the log themselves; this node is about to
+                // stop (its heartbeat finds the row gone) or renews and goes on from here.
+                if !lapsed {
+                    logger.warning("liveness lease ran out: publishing nothing until it is renewed",
+                                   metadata: ["published_seq": "\(publishedSeq)"])
+                }
+                lapsed = true
+                for w in publishWaiters { w.continuation.resume() }
+                for w in flushWaiters { w.continuation.resume() }
+                (publishWaiters, flushWaiters) = ([], [])
+                publishing = false
+                return
+            }
+            lapsed = false
             if let last = page.last {
                 await publisher.publish(page)
                 metrics.published.increment(by: Int64(page.count))

@@ -28,6 +28,9 @@ public struct RuntimeConfiguration: Sendable {
     /// Where published events come from (`EventFeed`; default `.ownCommits`, one process per store). Several
     /// processes on one store set `.storeLog` so that each publishes the whole log.
     public var eventFeed: EventFeed = .ownCommits
+    /// In a cluster, this node's liveness by its own clock: while it has run out, the outbox publishes nothing
+    /// (`LivenessLease`). nil: always publish (one process per store).
+    public var liveness: LivenessLease?
     /// This process's name as a shard owner (stored in the lease rows; shows who took a store over).
     public var owner: String
     /// Whether `start()` takes every shard's lease over (one process per store). False in a cluster: the runtime

@@ -208,11 +208,18 @@ struct Serve: AsyncParsableCommand {
             // Every node publishes the whole log, its peers' commits included (polled every 10 ms: the
             // latency a subscriber of this node sees for another node's event).
             options.runtime.eventFeed = .storeLog(pollInterval: .milliseconds(10))
+            // Publishing stops once this node's own clock says its liveness row may have expired (a pause).
+            let lease = LivenessLease(ttl: LivenessConfiguration().ttl)
+            options.runtime.liveness = lease
             // Joined before the runtime takes its shards, so that its leases live as long as this process's liveness
             // row; a second live process with the same --node-id is refused here (store.node_in_use).
             options.openStore = { [configuration, logger, owner = options.runtime.owner] in
                 let store = try await PostgresStore(configuration: configuration, logger: logger)
-                do { _ = try await store.joinCluster(nodeId: owner, ttl: LivenessConfiguration().ttl) } catch {
+                let sent = ContinuousClock.now
+                do {
+                    _ = try await store.joinCluster(nodeId: owner, ttl: LivenessConfiguration().ttl)
+                    lease.renewed(sentAt: sent)
+                } catch {
                     try? await store.close()
                     throw error
                 }
@@ -303,10 +310,12 @@ struct Serve: AsyncParsableCommand {
         let running = Task { try await group.run() }
         // The liveness row is renewed on the database clock; losing it (another process took this node id over)
         // stops the server: its writes are fenced from then on anyway.
+        let lease = options.runtime.liveness
         let heartbeat = (server.store as? PostgresStore).flatMap { store in
             store.node.map { node in
                 Task { [logger] in
-                    await NodeHeartbeat(store: store, node: node, configuration: LivenessConfiguration(), logger: logger).run {
+                    let heartbeat = NodeHeartbeat(store: store, node: node, configuration: LivenessConfiguration(), logger: logger)
+                    await heartbeat.run(onRenewed: { lease?.renewed(sentAt: $0) }) {
                         await cluster?.stop(releasing: false)
                         await group.triggerGracefulShutdown()
                     }

@@ -7,6 +7,31 @@ import Testing
 @testable import CampaignRuntime
 
 @Suite struct FencingTests {
+    /// A cluster node whose liveness lease ran out by its own clock (a pause past the TTL) publishes nothing from
+    /// the shared log — not even what it committed itself before the pause — until a renewal succeeds.
+    @Test func aNodeWhoseLivenessLeaseRanOutPublishesNothing() async throws {
+        let lease = LivenessLease(ttl: .seconds(10))
+        // The last renewal was sent 11 s ago: the row may have expired, peers may own the shards.
+        lease.renewed(sentAt: ContinuousClock.now.advanced(by: .seconds(-11)))
+        #expect(!lease.isValid)
+        let store = InMemoryStore()
+        let (runtime, _, publisher) = try await startRuntime(store) {
+            $0.eventFeed = .storeLog(pollInterval: .milliseconds(5))
+            $0.liveness = lease
+        }
+        #expect(await runtime.submitLead(requestId: "l1", lead: lead("acme")).status == .accepted)
+        await runtime.flushOutbox()
+        #expect(try await store.lastSeq() > 0)
+        #expect(await publisher.events.isEmpty, "published with its lease run out")
+
+        lease.renewed(sentAt: .now)
+        #expect(lease.isValid)
+        #expect(await runtime.submitLead(requestId: "l2", lead: lead("globex")).status == .accepted)
+        await runtime.flushOutbox()
+        #expect(await publisher.seqs == Array(1...(try await store.lastSeq())), "renewed: the whole log, in order")
+        await runtime.shutdown()
+    }
+
     /// Two runtimes on one SQLite file (what the data directory lock prevents for `abm serve`, and what a
     /// cluster does by design): the second takes every shard over; the first, fenced, writes nothing more —
     /// no request, no timer turn, not even its clock — and the second runs the campaigns alone.
