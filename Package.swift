@@ -129,7 +129,7 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .testTarget(name: "CampaignReportTests", dependencies: ["AbmWire", "CampaignReport", "CampaignCore"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["AbmWire", "AbmTestSupport", "PostgresTestSupport", "ZeroMQ", "CampaignCore", "CampaignGateway"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["AbmWire", "AbmTestSupport", "PostgresTestSupport", "ZeroMQ", "CampaignCore", "CampaignGateway", "CampaignRuntime"]),
         .testTarget(name: "AbmHTTPTests", dependencies: ["AbmTestSupport", "AbmWire", "AbmHTTP", "AbmClientKit", "CampaignGateway", "CampaignRuntime", "CampaignStore", "CampaignCore", "ZeroMQ"],
                     exclude: ["dashboard_check.py"]),
         .testTarget(name: "AbmClientKitTests", dependencies: ["AbmWire", "AbmClientKit", "ZeroMQ", "CampaignCore", "CampaignGateway"]),

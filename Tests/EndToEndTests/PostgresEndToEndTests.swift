@@ -2,6 +2,7 @@ import AbmTestSupport
 import AbmWire
 import CampaignCore
 import CampaignGateway
+import CampaignRuntime
 import Foundation
 import PostgresTestSupport
 import Testing
@@ -91,6 +92,34 @@ struct PostgresEndToEndTests {
             if parts.count == 2, let n = Int(parts[1]) { counts[parts[0]] = n }
         }
         return counts
+    }
+
+    /// The rows of a query, each split into its columns (psql's unaligned output).
+    private func rows(_ database: TestDatabase, _ sql: String) async throws -> [[String]] {
+        try await TestPostgres.psql(database, sql).split(separator: "\n").map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
+    }
+
+    /// Polls (bounded) until the live leases are the placement `ShardPlacement` computes for `nodes`, every shard
+    /// held by the node that should own it, so that no shard moves any more (a timer of a shard still moving
+    /// fires on its new owner when it arrives, on that owner's clock). Returns whether they got there, and the
+    /// lease counts by owner.
+    private func waitForPlacement(_ database: TestDatabase, of nodes: [String],
+                                  within seconds: Double) async throws -> (settled: Bool, counts: [String: Int]) {
+        let desired = ShardPlacement(liveNodes: nodes).assignment()
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            var owners = [String?](repeating: nil, count: desired.count)
+            for row in try await rows(database, """
+                SELECT l.shard, l.owner FROM shard_leases l JOIN cluster_nodes n
+                  ON n.node_id = l.owner AND n.incarnation = l.owner_incarnation AND n.expires_at > now()
+                """) {
+                if let shard = Int(row[0]), owners.indices.contains(shard) { owners[shard] = row[1] }
+            }
+            if owners == desired || Date() >= deadline {
+                return (owners == desired, Dictionary(owners.compactMap { $0.map { ($0, 1) } }, uniquingKeysWith: +))
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
     }
 
     /// Polls `leaseCounts` until `done` holds, for at most `seconds` (a bounded wait: placement runs on real time).
@@ -311,6 +340,55 @@ extension PostgresEndToEndTests {
     }
 }
 
+extension PostgresEndToEndTests {
+    /// In a cluster the virtual clock is per node. One `clock.advance` id sent to every node moves each node's
+    /// clock once (its reply and target are stored under its node id), so the timers of every node's shards
+    /// fire; the same id sent again to a node replays that node's reply and moves nothing.
+    @Test func oneClockAdvanceIdAdvancesEveryNodeOnce() async throws {
+        let database = try await TestPostgres.database("e2e-clock")
+        let unused = ServerProcess.tempDirectory()
+        let saturday = "2026-02-28T12:00:00Z"
+        let a = try await ServerProcess.start(dataDirectory: unused, store: database.url, virtualClock: saturday, extraArguments: ["--node-id", "node-a"])
+        let b = try await ServerProcess.start(dataDirectory: unused, store: database.url, virtualClock: saturday, extraArguments: ["--node-id", "node-b"])
+        let placed = try await waitForPlacement(database, of: ["node-a", "node-b"], within: 15)
+        try #require(placed.settled, "\(placed.counts)")
+        let ca = try Clients(a.endpoints), cb = try Clients(b.endpoints)
+        for k in 0..<20 {
+            let ack = try await sendToOwner(lead(id: "tick-\(k)", account: "tick-\(k)"), [ca, cb])
+            #expect(ack["status"] == "accepted", "\(ack)")
+        }
+        let owners = try await TestPostgres.psql(database, """
+            SELECT DISTINCT h.owner FROM events e JOIN lease_history h ON h.shard = e.shard AND h.epoch = e.epoch ORDER BY 1
+            """)
+        try #require(owners == "node-a\nnode-b\n", "campaigns on both nodes: \(owners)")
+
+        // Monday noon on both, one id: every campaign's first touch (Monday 09:00), whichever node owns it.
+        let replies = try await advanceAll([ca, cb], seconds: 2 * 86_400, id: "to-monday")
+        #expect(replies.allSatisfy { $0["ok"] == true && $0["now"] == "2026-03-02T12:00:00.000Z" }, "\(replies)")
+        let touches = "SELECT count(*), count(DISTINCT campaign_id) FROM events WHERE type = 'touchpoint.due'"
+        let touched = try await TestPostgres.psql(database, touches)
+        #expect(touched == "20|20\n", "touches, campaigns touched: \(touched)")
+        // The same id again, to each node: its own reply, byte for byte, and no clock moved.
+        #expect(try await advanceAll([ca, cb], seconds: 2 * 86_400, id: "to-monday") == replies)
+        let again = try await TestPostgres.psql(database, touches)
+        #expect(again == "20|20\n", "touches, campaigns touched: \(again)")
+        let second = try await advanceAll([ca, cb], seconds: 1, id: "one-more-second")
+        #expect(second.map { $0["now"] } == ["2026-03-02T12:00:01.000Z", "2026-03-02T12:00:01.000Z"], "\(second)")
+        let keys = try await TestPostgres.psql(database, "SELECT key FROM meta WHERE key LIKE 'clock.advance%to-monday' ORDER BY 1")
+        #expect(keys == """
+            clock.advance.target/node-a/to-monday
+            clock.advance.target/node-b/to-monday
+            clock.advance/node-a/to-monday
+            clock.advance/node-b/to-monday
+
+            """)
+        await ca.close()
+        await cb.close()
+        #expect(await a.terminate() == 0)
+        #expect(await b.terminate() == 0)
+    }
+}
+
 /// deploy/abm-cluster: one command starts a throwaway PostgreSQL and N nodes on loopback, prints their
 /// endpoints, serves, and stops everything cleanly on SIGTERM (nodes drained, database stopped, directory gone).
 @Suite(.timeLimit(.minutes(2)))
@@ -375,4 +453,15 @@ func sendToOwner(_ body: JSONValue, _ nodes: [Clients]) async throws -> JSONValu
         guard ContinuousClock.now < deadline else { throw Timeout(what: "a node owning the account of \(body["lead"]?["account_id"] ?? body)") }
         try await Task.sleep(for: .milliseconds(50))
     }
+}
+
+/// Advances the virtual clock of every node by `seconds`, one node after the other, with the same request id:
+/// in a cluster the clock is per node (each fires the timers of the shards it owns), and each node stores its
+/// `clock.advance` reply under its own node id, so every node moves once and a resend replays that node's reply.
+func advanceAll(_ nodes: [Clients], seconds: Int64, id: String = UUID().uuidString) async throws -> [JSONValue] {
+    var replies: [JSONValue] = []
+    for node in nodes {
+        replies.append(try await node.control.call(["type": "clock.advance", "id": .string(id), "seconds": .int(seconds)], within: 60))
+    }
+    return replies
 }
