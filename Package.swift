@@ -130,7 +130,7 @@ let package = Package(
         ]),
         .testTarget(name: "CampaignReportTests", dependencies: ["AbmWire", "CampaignReport", "CampaignCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["AbmWire", "AbmTestSupport", "PostgresTestSupport", "ZeroMQ", "CampaignCore", "CampaignGateway",
-                                                         "CampaignStore"]),
+                                                         "CampaignRuntime", "CampaignStore"]),
         .testTarget(name: "AbmHTTPTests", dependencies: ["AbmTestSupport", "AbmWire", "AbmHTTP", "AbmClientKit", "CampaignGateway", "CampaignRuntime", "CampaignStore", "CampaignCore", "ZeroMQ"],
                     exclude: ["dashboard_check.py"]),
         .testTarget(name: "AbmClientKitTests", dependencies: ["AbmWire", "AbmClientKit", "ZeroMQ", "CampaignCore", "CampaignGateway"]),

@@ -102,6 +102,11 @@ public final class CampaignRuntime: Sendable {
     /// The store meta key holding the virtual clock's last time (ISO-8601).
     public static let clockMetaKey = "clock"
 
+    /// This node's id when it shares its store with other nodes (a cluster: `takesAllShardsAtStart` false),
+    /// under which it keeps what is its own there (e.g. `clock.advance` replies: every node has its own
+    /// virtual clock); nil with a store of its own.
+    public var clusterNodeId: String? { takesAllShardsAtStart ? nil : owner }
+
     // MARK: - Lifecycle
 
     /// Loads what the runtime keeps in memory and starts firing timers. With a `ManualClock`, the clock

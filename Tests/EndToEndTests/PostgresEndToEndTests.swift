@@ -2,13 +2,15 @@ import AbmTestSupport
 import AbmWire
 import CampaignCore
 import CampaignGateway
+import CampaignRuntime
 import Foundation
 import PostgresTestSupport
+import Synchronization
 import Testing
 import ZeroMQ
 
 /// `abm serve --store postgresql://… --node-id NAME`: one node on the test process's throwaway PostgreSQL.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(2)))
 struct PostgresEndToEndTests {
     @Test func leadsInEventsBackAcrossARestartOnPostgreSQL() async throws {
         let database = try await TestPostgres.database("e2e")
@@ -91,6 +93,34 @@ struct PostgresEndToEndTests {
             if parts.count == 2, let n = Int(parts[1]) { counts[parts[0]] = n }
         }
         return counts
+    }
+
+    /// The rows of a query, each split into its columns (psql's unaligned output).
+    private func rows(_ database: TestDatabase, _ sql: String) async throws -> [[String]] {
+        try await TestPostgres.psql(database, sql).split(separator: "\n").map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
+    }
+
+    /// Polls (bounded) until the live leases are the placement `ShardPlacement` computes for `nodes`, every shard
+    /// held by the node that should own it, so that no shard moves any more (a timer of a shard still moving
+    /// fires on its new owner when it arrives, on that owner's clock). Returns whether they got there, and the
+    /// lease counts by owner.
+    private func waitForPlacement(_ database: TestDatabase, of nodes: [String],
+                                  within seconds: Double) async throws -> (settled: Bool, counts: [String: Int]) {
+        let desired = ShardPlacement(liveNodes: nodes).assignment()
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            var owners = [String?](repeating: nil, count: desired.count)
+            for row in try await rows(database, """
+                SELECT l.shard, l.owner FROM shard_leases l JOIN cluster_nodes n
+                  ON n.node_id = l.owner AND n.incarnation = l.owner_incarnation AND n.expires_at > now()
+                """) {
+                if let shard = Int(row[0]), owners.indices.contains(shard) { owners[shard] = row[1] }
+            }
+            if owners == desired || Date() >= deadline {
+                return (owners == desired, Dictionary(owners.compactMap { $0.map { ($0, 1) } }, uniquingKeysWith: +))
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
     }
 
     /// Polls `leaseCounts` until `done` holds, for at most `seconds` (a bounded wait: placement runs on real time).
@@ -311,6 +341,158 @@ extension PostgresEndToEndTests {
     }
 }
 
+extension PostgresEndToEndTests {
+    /// A node joining and a node leaving, under a steady stream of leads: node c joins nodes a and b and takes
+    /// its share of the shards, then b leaves on SIGTERM and its shards go to a and c, all while leads of new
+    /// accounts keep coming. Every acknowledged lead is stored, once; the clocks start on a Saturday, so every
+    /// first touch is a timer (Monday 09:00) that moved with its shard; advanced to Monday on every remaining
+    /// node, every campaign sends its first touch exactly once (twice: a campaign ran on two nodes; never:
+    /// it stopped in a handover).
+    @Test(.timeLimit(.minutes(2)))
+    func aNodeJoiningAndLeavingUnderLoadMovesShardsAndStopsNoCampaign() async throws {
+        let began = Date()
+        let database = try await TestPostgres.database("e2e-join")
+        let unused = ServerProcess.tempDirectory()
+        // Saturday noon in UTC (the leads' zone): the send window opens on Monday at 09:00.
+        let saturday = "2026-02-28T12:00:00Z"
+        func node(_ id: String) async throws -> ServerProcess {
+            try await ServerProcess.start(dataDirectory: unused, store: database.url, virtualClock: saturday,
+                                          extraArguments: ["--node-id", id])
+        }
+        let a = try await node("node-a"), b = try await node("node-b")
+        let two = try await waitForPlacement(database, of: ["node-a", "node-b"], within: 15)
+        try #require(two.settled, "\(two.counts)")
+        let ca = try Clients(a.endpoints), cb = try Clients(b.endpoints)
+        let stream = LeadStream(prefix: "join", nodes: [ca, cb])
+        let producer = Task { try await stream.run() }
+        defer { stream.stop() }
+
+        // Node c joins mid-stream: a and b hand it its share (each at most 26 shards a round).
+        try await stream.waitUntil(accepted: 60, within: 30)
+        let beforeJoin = stream.acceptedCount
+        let c = try await node("node-c")
+        let cc = try Clients(c.endpoints)
+        stream.route(to: [ca, cb, cc])
+        // Every shard where the placement of three nodes puts it: c has its share (about a third), from both others.
+        let placed = try await waitForPlacement(database, of: ["node-a", "node-b", "node-c"], within: 20)
+        #expect(placed.settled, "\(placed.counts)")
+        let three = placed.counts
+        #expect(three["node-c"] ?? 0 > 50 && three["node-a"] ?? 0 < two.counts["node-a"] ?? 0
+                && three["node-b"] ?? 0 < two.counts["node-b"] ?? 0, "\(two.counts) → \(three)")
+        #expect(stream.acceptedCount > beforeJoin, "no lead acknowledged while node c joined")
+        let cLeases = try await TestPostgres.psql(database, "SELECT count(*) FROM lease_history WHERE owner = 'node-c'")
+        #expect(Int(cLeases.trimmingCharacters(in: .newlines)) ?? 0 >= three["node-c"] ?? 0, "lease_history rows of node c: \(cLeases)")
+        try await stream.waitUntil(accepted: stream.acceptedCount + 60, within: 30)
+
+        // Node b leaves mid-stream. The producer stops sending to it first (a request it read after its gateway
+        // stopped would never be answered); the lead in flight to it, if any, is answered before the SIGTERM.
+        let bShards = try await rows(database, "SELECT shard FROM shard_leases WHERE owner = 'node-b'").map { $0[0] }
+        #expect(bShards.count == three["node-b"], "\(bShards.count) shards of node b, \(three)")
+        let routed = stream.route(to: [ca, cc])
+        try await stream.waitUntil(begun: routed + 1, within: 15)
+        let leaving = Task { await b.terminate() }
+        let after = try await waitForPlacement(database, of: ["node-a", "node-c"], within: 10)
+        #expect(await leaving.value == 0)
+        #expect(after.settled, "\(after.counts)")
+        let heirs = try await rows(database, "SELECT owner, count(*) FROM shard_leases WHERE shard IN (\(bShards.joined(separator: ","))) GROUP BY 1 ORDER BY 1")
+        #expect(heirs.map { $0[0] } == ["node-a", "node-c"], "b's shards went to: \(heirs)")
+        #expect(heirs.compactMap { Int($0[1]) }.reduce(0, +) == bShards.count, "\(heirs)")
+        try await stream.waitUntil(accepted: stream.acceptedCount + 60, within: 30)
+        stream.stop()
+        try await producer.value
+        #expect(stream.unexpected.isEmpty, "\(stream.unexpected.prefix(3))")
+
+        // Every acknowledged lead is stored: one campaign per account, started once, and every node took some.
+        let accepted = stream.accepted
+        let stored = try await rows(database, "SELECT account_id, campaign_id FROM campaigns WHERE account_id LIKE 'join-%'")
+        let storedCampaigns = Dictionary(stored.map { ($0[0], $0[1]) }, uniquingKeysWith: { first, _ in first })
+        #expect(storedCampaigns == accepted, "acknowledged but not stored: \(Set(accepted.keys).subtracting(storedCampaigns.keys).sorted().prefix(5))")
+        let started = try await TestPostgres.psql(database, """
+            SELECT count(*), count(DISTINCT e.account_id), count(DISTINCT h.owner) FROM events e
+              JOIN lease_history h ON h.shard = e.shard AND h.epoch = e.epoch WHERE e.type = 'campaign.started'
+            """)
+        #expect(started == "\(accepted.count)|\(accepted.count)|3\n", "started, accounts, nodes: \(started)")
+        #expect(try await TestPostgres.psql(database, "SELECT count(*) FROM events WHERE type = 'touchpoint.due'") == "0\n",
+                "a touch before Monday")
+
+        // Monday noon on both remaining nodes (one request id for both): each node runs its own shards' timers.
+        let replies = try await advanceAll([ca, cc], seconds: 2 * 86_400, id: "to-monday")
+        #expect(replies.allSatisfy { $0["ok"] == true && $0["now"] == "2026-03-02T12:00:00.000Z" }, "\(replies)")
+        // Per campaign: its touches, their smallest and largest step, and the nodes whose leases they were written under.
+        let touches = try await rows(database, """
+            SELECT e.campaign_id, count(*), min(convert_from(e.body, 'UTF8')::json->>'step'),
+                   max(convert_from(e.body, 'UTF8')::json->>'step'), min(h.owner), max(h.owner)
+              FROM events e JOIN lease_history h ON h.shard = e.shard AND h.epoch = e.epoch
+             WHERE e.type = 'touchpoint.due' GROUP BY 1
+            """)
+        let touched = Dictionary(touches.map { ($0[0], Int($0[1]) ?? 0) }, uniquingKeysWith: +)
+        #expect(touches.allSatisfy { $0[2] == "1" && $0[3] == "1" }, "a touch past step 1: \(touches.filter { $0[2] != "1" || $0[3] != "1" }.prefix(3))")
+        let firedBy = Set(touches.flatMap { $0[4...] })
+        let campaigns = Set(accepted.values)
+        #expect(campaigns.subtracting(touched.keys).isEmpty,
+                "\(campaigns.subtracting(touched.keys).count) campaigns without a first touch: \(campaigns.subtracting(touched.keys).sorted().prefix(5))")
+        #expect(Set(touched.keys).subtracting(campaigns).isEmpty, "touches of campaigns never acknowledged")
+        #expect(touched.filter { $0.value != 1 }.isEmpty, "touched more than once: \(touched.filter { $0.value != 1 }.prefix(5))")
+        #expect(firedBy == ["node-a", "node-c"], "\(firedBy)")
+        // All on time: Monday 09:00, none late on a node whose clock was elsewhere.
+        #expect(try await TestPostgres.psql(database, "SELECT count(DISTINCT at) FROM events WHERE type = 'touchpoint.due'") == "1\n")
+        print("join and leave under load: \(accepted.count) leads, \(campaigns.count) first touches, c's share \(three["node-c"] ?? 0), "
+              + "b's \(bShards.count) shards to a and c, \(String(format: "%.1f", Date().timeIntervalSince(began))) s")
+        await ca.close()
+        await cb.close()
+        await cc.close()
+        #expect(await a.terminate() == 0)
+        #expect(await c.terminate() == 0)
+    }
+
+    /// In a cluster the virtual clock is per node. One `clock.advance` id sent to every node moves each node's
+    /// clock once (its reply and target are stored under its node id), so the timers of every node's shards
+    /// fire; the same id sent again to a node replays that node's reply and moves nothing.
+    @Test func oneClockAdvanceIdAdvancesEveryNodeOnce() async throws {
+        let database = try await TestPostgres.database("e2e-clock")
+        let unused = ServerProcess.tempDirectory()
+        let saturday = "2026-02-28T12:00:00Z"
+        let a = try await ServerProcess.start(dataDirectory: unused, store: database.url, virtualClock: saturday, extraArguments: ["--node-id", "node-a"])
+        let b = try await ServerProcess.start(dataDirectory: unused, store: database.url, virtualClock: saturday, extraArguments: ["--node-id", "node-b"])
+        let placed = try await waitForPlacement(database, of: ["node-a", "node-b"], within: 15)
+        try #require(placed.settled, "\(placed.counts)")
+        let ca = try Clients(a.endpoints), cb = try Clients(b.endpoints)
+        for k in 0..<20 {
+            let ack = try await sendToOwner(lead(id: "tick-\(k)", account: "tick-\(k)"), [ca, cb])
+            #expect(ack["status"] == "accepted", "\(ack)")
+        }
+        let owners = try await TestPostgres.psql(database, """
+            SELECT DISTINCT h.owner FROM events e JOIN lease_history h ON h.shard = e.shard AND h.epoch = e.epoch ORDER BY 1
+            """)
+        try #require(owners == "node-a\nnode-b\n", "campaigns on both nodes: \(owners)")
+
+        // Monday noon on both, one id: every campaign's first touch (Monday 09:00), whichever node owns it.
+        let replies = try await advanceAll([ca, cb], seconds: 2 * 86_400, id: "to-monday")
+        #expect(replies.allSatisfy { $0["ok"] == true && $0["now"] == "2026-03-02T12:00:00.000Z" }, "\(replies)")
+        let touches = "SELECT count(*), count(DISTINCT campaign_id) FROM events WHERE type = 'touchpoint.due'"
+        let touched = try await TestPostgres.psql(database, touches)
+        #expect(touched == "20|20\n", "touches, campaigns touched: \(touched)")
+        // The same id again, to each node: its own reply, byte for byte, and no clock moved.
+        #expect(try await advanceAll([ca, cb], seconds: 2 * 86_400, id: "to-monday") == replies)
+        let again = try await TestPostgres.psql(database, touches)
+        #expect(again == "20|20\n", "touches, campaigns touched: \(again)")
+        let second = try await advanceAll([ca, cb], seconds: 1, id: "one-more-second")
+        #expect(second.map { $0["now"] } == ["2026-03-02T12:00:01.000Z", "2026-03-02T12:00:01.000Z"], "\(second)")
+        let keys = try await TestPostgres.psql(database, "SELECT key FROM meta WHERE key LIKE 'clock.advance%to-monday' ORDER BY 1")
+        #expect(keys == """
+            clock.advance.target/node-a/to-monday
+            clock.advance.target/node-b/to-monday
+            clock.advance/node-a/to-monday
+            clock.advance/node-b/to-monday
+
+            """)
+        await ca.close()
+        await cb.close()
+        #expect(await a.terminate() == 0)
+        #expect(await b.terminate() == 0)
+    }
+}
+
 /// deploy/abm-cluster: one command starts a throwaway PostgreSQL and N nodes on loopback, prints their
 /// endpoints, serves, and stops everything cleanly on SIGTERM (nodes drained, database stopped, directory gone).
 @Suite(.timeLimit(.minutes(2)))
@@ -374,5 +556,102 @@ func sendToOwner(_ body: JSONValue, _ nodes: [Clients]) async throws -> JSONValu
         }
         guard ContinuousClock.now < deadline else { throw Timeout(what: "a node owning the account of \(body["lead"]?["account_id"] ?? body)") }
         try await Task.sleep(for: .milliseconds(50))
+    }
+}
+
+/// Advances the virtual clock of every node by `seconds`, one node after the other, with the same request id:
+/// in a cluster the clock is per node (each fires the timers of the shards it owns), and each node stores its
+/// `clock.advance` reply under its own node id, so every node moves once and a resend replays that node's reply.
+func advanceAll(_ nodes: [Clients], seconds: Int64, id: String = UUID().uuidString) async throws -> [JSONValue] {
+    var replies: [JSONValue] = []
+    for node in nodes {
+        replies.append(try await node.control.call(["type": "clock.advance", "id": .string(id), "seconds": .int(seconds)], within: 60))
+    }
+    return replies
+}
+
+/// A producer of leads, each of a new account (`PREFIX-k`, also its id), sent one after another to its owner
+/// among the nodes it is routed to now (`sendToOwner`), until stopped: a steady load while nodes come and go.
+final class LeadStream: Sendable {
+    private struct State {
+        var nodes: [Clients]
+        var begun = 0
+        var accepted: [String: String] = [:]
+        var unexpected: [String] = []
+        var stopped = false
+        var failure: String?
+    }
+
+    let prefix: String
+    private let state: Mutex<State>
+
+    init(prefix: String, nodes: [Clients]) {
+        self.prefix = prefix
+        state = Mutex(State(nodes: nodes))
+    }
+
+    /// Sends until `stop()`; throws what ended it before (a lead no node took within `sendToOwner`'s bound).
+    func run() async throws {
+        do { try await send() } catch {
+            state.withLock { $0.failure = "\(error)"; $0.stopped = true }
+            throw error
+        }
+    }
+
+    private func send() async throws {
+        while true {
+            let next: (Int, [Clients])? = state.withLock { s in
+                guard !s.stopped else { return nil }
+                s.begun += 1
+                return (s.begun - 1, s.nodes)
+            }
+            guard let (k, nodes) = next else { return }
+            let account = "\(prefix)-\(k)"
+            let ack = try await sendToOwner(lead(id: account, account: account), nodes)
+            state.withLock { s in
+                if ack["status"] == "accepted", let campaign = ack["campaign_id"]?.stringValue {
+                    s.accepted[account] = campaign
+                } else {
+                    s.unexpected.append("\(ack)")
+                }
+            }
+        }
+    }
+
+    func stop() { state.withLock { $0.stopped = true } }
+
+    /// Sends the next leads to `nodes`; returns the number of the first lead that goes there (the one before
+    /// may still be in flight to the previous nodes: `waitUntil(begun:)` past it).
+    @discardableResult
+    func route(to nodes: [Clients]) -> Int {
+        state.withLock { s in
+            s.nodes = nodes
+            return s.begun
+        }
+    }
+
+    /// Account → campaign id of every lead acknowledged `accepted`.
+    var accepted: [String: String] { state.withLock { $0.accepted } }
+    var acceptedCount: Int { state.withLock { $0.accepted.count } }
+    /// Any other reply (a lead of a new account is accepted, never a duplicate nor refused).
+    var unexpected: [String] { state.withLock { $0.unexpected } }
+
+    /// Polls (bounded) until `accepted` leads were acknowledged.
+    func waitUntil(accepted n: Int, within seconds: Double) async throws {
+        try await poll(within: seconds, "\(n) accepted leads") { $0.accepted.count >= n }
+    }
+
+    /// Polls (bounded) until `n` leads were begun (so every lead before the last of them was answered).
+    func waitUntil(begun n: Int, within seconds: Double) async throws {
+        try await poll(within: seconds, "\(n) leads begun") { $0.begun >= n }
+    }
+
+    private func poll(within seconds: Double, _ what: String, _ done: (State) -> Bool) async throws {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while !state.withLock({ done($0) }) {
+            if let failure = state.withLock({ $0.failure }) { throw Timeout(what: "\(what): the stream stopped on \(failure)") }
+            guard ContinuousClock.now < deadline else { throw Timeout(what: what) }
+            try await Task.sleep(for: .milliseconds(20))
+        }
     }
 }

@@ -634,10 +634,9 @@ final class GatewayServer: Sendable {
     /// it byte for byte and does not move the clock again.
     private static func advanceClock(id: String, seconds: Double, runtime: CampaignRuntime,
                                      store: any CampaignStorage) async -> Result<[UInt8], AbmError> {
-        let key = "clock.advance/\(id)"
         // The target is stored before the clock moves: a resend after a crash mid-advance goes to the same
         // instant, not `seconds` past wherever the restart left the clock.
-        let targetKey = "clock.advance.target/\(id)"
+        let (key, targetKey) = clockAdvanceKeys(id: id, node: runtime.clusterNodeId)
         do {
             if let stored = try await store.meta(key) { return .success(Array(stored.utf8)) }
             let target: Date
@@ -656,6 +655,15 @@ final class GatewayServer: Sendable {
         } catch {
             return .failure(AbmError(code: ErrorCode.internal, message: "\(error)"))
         }
+    }
+
+    /// The store meta keys of a `clock.advance`'s reply and target: `clock.advance/<id>` and
+    /// `clock.advance.target/<id>` with a store of its own. In a cluster every node has its own virtual clock
+    /// and they share the store's meta, so the keys carry the node id (`clock.advance/<node>/<id>`): the same
+    /// id sent to every node advances each once, and a resend replays the reply of the node it reaches.
+    static func clockAdvanceKeys(id: String, node: String?) -> (reply: String, target: String) {
+        let scoped = node.map { "\($0)/\(id)" } ?? id
+        return ("clock.advance/" + scoped, "clock.advance.target/" + scoped)
     }
 
     // MARK: - Helpers
