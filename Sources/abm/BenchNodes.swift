@@ -26,6 +26,10 @@ struct BenchNodes: AsyncParsableCommand {
     @Option(help: "Producer connections (DEALERs).") var producers: Int = 4
     @Option(help: "Requests in flight per producer.") var window: Int = 1000
     @Option(name: .customLong("advance-days"), help: "Days of the clock.advance in (2).") var advanceDays: Int = 30
+    @Option(help: "ingest: (0) and (1) only; advance: (2) only, after an ingest run (to measure each phase from outside).")
+    var phase: Phase?
+
+    enum Phase: String, ExpressibleByArgument { case ingest, advance }
 
     private var ingressList: [String] { ingress.split(separator: ",").map(String.init) }
     private var controlList: [String] { control.split(separator: ",").map(String.init) }
@@ -38,11 +42,21 @@ struct BenchNodes: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let progress = Progress()
         let context = try ZMQContext(ioThreads: 2)
+        if phase != .advance { try await ingestPhase(context) }
+        if phase != .ingest { try await advancePhase(context) }
+    }
+
+    /// The load average over the last minute, 5 and 15 minutes.
+    private var loadAverage: String {
+        (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+    }
+
+    private func ingestPhase(_ context: ZMQContext) async throws {
+        let progress = Progress()
         let perProducer = leads / producers
         let total = perProducer * producers
-        let (producers, window, ingress, control) = (self.producers, self.window, ingressList, controlList)
+        let (producers, window, ingress) = (self.producers, self.window, ingressList)
         progress.line("bench-nodes: \(total) leads over \(producers) DEALERs × \(window) in flight, \(ingress.count) ingress endpoint(s)")
 
         let noop = try await onThread(name: "abm-bench-noop-load") {
@@ -54,15 +68,26 @@ struct BenchNodes: AsyncParsableCommand {
         }
         progress.line(String(format: "no-op ROUTER: %.0f acks/s", noop.rate))
 
-        let startSeq = try await lastSeq(context, control[0])
+        let clientCPU = ProcessCPU.now()
         let ingest = try await onThread(name: "abm-bench-load") {
             try LeadLoad.run(context: context, endpoints: ingress, producers: producers, perProducer: perProducer,
                              window: window, prefix: "acct-\(UUID().uuidString.prefix(6))",
                              progress: { progress.update("servers: \($0) acked") })
         }
-        progress.line(String(format: "servers: %.0f leads/s (%d refused%@)", ingest.rate, ingest.refused,
-                             ingest.firstRefusal.map { ", first: \($0)" } ?? ""))
+        let clientSeconds = ProcessCPU.now().since(clientCPU)
+        print(String(format: """
+        nodes %d: %9.0f acked leads/s (%d leads, %.3f s, %d refused); no-op ROUTER %9.0f acks/s; ratio %.3f; \
+        client CPU %.1f s; load average %@
+        """, ingress.count, ingest.rate, ingest.leads, ingest.seconds, ingest.refused, noop.rate, ingest.rate / noop.rate,
+                     clientSeconds, loadAverage))
+        if ingest.refused > 0 {
+            print("first refusal: \(ingest.firstRefusal ?? "?")")
+            throw ExitCode(1)
+        }
+    }
 
+    private func advancePhase(_ context: ZMQContext) async throws {
+        let control = controlList
         let beforeAdvance = try await lastSeq(context, control[0])
         let seconds = Double(advanceDays) * 86_400
         let started = ContinuousClock.now
@@ -82,16 +107,9 @@ struct BenchNodes: AsyncParsableCommand {
         let elapsed = started.duration(to: .now)
         let advanceSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let (touchpoints, events) = try await count(context, control[0], after: beforeAdvance)
-        let atIngest = try await count(context, control[0], after: startSeq, upTo: beforeAdvance).touchpoints
-        let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
-        print(String(format: """
-        nodes %d: %9.0f acked leads/s (%d leads, %.3f s, %d refused); no-op ROUTER %9.0f acks/s; ratio %.3f
-        nodes %d: %9.0f touchpoints/s (%d touchpoint.due of %d events in a %d-day advance of every node, %.3f s; %d more at ingest)
-        load average after: %@
-        """, ingress.count, ingest.rate, ingest.leads, ingest.seconds, ingest.refused, noop.rate, ingest.rate / noop.rate,
-                     ingress.count, Double(touchpoints) / advanceSeconds, touchpoints, events, advanceDays, advanceSeconds, atIngest,
-                     load))
-        if ingest.refused > 0 { throw ExitCode(1) }
+        print(String(format: "nodes %d: %9.0f touchpoints/s (%d touchpoint.due of %d events in a %d-day advance of every node, %.3f s); load average %@",
+                     control.count, Double(touchpoints) / advanceSeconds, touchpoints, events, advanceDays, advanceSeconds,
+                     loadAverage))
     }
 
     /// The log's last seq (an `events` request: its reply carries `last_seq`).
@@ -104,18 +122,17 @@ struct BenchNodes: AsyncParsableCommand {
         }
     }
 
-    /// Touchpoints (`touchpoint.due`) and events in the log after `after` (up to `upTo`), by replay.
-    private func count(_ context: ZMQContext, _ endpoint: String, after: Int64,
-                       upTo: Int64 = .max) async throws -> (touchpoints: Int, events: Int) {
+    /// Touchpoints (`touchpoint.due`) and events in the log after `after`, by replay.
+    private func count(_ context: ZMQContext, _ endpoint: String, after: Int64) async throws -> (touchpoints: Int, events: Int) {
         try await onThread(name: "abm-bench-count") {
             let channel = try RequestChannel(context: context, endpoint: endpoint)
             var (touchpoints, events, seq) = (0, 0, after)
-            while seq < upTo {
+            while true {
                 let reply = try channel.request(Requests.events(afterSeq: seq, limit: WireLimits.maxEventsLimit),
                                                 timeoutMilliseconds: 30_000)
                 guard let page = reply["events"]?.arrayValue else { throw BenchError("events at \(endpoint): \(reply)") }
                 for event in page {
-                    guard case .int(let s)? = event["seq"], s <= upTo else { return (touchpoints, events) }
+                    guard case .int(let s)? = event["seq"] else { throw BenchError("an event without seq: \(event)") }
                     seq = s
                     events += 1
                     if event["type"] == .string("touchpoint.due") { touchpoints += 1 }
