@@ -67,6 +67,8 @@ struct BatchPlan {
     var events: [EventRow] = []
     /// How many events each write has, in order (to hand the numbered events back per write).
     var eventCounts: [Int] = []
+    /// Every address the batch sends a touch to, distinct and sorted (`AccountWrite.touches`).
+    var touches: [String] = []
     private let writes: [AccountWrite]
 
     /// - Parameter epochOf: the epoch this store instance acquired a shard under (nil: none); the fence uses
@@ -74,6 +76,7 @@ struct BatchPlan {
     /// - Throws: `store.event_body_not_object` for a bad event body or erasure rewrite.
     init(_ writes: [AccountWrite], epochOf: (Int) -> Int64?) throws {
         self.writes = writes
+        touches = Set(writes.flatMap(\.touches)).sorted()
         var fenced: [Int: Set<Int64>] = [:]
         var cas = Set<String>()
         var states: [String: StateRow] = [:]

@@ -5,8 +5,9 @@ import NIOCore
 import PostgresNIO
 
 /// Carries out a `BatchPlan` inside an open transaction, in lock order: lease rows (shared), account rows,
-/// the other tables, the account counter, and the event counter last (its row lock is the cluster-wide
-/// serialisation point, so it is held for one statement only; scale-out.md §2.6).
+/// the other tables, the account counter, the event counter (its row lock is the cluster-wide serialisation
+/// point: commits pass it one at a time, in seq order), then — holding it — the suppression check and the
+/// suppression list's changes.
 struct BatchWriter {
     let connection: PostgresConnection
     let logger: Logger
@@ -35,12 +36,6 @@ struct BatchWriter {
                 ON CONFLICT (space, id) DO NOTHING
                 """, logger: logger)
         }
-        for step in plan.suppressionSteps {
-            switch step {
-            case .add(let emails): try await suppress(emails)
-            case .erase(let erasure, let accountId): try await erase(erasure, accountId: accountId)
-            }
-        }
         try await writeIndex(plan.index)
         if newAccounts > 0 {
             try await connection.query("""
@@ -48,7 +43,34 @@ struct BatchWriter {
                 ON CONFLICT (key) DO UPDATE SET value = (meta.value::bigint + excluded.value::bigint)::text
                 """, logger: logger)
         }
-        return plan.numbered(firstSeq: try await appendEvents(plan.events))
+        let firstSeq = try await appendEvents(plan.events)
+        // After the counter: every commit that took it before this one is visible now (each statement reads
+        // the latest committed rows), so an unsubscribe another node acknowledged is seen here, and one that
+        // commits later waits for this commit. Before this batch's own entries: its writes were checked against
+        // them by the runtime, in batch order.
+        try await refuseSuppressed(plan.touches)
+        for step in plan.suppressionSteps {
+            switch step {
+            case .add(let emails): try await suppress(emails)
+            case .erase(let erasure, let accountId): try await erase(erasure, accountId: accountId)
+            }
+        }
+        return plan.numbered(firstSeq: firstSeq)
+    }
+
+    /// Throws `store.suppressed` (the batch rolls back) when an address of `touches` is on the suppression
+    /// list, plain or as the hash of an erased address.
+    private func refuseSuppressed(_ touches: [String]) async throws {
+        guard !touches.isEmpty else { return }
+        var found: [String] = []
+        for try await email in try await connection.query("""
+            SELECT t FROM unnest(\(touches)::text[]) AS t WHERE EXISTS (
+              SELECT 1 FROM suppression s
+              WHERE s.email IN (t, 'sha256:' || encode(sha256(convert_to(t, 'UTF8')), 'hex')))
+            """, logger: logger).decode(String.self) {
+            found.append(email)
+        }
+        if !found.isEmpty { throw StoreError.suppressed(found) }
     }
 
     /// The batch's first statement: its shards' lease rows, locked shared until COMMIT, must still carry the

@@ -144,11 +144,14 @@ actor GroupCommitter {
         var positions: [Int] = []
         writes.reserveCapacity(all.count)
         positions.reserveCapacity(all.count)
+        let touches = batch.count == 1 ? batch[0].touches : batch.flatMap(\.touches)
         for (index, w) in all.enumerated() {
             if let address = refusedAccounts[w.accountId] {
                 results[index] = .failure(SuppressedSinceDecision(email: address))
             } else {
                 writes.append(w)
+                // A shared store checks them again inside the commit (another process's unsubscribes).
+                if !touches[index].isEmpty { writes[writes.count - 1].touches = touches[index] }
                 positions.append(index)
             }
         }
@@ -180,8 +183,15 @@ actor GroupCommitter {
             for i in writes.indices { results.append(.success(i < numbered.count ? numbered[i] : [])) }
         } catch {
             metrics.failures.increment()
+            // Another process suppressed an address since these writes were decided: known here from now on,
+            // so that the retry below refuses exactly the writes touching it and their turns decide again.
+            let suppressedElsewhere = (error as? StoreError)?.suppressedEmails ?? []
+            // Kept as hashes: the address may be an erased person's (its stored entry is only a hash).
+            if !suppressedElsewhere.isEmpty {
+                suppressions.insert(contentsOf: suppressedElsewhere.map { Suppression.hashed(EmailHash.sha256($0)) })
+            }
             if writes.count == 1 {
-                results.append(.failure(error))
+                results.append(.failure(suppressedElsewhere.first.map { SuppressedSinceDecision(email: $0) } ?? error))
             } else {
                 logger.warning("batch commit failed; retrying each account's writes alone",
                                metadata: ["writes": "\(writes.count)", "error": "\(error)"])
@@ -195,6 +205,10 @@ actor GroupCommitter {
                 for account in order {
                     let indices = byAccount[account]!
                     let group = indices.map { writes[$0] }
+                    if let address = group.lazy.flatMap(\.touches).first(where: { self.suppressions.contains($0) }) {
+                        for i in indices { slots[i] = .failure(SuppressedSinceDecision(email: address)) }
+                        continue
+                    }
                     do {
                         let retryStart = ContinuousClock.now
                         let numbered = try await store.commit(group)

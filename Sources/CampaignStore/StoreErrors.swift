@@ -14,6 +14,21 @@ extension StoreError {
 
     public static let fencedCode = "store.fenced"
 
+    /// A write touches an address another process suppressed before this commit: the whole batch was rolled
+    /// back. The message lists the addresses, one per line after the first (`suppressedEmails`).
+    public static func suppressed(_ emails: [String]) -> StoreError {
+        StoreError(code: suppressedCode, message: "addresses suppressed by another process since the decision:\n"
+                   + emails.joined(separator: "\n"))
+    }
+
+    public static let suppressedCode = "store.suppressed"
+
+    /// The addresses of a `store.suppressed` error; empty for any other.
+    public var suppressedEmails: [String] {
+        guard code == Self.suppressedCode else { return [] }
+        return message.split(separator: "\n").dropFirst().map(String.init)
+    }
+
     /// A write's `expectedVersion` differs from the stored version; the whole batch was rolled back.
     public static func versionConflict(accountId: String, expected: Int64, actual: Int64) -> StoreError {
         StoreError(code: "store.version_conflict",

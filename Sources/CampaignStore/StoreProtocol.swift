@@ -144,6 +144,10 @@ public struct AccountWrite: Sendable {
     public var requestAt: Date?
     /// An erasure of a person from this account (nil: none).
     public var erasure: ErasureWrite?
+    /// The addresses (lower-case) this write sends a touch to. A store shared by several processes refuses the
+    /// commit with `store.suppressed` when one of them is on the suppression list by the time it commits (another
+    /// process's unsubscribe); a store of one process leaves the check to its runtime (in memory).
+    public var touches: [String] = []
 
     public init(accountId: String, state: Data? = nil, timer: TimerChange = .unchanged, events: [NewEvent] = [],
                 request: (key: RequestKey, reply: Data)? = nil, suppressions: [String] = [],

@@ -12,6 +12,39 @@ struct PostgresStoreTests {
         try await PostgresStore(configuration: try PostgresStoreConfiguration(url: database.url))
     }
 
+    @Test("a batch touching an address another process suppressed is rolled back with store.suppressed (plain or erased)")
+    func touchesOfSuppressedAddressesAreRefused() async throws {
+        let database = try await TestPostgres.database("suppressed")
+        let one = try await open(database)
+        let other = try await open(database)
+        // The other process suppresses one address plainly, and keeps another only as the hash of an erasure.
+        _ = try await other.commit([AccountWrite(accountId: "b", events: [event("b")], suppressions: ["pat@x.example", "gone@x.example"])])
+        _ = try await other.commit([AccountWrite(accountId: "b", events: [event("b")], erasure: ErasureWrite(
+            email: "gone@x.example", emailSHA256: "c93b3676408411eae2785a2e157f2b9eebfc01e6332252b79c729224661a113a", eventRewrites: []))])
+        let before = try await one.lastSeq()
+        for address in ["pat@x.example"] {
+            var touching = AccountWrite(accountId: "a", state: json("{\"v\":1}"), events: [event("a")])
+            touching.touches = [address, "free@x.example"]
+            let free = AccountWrite(accountId: "c", state: json("{\"v\":1}"), events: [event("c")])
+            do {
+                _ = try await one.commit([free, touching])
+                Issue.record("a touch of \(address) committed")
+            } catch let error as StoreError {
+                #expect(error.code == StoreError.suppressedCode && error.suppressedEmails == [address], "\(error)")
+            }
+            #expect(try await one.lastSeq() == before, "nothing of the batch stored")
+        }
+        // The erased address is refused by its hash entry; an address nobody suppressed commits.
+        var erased = AccountWrite(accountId: "a", events: [event("a")])
+        erased.touches = ["gone@x.example"]
+        await #expect(throws: StoreError.self) { try await one.commit([erased]) }
+        var fine = AccountWrite(accountId: "a", events: [event("a")])
+        fine.touches = ["free@x.example"]
+        #expect(try await one.commit([fine])[0].count == 1)
+        try await one.close()
+        try await other.close()
+    }
+
     @Test("a store whose lease was taken over by another owner writes nothing and fails with store.fenced")
     func fencedAfterTakeover() async throws {
         let database = try await TestPostgres.database("fence")

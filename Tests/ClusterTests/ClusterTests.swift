@@ -60,13 +60,13 @@ private func settle(_ nodes: [Node], sourceLocation: SourceLocation = #_sourceLo
     return 40
 }
 
-private func lead(_ account: String) -> JSONValue {
+private func lead(_ account: String, primary: String? = nil, colleague: String? = nil) -> JSONValue {
     [
-        "account_id": .string(account), "email": .string("pat@\(account).example"), "name": "Pat Primary",
+        "account_id": .string(account), "email": .string(primary ?? "pat@\(account).example"), "name": "Pat Primary",
         "title": "CTO", "timezone": "UTC", "topic": "data pipelines",
         "metadata": ["company_name": .string("\(account) Inc")],
-        "account_contacts": [["email": .string("c1@\(account).example"), "name": "Colleague One", "title": "VP Sales",
-                              "timezone": "UTC"]],
+        "account_contacts": [["email": .string(colleague ?? "c1@\(account).example"), "name": "Colleague One",
+                              "title": "VP Sales", "timezone": "UTC"]],
     ]
 }
 
@@ -134,6 +134,38 @@ struct ClusterTests {
         _ = try await again.joinCluster(nodeId: "node-b", ttl: .seconds(30))
         #expect(try await a.store.livePeerEndpoints().isEmpty)
         try await again.close()
+        try await a.stop()
+    }
+
+    @Test("an address unsubscribed through one node is never touched by another node's campaign after the ack")
+    func unsubscribeOnOneNodeStopsTouchesOnAnother() async throws {
+        let database = try await TestPostgres.database("cluster")
+        let a = try await Node.start("node-a", database)
+        let b = try await Node.start("node-b", database)
+        try await settle([a, b])
+        let shared = "sam.shared@example.org"
+        // The same person is a contact of an account of each node: primary at a's, colleague at b's.
+        let accountA = account(ownedBy: a), accountB = account(ownedBy: b)
+        #expect(await a.runtime.submitLead(requestId: "lead-a", lead: lead(accountA, primary: shared)).status == .accepted)
+        #expect(await b.runtime.submitLead(requestId: "lead-b", lead: lead(accountB, colleague: shared)).status == .accepted)
+        // b decides its campaign before the unsubscribe (its state is in memory, its suppression list loaded).
+        _ = try await b.runtime.advanceClock(seconds: 3600)
+
+        // The person unsubscribes through a; the ack means the suppression is committed.
+        let unsubscribed = await a.runtime.submitResponse(requestId: "unsub", ResponseInput(
+            accountId: accountA, contactEmail: shared, kind: .unsubscribe))
+        #expect(unsubscribed.status == .accepted, "\(unsubscribed)")
+        let acked = try await a.store.lastSeq()
+
+        // b runs its campaign for 30 days: every touch to the shared address after the ack is refused at commit
+        // (b learns the suppression there) and decided again without it.
+        _ = try await b.runtime.advanceClock(seconds: 30 * 86_400)
+        let later = try await b.store.events(accountId: accountB, afterSeq: acked, limit: 1000)
+        let touched = later.filter { $0.type == "touchpoint.due" }
+        #expect(!touched.isEmpty, "b's campaign went on with its other contacts")
+        let toShared = touched.filter { String(decoding: $0.body, as: UTF8.self).contains(shared) }
+        #expect(toShared.isEmpty, "touched \(shared) after its unsubscribe was acknowledged: \(toShared.count) touches")
+        try await b.stop()
         try await a.stop()
     }
 
