@@ -27,7 +27,10 @@ extension CampaignRuntime {
     /// `toVersion`, each taking it up at its next step (`campaign.migrated`). Parked campaigns are left as
     /// they are (resume them, then migrate). Idempotent: campaigns already migrating to, or running,
     /// `toVersion` are counted or left as they are.
-    public func migrate(playbook: String, toVersion: Int, accountId: String? = nil) async throws -> MigrationReport {
+    /// - Parameter onlyOwnedAccounts: in a cluster, visiting them all, the campaigns of shards other nodes own
+    ///   are left to them (each node migrates its own); otherwise one of them fails with `not_owner`.
+    public func migrate(playbook: String, toVersion: Int, accountId: String? = nil,
+                        onlyOwnedAccounts: Bool = false) async throws -> MigrationReport {
         guard enter() else { throw Self.notRunning }
         defer { leave() }
         if let books = playbooks {
@@ -43,7 +46,10 @@ extension CampaignRuntime {
         var report = MigrationReport(playbook: playbook, toVersion: toVersion, campaigns: 0)
         let input = CampaignInput.command(.migrate(playbook: playbook, toVersion: toVersion))
         func visit(_ account: String, single: Bool) async throws {
-            guard owns(account) else { throw Self.notOwnerError(account) }
+            guard owns(account) else {
+                if onlyOwnedAccounts && !single { return }
+                throw Self.notOwnerError(account)
+            }
             if coordinator.isParked(account) {
                 if single { throw Self.parkedError(account) }
                 return

@@ -54,7 +54,9 @@ extension CampaignRuntime {
     /// emitted, its events rewritten, all in one commit); then the stored replies naming the address are
     /// rewritten and its suppression entry kept only as a hash. Idempotent: running it again finishes an
     /// interrupted erasure and changes nothing after a complete one.
-    public func erase(email: String) async throws -> ErasureReport {
+    /// - Parameter onlyOwnedAccounts: in a cluster, the accounts of shards other nodes own are left to them
+    ///   (each node erases its own); otherwise one of them fails the erasure with `not_owner`.
+    public func erase(email: String, onlyOwnedAccounts: Bool = false) async throws -> ErasureReport {
         let email = email.lowercased()
         guard enter() else { throw Self.notRunning }
         defer { leave() }
@@ -72,7 +74,10 @@ extension CampaignRuntime {
             guard !found.isEmpty else { break }
             for accountId in found {
                 done.insert(accountId)
-                guard owns(accountId) else { throw Self.notOwnerError(accountId) }
+                guard owns(accountId) else {
+                    if onlyOwnedAccounts { continue }
+                    throw Self.notOwnerError(accountId)
+                }
                 let rewritten = try await coordinator.withActor(accountId) { actor in
                     try await actor.erase(email: email, emailSHA256: hash)
                 }

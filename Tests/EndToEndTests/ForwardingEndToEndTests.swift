@@ -179,6 +179,41 @@ struct ForwardingEndToEndTests {
         #expect(log.contains("refused an unknown client key") && log.contains("abm.peer"), "\(log)")
     }
 
+    /// `erase` and `migrate` of every campaign reach every node: the one asked runs them on the others, then on
+    /// its own accounts, and answers with the sum.
+    @Test func eraseAndMigrateThroughOneNodeCoverTheAccountsOfEveryNode() async throws {
+        let database = try await TestPostgres.database("fwderase")
+        let (one, two, owner) = try await twoForwardingNodes(database)
+        let c1 = try Clients(one.endpoints), c2 = try Clients(two.endpoints)
+        // The same person is the primary contact of an account on each node.
+        let accounts = ["node-1", "node-2"].map { node in (0..<1000).lazy.map { "erase-\($0)" }.first { owner[accountShard($0)] == node }! }
+        for account in accounts {
+            var body = lead(id: "l-\(account)", account: account)
+            if case .object(var fields) = body, case .object(var inner)? = fields["lead"] {
+                inner["email"] = "pat.person@example.org"
+                fields["lead"] = .object(inner)
+                body = .object(fields)
+            }
+            #expect(try await c2.ingress.call(body)["status"] == "accepted")
+        }
+        let mentions = "SELECT count(*) FROM events WHERE position(convert_to('pat.person@example.org', 'UTF8') in body) > 0"
+        #expect(try await TestPostgres.psql(database, mentions) != "0\n")
+
+        let erased = try await c1.control.call(["type": "erase", "id": "er-1", "email": "Pat.Person@example.org"])
+        #expect(erased["ok"] == true && erased["erased"]?["accounts"] == 2, "\(erased)")
+        #expect(try await TestPostgres.psql(database, mentions) == "0\n", "an event still names the person")
+        let again = try await c2.control.call(["type": "erase", "id": "er-2", "email": "pat.person@example.org"])
+        #expect(again["ok"] == true && again["erased"]?["accounts"] == 0, "\(again)")
+
+        // Every campaign (both nodes' accounts): no not_owner on the way.
+        let migrated = try await c1.control.call(["type": "migrate", "id": "mg-1", "playbook": "default", "to_version": 1])
+        #expect(migrated["ok"] == true, "\(migrated)")
+        await c1.close()
+        await c2.close()
+        #expect(await one.terminate() == 0)
+        #expect(await two.terminate() == 0)
+    }
+
     /// Sends again (the same id) while the answer is a retryable refusal (`not_owner`, `internal`), bounded.
     private func sendUntilServed(_ body: JSONValue, _ node: Clients, within seconds: Double) async throws -> JSONValue {
         let deadline = Date().addingTimeInterval(seconds)

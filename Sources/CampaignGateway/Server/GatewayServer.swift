@@ -364,7 +364,7 @@ final class GatewayServer: Sendable {
                         do {
                             let request = try decoder.decodeControl([[], body])
                             counters.withLockedValue { $0.requests += 1 }
-                            dispatchControl(request, reply: send, refuse: { error in
+                            dispatchControl(request, body: body, forwarded: true, reply: send, refuse: { error in
                                 send(ControlReply.failure(id: request.id, error: error))
                             }, done: {})
                         } catch {
@@ -384,6 +384,38 @@ final class GatewayServer: Sendable {
         } catch {
             if !Task.isCancelled { logger.error("peer receive loop ended", metadata: ["error": "\(error)"]) }
         }
+    }
+
+    /// A count in another node's reply (0 when absent).
+    private static func count(_ value: JSONValue?) -> Int {
+        if case .int(let n)? = value { return Int(n) }
+        return 0
+    }
+
+    /// Sends a control request to every other node that owns shards now (`routes`) and waits for their
+    /// replies: the `ok` ones, and a line per node that failed or did not answer. nil on a single node (no peer).
+    private func everyOtherNode(_ body: [UInt8]) async -> (replies: [JSONValue], failures: [String])? {
+        let peers = routes.peerEndpoints.sorted()
+        guard !peers.isEmpty else { return nil }
+        let slots = await forwarder.send(peers.map { PeerForwarder.Request(endpoint: $0, kind: .control, body: body) })
+        var replies: [JSONValue] = []
+        var failures: [String] = []
+        for (peer, slot) in zip(peers, slots) {
+            let outcome = await slot.value
+            metrics.forwarded(outcome)
+            switch outcome {
+            case .reply(let bytes):
+                guard let value = try? JSONParser.parse(bytes), value["ok"] == .bool(true) else {
+                    let message = (try? JSONParser.parse(bytes))?["error"]?["message"]?.stringValue ?? "a reply that is not ok"
+                    failures.append("\(peer): \(message)")
+                    continue
+                }
+                replies.append(value)
+            case .failed(let error):
+                failures.append("\(peer): \(error.message)")
+            }
+        }
+        return (replies, failures)
     }
 
     static func wireAck(id: String, status: ReplyStatus, campaignId: String?, warnings: [String],
@@ -462,11 +494,16 @@ final class GatewayServer: Sendable {
             }
             return
         }
-        dispatchControl(request, reply: reply, refuse: refuse, done: done)
+        dispatchControl(request, body: message.frames.last ?? [], forwarded: false, reply: reply, refuse: refuse, done: done)
     }
 
     /// Runs a decoded control request; `done` once it is answered.
-    private func dispatchControl(_ request: WireRequest, reply: @escaping @Sendable ([UInt8]) -> Void,
+    /// - Parameters:
+    ///   - body: the request as it arrived (what a cluster-wide `erase` or `migrate` sends to the other nodes).
+    ///   - forwarded: it came from another node, which runs the cluster-wide part itself: this node does only its
+    ///     own accounts.
+    private func dispatchControl(_ request: WireRequest, body: [UInt8], forwarded: Bool,
+                                 reply: @escaping @Sendable ([UInt8]) -> Void,
                                  refuse: @escaping @Sendable (AbmError) -> Void, done: @escaping @Sendable () -> Void) {
         switch request {
         case .forCampaign(let campaignId, let inner):
@@ -482,7 +519,7 @@ final class GatewayServer: Sendable {
                                     field: "campaign_id"))
                     return
                 }
-                self?.dispatchControl(inner, reply: reply, refuse: refuse, done: done)
+                self?.dispatchControl(inner, body: body, forwarded: forwarded, reply: reply, refuse: refuse, done: done)
             }
         case .campaigns(let id, let accountId):
             dispatcher.submit(key: accountId, then: done) { [runtime] in
@@ -580,9 +617,30 @@ final class GatewayServer: Sendable {
             }
         case .erase(let id, let email):
             // One erasure at a time, in arrival order (the key starts with NUL: no account id can equal it).
-            dispatcher.submit(key: "\u{0}erase", then: done) { [runtime] in
+            // A forwarded one has a queue of its own: two nodes each running one and waiting for the other must not
+            // wait for each other.
+            dispatcher.submit(key: forwarded ? "\u{0}erase/forwarded" : "\u{0}erase", then: done) { [runtime, store] in
                 do {
-                    reply(ControlReply.erased(id: id, try await runtime.erase(email: email)))
+                    // In a cluster every node erases the accounts it owns: the others first, then this one.
+                    let others = forwarded ? nil : await self.everyOtherNode(body)
+                    var report = try await runtime.erase(email: email, onlyOwnedAccounts: forwarded || others != nil)
+                    if let others {
+                        var unfinished = others.failures
+                        for part in others.replies {
+                            let erased = part["erased"]
+                            report.accounts += Self.count(erased?["accounts"])
+                            report.events += Self.count(erased?["events"])
+                            report.replies += Self.count(erased?["replies"])
+                        }
+                        // An account that moved between nodes meanwhile may have been skipped by both.
+                        let left = try await store.accounts(mentioning: email.lowercased(), limit: 100).count
+                        if left > 0 { unfinished.append("\(left) account(s) still name the address (moving between nodes)") }
+                        if !unfinished.isEmpty {
+                            throw AbmError(code: ErrorCode.internal, message: "erasure not finished (run it again to finish it): "
+                                           + unfinished.joined(separator: "; "))
+                        }
+                    }
+                    reply(ControlReply.erased(id: id, report))
                 } catch let e as AbmError {
                     refuse(Self.wireError(e))
                 } catch {
@@ -591,10 +649,22 @@ final class GatewayServer: Sendable {
             }
         case .migrate(let id, let playbook, let version, let accountId):
             // One migration at a time (NUL-prefixed key, as `erase`); each account's turn in its actor.
-            dispatcher.submit(key: "\u{0}migrate", then: done) { [runtime] in
+            dispatcher.submit(key: forwarded ? "\u{0}migrate/forwarded" : "\u{0}migrate", then: done) { [runtime] in
                 do {
-                    reply(ControlReply.migrated(id: id, try await runtime.migrate(playbook: playbook, toVersion: version,
-                                                                                  accountId: accountId)))
+                    // Every campaign of a cluster: each node migrates the ones it owns, the others first.
+                    let others = forwarded || accountId != nil ? nil : await self.everyOtherNode(body)
+                    var report = try await runtime.migrate(playbook: playbook, toVersion: version, accountId: accountId,
+                                                           onlyOwnedAccounts: forwarded || others != nil)
+                    if let others {
+                        for part in others.replies {
+                            report.campaigns += Self.count(part["migrated"]?["campaigns"])
+                        }
+                        if !others.failures.isEmpty {
+                            throw AbmError(code: ErrorCode.internal, message: "migrate not finished (run it again to finish it): "
+                                           + others.failures.joined(separator: "; "))
+                        }
+                    }
+                    reply(ControlReply.migrated(id: id, report))
                 } catch let e as AbmError {
                     refuse(Self.wireError(e))
                 } catch {
