@@ -214,6 +214,22 @@ struct ForwardingEndToEndTests {
         #expect(await two.terminate() == 0)
     }
 
+    /// `--peer` refusals at start, each naming the problem: without a shared store, on a wildcard host (it is
+    /// advertised to the other nodes), and off loopback without CURVE.
+    @Test func peerOptionsThatCannotWorkAreRefusedAtStart() async throws {
+        let noStore = try await StartupTests.serveExpectingExit(StartupTests.ephemeral + ["--data-dir", ":memory:",
+                                                                                           "--peer", "tcp://127.0.0.1:*"])
+        #expect(noStore.status != 0 && noStore.stderr.contains("--peer needs --store"), "\(noStore.stderr)")
+        let database = try await TestPostgres.database("fwdopts")
+        let wildcard = try await StartupTests.serveExpectingExit(StartupTests.ephemeral + ["--store", database.url,
+                                                                                           "--peer", "tcp://0.0.0.0:*"])
+        #expect(wildcard.status != 0 && wildcard.stderr.contains("binds every interface"), "\(wildcard.stderr)")
+        let open = try await StartupTests.serveExpectingExit(StartupTests.ephemeral + ["--store", database.url,
+                                                                                       "--peer", "tcp://10.1.2.3:7000"])
+        #expect(open.status == 2 && open.stderr.contains("insecure_bind: peer binds tcp://10.1.2.3:7000"), "\(open.stderr)")
+        #expect(!open.stdout.contains("ready"))
+    }
+
     /// Sends again (the same id) while the answer is a retryable refusal (`not_owner`, `internal`), bounded.
     private func sendUntilServed(_ body: JSONValue, _ node: Clients, within seconds: Double) async throws -> JSONValue {
         let deadline = Date().addingTimeInterval(seconds)
