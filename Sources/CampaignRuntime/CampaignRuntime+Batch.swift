@@ -35,9 +35,11 @@ extension CampaignRuntime {
     /// pass per account on its actor and one group-commit submission for all of them. Returns once the
     /// batch is decided and handed to the committer; its acks come with the commit (`PendingAcks`).
     ///
-    /// Call it from one task at a time (the gateway's receive loop): arrival order per account is the order
-    /// of these calls. An account whose turn is busy (a timer turn, an operator command, the previous
-    /// batch's commit) takes the per-request path, in a lane that keeps its order (`AccountLanes`).
+    /// Call it from one task per source of requests (each of the gateway's receive loops: the ingress socket,
+    /// the internal ROUTER of a cluster node): arrival order per account and source is the order of these
+    /// calls. Calls from different sources may run at once: an account whose turn is busy (claimed by the other
+    /// call, a timer turn, an operator command, the previous batch's commit) takes the per-request path, in a
+    /// lane that keeps its order (`AccountLanes`).
     public func submit(batch requests: [IngressRequest]) async -> PendingAcks {
         guard enter() else {
             let refused = requests.map { _ in Ack.rejected(Self.notRunning) }

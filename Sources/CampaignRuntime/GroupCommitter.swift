@@ -216,7 +216,11 @@ actor GroupCommitter {
                         await committed(group, numbered)
                         for (k, i) in indices.enumerated() { slots[i] = .success(k < numbered.count ? numbered[k] : []) }
                     } catch {
-                        for i in indices { slots[i] = .failure(error) }
+                        // Suppressed meanwhile by yet another commit: refused like the first time, decided again.
+                        let more = (error as? StoreError)?.suppressedEmails ?? []
+                        if !more.isEmpty { suppressions.insert(contentsOf: more.map { Suppression.hashed(EmailHash.sha256($0)) }) }
+                        let failure: any Error = more.first.map { SuppressedSinceDecision(email: $0) } ?? error
+                        for i in indices { slots[i] = .failure(failure) }
                     }
                 }
                 results = slots.map { $0! }

@@ -190,9 +190,10 @@ actor Outbox {
                                    metadata: ["published_seq": "\(publishedSeq)"])
                 }
                 lapsed = true
-                for w in publishWaiters { w.continuation.resume() }
+                // A flush (the stop) does not wait for it. A response's ack still does (`waitPublished`): it
+                // goes out only after the events before it, i.e. after a renewal, or never (the node stops).
                 for w in flushWaiters { w.continuation.resume() }
-                (publishWaiters, flushWaiters) = ([], [])
+                flushWaiters = []
                 publishing = false
                 return
             }

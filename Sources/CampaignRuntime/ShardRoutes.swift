@@ -27,6 +27,9 @@ public final class ShardRoutes: Sendable {
         endpoints.withLockedValue { $0 = table }
     }
 
+    /// The endpoint of each shard (nil: served here, free, or owned by a node without a peer endpoint).
+    public var table: [String?] { endpoints.withLockedValue { $0 } }
+
     /// The distinct endpoints routed to now (the peers a forwarder keeps connections to).
     public var peerEndpoints: Set<String> {
         endpoints.withLockedValue { Set($0.compactMap { $0 }) }

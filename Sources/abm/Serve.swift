@@ -303,7 +303,12 @@ struct Serve: AsyncParsableCommand {
             logger.info("draining", metadata: ["signal": "\(signal)"])
             // Shards first: peers take them at their next round while this node drains the rest (requests of
             // released shards are answered not_owner); leaving the cluster follows the last write (store close).
-            await cluster?.stop(releasing: true)
+            if let cluster {
+                await cluster.stop(releasing: true)
+                // One placement round: peers route this node's released shards to their new owners before it
+                // stops reading forwarded requests (meanwhile it answers them `not_owner` at once).
+                if server.peerEndpoint != nil { try? await Task.sleep(for: ClusterPlacement.roundInterval + .milliseconds(100)) }
+            }
             await group.triggerGracefulShutdown()
         }
         defer { trigger.cancel() }
@@ -354,8 +359,11 @@ final class ClusterPlacement: Sendable {
     private init(member: ClusterMember, logger: Logger) {
         self.member = member
         self.logger = logger
-        rounds = Task { await member.run(every: .milliseconds(500)) }
+        rounds = Task { await member.run(every: Self.roundInterval) }
     }
+
+    /// How often placement runs (and the routing table is read again).
+    static let roundInterval: Duration = .milliseconds(500)
 
     /// Starts the rounds when the server's store is a PostgreSQL store it joined; nil otherwise.
     static func start(server: AbmServer, logger: Logger) async -> ClusterPlacement? {

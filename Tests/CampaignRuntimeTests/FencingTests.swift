@@ -2,6 +2,7 @@ import AbmWire
 import CampaignCore
 import CampaignStore
 import Foundation
+import Synchronization
 import Testing
 
 @testable import CampaignRuntime
@@ -23,10 +24,22 @@ import Testing
         await runtime.flushOutbox()
         #expect(try await store.lastSeq() > 0)
         #expect(await publisher.events.isEmpty, "published with its lease run out")
+        // A response is acknowledged only once the events before it are published: not while the lease is out.
+        let answered = ManagedAtomicFlag()
+        let response = Task {
+            let ack = await runtime.submitResponse(requestId: "r1", ResponseInput(accountId: "acme", contactEmail: "pat@acme.example", kind: .reply))
+            answered.set()
+            return ack
+        }
+        await runtime.flushOutbox()
+        for _ in 0..<100 { await Task.yield() }
+        #expect(!answered.isSet, "a response acknowledged before the events before it were published")
 
         lease.renewed(sentAt: .now)
         #expect(lease.isValid)
         #expect(await runtime.submitLead(requestId: "l2", lead: lead("globex")).status == .accepted)
+        await runtime.flushOutbox()
+        #expect(await response.value.status == .accepted)
         await runtime.flushOutbox()
         #expect(await publisher.seqs == Array(1...(try await store.lastSeq())), "renewed: the whole log, in order")
         await runtime.shutdown()
@@ -74,4 +87,11 @@ import Testing
         await a.shutdown()
         #expect(try await inspector.lastSeq() == all.last?.seq)
     }
+}
+
+/// A flag set by one task and read by another.
+private final class ManagedAtomicFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    var isSet: Bool { flag.load(ordering: .acquiring) }
+    func set() { flag.store(true, ordering: .releasing) }
 }

@@ -129,9 +129,15 @@ struct ForwardingEndToEndTests {
         let (one, two, owner) = try await twoForwardingNodes(database)
         let c1 = try Clients(one.endpoints)
         let account = try #require((0..<1000).lazy.map { "dead-\($0)" }.first { owner[accountShard($0)] == "node-2" })
+        let local = try #require((0..<1000).lazy.map { "alive-\($0)" }.first { owner[accountShard($0)] == "node-1" })
         await two.kill9()
         let sent = Date()
-        let refused = try await c1.ingress.call(lead(id: "to-the-dead", account: account), within: 20)
+        try await c1.ingress.send(lead(id: "to-the-dead", account: account))
+        // The same connection's next lead, for node-1's own account, is not held up behind the dead owner's.
+        let first = try await c1.ingress.call(lead(id: "to-the-living", account: local), within: 20)
+        #expect(first["id"] == "to-the-living" && first["status"] == "accepted", "\(first)")
+        #expect(Date().timeIntervalSince(sent) < 2, "node-1's own lead waited \(Date().timeIntervalSince(sent)) s")
+        let refused = try await c1.ingress.receiveJSON(within: 20)
         #expect(refused["status"] == "rejected" && refused["error"]?["code"] == "internal", "\(refused)")
         #expect(refused["error"]?["message"]?.stringValue?.contains("resend the same id") == true, "\(refused)")
         #expect(Date().timeIntervalSince(sent) < 8, "refused after \(Date().timeIntervalSince(sent)) s")
@@ -212,6 +218,38 @@ struct ForwardingEndToEndTests {
         await c2.close()
         #expect(await one.terminate() == 0)
         #expect(await two.terminate() == 0)
+    }
+
+    /// A node stopped with SIGTERM keeps answering what its peers forward it while it stops (its released shards:
+    /// `not_owner` at once) until they route around it: a client of the other node never waits for the forward
+    /// timeout, and every lead it resends is accepted there.
+    @Test func forwardsToANodeStoppingWithSIGTERMAreAnsweredAtOnce() async throws {
+        let database = try await TestPostgres.database("fwdterm")
+        let (one, two, owner) = try await twoForwardingNodes(database)
+        let c1 = try Clients(one.endpoints)
+        let accounts = (0..<5000).lazy.map { "term-\($0)" }.filter { owner[accountShard($0)] == "node-2" }.prefix(400)
+        var slowest: Double = 0
+        var refusals = 0
+        var stopped = false
+        let started = Date()
+        for (k, account) in accounts.enumerated() {
+            if k == 20 { two.child.send(SIGTERM); stopped = true }
+            while true {
+                let sent = Date()
+                let reply = try await c1.ingress.call(lead(id: "t-\(account)", account: account), within: 20)
+                slowest = max(slowest, Date().timeIntervalSince(sent))
+                if reply["status"] == "accepted" { break }
+                #expect(["not_owner", "internal"].contains(reply["error"]?["code"]?.stringValue ?? ""), "\(reply)")
+                refusals += 1
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            // Enough once node-2 has been gone a while: its shards are node-1's.
+            if stopped, Date().timeIntervalSince(started) > 4, k > 40 { break }
+        }
+        #expect(slowest < 2, "a request waited \(slowest) s (the forward timeout is 5 s)")
+        #expect(await two.exitStatus(within: 30) == 0)
+        await c1.close()
+        #expect(await one.terminate() == 0)
     }
 
     /// `--peer` refusals at start, each naming the problem: without a shared store, on a wildcard host (it is

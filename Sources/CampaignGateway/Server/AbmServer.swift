@@ -354,7 +354,7 @@ public final class AbmServer: Sendable {
     /// Step 5: the sockets, the ZAP handler and the store close; the data directory's lock goes last.
     func closeResources() async {
         await once(.close) { [self] in
-            await gateway.forwarder.close()
+            await gateway.stopForwarding()
             await gateway.ingress.close()
             await gateway.control.close()
             await gateway.peer?.close()

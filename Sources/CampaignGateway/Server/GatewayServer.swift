@@ -53,6 +53,8 @@ final class GatewayServer: Sendable {
     private let ingressBytes: PeerByteBudget
     private let controlBytes: PeerByteBudget
     private let loops = NIOLockedValueBox<[Task<Void, Never>]>([])
+    /// The internal ROUTER's loop: it outlives the drain (`stopForwarding`).
+    private let peerLoop = NIOLockedValueBox<Task<Void, Never>?>(nil)
     private let counters = NIOLockedValueBox(GatewayStatistics(requests: 0, malformed: 0, unroutable: 0, failedReplies: 0))
     private let metrics: GatewayMetrics
 
@@ -88,8 +90,20 @@ final class GatewayServer: Sendable {
     func start() {
         let ingressLoop = Task { await self.receiveIngressBatches() }
         let controlLoop = Task { await self.receive(from: self.control) { self.handleControl($0) } }
-        let peerLoop = peer.map { peer in Task { await self.receivePeerBatches(peer) } }
-        loops.withLockedValue { $0 = [ingressLoop, controlLoop] + (peerLoop.map { [$0] } ?? []) }
+        loops.withLockedValue { $0 = [ingressLoop, controlLoop] }
+        if let peer { peerLoop.withLockedValue { $0 = Task { await self.receivePeerBatches(peer) } } }
+    }
+
+    /// Stops reading the internal ROUTER (bounded: 1 s) and fails what this node still waits for from its
+    /// peers. Called when the sockets close, after the drain: while a stopping node drains, its peers may
+    /// still forward it requests for the shards it released, and get `not_owner` at once (then
+    /// `shutting_down`) instead of waiting for the forward timeout.
+    func stopForwarding() async {
+        let task = peerLoop.withLockedValue { t -> Task<Void, Never>? in defer { t = nil }; return t }
+        task?.cancel()
+        if let task { _ = await untilDeadline(ContinuousClock.now.advanced(by: .seconds(1))) { await task.value } }
+        await peerReplies?.flush()
+        await forwarder.close()
     }
 
     /// Stops reading, lets every request in flight finish and sends its reply, until `deadline`. Past it
@@ -159,7 +173,7 @@ final class GatewayServer: Sendable {
     /// In a cluster, the requests of shards another node owns are forwarded to it (`PeerForwarder`) and their
     /// acks are the owner's, sent once it committed, in their place among the batch's acks.
     private func receiveIngressBatches() async {
-        var lastAcks: Task<Void, Never>?
+        var chains: AckChains = [:]
         do {
             for try await received in ingress.batches {
               let arrived = ContinuousClock.now
@@ -173,9 +187,7 @@ final class GatewayServer: Sendable {
                                                  forwardTo: forwardEndpoint(request), body: message.frames.last ?? []))
                     }
                 }
-                if !items.isEmpty {
-                    lastAcks = await submit(items, arrived: arrived, after: lastAcks)
-                }
+                if !items.isEmpty { await submit(items, arrived: arrived, chains: &chains) }
               }
                 if Task.isCancelled { break }
                 if dispatcher.inFlight >= Self.maxInFlight {
@@ -211,56 +223,79 @@ final class GatewayServer: Sendable {
         var body: [UInt8]
     }
 
+    /// The ack tasks of the batches so far, one chain per route: "" for this node's runtime, else the owner's
+    /// endpoint. Acks of one route go out batch after batch, in arrival order; routes do not wait for each other,
+    /// so an owner that died (its forwards wait for the timeout) holds up only the acks of its own accounts.
+    typealias AckChains = [String: Task<Void, Never>]
+
     /// Hands `items` to the runtime (the local ones, one batch) and to their owners (the forwarded ones), and
-    /// returns the task that sends their acks once all are known, after the acks of `previous`: acks go out
-    /// batch after batch, in arrival order — a batch whose requests finished first (another batch's account
-    /// waited in a lane) must not overtake the acks before it, so a client pipelining requests about one
-    /// account gets their acks in the order it sent them.
-    private func submit(_ items: [IngressItem], arrived: ContinuousClock.Instant,
-                        after previous: Task<Void, Never>?) async -> Task<Void, Never> {
+    /// queues the sending of their acks on `chains`: a route's acks are sent once all of them are known and the
+    /// acks of the route's previous batch are sent — a batch whose requests finished first (another batch's
+    /// account waited in a lane) must not overtake the acks before it, so a client pipelining requests about
+    /// one account gets their acks in the order it sent them (an account's requests all take one route).
+    private func submit(_ items: [IngressItem], arrived: ContinuousClock.Instant, chains: inout AckChains) async {
         counters.withLockedValue { $0.requests += items.count }
-        let localIndices = items.indices.filter { items[$0].forwardTo == nil }
+        var routeOrder: [String] = []
+        var byRoute: [String: [Int]] = [:]
+        for i in items.indices {
+            let route = items[i].forwardTo ?? ""
+            if byRoute[route] == nil { routeOrder.append(route) }
+            byRoute[route, default: []].append(i)
+        }
+        let localIndices = byRoute[""] ?? []
         let forwardedIndices = items.indices.filter { items[$0].forwardTo != nil }
         let pending = localIndices.isEmpty ? nil : await runtime.submit(batch: localIndices.map { items[$0].request })
         let slots = forwardedIndices.isEmpty ? [] : await forwarder.send(forwardedIndices.map {
             PeerForwarder.Request(endpoint: items[$0].forwardTo!, kind: .ingress, body: items[$0].body)
         })
-        let acksSent = Task { [ingressReplies, ingressWindows, peerReplies, metrics] in
-            var bodies = [[UInt8]](repeating: [], count: items.count)
-            var statuses = [ReplyStatus](repeating: .rejected, count: items.count)
-            if let pending {
-                for (i, ack) in zip(localIndices, await pending.acks) {
-                    let (id, _) = items[i].request.idAndType
-                    self.logOutcome(items[i].request, status: ack.status, campaignId: ack.campaignId, error: ack.error)
-                    bodies[i] = Self.wireAck(id: id, status: ack.status, campaignId: ack.campaignId,
-                                             warnings: ack.warnings, error: ack.error)
-                    statuses[i] = ack.status
+        var slotOf: [Int: ForwardSlot] = [:]
+        for (i, slot) in zip(forwardedIndices, slots) { slotOf[i] = slot }
+        for route in routeOrder {
+            let indices = byRoute[route]!
+            let previous = chains[route]
+            let acksSent = Task { [ingressReplies, ingressWindows, peerReplies, metrics, slotOf] in
+                var bodies: [[UInt8]] = []
+                var statuses: [ReplyStatus] = []
+                if route.isEmpty, let pending {
+                    for (i, ack) in zip(indices, await pending.acks) {
+                        let (id, _) = items[i].request.idAndType
+                        self.logOutcome(items[i].request, status: ack.status, campaignId: ack.campaignId, error: ack.error)
+                        bodies.append(Self.wireAck(id: id, status: ack.status, campaignId: ack.campaignId,
+                                                   warnings: ack.warnings, error: ack.error))
+                        statuses.append(ack.status)
+                    }
+                } else {
+                    for i in indices {
+                        let outcome = await slotOf[i]!.value
+                        metrics.forwarded(outcome)
+                        let (body, status) = Self.forwardedAck(outcome, items[i].request)
+                        bodies.append(body)
+                        statuses.append(status)
+                    }
                 }
-            }
-            for (i, slot) in zip(forwardedIndices, slots) {
-                let outcome = await slot.value
-                metrics.forwarded(outcome)
-                (bodies[i], statuses[i]) = Self.forwardedAck(outcome, items[i].request)
-            }
-            await previous?.value
-            var toClients: [ZMQMessage] = []
-            var toPeers: [ZMQMessage] = []
-            for (item, body) in zip(items, bodies) {
-                switch item.replyTo {
-                case .client(let identity):
-                    toClients.append(ZMQMessage(routingID: identity, replyFrames(body)))
-                    ingressWindows.release(identity)
-                case .peer(let routing, let header):
-                    toPeers.append(ZMQMessage(routingID: routing, [[], header, body]))
+                await previous?.value
+                var toClients: [ZMQMessage] = []
+                var toPeers: [ZMQMessage] = []
+                for (i, body) in zip(indices, bodies) {
+                    switch items[i].replyTo {
+                    case .client(let identity):
+                        toClients.append(ZMQMessage(routingID: identity, replyFrames(body)))
+                        ingressWindows.release(identity)
+                    case .peer(let routing, let header):
+                        toPeers.append(ZMQMessage(routingID: routing, [[], header, body]))
+                    }
                 }
+                // Counted before the acks leave: a client that has its ack sees it counted.
+                metrics.ingressBatch(indices.map { items[$0].request }, statuses, since: arrived)
+                ingressReplies.enqueue(contentsOf: toClients)
+                peerReplies?.enqueue(contentsOf: toPeers)
             }
-            // Counted before the acks leave: a client that has its ack sees it counted.
-            metrics.ingressBatch(items.map(\.request), statuses, since: arrived)
-            ingressReplies.enqueue(contentsOf: toClients)
-            peerReplies?.enqueue(contentsOf: toPeers)
+            chains[route] = acksSent
+            dispatcher.submitUnordered(weight: indices.count) { await acksSent.value }
         }
-        dispatcher.submitUnordered(weight: items.count) { await acksSent.value }
-        return acksSent
+        // Routes are the peers' endpoints: a handful, but a long-lived node may see many come and go (restarts on
+        // ephemeral ports). Past 64 only this batch's are kept; a forgotten one's last acks are long sent.
+        if chains.count > 64 { chains = chains.filter { byRoute[$0.key] != nil } }
     }
 
     /// The ack of a forwarded request: the owner's, as it sent it, or the `internal` refusal of one that got
@@ -331,7 +366,7 @@ final class GatewayServer: Sendable {
     /// the forwarding node hands to its client. No per-peer window here: the forwarding node applied its
     /// clients' limits, and its forwards are bounded by its own in-flight cap.
     private func receivePeerBatches(_ peer: AsyncZMQSocket) async {
-        var lastAcks: Task<Void, Never>?
+        var chains: AckChains = [:]
         do {
             for try await received in peer.batches {
                 let arrived = ContinuousClock.now
@@ -373,13 +408,12 @@ final class GatewayServer: Sendable {
                     }
                 }
                 for start in stride(from: 0, to: items.count, by: Self.maxBatchRequests) {
-                    lastAcks = await submit(Array(items[start..<min(start + Self.maxBatchRequests, items.count)]),
-                                            arrived: arrived, after: lastAcks)
+                    await submit(Array(items[start..<min(start + Self.maxBatchRequests, items.count)]),
+                                 arrived: arrived, chains: &chains)
                 }
+                // Never paused for this node's in-flight count: it includes this node's own forwards, waiting for
+                // peers, which could be waiting for this loop in turn. Peers bound what they forward by theirs.
                 if Task.isCancelled { break }
-                if dispatcher.inFlight >= Self.maxInFlight {
-                    await dispatcher.waitForRoom(below: Self.maxInFlight / 2)
-                }
             }
         } catch {
             if !Task.isCancelled { logger.error("peer receive loop ended", metadata: ["error": "\(error)"]) }
@@ -392,12 +426,46 @@ final class GatewayServer: Sendable {
         return 0
     }
 
+    /// How long a cluster-wide `erase` or `migrate` waits for another node (each runs over all of its accounts).
+    static let clusterWideTimeout: Duration = .seconds(600)
+
+    /// Who serves each shard now, as this node sees it: the shards it owns and the routes to the others.
+    private var placementSnapshot: PlacementSnapshot { PlacementSnapshot(owned: runtime.ownedShards.sorted(), routes: routes.table) }
+
+    struct PlacementSnapshot: Equatable {
+        var owned: [Int]
+        var routes: [String?]
+    }
+
+    /// What the other nodes answered to a cluster-wide request, and the placement it started under.
+    struct ClusterWide {
+        var replies: [JSONValue]
+        var failures: [String]
+        var before: PlacementSnapshot
+
+        /// The failures, plus one when shards moved since it started (an account may have been left out).
+        func unfinished(now: PlacementSnapshot) -> [String] {
+            failures + (now == before ? [] : ["shards moved between nodes while it ran"])
+        }
+    }
+
     /// Sends a control request to every other node that owns shards now (`routes`) and waits for their
-    /// replies: the `ok` ones, and a line per node that failed or did not answer. nil on a single node (no peer).
-    private func everyOtherNode(_ body: [UInt8]) async -> (replies: [JSONValue], failures: [String])? {
+    /// replies: the `ok` ones, and a line per node that failed or did not answer, or per reason why some
+    /// accounts may have been left out — a shard nobody reachable serves (moving between nodes, or owned by a
+    /// node without `--peer`), or shards that moved while it ran. nil on a single node (no peer).
+    private func everyOtherNode(_ body: [UInt8]) async -> ClusterWide? {
         let peers = routes.peerEndpoints.sorted()
         guard !peers.isEmpty else { return nil }
-        let slots = await forwarder.send(peers.map { PeerForwarder.Request(endpoint: $0, kind: .control, body: body) })
+        let before = placementSnapshot
+        let owned = Set(before.owned)
+        let uncovered = (0..<before.routes.count).filter { !owned.contains($0) && before.routes[$0] == nil }
+        if !uncovered.isEmpty {
+            return ClusterWide(replies: [], failures: ["\(uncovered.count) shard(s) have no reachable owner now (moving between nodes, or owned by a node "
+                         + "without --peer), e.g. shard \(uncovered[0])"], before: before)
+        }
+        let slots = await forwarder.send(peers.map {
+            PeerForwarder.Request(endpoint: $0, kind: .control, body: body, timeout: Self.clusterWideTimeout)
+        })
         var replies: [JSONValue] = []
         var failures: [String] = []
         for (peer, slot) in zip(peers, slots) {
@@ -415,7 +483,7 @@ final class GatewayServer: Sendable {
                 failures.append("\(peer): \(error.message)")
             }
         }
-        return (replies, failures)
+        return ClusterWide(replies: replies, failures: failures, before: before)
     }
 
     static func wireAck(id: String, status: ReplyStatus, campaignId: String?, warnings: [String],
@@ -625,7 +693,7 @@ final class GatewayServer: Sendable {
                     let others = forwarded ? nil : await self.everyOtherNode(body)
                     var report = try await runtime.erase(email: email, onlyOwnedAccounts: forwarded || others != nil)
                     if let others {
-                        var unfinished = others.failures
+                        var unfinished = others.unfinished(now: self.placementSnapshot)
                         for part in others.replies {
                             let erased = part["erased"]
                             report.accounts += Self.count(erased?["accounts"])
@@ -659,9 +727,10 @@ final class GatewayServer: Sendable {
                         for part in others.replies {
                             report.campaigns += Self.count(part["migrated"]?["campaigns"])
                         }
-                        if !others.failures.isEmpty {
+                        let unfinished = others.unfinished(now: self.placementSnapshot)
+                        if !unfinished.isEmpty {
                             throw AbmError(code: ErrorCode.internal, message: "migrate not finished (run it again to finish it): "
-                                           + others.failures.joined(separator: "; "))
+                                           + unfinished.joined(separator: "; "))
                         }
                     }
                     reply(ControlReply.migrated(id: id, report))

@@ -47,6 +47,8 @@ final class PeerForwarder: Sendable {
         var endpoint: String
         var kind: PeerEnvelope.Kind
         var body: [UInt8]
+        /// How long to wait for the owner's reply.
+        var timeout: Duration = PeerForwarder.replyTimeout
     }
 
     private struct Pending {
@@ -58,7 +60,8 @@ final class PeerForwarder: Sendable {
     private struct State {
         var loop: ZMQPollLoop?
         var links: [String: AsyncZMQSocket] = [:]
-        var readers: [Task<Void, Never>] = []
+        var readers: [String: Task<Void, Never>] = [:]
+        var sweeper: Task<Void, Never>?
         var pending: [UInt64: Pending] = [:]
         var next: UInt64 = 1
         var closed = false
@@ -75,7 +78,6 @@ final class PeerForwarder: Sendable {
     private let socketOptions: [SocketOption]
     private let logger: Logger
     private let state = NIOLockedValueBox(State())
-    private let sweeper = NIOLockedValueBox<Task<Void, Never>?>(nil)
 
     /// - Parameters:
     ///   - routes: the routing table; connections to endpoints it no longer names are closed.
@@ -95,13 +97,14 @@ final class PeerForwarder: Sendable {
         let slots = requests.map { _ in ForwardSlot() }
         var byEndpoint: [String: [(index: Int, message: ZMQMessage, correlation: UInt64)]] = [:]
         var order: [String] = []
-        let deadline = ContinuousClock.now.advanced(by: Self.replyTimeout)
+        let now = ContinuousClock.now
         let closed = state.withLockedValue { s -> Bool in
             guard !s.closed else { return true }
             for (i, request) in requests.enumerated() {
                 let correlation = s.next
                 s.next += 1
-                s.pending[correlation] = Pending(slot: slots[i], endpoint: request.endpoint, deadline: deadline)
+                s.pending[correlation] = Pending(slot: slots[i], endpoint: request.endpoint,
+                                                 deadline: now.advanced(by: request.timeout))
                 if byEndpoint[request.endpoint] == nil { order.append(request.endpoint) }
                 byEndpoint[request.endpoint, default: []].append(
                     (i, ZMQMessage([[], PeerEnvelope.header(request.kind, correlation), request.body]), correlation))
@@ -120,7 +123,7 @@ final class PeerForwarder: Sendable {
                     "the node owning this account (\(endpoint)) cannot take it now (\(why)); resend the same id")
             }
             let socket: AsyncZMQSocket
-            do { socket = try link(endpoint) } catch {
+            do { socket = try await link(endpoint) } catch {
                 for item in batch { fail(item.correlation, unreachable("\(error)")) }
                 continue
             }
@@ -133,12 +136,12 @@ final class PeerForwarder: Sendable {
 
     /// Fails what is waiting and closes the connections.
     func close() async {
-        let (links, readers, pending, loop) = state.withLockedValue { s in
+        let (links, readers, pending, loop, sweeper) = state.withLockedValue { s in
             s.closed = true
-            defer { s.links = [:]; s.readers = []; s.pending = [:]; s.loop = nil }
-            return (Array(s.links.values), s.readers, Array(s.pending.values), s.loop)
+            defer { s.links = [:]; s.readers = [:]; s.pending = [:]; s.loop = nil; s.sweeper = nil }
+            return (Array(s.links.values), Array(s.readers.values), Array(s.pending.values), s.loop, s.sweeper)
         }
-        sweeper.withLockedValue { $0?.cancel() }
+        sweeper?.cancel()
         for p in pending { p.slot.fulfil(.failed(Self.shuttingDown)) }
         for link in links { await link.close() }
         for reader in readers { await reader.value }
@@ -147,12 +150,17 @@ final class PeerForwarder: Sendable {
 
     /// Closes the connections to endpoints not in `keep` with nothing waiting on them.
     private func prune(keeping keep: Set<String>) async {
-        let dropped = state.withLockedValue { s -> [AsyncZMQSocket] in
+        let dropped = state.withLockedValue { s -> [(AsyncZMQSocket, Task<Void, Never>?)] in
             let busy = Set(s.pending.values.map(\.endpoint))
             let gone = s.links.keys.filter { !keep.contains($0) && !busy.contains($0) }
-            return gone.compactMap { s.links.removeValue(forKey: $0) }
+            return gone.compactMap { endpoint in
+                s.links.removeValue(forKey: endpoint).map { ($0, s.readers.removeValue(forKey: endpoint)) }
+            }
         }
-        for link in dropped { await link.close() }
+        for (link, reader) in dropped {
+            await link.close()
+            await reader?.value
+        }
     }
 
     // MARK: - Internals
@@ -166,7 +174,7 @@ final class PeerForwarder: Sendable {
     }
 
     /// The DEALER to `endpoint`, connected (and its reader started) on first use.
-    private func link(_ endpoint: String) throws -> AsyncZMQSocket {
+    private func link(_ endpoint: String) async throws -> AsyncZMQSocket {
         if let existing = state.withLockedValue({ $0.links[endpoint] }) { return existing }
         let socket = try ZMQSocket(context, type: .dealer, linger: 0, options: [
             .sendHighWaterMark(Self.highWaterMark), .receiveHighWaterMark(Self.highWaterMark),
@@ -184,11 +192,15 @@ final class PeerForwarder: Sendable {
         let raced = state.withLockedValue { s -> AsyncZMQSocket? in
             if let raced = s.links[endpoint] { return raced }
             s.links[endpoint] = adopted
-            s.readers.append(Task { await self.read(adopted) })
+            s.readers[endpoint] = Task { await self.read(adopted) }
             return nil
         }
-        // Two first uses at once: one connection is kept, the other is closed when its handle goes.
-        return raced ?? adopted
+        // Two first uses at once: one connection is kept, the other closed.
+        if let raced {
+            await adopted.close()
+            return raced
+        }
+        return adopted
     }
 
     /// Hands each reply to its slot. A reply that is not `[empty][header][body]`, or whose request already
@@ -214,9 +226,9 @@ final class PeerForwarder: Sendable {
     /// Twice a second from the first forward on: fails requests past their deadline, and closes connections to
     /// peers no longer routed to (a node that left; a restarted one advertises a new endpoint).
     private func startSweeper() {
-        sweeper.withLockedValue { task in
-            guard task == nil else { return }
-            task = Task { [weak self] in
+        state.withLockedValue { s in
+            guard s.sweeper == nil, !s.closed else { return }
+            s.sweeper = Task { [weak self] in
                 while (try? await Task.sleep(for: .milliseconds(500))) != nil {
                     guard let self else { return }
                     let now = ContinuousClock.now
@@ -227,7 +239,7 @@ final class PeerForwarder: Sendable {
                     }
                     for (_, p) in late {
                         p.slot.fulfil(.failed(AbmError(code: ErrorCode.internal, message:
-                            "no answer from the node owning this account (\(p.endpoint)) within \(Self.replyTimeout); resend the same id")))
+                            "no answer from the node owning this account (\(p.endpoint)) in time; resend the same id")))
                     }
                     await self.prune(keeping: self.routes.peerEndpoints)
                 }
