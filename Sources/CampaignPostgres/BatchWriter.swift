@@ -167,9 +167,9 @@ struct BatchWriter {
             """, logger: logger)
     }
 
-    /// The batch's last statement: the counter row moves by the number of events and the events are inserted
-    /// numbered from it, in one round trip, so the counter's lock is held from here to COMMIT only. Returns the
-    /// first seq (nothing is locked for a batch without events).
+    /// The counter row moves by the number of events and the events are inserted numbered from it, in one round
+    /// trip, so the counter's lock is held from here to COMMIT only (with the suppression statements after it).
+    /// Returns the first seq (nothing is locked for a batch without events).
     private func appendEvents(_ events: [BatchPlan.EventRow]) async throws -> Int64 {
         guard !events.isEmpty else { return 0 }
         let n = Int64(events.count)

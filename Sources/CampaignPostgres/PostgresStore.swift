@@ -13,8 +13,8 @@ import PostgresNIO
 ///   (`FOR SHARE`) and compares their epochs with the ones the batch was decided under (the write's `epoch`,
 ///   else the epoch this instance acquired the shard with): a takeover (`UPDATE … epoch + 1`) either commits
 ///   before and fences the batch (`store.fenced`, nothing written), or waits for the batch to commit.
-/// - Events are numbered from one counter row (`event_seq`), updated in the batch's last statement, so that
-///   seq order is commit order and the log is gap-free for every reader of any process
+/// - Events are numbered from one counter row (`event_seq`), updated near the batch's end (only the
+///   suppression check and the suppression list's changes follow, holding it), so that seq order is commit order and the log is gap-free for every reader of any process
 ///   (a plain sequence would let a reader skip a late committer's events).
 public final class PostgresStore: CampaignStorage {
     public let configuration: PostgresStoreConfiguration
