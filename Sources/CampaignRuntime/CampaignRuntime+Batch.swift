@@ -275,7 +275,13 @@ extension CampaignRuntime {
         }
         if answersResponse, lastSeq > 0 {
             // As for a single response: every event committed up to it is out before its ack.
-            await outbox.waitPublished(upTo: lastSeq)
+            if await !outbox.waitPublished(upTo: lastSeq) {
+                for f in work {
+                    for i in f.requests where acks[i]?.status == .accepted {
+                        if case .response = routed[i]!.input { acks[i] = .rejected(Self.unpublishedError) }
+                    }
+                }
+            }
         }
     }
 }

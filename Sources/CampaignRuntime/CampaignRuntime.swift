@@ -290,7 +290,7 @@ public final class CampaignRuntime: Sendable {
             if case .response = input, let last = turn.events.last?.seq {
                 // "Once a response is acknowledged, no touch is emitted": a touch committed just before
                 // the response must be out on the wire before the ack, not published after it.
-                await outbox.waitPublished(upTo: last)
+                if await !outbox.waitPublished(upTo: last) { return .rejected(Self.unpublishedError) }
             }
             switch turn.result {
             case .success(let outcome):
@@ -705,6 +705,11 @@ public final class CampaignRuntime: Sendable {
     }
 
     static let notRunning = AbmError(code: ErrorCode.shuttingDown, message: "the runtime is not running")
+
+    /// A response stored while this cluster node's liveness lease ran out: the events before it were not
+    /// published here, so it is not acknowledged (a resend of the same id answers `duplicate` from its owner).
+    static let unpublishedError = AbmError(code: ErrorCode.unavailable, message:
+        "this node's liveness lapsed before the events ahead of this response were published; resend the same id")
 
     static func notOwnerError(_ accountId: String) -> AbmError {
         AbmError(code: ErrorCode.notOwner,

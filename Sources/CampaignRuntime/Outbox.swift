@@ -43,7 +43,7 @@ actor Outbox {
     private var publishedSeq: Int64 = 0
     private var markedSeq: Int64 = 0
     private var flushWaiters: [(seq: Int64, continuation: CheckedContinuation<Void, Never>)] = []
-    private var publishWaiters: [(seq: Int64, continuation: CheckedContinuation<Void, Never>)] = []
+    private var publishWaiters: [(seq: Int64, continuation: CheckedContinuation<Bool, Never>)] = []
 
     init(store: any CampaignStorage, publisher: any EventPublisher, markEvery: Int, logger: Logger,
          metrics: RuntimeMetrics = RuntimeMetrics(), feed: EventFeed = .ownCommits, owner: String = "",
@@ -132,11 +132,13 @@ actor Outbox {
 
     var lastPublishedSeq: Int64 { publishedSeq }
 
-    /// Returns once every event up to `seq` (already enqueued) has been handed to the publisher.
+    /// Returns true once every event up to `seq` (already enqueued) has been handed to the publisher; false
+    /// when this node's liveness lease ran out first (it publishes nothing more until a renewal).
     /// Unlike `flush`, it does not wait for the published seq to be stored.
-    func waitPublished(upTo seq: Int64) async {
-        if publishedSeq >= seq { return }
-        await withCheckedContinuation { publishWaiters.append((seq, $0)) }
+    func waitPublished(upTo seq: Int64) async -> Bool {
+        if publishedSeq >= seq { return true }
+        if let liveness, !liveness.isValid { return false }
+        return await withCheckedContinuation { publishWaiters.append((seq, $0)) }
     }
 
     private func publishLoop() async {
@@ -190,10 +192,11 @@ actor Outbox {
                                    metadata: ["published_seq": "\(publishedSeq)"])
                 }
                 lapsed = true
-                // A flush (the stop) does not wait for it. A response's ack still does (`waitPublished`): it
-                // goes out only after the events before it, i.e. after a renewal, or never (the node stops).
+                // Neither a flush (the stop) nor a response's ack waits for it: the response is answered as not
+                // published (`waitPublished` false), never acknowledged ahead of the events before it.
                 for w in flushWaiters { w.continuation.resume() }
-                flushWaiters = []
+                for w in publishWaiters { w.continuation.resume(returning: false) }
+                (flushWaiters, publishWaiters) = ([], [])
                 publishing = false
                 return
             }
@@ -223,9 +226,9 @@ actor Outbox {
 
     private func resumePublishWaiters() {
         guard !publishWaiters.isEmpty else { return }
-        var keep: [(seq: Int64, continuation: CheckedContinuation<Void, Never>)] = []
+        var keep: [(seq: Int64, continuation: CheckedContinuation<Bool, Never>)] = []
         for w in publishWaiters {
-            if w.seq <= publishedSeq { w.continuation.resume() } else { keep.append(w) }
+            if w.seq <= publishedSeq { w.continuation.resume(returning: true) } else { keep.append(w) }
         }
         publishWaiters = keep
     }

@@ -8,6 +8,11 @@ import NIOConcurrencyHelpers
 /// which reaches the client like any other refusal.
 public final class ShardRoutes: Sendable {
     private let endpoints = NIOLockedValueBox([String?](repeating: nil, count: shardCount))
+    private let changes = NIOLockedValueBox(0)
+
+    /// How many times the table changed: a request's route may differ from an earlier one's of its account only
+    /// across a change (the gateway orders acks across it).
+    public var version: Int { changes.withLockedValue { $0 } }
 
     public init() {}
 
@@ -24,7 +29,11 @@ public final class ShardRoutes: Sendable {
         for (shard, owner) in owners where owner != selfNode && table.indices.contains(shard) {
             table[shard] = peers[owner]
         }
-        endpoints.withLockedValue { $0 = table }
+        let changed = endpoints.withLockedValue { current -> Bool in
+            defer { current = table }
+            return current != table
+        }
+        if changed { changes.withLockedValue { $0 += 1 } }
     }
 
     /// The endpoint of each shard (nil: served here, free, or owned by a node without a peer endpoint).

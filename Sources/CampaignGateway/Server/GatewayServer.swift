@@ -55,6 +55,9 @@ final class GatewayServer: Sendable {
     private let loops = NIOLockedValueBox<[Task<Void, Never>]>([])
     /// The internal ROUTER's loop: it outlives the drain (`stopForwarding`).
     private let peerLoop = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    /// Set when the drain starts: from then on forwarded requests are refused at once (`shutting_down`), so
+    /// that peers' traffic neither waits for the forward timeout nor keeps the drain from finishing.
+    private let draining = NIOLockedValueBox(false)
     private let counters = NIOLockedValueBox(GatewayStatistics(requests: 0, malformed: 0, unroutable: 0, failedReplies: 0))
     private let metrics: GatewayMetrics
 
@@ -110,6 +113,7 @@ final class GatewayServer: Sendable {
     /// the requests not answered yet are abandoned (queued ones dropped, replies of running ones never
     /// sent) and it returns false.
     func drain(until deadline: ContinuousClock.Instant) async -> Bool {
+        draining.withLockedValue { $0 = true }
         let tasks = loops.withLockedValue { l -> [Task<Void, Never>] in defer { l = [] }; return l }
         for t in tasks { t.cancel() }
         // A loop parked for back-pressure (`waitForRoom`) ends only once room is made: bounded by the deadline.
@@ -120,7 +124,6 @@ final class GatewayServer: Sendable {
             let dropped = dispatcher.abandonQueued()
             ingressReplies.abandon()
             controlReplies.abandon()
-            peerReplies?.abandon()
             logger.warning("drain deadline passed: unanswered requests abandoned (never acked)",
                            metadata: ["queued": "\(dropped)", "running": "\(dispatcher.inFlight)"])
         }
@@ -173,7 +176,7 @@ final class GatewayServer: Sendable {
     /// In a cluster, the requests of shards another node owns are forwarded to it (`PeerForwarder`) and their
     /// acks are the owner's, sent once it committed, in their place among the batch's acks.
     private func receiveIngressBatches() async {
-        var chains: AckChains = [:]
+        var chains = AckChains()
         do {
             for try await received in ingress.batches {
               let arrived = ContinuousClock.now
@@ -226,7 +229,32 @@ final class GatewayServer: Sendable {
     /// The ack tasks of the batches so far, one chain per route: "" for this node's runtime, else the owner's
     /// endpoint. Acks of one route go out batch after batch, in arrival order; routes do not wait for each other,
     /// so an owner that died (its forwards wait for the timeout) holds up only the acks of its own accounts.
-    typealias AckChains = [String: Task<Void, Never>]
+    /// An account's requests take one route until the placement changes (a shard moves here or away, or to
+    /// another peer): the first batch after a change waits for every chain before it, so that a request on its
+    /// new route is never answered before an earlier one on its old route.
+    struct AckChains {
+        final class Link: Sendable {
+            let task: Task<Void, Never>
+            private let finished: NIOLockedValueBox<Bool>
+            init(task: Task<Void, Never>, finished: NIOLockedValueBox<Bool>) {
+                self.task = task
+                self.finished = finished
+            }
+            var isFinished: Bool { finished.withLockedValue { $0 } }
+        }
+
+        var byRoute: [String: Link] = [:]
+        /// The placement the chains were built under (`placementVersion`).
+        var placement: Int?
+    }
+
+    /// Changes whenever this node's shards or its routes to the others change.
+    private var placementVersion: Int {
+        var hasher = Hasher()
+        hasher.combine(routes.version)
+        hasher.combine(runtime.ownedShards)
+        return hasher.finalize()
+    }
 
     /// Hands `items` to the runtime (the local ones, one batch) and to their owners (the forwarded ones), and
     /// queues the sending of their acks on `chains`: a route's acks are sent once all of them are known and the
@@ -235,6 +263,15 @@ final class GatewayServer: Sendable {
     /// one account gets their acks in the order it sent them (an account's requests all take one route).
     private func submit(_ items: [IngressItem], arrived: ContinuousClock.Instant, chains: inout AckChains) async {
         counters.withLockedValue { $0.requests += items.count }
+        // Across a placement change every route waits for all that came before (see `AckChains`).
+        let placement = placementVersion
+        let barrier: [Task<Void, Never>]
+        if chains.placement != placement {
+            barrier = chains.byRoute.values.filter { !$0.isFinished }.map(\.task)
+            chains = AckChains(byRoute: [:], placement: placement)
+        } else {
+            barrier = []
+        }
         var routeOrder: [String] = []
         var byRoute: [String: [Int]] = [:]
         for i in items.indices {
@@ -252,8 +289,10 @@ final class GatewayServer: Sendable {
         for (i, slot) in zip(forwardedIndices, slots) { slotOf[i] = slot }
         for route in routeOrder {
             let indices = byRoute[route]!
-            let previous = chains[route]
+            let previous = chains.byRoute[route]?.task
+            let finished = NIOLockedValueBox(false)
             let acksSent = Task { [ingressReplies, ingressWindows, peerReplies, metrics, slotOf] in
+                defer { finished.withLockedValue { $0 = true } }
                 var bodies: [[UInt8]] = []
                 var statuses: [ReplyStatus] = []
                 if route.isEmpty, let pending {
@@ -274,6 +313,7 @@ final class GatewayServer: Sendable {
                     }
                 }
                 await previous?.value
+                for earlier in barrier { await earlier.value }
                 var toClients: [ZMQMessage] = []
                 var toPeers: [ZMQMessage] = []
                 for (i, body) in zip(indices, bodies) {
@@ -290,12 +330,11 @@ final class GatewayServer: Sendable {
                 ingressReplies.enqueue(contentsOf: toClients)
                 peerReplies?.enqueue(contentsOf: toPeers)
             }
-            chains[route] = acksSent
+            chains.byRoute[route] = AckChains.Link(task: acksSent, finished: finished)
             dispatcher.submitUnordered(weight: indices.count) { await acksSent.value }
         }
-        // Routes are the peers' endpoints: a handful, but a long-lived node may see many come and go (restarts on
-        // ephemeral ports). Past 64 only this batch's are kept; a forgotten one's last acks are long sent.
-        if chains.count > 64 { chains = chains.filter { byRoute[$0.key] != nil } }
+        // Peers that left leave chains behind; those whose acks are all sent are forgotten.
+        if chains.byRoute.count > 16 { chains.byRoute = chains.byRoute.filter { !$0.value.isFinished } }
     }
 
     /// The ack of a forwarded request: the owner's, as it sent it, or the `internal` refusal of one that got
@@ -356,6 +395,9 @@ final class GatewayServer: Sendable {
         }
     }
 
+    private static let stoppingError = AbmError(code: ErrorCode.internal,
+                                                message: "shutting_down: the node owning this account is stopping; resend the same id")
+
     private static let notIngress = AbmError(code: ErrorCode.unknownType, message: "not an ingress request", field: "type")
 
     // MARK: - Forwarded requests (the internal ROUTER)
@@ -366,7 +408,7 @@ final class GatewayServer: Sendable {
     /// the forwarding node hands to its client. No per-peer window here: the forwarding node applied its
     /// clients' limits, and its forwards are bounded by its own in-flight cap.
     private func receivePeerBatches(_ peer: AsyncZMQSocket) async {
-        var chains: AckChains = [:]
+        var chains = AckChains()
         do {
             for try await received in peer.batches {
                 let arrived = ContinuousClock.now
@@ -381,6 +423,12 @@ final class GatewayServer: Sendable {
                     let (routing, header, body) = (message[0], message[2], message[3])
                     let send: @Sendable ([UInt8]) -> Void = { [peerReplies] reply in
                         peerReplies?.enqueue(ZMQMessage(routingID: routing, [[], header, reply]))
+                    }
+                    if draining.withLockedValue({ $0 }) {
+                        let id = (try? JSONParser.parse(body))?["id"]?.stringValue
+                        send(kind == .ingress ? Ack.rejected(id: id, error: Self.stoppingError).encode()
+                                              : ControlReply.failure(id: id, error: Self.stoppingError))
+                        continue
                     }
                     switch kind {
                     case .ingress:

@@ -54,6 +54,7 @@ final class PeerForwarder: Sendable {
     private struct Pending {
         let slot: ForwardSlot
         let endpoint: String
+        let sentAt: ContinuousClock.Instant
         let deadline: ContinuousClock.Instant
     }
 
@@ -103,7 +104,7 @@ final class PeerForwarder: Sendable {
             for (i, request) in requests.enumerated() {
                 let correlation = s.next
                 s.next += 1
-                s.pending[correlation] = Pending(slot: slots[i], endpoint: request.endpoint,
+                s.pending[correlation] = Pending(slot: slots[i], endpoint: request.endpoint, sentAt: now,
                                                  deadline: now.advanced(by: request.timeout))
                 if byEndpoint[request.endpoint] == nil { order.append(request.endpoint) }
                 byEndpoint[request.endpoint, default: []].append(
@@ -232,8 +233,14 @@ final class PeerForwarder: Sendable {
                 while (try? await Task.sleep(for: .milliseconds(500))) != nil {
                     guard let self else { return }
                     let now = ContinuousClock.now
+                    // A request to a node no longer routed to for over a round (it left, or restarted on another
+                    // endpoint) will not be answered either: failed without waiting for its (long) deadline.
+                    let routed = self.routes.peerEndpoints
                     let late = self.state.withLockedValue { s -> [(UInt64, Pending)] in
-                        let late = s.pending.filter { $0.value.deadline <= now }
+                        let late = s.pending.filter {
+                            $0.value.deadline <= now || (!routed.contains($0.value.endpoint)
+                                                         && $0.value.sentAt.duration(to: now) > .seconds(1))
+                        }
                         for (c, _) in late { s.pending[c] = nil }
                         return Array(late)
                     }
