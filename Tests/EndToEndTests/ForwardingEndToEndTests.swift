@@ -24,6 +24,16 @@ struct ForwardingEndToEndTests {
         return owners
     }
 
+    /// The first `count` account ids `PREFIX-K` whose shard `node` owns.
+    private func accounts(_ prefix: String, ownedBy node: String, _ owner: [Int: String], count: Int) -> [String] {
+        Array((0...).lazy.map { "\(prefix)-\($0)" }.filter { owner[accountShard($0)] == node }.prefix(count))
+    }
+
+    /// The first account id `PREFIX-K` whose shard `node` owns.
+    private func account(_ prefix: String, ownedBy node: String, _ owner: [Int: String]) -> String {
+        accounts(prefix, ownedBy: node, owner, count: 1)[0]
+    }
+
     /// Starts two nodes with internal ROUTERs and waits (bounded: placement runs on real time) until they split
     /// the shards and each has routed a probe to the other, i.e. both know where the other's shards are.
     private func twoForwardingNodes(_ database: TestDatabase, extraArguments: [String] = [], logLevel: String = "warning",
@@ -100,7 +110,7 @@ struct ForwardingEndToEndTests {
         #expect(seen["campaign"]?["status"] == "paused", "\(seen)")
 
         // A client pipelining a lead and a reply about one account through the non-owner: applied in its order.
-        let account = try #require((0..<1000).lazy.map { "piped-\($0)" }.first { owner[accountShard($0)] == "node-1" })
+        let account = self.account("piped", ownedBy: "node-1", owner)
         try await c2.ingress.send(lead(id: "pipe-lead", account: account))
         try await c2.ingress.send(["type": "response", "id": "pipe-reply", "account_id": .string(account),
                                    "contact_email": .string("jane@\(account).example.com"), "kind": "reply", "text": "Yes"])
@@ -128,8 +138,8 @@ struct ForwardingEndToEndTests {
         let database = try await TestPostgres.database("fwddead")
         let (one, two, owner) = try await twoForwardingNodes(database)
         let c1 = try Clients(one.endpoints)
-        let account = try #require((0..<1000).lazy.map { "dead-\($0)" }.first { owner[accountShard($0)] == "node-2" })
-        let local = try #require((0..<1000).lazy.map { "alive-\($0)" }.first { owner[accountShard($0)] == "node-1" })
+        let account = self.account("dead", ownedBy: "node-2", owner)
+        let local = self.account("alive", ownedBy: "node-1", owner)
         await two.kill9()
         let sent = Date()
         try await c1.ingress.send(lead(id: "to-the-dead", account: account))
@@ -165,7 +175,7 @@ struct ForwardingEndToEndTests {
             "--curve-secret-key", path("server.key"), "--allow-producers", path("producers.list"),
             "--allow-operators", path("operators.list"), "--allow-subscribers", path("subscribers.list"),
         ], logLevel: "notice", logFiles: [path("node-1.log"), path("node-2.log")])
-        let account = try #require((0..<1000).lazy.map { "curve-\($0)" }.first { owner[accountShard($0)] == "node-2" })
+        let account = self.account("curve", ownedBy: "node-2", owner)
         try #"{"account_id": "ACCOUNT", "email": "sam@acct.example.com", "name": "Sam Lee", "timezone": "UTC"}"#
             .replacingOccurrences(of: "ACCOUNT", with: account).write(toFile: path("lead.json"), atomically: true, encoding: .utf8)
         func lead(at endpoint: String, id: String, timeout: String) async throws -> CurveEndToEndTests.Run {
@@ -192,7 +202,7 @@ struct ForwardingEndToEndTests {
         let (one, two, owner) = try await twoForwardingNodes(database)
         let c1 = try Clients(one.endpoints), c2 = try Clients(two.endpoints)
         // The same person is the primary contact of an account on each node.
-        let accounts = ["node-1", "node-2"].map { node in (0..<1000).lazy.map { "erase-\($0)" }.first { owner[accountShard($0)] == node }! }
+        let accounts = ["node-1", "node-2"].map { self.account("erase", ownedBy: $0, owner) }
         for account in accounts {
             var body = lead(id: "l-\(account)", account: account)
             if case .object(var fields) = body, case .object(var inner)? = fields["lead"] {
@@ -227,7 +237,7 @@ struct ForwardingEndToEndTests {
         let database = try await TestPostgres.database("fwdterm")
         let (one, two, owner) = try await twoForwardingNodes(database)
         let c1 = try Clients(one.endpoints)
-        let accounts = (0..<5000).lazy.map { "term-\($0)" }.filter { owner[accountShard($0)] == "node-2" }.prefix(400)
+        let accounts = self.accounts("term", ownedBy: "node-2", owner, count: 400)
         var slowest: Double = 0
         var refusals = 0
         var stopped = false

@@ -90,9 +90,6 @@ final class PeerForwarder: Sendable {
         self.logger = logger
     }
 
-    /// Requests waiting for a reply.
-    var waiting: Int { state.withLockedValue { $0.pending.count } }
-
     /// Sends `requests` (in order per endpoint) and returns one slot per request, in the same order.
     func send(_ requests: [Request]) async -> [ForwardSlot] {
         let slots = requests.map { _ in ForwardSlot() }
